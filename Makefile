@@ -1,0 +1,44 @@
+# Tiedoksi — the two commands: `make run` and `make test`. Both install what is missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# One warm build cache outside the clone: CI's fresh checkout and every session reuse it.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
+export LEPTOS_SITE_ROOT ?= target/site
+BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
+
+.PHONY: run test tools build lint unit e2e postgres fmt clean-test-databases
+
+## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
+run: tools build
+	@mkdir -p data
+	TIEDOKSI_DATABASE_URL="$${TIEDOKSI_DATABASE_URL:-sqlite://data/tiedoksi.db}" $(BIN)
+
+## Everything: formatting, lints, unit + integration tests on SQLite and PostgreSQL, browser tests.
+test: tools postgres lint unit e2e
+
+tools:
+	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)
+
+build:
+	cargo leptos build
+
+postgres:
+	@scripts/ensure-postgres.sh
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit: postgres clean-test-databases
+	cargo test --workspace
+
+e2e: tools build
+	@scripts/e2e.sh
+
+fmt:
+	cargo fmt --all
+
+clean-test-databases:
+	@scripts/drop-test-databases.sh

@@ -1,0 +1,222 @@
+//! Signing in and out, the signed-in user, and role checks for server functions.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, ErrorText};
+use crate::i18n::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Caseworker,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Caseworker => "caseworker",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "admin" => Some(Role::Admin),
+            "caseworker" => Some(Role::Caseworker),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+}
+
+/// The signed-in user as every page and server function sees them: always one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    Ok(ssr::session_user())
+}
+
+/// Signs in with e-mail and password; `next` is where to go afterwards (a local path only).
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    crate::error::with_status(ssr::login(email, password, next).await)
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    crate::error::with_status(ssr::logout().await)
+}
+
+/// Only local paths: an open redirect would make our login page a phishing tool.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\") =>
+        {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let error = move || action.value().get().and_then(Result::err);
+
+    view! {
+        <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, login.title), t_string!(i18n, app_name)) />
+        <div class="narrow">
+            <h1>{t!(i18n, login.title)}</h1>
+            {move || error().map(|error| view! {
+                <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="login-error-title">
+                    <h2 id="login-error-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                    <p id="login-error"><ErrorText error /></p>
+                </div>
+            })}
+            <p>{t!(i18n, login.intro)}</p>
+            <ActionForm action attr:class="form" attr:novalidate="">
+                <input type="hidden" name="next" value=next />
+                <div class="field">
+                    <label for="email">{t!(i18n, login.email)}</label>
+                    <input id="email" name="email" type="email" autocomplete="username"
+                        required aria-describedby=move || error().map(|_| "login-error") />
+                </div>
+                <div class="field">
+                    <label for="password">{t!(i18n, login.password)}</label>
+                    <input id="password" name="password" type="password"
+                        autocomplete="current-password" required />
+                </div>
+                <button type="submit" class="button button--primary">{t!(i18n, login.submit)}</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! What server functions need from the server: the backend trait, the request's user and
+    //! client address, and the role guard.
+
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use axum::http::request::Parts;
+    use leptos::prelude::*;
+    use tower_sessions::Session;
+
+    use super::{safe_next, Role, SessionUser};
+    use crate::error::{AppError, LoginRefusal};
+
+    /// Where the session keeps the signed-in user's id.
+    pub const SESSION_USER_ID: &str = "user_id";
+
+    /// The client's address as the server decided it (direct peer, or the trusted proxy's
+    /// forwarded address); put into request extensions by the server.
+    #[derive(Debug, Clone)]
+    pub struct ClientIp(pub String);
+
+    #[async_trait]
+    pub trait AuthBackend: Send + Sync {
+        /// Checks the password, applies throttling and lockout, and audits the attempt.
+        async fn authenticate(
+            &self,
+            email: &str,
+            password: &str,
+            client_ip: &str,
+        ) -> Result<SessionUser, AppError>;
+        async fn signed_out(&self, user: &SessionUser, client_ip: &str);
+    }
+
+    fn parts() -> Option<Parts> {
+        use_context::<Parts>()
+    }
+
+    /// The user the server's session middleware loaded for this request.
+    pub fn session_user() -> Option<SessionUser> {
+        parts().and_then(|parts| parts.extensions.get::<SessionUser>().cloned())
+    }
+
+    pub fn client_ip() -> String {
+        parts()
+            .and_then(|parts| parts.extensions.get::<ClientIp>().map(|ip| ip.0.clone()))
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
+    /// The signed-in user, if their role is one of `roles`.
+    pub fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
+        let user = session_user().ok_or(AppError::Unauthenticated)?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    fn backend() -> Result<Arc<dyn AuthBackend>, AppError> {
+        use_context::<Arc<dyn AuthBackend>>()
+            .ok_or_else(|| AppError::internal("AuthBackend missing from context"))
+    }
+
+    async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(AppError::internal)
+    }
+
+    pub async fn login(
+        email: String,
+        password: String,
+        next: Option<String>,
+    ) -> Result<(), AppError> {
+        if email.trim().is_empty() || password.is_empty() {
+            return Err(AppError::LoginRefused(LoginRefusal::MissingFields));
+        }
+        let user = backend()?
+            .authenticate(&email, &password, &client_ip())
+            .await?;
+        let session = session().await?;
+        // A new id at sign-in: an id planted before login (session fixation) is worth nothing.
+        session.cycle_id().await.map_err(AppError::internal)?;
+        session
+            .insert(SESSION_USER_ID, user.id)
+            .await
+            .map_err(AppError::internal)?;
+        leptos_axum::redirect(&safe_next(next.as_deref()));
+        Ok(())
+    }
+
+    pub async fn logout() -> Result<(), AppError> {
+        let session = session().await?;
+        if let Some(user) = session_user() {
+            backend()?.signed_out(&user, &client_ip()).await;
+        }
+        session.flush().await.map_err(AppError::internal)?;
+        leptos_axum::redirect("/login");
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTML document, the router and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::admin::AdminPage;
+use crate::auth::LoginPage;
+use crate::compose::ComposePage;
+use crate::i18n::*;
+use crate::layout::{Layout, NotFound};
+use crate::notices::NoticesPage;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+    let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
+        .path("/")
+        .max_age(365 * 24 * 60 * 60 * 1000_i64);
+
+    view! {
+        <I18nContextProvider cookie_options>
+            <Stylesheet id="leptos" href="/pkg/tiedoksi.css" />
+            <Router>
+                <Layout>
+                    // Async: the whole page is rendered before it is sent, so it works before
+                    // (and without) the wasm and can carry the right HTTP status.
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=NoticesPage ssr=SsrMode::Async />
+                        <Route path=path!("/compose") view=ComposePage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    </Routes>
+                </Layout>
+            </Router>
+        </I18nContextProvider>
+    }
+}
+
+/// Effects run only in the browser, after hydration: browser tests wait for this marker.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}

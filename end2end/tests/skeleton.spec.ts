@@ -1,0 +1,102 @@
+import { test, expect, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+
+const ADMIN_EMAIL = "admin@tiedoksi.local";
+const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
+
+/** Fails on any WCAG 2.1 A/AA violation axe finds on the page as it is now. */
+async function expectNoAxeViolations(page: Page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+    .analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  expect(summary, `axe violations on ${page.url()}`).toEqual([]);
+}
+
+/** Console errors (failed hydration, 404s for assets) fail the test. */
+function collectConsoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}
+
+/** The app marks <html data-hydrated> once the wasm has taken over the page. */
+async function waitForHydration(page: Page) {
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
+}
+
+test("sign in, see the empty notice list, switch language, sign out", async ({ page }) => {
+  const consoleErrors = collectConsoleErrors(page);
+
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { level: 1, name: "Kirjaudu sisään" })).toBeVisible();
+  await expectNoAxeViolations(page);
+
+  // A wrong password shows a clear error, on the same page, in Finnish.
+  await page.getByLabel("Sähköpostiosoite").fill(ADMIN_EMAIL);
+  await page.getByLabel("Salasana").fill("wrong password");
+  await page.getByRole("button", { name: "Kirjaudu" }).click();
+  await expect(page.getByRole("alert")).toContainText("Sähköpostiosoite tai salasana on väärin.");
+  await expectNoAxeViolations(page);
+
+  await page.getByLabel("Salasana").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Kirjaudu" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Tiedoksiannot" })).toBeVisible();
+  await expect(page.getByTestId("notices-empty")).toContainText("Tiedoksiantoja ei ole vielä.");
+  await expect(page.getByTestId("signed-in-user")).toContainText("Ylläpitäjä");
+  await expectNoAxeViolations(page);
+
+  // Every page of the frame passes axe too.
+  await page.getByRole("link", { name: "Uusi tiedoksianto" }).first().click();
+  await expect(page.getByRole("heading", { level: 1, name: "Uusi tiedoksianto" })).toBeVisible();
+  await expectNoAxeViolations(page);
+  await page.getByRole("navigation", { name: "Päävalikko" }).getByRole("link", { name: "Ylläpito" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Ylläpito" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: ADMIN_EMAIL })).toBeVisible();
+  await expectNoAxeViolations(page);
+
+  // Swedish, then English; the choice sticks across pages.
+  await page.getByRole("link", { name: "Svenska" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Administration" })).toBeVisible();
+  await expect(page.locator("html")).toHaveAttribute("lang", "sv");
+  await page.getByRole("link", { name: "Delgivningar" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Delgivningar" })).toBeVisible();
+  await expect(page.getByText("Det finns inga delgivningar ännu.")).toBeVisible();
+  await expectNoAxeViolations(page);
+  await page.getByRole("link", { name: "English" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Notices" })).toBeVisible();
+  await expect(page.locator("html")).toHaveAttribute("lang", "en");
+  await expectNoAxeViolations(page);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Sign in" })).toBeVisible();
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+
+  expect(consoleErrors).toEqual([]);
+});
+
+test("the sign-in page works without wasm", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("Sähköpostiosoite").fill(ADMIN_EMAIL);
+  await page.getByLabel("Salasana").fill("wrong password");
+  await page.getByRole("button", { name: "Kirjaudu" }).click();
+  await expect(page.getByRole("alert")).toContainText("Sähköpostiosoite tai salasana on väärin.");
+  await page.getByLabel("Sähköpostiosoite").fill(ADMIN_EMAIL);
+  await page.getByLabel("Salasana").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Kirjaudu" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Tiedoksiannot" })).toBeVisible();
+  await page.getByRole("button", { name: "Kirjaudu ulos" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await context.close();
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Browser tests: the built server on a free port with a fresh SQLite database, driven by
+# Playwright in Debian's Chromium (never a downloaded browser).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tiedoksi"
+WORK="$(mktemp -d)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+export E2E_ADMIN_PASSWORD="e2e-admin-password"
+
+TIEDOKSI_ADDR="127.0.0.1:$PORT" \
+TIEDOKSI_DATABASE_URL="sqlite://$WORK/tiedoksi.db" \
+TIEDOKSI_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
+LEPTOS_SITE_ROOT="$ROOT/target/site" \
+  "$BIN" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$SERVER" 2>/dev/null; then cat "$WORK/server.log"; exit 1; fi
+  sleep 0.2
+done
+
+cd end2end
+if ! BASE_URL="http://127.0.0.1:$PORT" npx playwright test; then
+  echo "---- server log ----"; tail -50 "$WORK/server.log"
+  exit 1
+fi

@@ -1,0 +1,128 @@
+//! The audit log: who did what, when, from where. Append-only in both databases (triggers
+//! refuse UPDATE and DELETE).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::store::{AuditEvent, Store, StoreResult, Timestamp};
+
+/// What happened. The string forms are stored and must not change once written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    LoginSucceeded,
+    LoginFailed,
+    LoginRefusedLocked,
+    LoginThrottled,
+    AccountLocked,
+    Logout,
+    OrganisationCreated,
+    UserCreated,
+    UsersListed,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::LoginSucceeded => "login.succeeded",
+            AuditAction::LoginFailed => "login.failed",
+            AuditAction::LoginRefusedLocked => "login.refused_locked",
+            AuditAction::LoginThrottled => "login.throttled",
+            AuditAction::AccountLocked => "account.locked",
+            AuditAction::Logout => "logout",
+            AuditAction::OrganisationCreated => "organisation.created",
+            AuditAction::UserCreated => "user.created",
+            AuditAction::UsersListed => "users.listed",
+        }
+    }
+}
+
+/// One entry being written; `Audit::record` stamps it with an id and the time.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub action: AuditAction,
+    pub organisation_id: Option<Uuid>,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_label: Option<String>,
+    pub subject: Option<(&'static str, String)>,
+    pub client_ip: Option<String>,
+    pub details: Value,
+}
+
+impl AuditEntry {
+    pub fn new(action: AuditAction) -> Self {
+        Self {
+            action,
+            organisation_id: None,
+            actor_user_id: None,
+            actor_label: None,
+            subject: None,
+            client_ip: None,
+            details: Value::Object(Default::default()),
+        }
+    }
+
+    pub fn organisation(mut self, id: Uuid) -> Self {
+        self.organisation_id = Some(id);
+        self
+    }
+
+    pub fn actor(mut self, user_id: Uuid, label: impl Into<String>) -> Self {
+        self.actor_user_id = Some(user_id);
+        self.actor_label = Some(label.into());
+        self
+    }
+
+    /// For actors without an account here (an unknown e-mail at login, the system itself).
+    pub fn actor_label(mut self, label: impl Into<String>) -> Self {
+        self.actor_label = Some(label.into());
+        self
+    }
+
+    pub fn subject(mut self, kind: &'static str, id: impl ToString) -> Self {
+        self.subject = Some((kind, id.to_string()));
+        self
+    }
+
+    pub fn client_ip(mut self, ip: impl Into<String>) -> Self {
+        self.client_ip = Some(ip.into());
+        self
+    }
+
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+#[derive(Clone)]
+pub struct Audit {
+    store: Arc<dyn Store>,
+}
+
+impl Audit {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    pub async fn record(&self, entry: AuditEntry) -> StoreResult<()> {
+        let (subject_kind, subject_id) = match entry.subject {
+            Some((kind, id)) => (Some(kind.to_string()), Some(id)),
+            None => (None, None),
+        };
+        let event = AuditEvent {
+            id: Uuid::now_v7(),
+            organisation_id: entry.organisation_id,
+            occurred_at: Timestamp::now(),
+            actor_user_id: entry.actor_user_id,
+            actor_label: entry.actor_label,
+            action: entry.action.as_str().to_string(),
+            subject_kind,
+            subject_id,
+            client_ip: entry.client_ip,
+            details: entry.details.to_string(),
+        };
+        self.store.append_audit_event(&event).await
+    }
+}

@@ -1,0 +1,7 @@
+//! Who is asking: passwords, sign-in, sessions, page access and cross-site protection.
+
+pub mod csrf;
+pub mod login;
+pub mod middleware;
+pub mod password;
+pub mod session;

@@ -1,0 +1,60 @@
+//! The server's side of the traits the app's server functions call.
+
+use std::sync::Arc;
+
+use app::admin::ssr::AdminBackend;
+use app::admin::UserSummary;
+use app::auth::ssr::AuthBackend;
+use app::auth::SessionUser;
+use app::error::AppError;
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::auth::login::Authenticator;
+use crate::store::{Store, Timestamp};
+
+#[derive(Clone)]
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    pub authenticator: Authenticator,
+}
+
+#[async_trait]
+impl AuthBackend for Backend {
+    async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> Result<SessionUser, AppError> {
+        self.authenticator.authenticate(email, password, client_ip).await
+    }
+
+    async fn signed_out(&self, user: &SessionUser, client_ip: &str) {
+        self.authenticator.signed_out(user, client_ip).await
+    }
+}
+
+#[async_trait]
+impl AdminBackend for Backend {
+    async fn organisation_users(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Vec<UserSummary>, AppError> {
+        let users = self
+            .store
+            .users_in_organisation(organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(users
+            .into_iter()
+            .map(|user| UserSummary {
+                id: user.id,
+                display_name: user.display_name,
+                email: user.email,
+                role: user.role,
+                last_login_at: user.last_login_at.map(Timestamp::to_rfc3339),
+            })
+            .collect())
+    }
+}

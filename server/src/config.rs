@@ -1,0 +1,144 @@
+//! Configuration from `TIEDOKSI_*` environment variables, with embedded defaults that make
+//! `make run` work on a fresh machine: SQLite under `data/`, the built-in simulator.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TIEDOKSI_ADDR`, default 127.0.0.1:3000. Port 0 picks a free port (tests).
+    pub addr: SocketAddr,
+    /// `TIEDOKSI_DATABASE_URL`: `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    /// `TIEDOKSI_PUBLIC_URL`: where users reach us; its scheme decides `Secure` cookies and
+    /// its origin is the one same-origin checks accept besides the request's own host.
+    pub public_url: Option<String>,
+    /// `TIEDOKSI_ADMIN_PASSWORD`: the first admin's password; generated and printed if unset.
+    pub admin_password: Option<SecretString>,
+    /// `TIEDOKSI_SESSION_IDLE_MINUTES`, default 30.
+    pub session_idle_timeout: Duration,
+    pub login: LoginPolicy,
+    /// `TIEDOKSI_TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
+    /// behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// `TIEDOKSI_LOG_FORMAT=json` for machine-readable logs.
+    pub json_logs: bool,
+    /// `LEPTOS_SITE_ROOT`: where the compiled front end (pkg/, fonts) is served from.
+    pub site_root: String,
+}
+
+/// Throttling of password guessing. Day-to-day values are config, not constants.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// `TIEDOKSI_LOGIN_LOCK_AFTER`: consecutive failures that lock an account (default 5).
+    pub lock_after_failures: i32,
+    /// `TIEDOKSI_LOGIN_LOCK_MINUTES`: how long the lock lasts (default 15).
+    pub lock_duration: time::Duration,
+    /// `TIEDOKSI_LOGIN_IP_LIMIT`: failures from one address in the window before refusing
+    /// every attempt from it (default 20).
+    pub max_failures_per_ip: i64,
+    /// `TIEDOKSI_LOGIN_IP_WINDOW_MINUTES` (default 15).
+    pub ip_window: time::Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {name}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any lookup, so tests can configure without touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let parse = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(value) => value.trim().parse().map_err(|_| ConfigError {
+                    name,
+                    reason: format!("expected a whole number, got {value:?}"),
+                }),
+            }
+        };
+        let flag = |name: &str| {
+            get(name).is_some_and(|value| matches!(value.trim(), "1" | "true" | "yes" | "on"))
+        };
+
+        let addr = get("TIEDOKSI_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".to_string())
+            .parse()
+            .map_err(|e| ConfigError {
+                name: "TIEDOKSI_ADDR",
+                reason: format!("{e}"),
+            })?;
+
+        Ok(Config {
+            addr,
+            database_url: get("TIEDOKSI_DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://data/tiedoksi.db".to_string()),
+            public_url: get("TIEDOKSI_PUBLIC_URL").map(|url| url.trim_end_matches('/').to_string()),
+            admin_password: get("TIEDOKSI_ADMIN_PASSWORD").map(SecretString::from),
+            session_idle_timeout: Duration::from_secs(
+                60 * parse("TIEDOKSI_SESSION_IDLE_MINUTES", 30)?.max(1) as u64,
+            ),
+            login: LoginPolicy {
+                lock_after_failures: parse("TIEDOKSI_LOGIN_LOCK_AFTER", 5)?.max(1) as i32,
+                lock_duration: time::Duration::minutes(parse("TIEDOKSI_LOGIN_LOCK_MINUTES", 15)?),
+                max_failures_per_ip: parse("TIEDOKSI_LOGIN_IP_LIMIT", 20)?.max(1),
+                ip_window: time::Duration::minutes(parse("TIEDOKSI_LOGIN_IP_WINDOW_MINUTES", 15)?),
+            },
+            trust_forwarded_for: flag("TIEDOKSI_TRUST_FORWARDED_FOR"),
+            json_logs: get("TIEDOKSI_LOG_FORMAT").is_some_and(|format| format == "json"),
+            site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string()),
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_sqlite_at_port_3000() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/tiedoksi.db");
+        assert!(!config.secure_cookies());
+        assert_eq!(config.login.lock_after_failures, 5);
+    }
+
+    #[test]
+    fn https_public_url_turns_on_secure_cookies() {
+        let config = config(&[("TIEDOKSI_PUBLIC_URL", "https://tiedoksi.example.fi/")]).unwrap();
+        assert!(config.secure_cookies());
+        assert_eq!(config.public_url.as_deref(), Some("https://tiedoksi.example.fi"));
+    }
+
+    #[test]
+    fn a_bad_number_names_the_variable() {
+        let error = config(&[("TIEDOKSI_LOGIN_LOCK_AFTER", "five")]).unwrap_err();
+        assert!(error.to_string().contains("TIEDOKSI_LOGIN_LOCK_AFTER"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Tiedoksi's server: configuration, start-up, sessions and access, the database, the audit
+//! log — and, as the pipeline grows, the Suomi.fi client, the delivery worker and the
+//! simulator.
+
+pub mod audit;
+pub mod auth;
+pub mod backend;
+pub mod bootstrap;
+pub mod config;
+pub mod health;
+pub mod language;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

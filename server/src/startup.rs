@@ -1,0 +1,145 @@
+//! Building the application: database, first-start data, the router and its layers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::admin::ssr::AdminBackend;
+use app::auth::ssr::AuthBackend;
+use app::{shell, App};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::auth::csrf::{origin_of, refuse_cross_site_writes, AllowedOrigins};
+use crate::auth::login::Authenticator;
+use crate::auth::middleware::{
+    identify_client, load_session_user, require_sign_in, security_headers, ClientIpPolicy,
+};
+use crate::auth::session::session_layer;
+use crate::backend::Backend;
+use crate::bootstrap::{ensure_first_admin, FirstStart};
+use crate::config::Config;
+use crate::health::{healthz, readyz};
+use crate::language::choose_language;
+use crate::store::{self, Store};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Arc<dyn Store>,
+    address: SocketAddr,
+    first_start: Option<FirstStart>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = store::connect(&config.database_url).await?;
+        let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
+        let listener = TcpListener::bind(config.addr).await?;
+        let address = listener.local_addr()?;
+        let router = router(&config, store.clone(), address);
+        Ok(Self {
+            listener,
+            router,
+            store,
+            address,
+            first_start,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Set only on the start that created the first admin.
+    pub fn first_start(&self) -> Option<&FirstStart> {
+        self.first_start.as_ref()
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let sessions = self.store.session_store();
+        let cleanup = tokio::spawn(
+            sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)),
+        );
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        cleanup.abort();
+        self.store.close().await;
+        Ok(served?)
+    }
+}
+
+fn leptos_options(config: &Config, address: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("tiedoksi")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(address)
+        .build()
+}
+
+fn router(config: &Config, store: Arc<dyn Store>, address: SocketAddr) -> Router {
+    let options = leptos_options(config, address);
+    let backend = Backend {
+        store: store.clone(),
+        authenticator: Authenticator::new(store.clone(), config.login.clone()),
+    };
+    let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
+    let admin: Arc<dyn AdminBackend> = Arc::new(backend);
+    let context = move || {
+        provide_context(auth.clone());
+        provide_context(admin.clone());
+    };
+
+    let pages = Router::new()
+        .leptos_routes_with_context(&options, generate_route_list(App), context, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options);
+
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(store.clone());
+
+    let allowed_origins = AllowedOrigins {
+        public_origin: config.public_url.as_deref().and_then(origin_of),
+    };
+    let client_ip_policy = ClientIpPolicy {
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+
+    // Layers run outermost-last: a request meets tracing, security headers, the cross-site
+    // check (before anything else can act on it), client address, session, user, access.
+    Router::new()
+        .route("/language/{code}", get(choose_language))
+        .merge(probes)
+        .merge(pages)
+        .layer(from_fn(require_sign_in))
+        .layer(from_fn_with_state(store.clone(), load_session_user))
+        .layer(session_layer(
+            store.session_store(),
+            config.secure_cookies(),
+            time::Duration::seconds(config.session_idle_timeout.as_secs() as i64),
+        ))
+        .layer(from_fn_with_state(client_ip_policy, identify_client))
+        .layer(from_fn_with_state(allowed_origins, refuse_cross_site_writes))
+        .layer(from_fn(security_headers))
+        .layer(TraceLayer::new_for_http())
+}

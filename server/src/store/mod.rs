@@ -1,0 +1,179 @@
+//! The database: one trait per aggregate, two implementations (SQLite and PostgreSQL).
+//!
+//! Both backends run the same SQL where the dialects agree (`$N` placeholders, `RETURNING`,
+//! `ON CONFLICT`); that shared SQL lives once in `sql.rs`, and each backend file holds only
+//! what differs (connecting, migrations, later the job claim). The contract tests in
+//! `tests/store_contract.rs` run one suite against both.
+
+mod postgres;
+mod sql;
+mod sqlite;
+mod timestamp;
+
+use std::sync::Arc;
+
+use app::auth::Role;
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use timestamp::Timestamp;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("a row with the same {0} exists already")]
+    Conflict(&'static str),
+    #[error("unsupported database URL (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Organisation {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+    pub failed_login_count: i32,
+    pub locked_until: Option<Timestamp>,
+    pub last_login_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for User {
+    // The hash is a secret too: keep it out of logs and test output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("organisation_id", &self.organisation_id)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field("failed_login_count", &self.failed_login_count)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct NewUser {
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// One line of the audit log. `organisation_id` is empty only for events that cannot be tied
+/// to an organisation, such as a failed login with an unknown e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub occurred_at: Timestamp,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_label: Option<String>,
+    pub action: String,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub details: String,
+}
+
+#[async_trait]
+pub trait OrganisationStore: Send + Sync {
+    async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
+    async fn organisation(&self, id: Uuid) -> StoreResult<Option<Organisation>>;
+    async fn count_organisations(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create_user(&self, user: &NewUser) -> StoreResult<User>;
+    /// `email` is compared case-insensitively: addresses are stored lower-cased.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    async fn users_in_organisation(&self, organisation_id: Uuid) -> StoreResult<Vec<User>>;
+    /// Counts one more failure, atomically, and locks the account until `lock_until` when the
+    /// count reaches `lock_threshold`. Returns the user as updated.
+    async fn record_failed_login(
+        &self,
+        user_id: Uuid,
+        lock_threshold: i32,
+        lock_until: Timestamp,
+    ) -> StoreResult<User>;
+    async fn record_successful_login(&self, user_id: Uuid, at: Timestamp) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait LoginAttemptStore: Send + Sync {
+    async fn record_login_attempt(
+        &self,
+        client_ip: &str,
+        succeeded: bool,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn failed_login_attempts_since(&self, client_ip: &str, since: Timestamp)
+        -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn audit_events(
+        &self,
+        organisation_id: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[async_trait]
+pub trait Store: OrganisationStore + UserStore + LoginAttemptStore + AuditStore {
+    fn backend(&self) -> Backend;
+    /// A round trip to the database, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// The pool-specific session store for tower-sessions.
+    fn session_store(&self) -> crate::auth::session::SessionBackend;
+    async fn close(&self);
+}
+
+/// Connects to the database named by `url` (`sqlite://…` or `postgres://…`) and brings its
+/// schema up to date.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::connect(url).await?)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Arc::new(postgres::PostgresStore::connect(url).await?)
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    Ok(store)
+}
+
+/// Maps a unique-constraint violation to `Conflict(what)`.
+fn on_unique_violation(error: sqlx::Error, what: &'static str) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(error),
+    }
+}

@@ -1,0 +1,50 @@
+//! PostgreSQL: the production database, and the way to run several Tiedoksi processes on one
+//! set of data (sessions, queue and events all live in the database).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use tower_sessions_sqlx_store::PostgresStore as PostgresSessionStore;
+
+use super::{sql::impl_shared_stores, Backend, Store, StoreResult};
+use crate::auth::session::SessionBackend;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        PostgresSessionStore::new(pool.clone()).migrate().await?;
+        Ok(Self { pool })
+    }
+}
+
+impl_shared_stores!(PostgresStore);
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn session_store(&self) -> SessionBackend {
+        SessionBackend::Postgres(PostgresSessionStore::new(self.pool.clone()))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

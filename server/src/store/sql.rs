@@ -1,0 +1,281 @@
+//! SQL that reads the same in SQLite and PostgreSQL, implemented once for each backend.
+//!
+//! A macro rather than generic code: sqlx code generic over `Database` needs a wall of
+//! higher-ranked bounds per method and trips the compiler's `Send` inference in async traits.
+//! Each backend invokes `impl_shared_stores!` on its own store type and pool.
+
+use app::auth::Role;
+use uuid::Uuid;
+
+use super::{StoreError, Timestamp, User};
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: Uuid,
+    organisation_id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: String,
+    role: String,
+    active: bool,
+    failed_login_count: i32,
+    locked_until: Option<Timestamp>,
+    last_login_at: Option<Timestamp>,
+    created_at: Timestamp,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        let role = Role::parse(&row.role).ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Decode(
+                format!("unknown role {:?}", row.role).into(),
+            ))
+        })?;
+        Ok(User {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            email: row.email,
+            display_name: row.display_name,
+            password_hash: row.password_hash,
+            role,
+            active: row.active,
+            failed_login_count: row.failed_login_count,
+            locked_until: row.locked_until,
+            last_login_at: row.last_login_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+pub(super) const USER_COLUMNS: &str = "id, organisation_id, email, display_name, password_hash, \
+     role, active, failed_login_count, locked_until, last_login_at, created_at";
+
+macro_rules! impl_shared_stores {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::OrganisationStore for $store {
+            async fn create_organisation(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<$crate::store::Organisation> {
+                let organisation = $crate::store::Organisation {
+                    id: uuid::Uuid::now_v7(),
+                    name: name.to_owned(),
+                    created_at: $crate::store::Timestamp::now(),
+                };
+                sqlx::query("INSERT INTO organisations (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(organisation.id)
+                    .bind(&organisation.name)
+                    .bind(organisation.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(organisation)
+            }
+
+            async fn organisation(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Organisation>> {
+                Ok(sqlx::query_as("SELECT id, name, created_at FROM organisations WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn count_organisations(&self) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organisations")
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::UserStore for $store {
+            async fn create_user(
+                &self,
+                user: &$crate::store::NewUser,
+            ) -> $crate::store::StoreResult<$crate::store::User> {
+                let row: $crate::store::sql::UserRow = sqlx::query_as(&format!(
+                    "INSERT INTO users (id, organisation_id, email, display_name, password_hash, \
+                     role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING {}",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(uuid::Uuid::now_v7())
+                .bind(user.organisation_id)
+                .bind(user.email.trim().to_lowercase())
+                .bind(&user.display_name)
+                .bind(&user.password_hash)
+                .bind(user.role.as_str())
+                .bind($crate::store::Timestamp::now())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| $crate::store::on_unique_violation(e, "e-mail address"))?;
+                row.try_into()
+            }
+
+            async fn user_by_email(
+                &self,
+                email: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
+                let row: Option<$crate::store::sql::UserRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM users WHERE email = $1",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn user_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
+                let row: Option<$crate::store::sql::UserRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM users WHERE id = $1",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn users_in_organisation(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::User>> {
+                let rows: Vec<$crate::store::sql::UserRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM users WHERE organisation_id = $1 ORDER BY display_name, email",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(organisation_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn record_failed_login(
+                &self,
+                user_id: uuid::Uuid,
+                lock_threshold: i32,
+                lock_until: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<$crate::store::User> {
+                let row: $crate::store::sql::UserRow = sqlx::query_as(&format!(
+                    "UPDATE users SET failed_login_count = failed_login_count + 1, \
+                     locked_until = CASE WHEN failed_login_count + 1 >= $2 THEN $3 \
+                                         ELSE locked_until END \
+                     WHERE id = $1 RETURNING {}",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(user_id)
+                .bind(lock_threshold)
+                .bind(lock_until)
+                .fetch_one(&self.pool)
+                .await?;
+                row.try_into()
+            }
+
+            async fn record_successful_login(
+                &self,
+                user_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE users SET failed_login_count = 0, locked_until = NULL, \
+                     last_login_at = $2 WHERE id = $1",
+                )
+                .bind(user_id)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::LoginAttemptStore for $store {
+            async fn record_login_attempt(
+                &self,
+                client_ip: &str,
+                succeeded: bool,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO login_attempts (client_ip, succeeded, attempted_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(client_ip)
+                .bind(succeeded)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn failed_login_attempts_since(
+                &self,
+                client_ip: &str,
+                since: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_attempts \
+                     WHERE client_ip = $1 AND succeeded = FALSE AND attempted_at >= $2",
+                )
+                .bind(client_ip)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::AuditStore for $store {
+            async fn append_audit_event(
+                &self,
+                event: &$crate::store::AuditEvent,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, organisation_id, occurred_at, actor_user_id, \
+                     actor_label, action, subject_kind, subject_id, client_ip, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(event.id)
+                .bind(event.organisation_id)
+                .bind(event.occurred_at)
+                .bind(event.actor_user_id)
+                .bind(&event.actor_label)
+                .bind(&event.action)
+                .bind(&event.subject_kind)
+                .bind(&event.subject_id)
+                .bind(&event.client_ip)
+                .bind(&event.details)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_events(
+                &self,
+                organisation_id: Option<uuid::Uuid>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::AuditEvent>> {
+                // `IS NOT DISTINCT FROM` would say this in one word, but SQLite spells it `IS`.
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, occurred_at, actor_user_id, actor_label, action, \
+                     subject_kind, subject_id, client_ip, details FROM audit_events \
+                     WHERE ($1 IS NULL AND organisation_id IS NULL) OR organisation_id = $1 \
+                     ORDER BY occurred_at DESC, id DESC LIMIT $2",
+                )
+                .bind(organisation_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(super) use impl_shared_stores;

@@ -1,0 +1,63 @@
+//! SQLite: the embedded default. One process owns the file; WAL lets readers run beside the
+//! single writer, and the busy timeout makes a second writer wait instead of failing.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
+use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
+
+use super::{sql::impl_shared_stores, Backend, Store, StoreResult};
+use crate::auth::session::SessionBackend;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .log_statements(tracing::log::LevelFilter::Trace);
+        if let Some(parent) = options.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+        SqliteSessionStore::new(pool.clone()).migrate().await?;
+        Ok(Self { pool })
+    }
+}
+
+impl_shared_stores!(SqliteStore);
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn session_store(&self) -> SessionBackend {
+        SessionBackend::Sqlite(SqliteSessionStore::new(self.pool.clone()))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,9 @@
+//! One test binary (one link) for everything that needs a database or a running server.
+//! Every case runs on both SQLite and PostgreSQL: see `on_both_backends!`.
+
+mod helpers;
+
+mod access;
+mod health;
+mod login;
+mod store_contract;
