@@ -20,8 +20,11 @@ test: tools postgres lint unit e2e
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)
 
+# The front end through cargo-leptos (wasm, CSS, assets into target/site); the server with
+# plain cargo, so it shares its build with `cargo test` instead of compiling twice.
 build:
-	cargo leptos build
+	cargo leptos build --frontend-only
+	cargo build -p server --bin tiedoksi
 
 postgres:
 	@scripts/ensure-postgres.sh

@@ -11,6 +11,8 @@ export default defineConfig({
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
     browserName: "chromium",
+    // Finnish first, as most of our users; the language comes from Accept-Language.
+    locale: "fi-FI",
     trace: "off",
     launchOptions: {
       executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -78,7 +78,11 @@ fn NavLink(href: &'static str, children: Children) -> impl IntoView {
     let location = use_location();
     let current = move || {
         let path = location.pathname.get();
-        let is_current = if href == "/" { path == "/" } else { path.starts_with(href) };
+        let is_current = if href == "/" {
+            path == "/"
+        } else {
+            path.starts_with(href)
+        };
         is_current.then_some("page")
     };
     view! { <a href=href aria-current=current>{children()}</a> }
@@ -93,7 +97,11 @@ fn LanguageSwitcher() -> impl IntoView {
     let here = move || {
         let search = location.search.get();
         let path = location.pathname.get();
-        if search.is_empty() { path } else { format!("{path}?{search}") }
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
     };
     view! {
         <nav class="language-switcher" aria-label=move || t_string!(i18n, language.label)>
@@ -170,7 +178,10 @@ mod tests {
 
     #[test]
     fn encodes_everything_that_could_end_the_query_value() {
-        assert_eq!(encode_query_value("/admin?x=1&y=2#z"), "/admin%3Fx%3D1%26y%3D2%23z");
+        assert_eq!(
+            encode_query_value("/admin?x=1&y=2#z"),
+            "/admin%3Fx%3D1%26y%3D2%23z"
+        );
         assert_eq!(encode_query_value("/ä"), "/%C3%A4");
     }
 }

@@ -11,6 +11,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 pub mod admin;
 pub mod auth;
 pub mod compose;
+pub mod domain;
 pub mod error;
 pub mod layout;
 pub mod notices;

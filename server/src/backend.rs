@@ -27,7 +27,9 @@ impl AuthBackend for Backend {
         password: &str,
         client_ip: &str,
     ) -> Result<SessionUser, AppError> {
-        self.authenticator.authenticate(email, password, client_ip).await
+        self.authenticator
+            .authenticate(email, password, client_ip)
+            .await
     }
 
     async fn signed_out(&self, user: &SessionUser, client_ip: &str) {

@@ -133,7 +133,10 @@ mod tests {
     fn https_public_url_turns_on_secure_cookies() {
         let config = config(&[("TIEDOKSI_PUBLIC_URL", "https://tiedoksi.example.fi/")]).unwrap();
         assert!(config.secure_cookies());
-        assert_eq!(config.public_url.as_deref(), Some("https://tiedoksi.example.fi"));
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://tiedoksi.example.fi")
+        );
     }
 
     #[test]

@@ -18,8 +18,6 @@ pub async fn choose_language(
 ) -> impl IntoResponse {
     let locale: Locale = code.parse().unwrap_or_default();
     let next = safe_next(query.get("next").map(String::as_str));
-    let cookie = format!(
-        "{LANGUAGE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax"
-    );
+    let cookie = format!("{LANGUAGE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax");
     ([(header::SET_COOKIE, cookie)], Redirect::to(&next))
 }

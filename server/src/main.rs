@@ -3,7 +3,11 @@ use tiedoksi::config::Config;
 use tiedoksi::startup::Application;
 
 #[derive(Parser)]
-#[command(name = "tiedoksi", about = "Official notices through Suomi.fi Messages", version)]
+#[command(
+    name = "tiedoksi",
+    about = "Official notices through Suomi.fi Messages",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -44,7 +48,9 @@ fn print_first_start(url: &str, email: &str, generated_password: Option<&str>) {
     match generated_password {
         Some(password) => {
             println!("    password: {password}");
-            println!("  The password is shown only this once. Set TIEDOKSI_ADMIN_PASSWORD to choose it.");
+            println!(
+                "  The password is shown only this once. Set TIEDOKSI_ADMIN_PASSWORD to choose it."
+            );
         }
         None => println!("    password: the value of TIEDOKSI_ADMIN_PASSWORD"),
     }

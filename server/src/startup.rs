@@ -66,7 +66,10 @@ impl Application {
         self.first_start.as_ref()
     }
 
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let sessions = self.store.session_store();
         let cleanup = tokio::spawn(
             sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)),
@@ -139,7 +142,10 @@ fn router(config: &Config, store: Arc<dyn Store>, address: SocketAddr) -> Router
             time::Duration::seconds(config.session_idle_timeout.as_secs() as i64),
         ))
         .layer(from_fn_with_state(client_ip_policy, identify_client))
-        .layer(from_fn_with_state(allowed_origins, refuse_cross_site_writes))
+        .layer(from_fn_with_state(
+            allowed_origins,
+            refuse_cross_site_writes,
+        ))
         .layer(from_fn(security_headers))
         .layer(TraceLayer::new_for_http())
 }

@@ -103,7 +103,9 @@ pub mod ssr {
 
     #[async_trait]
     pub trait AdminBackend: Send + Sync {
-        async fn organisation_users(&self, organisation_id: Uuid)
-            -> Result<Vec<UserSummary>, AppError>;
+        async fn organisation_users(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<Vec<UserSummary>, AppError>;
     }
 }

@@ -53,11 +53,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
 
 /// Signs in with e-mail and password; `next` is where to go afterwards (a local path only).
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(
-    email: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), AppError> {
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     crate::error::with_status(ssr::login(email, password, next).await)
 }
 
@@ -70,9 +66,7 @@ pub async fn logout() -> Result<(), AppError> {
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\") =>
+            if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") =>
         {
             path.to_string()
         }

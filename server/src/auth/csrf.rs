@@ -35,7 +35,10 @@ pub async fn refuse_cross_site_writes(
 }
 
 fn is_state_changing(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 fn is_same_site(request: &Request, allowed: &AllowedOrigins) -> bool {
@@ -87,13 +90,19 @@ mod tests {
 
     #[test]
     fn same_host_origin_passes() {
-        let request = post(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]);
+        let request = post(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
         assert!(is_same_site(&request, &no_public_origin()));
     }
 
     #[test]
     fn other_origin_is_refused() {
-        let request = post(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example")]);
+        let request = post(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example"),
+        ]);
         assert!(!is_same_site(&request, &no_public_origin()));
         let null = post(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
         assert!(!is_same_site(&null, &no_public_origin()));
@@ -104,15 +113,27 @@ mod tests {
         let allowed = AllowedOrigins {
             public_origin: origin_of("https://tiedoksi.example.fi/app"),
         };
-        let request = post(&[("host", "10.0.0.5:3000"), ("origin", "https://tiedoksi.example.fi")]);
+        let request = post(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://tiedoksi.example.fi"),
+        ]);
         assert!(is_same_site(&request, &allowed));
     }
 
     #[test]
     fn without_origin_sec_fetch_site_decides() {
-        assert!(!is_same_site(&post(&[("sec-fetch-site", "cross-site")]), &no_public_origin()));
-        assert!(!is_same_site(&post(&[("sec-fetch-site", "same-site")]), &no_public_origin()));
-        assert!(is_same_site(&post(&[("sec-fetch-site", "same-origin")]), &no_public_origin()));
+        assert!(!is_same_site(
+            &post(&[("sec-fetch-site", "cross-site")]),
+            &no_public_origin()
+        ));
+        assert!(!is_same_site(
+            &post(&[("sec-fetch-site", "same-site")]),
+            &no_public_origin()
+        ));
+        assert!(is_same_site(
+            &post(&[("sec-fetch-site", "same-origin")]),
+            &no_public_origin()
+        ));
         assert!(is_same_site(&post(&[]), &no_public_origin()));
     }
 

@@ -21,7 +21,11 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(store: Arc<dyn Store>, policy: LoginPolicy) -> Self {
         let audit = Audit::new(store.clone());
-        Self { store, audit, policy }
+        Self {
+            store,
+            audit,
+            policy,
+        }
     }
 
     pub async fn authenticate(
@@ -39,22 +43,40 @@ impl Authenticator {
             .await
             .map_err(AppError::internal)?;
         if recent_failures >= self.policy.max_failures_per_ip {
-            self.audit_attempt(AuditEntry::new(AuditAction::LoginThrottled), &email, None, client_ip)
-                .await?;
-            return Err(AppError::LoginRefused(LoginRefusal::TooManyAttemptsFromAddress));
+            self.audit_attempt(
+                AuditEntry::new(AuditAction::LoginThrottled),
+                &email,
+                None,
+                client_ip,
+            )
+            .await?;
+            return Err(AppError::LoginRefused(
+                LoginRefusal::TooManyAttemptsFromAddress,
+            ));
         }
 
-        let user = self.store.user_by_email(&email).await.map_err(AppError::internal)?;
+        let user = self
+            .store
+            .user_by_email(&email)
+            .await
+            .map_err(AppError::internal)?;
         let Some(user) = user else {
             verify_password(password.to_owned(), None).await;
-            self.fail(AuditEntry::new(AuditAction::LoginFailed), &email, None, client_ip, now)
-                .await?;
+            self.fail(
+                AuditEntry::new(AuditAction::LoginFailed),
+                &email,
+                None,
+                client_ip,
+                now,
+            )
+            .await?;
             return Err(AppError::LoginRefused(LoginRefusal::InvalidCredentials));
         };
 
         if user.locked_until.is_some_and(|until| until > now) {
             let entry = AuditEntry::new(AuditAction::LoginRefusedLocked);
-            self.fail(entry, &email, Some(&user), client_ip, now).await?;
+            self.fail(entry, &email, Some(&user), client_ip, now)
+                .await?;
             return Err(AppError::LoginRefused(LoginRefusal::AccountLocked));
         }
 
@@ -65,7 +87,8 @@ impl Authenticator {
         if !user.active {
             let entry = AuditEntry::new(AuditAction::LoginFailed)
                 .details(json!({ "reason": "account_disabled" }));
-            self.fail(entry, &email, Some(&user), client_ip, now).await?;
+            self.fail(entry, &email, Some(&user), client_ip, now)
+                .await?;
             return Err(AppError::LoginRefused(LoginRefusal::InvalidCredentials));
         }
 
@@ -89,14 +112,18 @@ impl Authenticator {
             .map_err(AppError::internal)?;
         let entry = AuditEntry::new(AuditAction::LoginFailed)
             .details(json!({ "reason": "wrong_password", "consecutive_failures": updated.failed_login_count }));
-        self.fail(entry, &user.email, Some(user), client_ip, now).await?;
+        self.fail(entry, &user.email, Some(user), client_ip, now)
+            .await?;
 
         let locked_now = updated.locked_until.is_some_and(|until| until > now);
         if locked_now {
             let entry = AuditEntry::new(AuditAction::AccountLocked)
                 .subject("user", user.id)
-                .details(json!({ "locked_until": updated.locked_until.map(Timestamp::to_rfc3339) }));
-            self.audit_attempt(entry, &user.email, Some(user), client_ip).await?;
+                .details(
+                    json!({ "locked_until": updated.locked_until.map(Timestamp::to_rfc3339) }),
+                );
+            self.audit_attempt(entry, &user.email, Some(user), client_ip)
+                .await?;
             Ok(AppError::LoginRefused(LoginRefusal::AccountLocked))
         } else {
             Ok(AppError::LoginRefused(LoginRefusal::InvalidCredentials))
@@ -124,7 +151,8 @@ impl Authenticator {
             .await
             .map_err(AppError::internal)?;
         let entry = AuditEntry::new(AuditAction::LoginSucceeded);
-        self.audit_attempt(entry, &user.email, Some(&user), client_ip).await?;
+        self.audit_attempt(entry, &user.email, Some(&user), client_ip)
+            .await?;
         Ok(SessionUser {
             id: user.id,
             organisation_id: user.organisation_id,
@@ -158,7 +186,9 @@ impl Authenticator {
         client_ip: &str,
     ) -> Result<(), AppError> {
         let entry = match user {
-            Some(user) => entry.organisation(user.organisation_id).actor(user.id, email),
+            Some(user) => entry
+                .organisation(user.organisation_id)
+                .actor(user.id, email),
             None => entry.actor_label(email),
         };
         self.audit

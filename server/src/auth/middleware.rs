@@ -17,11 +17,20 @@ use crate::store::Store;
 /// Paths anyone may fetch: the sign-in page and what it needs, static assets, health probes,
 /// and server functions (each of which checks the session itself).
 const PUBLIC_PREFIXES: &[&str] = &[
-    "/login", "/api/", "/pkg/", "/fonts/", "/favicon", "/healthz", "/readyz", "/language/",
+    "/login",
+    "/api/",
+    "/pkg/",
+    "/fonts/",
+    "/favicon",
+    "/healthz",
+    "/readyz",
+    "/language/",
 ];
 
 fn is_public(path: &str) -> bool {
-    PUBLIC_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+    PUBLIC_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 #[derive(Clone)]
@@ -161,9 +170,15 @@ fn urlencode(value: &str) -> String {
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -189,6 +204,9 @@ mod tests {
 
     #[test]
     fn next_path_is_encoded_as_one_query_value() {
-        assert_eq!(urlencode("/admin?tab=users&x=1"), "/admin%3Ftab%3Dusers%26x%3D1");
+        assert_eq!(
+            urlencode("/admin?tab=users&x=1"),
+            "/admin%3Ftab%3Dusers%26x%3D1"
+        );
     }
 }

@@ -58,7 +58,10 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_account_never_verifies() {
         assert!(!verify_password("anything".into(), None).await);
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy must parse to cost the same");
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy must parse to cost the same"
+        );
     }
 
     #[test]

@@ -132,8 +132,11 @@ pub trait LoginAttemptStore: Send + Sync {
         succeeded: bool,
         at: Timestamp,
     ) -> StoreResult<()>;
-    async fn failed_login_attempts_since(&self, client_ip: &str, since: Timestamp)
-        -> StoreResult<i64>;
+    async fn failed_login_attempts_since(
+        &self,
+        client_ip: &str,
+        since: Timestamp,
+    ) -> StoreResult<i64>;
 }
 
 #[async_trait]

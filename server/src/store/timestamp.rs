@@ -30,7 +30,9 @@ impl Timestamp {
     }
 
     pub fn to_rfc3339(self) -> String {
-        self.0.format(&Rfc3339).expect("a UTC instant always formats")
+        self.0
+            .format(&Rfc3339)
+            .expect("a UTC instant always formats")
     }
 
     fn to_sqlite_text(self) -> String {
@@ -46,7 +48,10 @@ impl From<OffsetDateTime> for Timestamp {
     fn from(value: OffsetDateTime) -> Self {
         let utc = value.to_offset(UtcOffset::UTC);
         let micros = utc.microsecond();
-        Self(utc.replace_nanosecond(micros * 1_000).expect("microseconds fit"))
+        Self(
+            utc.replace_nanosecond(micros * 1_000)
+                .expect("microseconds fit"),
+        )
     }
 }
 
@@ -74,10 +79,7 @@ impl Type<Sqlite> for Timestamp {
 }
 
 impl<'q> Encode<'q, Sqlite> for Timestamp {
-    fn encode_by_ref(
-        &self,
-        buf: &mut Vec<SqliteArgumentValue<'q>>,
-    ) -> Result<IsNull, BoxDynError> {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
         <String as Encode<'q, Sqlite>>::encode(self.to_sqlite_text(), buf)
     }
 }
@@ -103,7 +105,9 @@ impl Encode<'_, Postgres> for Timestamp {
 
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self::from(<OffsetDateTime as Decode<'r, Postgres>>::decode(value)?))
+        Ok(Self::from(
+            <OffsetDateTime as Decode<'r, Postgres>>::decode(value)?,
+        ))
     }
 }
 

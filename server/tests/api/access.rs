@@ -36,14 +36,23 @@ async fn pages_redirect_to_sign_in_without_a_session(backend: TestBackend) {
 
 async fn caseworker_cannot_open_admin_routes(backend: TestBackend) {
     let app = spawn_app(backend).await;
-    app.create_user("kasittelija@example.fi", "salasana-1234", Role::Caseworker).await;
-    assert_eq!(app.login("kasittelija@example.fi", "salasana-1234").await.status(), 200);
+    app.create_user("kasittelija@example.fi", "salasana-1234", Role::Caseworker)
+        .await;
+    assert_eq!(
+        app.login("kasittelija@example.fi", "salasana-1234")
+            .await
+            .status(),
+        200
+    );
 
     let page = app.get("/admin").await;
     assert_eq!(page.status(), 403);
     let html = page.text().await.unwrap();
     assert!(html.contains("Ei käyttöoikeutta"));
-    assert!(!html.contains("admin@tiedoksi.local"), "no user list leaks into the page");
+    assert!(
+        !html.contains("admin@tiedoksi.local"),
+        "no user list leaks into the page"
+    );
 
     let call = app.call("organisation_users", &[]).await;
     assert_eq!(call.status(), 403);
@@ -51,12 +60,16 @@ async fn caseworker_cannot_open_admin_routes(backend: TestBackend) {
     assert_eq!(error, AppError::Forbidden);
 
     let front = app.get("/").await.text().await.unwrap();
-    assert!(!front.contains("href=\"/admin\""), "no admin link for caseworkers");
+    assert!(
+        !front.contains("href=\"/admin\""),
+        "no admin link for caseworkers"
+    );
 }
 
 async fn admin_sees_the_organisations_users(backend: TestBackend) {
     let app = spawn_app(backend).await;
-    app.create_user("tarkastaja@example.fi", "salasana-1234", Role::Auditor).await;
+    app.create_user("tarkastaja@example.fi", "salasana-1234", Role::Auditor)
+        .await;
     app.login_as_admin().await;
 
     let page = app.get("/admin").await;
@@ -107,8 +120,16 @@ async fn cross_origin_post_is_refused_before_any_handler(backend: TestBackend) {
         .unwrap();
     assert_eq!(by_fetch_metadata.status(), 403);
 
-    assert_eq!(app.audit_actions().await.len(), before, "the login handler never ran");
-    assert_eq!(app.get("/").await.status(), 303, "and no session was created");
+    assert_eq!(
+        app.audit_actions().await.len(),
+        before,
+        "the login handler never ran"
+    );
+    assert_eq!(
+        app.get("/").await.status(),
+        303,
+        "and no session was created"
+    );
 }
 
 async fn server_functions_refuse_callers_without_a_session(backend: TestBackend) {
@@ -123,10 +144,20 @@ async fn language_choice_is_remembered_and_goes_back(backend: TestBackend) {
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/login");
     let html = app.get("/login").await.text().await.unwrap();
-    assert!(html.contains("<html lang=\"sv\""), "{}", &html[..200.min(html.len())]);
+    assert!(
+        html.contains("<html lang=\"sv\""),
+        "{}",
+        &html[..200.min(html.len())]
+    );
     assert!(html.contains("Logga in"));
 
     let english = app.get("/language/en?next=https://evil.example/").await;
     assert_eq!(english.headers()["location"], "/", "never leads off-site");
-    assert!(app.get("/login").await.text().await.unwrap().contains("Sign in"));
+    assert!(app
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Sign in"));
 }

@@ -48,7 +48,6 @@ pub const ADMIN_EMAIL: &str = tiedoksi::bootstrap::FIRST_ADMIN_EMAIL;
 /// A database that exists only for one test.
 pub struct TestDatabase {
     pub url: String,
-    pub backend: TestBackend,
     /// Keeps the SQLite file's directory alive for the test's duration.
     _dir: Option<TempDir>,
     postgres_name: Option<String>,
@@ -65,7 +64,11 @@ impl TestDatabase {
             TestBackend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("tiedoksi.db").display());
-                Self { url, backend, _dir: Some(dir), postgres_name: None }
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres_name: None,
+                }
             }
             TestBackend::Postgres => {
                 let name = format!("tiedoksi_test_{}", uuid::Uuid::new_v4().simple());
@@ -78,9 +81,16 @@ impl TestDatabase {
                     .expect("create test database");
                 admin.close().await;
                 let base = postgres_admin_url();
-                let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(&base);
+                let server = base
+                    .rsplit_once('/')
+                    .map(|(server, _)| server)
+                    .unwrap_or(&base);
                 let url = format!("{server}/{name}");
-                Self { url, backend, _dir: None, postgres_name: Some(name) }
+                Self {
+                    url,
+                    _dir: None,
+                    postgres_name: Some(name),
+                }
             }
         }
     }
@@ -125,7 +135,9 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     config.admin_password = Some(ADMIN_PASSWORD.to_string().into());
     adjust(&mut config);
 
-    let application = Application::build(config).await.expect("application builds");
+    let application = Application::build(config)
+        .await
+        .expect("application builds");
     let address = application.address();
     let store = application.store();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -134,7 +146,14 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     }));
 
     let organisation = store
-        .organisation(store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap().organisation_id)
+        .organisation(
+            store
+                .user_by_email(ADMIN_EMAIL)
+                .await
+                .unwrap()
+                .unwrap()
+                .organisation_id,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -182,7 +201,12 @@ impl TestApp {
     }
 
     /// The same call as a plain HTML form post (no wasm): answered with a redirect.
-    pub async fn post_form(&self, function: &str, form: &[(&str, &str)], referer: &str) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        function: &str,
+        form: &[(&str, &str)],
+        referer: &str,
+    ) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/api/{function}")))
             .header(ORIGIN, self.origin())
@@ -195,12 +219,18 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.call("login", &[("email", email), ("password", password)]).await
+        self.call("login", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn login_as_admin(&self) {
         let response = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        assert_eq!(response.status(), 200, "admin login: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            200,
+            "admin login: {:?}",
+            response.text().await
+        );
     }
 
     pub async fn create_user(&self, email: &str, password: &str, role: Role) -> User {

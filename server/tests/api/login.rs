@@ -27,15 +27,25 @@ async fn correct_password_signs_in_and_shows_the_user(backend: TestBackend) {
 
     let response = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers().contains_key("serverfnredirect"), "{:?}", response.headers());
+    assert!(
+        response.headers().contains_key("serverfnredirect"),
+        "{:?}",
+        response.headers()
+    );
     assert_eq!(response.headers()["location"], "/");
 
     let page = app.get("/").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Ylläpitäjä"), "the signed-in user's name is shown");
+    assert!(
+        html.contains("Ylläpitäjä"),
+        "the signed-in user's name is shown"
+    );
     assert!(html.contains("Demo-organisaatio"));
-    assert!(app.audit_actions().await.contains(&"login.succeeded".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"login.succeeded".to_string()));
 }
 
 async fn wrong_password_is_refused_with_a_clear_error(backend: TestBackend) {
@@ -44,7 +54,10 @@ async fn wrong_password_is_refused_with_a_clear_error(backend: TestBackend) {
     let response = app.login(ADMIN_EMAIL, "not the password").await;
     assert_eq!(response.status(), 401);
     let body = response.text().await.unwrap();
-    assert_eq!(refusal(&body), AppError::LoginRefused(LoginRefusal::InvalidCredentials));
+    assert_eq!(
+        refusal(&body),
+        AppError::LoginRefused(LoginRefusal::InvalidCredentials)
+    );
 
     let unknown = app.login("nobody@example.fi", "whatever").await;
     assert_eq!(unknown.status(), 401);
@@ -55,27 +68,48 @@ async fn wrong_password_is_refused_with_a_clear_error(backend: TestBackend) {
     );
 
     assert_eq!(app.get("/").await.status(), 303, "still not signed in");
-    assert!(app.audit_actions().await.contains(&"login.failed".to_string()));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"login.failed".to_string()));
 }
 
 async fn form_post_without_wasm_redirects_back_with_the_error(backend: TestBackend) {
     let app = spawn_app(backend).await;
 
     let refused = app
-        .post_form("login", &[("email", ADMIN_EMAIL), ("password", "wrong"), ("next", "")], "/login")
+        .post_form(
+            "login",
+            &[("email", ADMIN_EMAIL), ("password", "wrong"), ("next", "")],
+            "/login",
+        )
         .await;
     assert_eq!(refused.status(), 302);
     let location = refused.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("/login?"), "{location}");
-    assert!(location.contains("__err="), "the error travels back to the form: {location}");
+    assert!(
+        location.contains("__err="),
+        "the error travels back to the form: {location}"
+    );
 
     // The page it lands on renders the error message in the user's language.
     let page = app.get(&location.replace(&app.origin(), "")).await;
     let html = page.text().await.unwrap();
-    assert!(html.contains("Sähköpostiosoite tai salasana on väärin."), "{html}");
+    assert!(
+        html.contains("Sähköpostiosoite tai salasana on väärin."),
+        "{html}"
+    );
 
     let accepted = app
-        .post_form("login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin")], "/login")
+        .post_form(
+            "login",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/admin"),
+            ],
+            "/login",
+        )
         .await;
     assert_eq!(accepted.status(), 302);
     assert_eq!(accepted.headers()["location"], "/admin");
@@ -83,15 +117,23 @@ async fn form_post_without_wasm_redirects_back_with_the_error(backend: TestBacke
 
 async fn account_locks_after_repeated_failures(backend: TestBackend) {
     let app = spawn_app(backend).await;
-    app.create_user("kasittelija@example.fi", "oikea-salasana", Role::Caseworker).await;
+    app.create_user("kasittelija@example.fi", "oikea-salasana", Role::Caseworker)
+        .await;
 
     for attempt in 1..=4 {
         let response = app.login("kasittelija@example.fi", "väärä").await;
         let error = refusal(&response.text().await.unwrap());
-        assert_eq!(error, AppError::LoginRefused(LoginRefusal::InvalidCredentials), "attempt {attempt}");
+        assert_eq!(
+            error,
+            AppError::LoginRefused(LoginRefusal::InvalidCredentials),
+            "attempt {attempt}"
+        );
     }
     let fifth = app.login("kasittelija@example.fi", "väärä").await;
-    assert_eq!(refusal(&fifth.text().await.unwrap()), AppError::LoginRefused(LoginRefusal::AccountLocked));
+    assert_eq!(
+        refusal(&fifth.text().await.unwrap()),
+        AppError::LoginRefused(LoginRefusal::AccountLocked)
+    );
 
     let correct = app.login("kasittelija@example.fi", "oikea-salasana").await;
     assert_eq!(correct.status(), 401);
@@ -125,7 +167,9 @@ async fn address_is_throttled_after_many_failures(backend: TestBackend) {
     );
     let unattributed = app.store.audit_events(None, 100).await.unwrap();
     assert!(
-        unattributed.iter().any(|event| event.action == "login.throttled"),
+        unattributed
+            .iter()
+            .any(|event| event.action == "login.throttled"),
         "throttling is audited even though no account is known"
     );
 }
@@ -197,7 +241,11 @@ async fn next_parameter_only_leads_inside_the_site(backend: TestBackend) {
     let response = app
         .post_form(
             "login",
-            &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "//evil.example/")],
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
             "/login",
         )
         .await;

@@ -1,8 +1,8 @@
 //! The store contract: the same cases on SQLite and PostgreSQL.
 
 use app::auth::Role;
-use time::Duration;
 use tiedoksi::store::{AuditEvent, NewUser, StoreError, Timestamp};
+use time::Duration;
 use uuid::Uuid;
 
 use crate::helpers::{fresh_store, TestBackend};
@@ -42,7 +42,11 @@ async fn users_are_found_by_email_case_insensitively(backend: TestBackend) {
     let (store, _db) = fresh_store(backend).await;
     let organisation = store.create_organisation("Esimerkkikunta").await.unwrap();
     let created = store
-        .create_user(&new_user(organisation.id, " Liisa.Virtanen@Example.FI ", Role::Caseworker))
+        .create_user(&new_user(
+            organisation.id,
+            " Liisa.Virtanen@Example.FI ",
+            Role::Caseworker,
+        ))
         .await
         .unwrap();
     assert_eq!(created.email, "liisa.virtanen@example.fi");
@@ -50,18 +54,35 @@ async fn users_are_found_by_email_case_insensitively(backend: TestBackend) {
     assert!(created.active);
     assert_eq!(created.failed_login_count, 0);
 
-    let found = store.user_by_email("LIISA.VIRTANEN@example.fi").await.unwrap().unwrap();
+    let found = store
+        .user_by_email("LIISA.VIRTANEN@example.fi")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, created);
-    assert_eq!(store.user_by_id(created.id).await.unwrap().unwrap(), created);
-    assert_eq!(store.users_in_organisation(organisation.id).await.unwrap(), vec![created]);
+    assert_eq!(
+        store.user_by_id(created.id).await.unwrap().unwrap(),
+        created
+    );
+    assert_eq!(
+        store.users_in_organisation(organisation.id).await.unwrap(),
+        vec![created]
+    );
     let other = store.create_organisation("Toinen").await.unwrap();
-    assert!(store.users_in_organisation(other.id).await.unwrap().is_empty());
+    assert!(store
+        .users_in_organisation(other.id)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn an_email_address_belongs_to_one_user(backend: TestBackend) {
     let (store, _db) = fresh_store(backend).await;
     let organisation = store.create_organisation("Esimerkkikunta").await.unwrap();
-    store.create_user(&new_user(organisation.id, "sama@example.fi", Role::Admin)).await.unwrap();
+    store
+        .create_user(&new_user(organisation.id, "sama@example.fi", Role::Admin))
+        .await
+        .unwrap();
     let error = store
         .create_user(&new_user(organisation.id, "SAMA@example.fi", Role::Auditor))
         .await
@@ -72,18 +93,33 @@ async fn an_email_address_belongs_to_one_user(backend: TestBackend) {
 async fn failed_logins_lock_at_the_threshold_and_success_resets(backend: TestBackend) {
     let (store, _db) = fresh_store(backend).await;
     let organisation = store.create_organisation("Esimerkkikunta").await.unwrap();
-    let user = store.create_user(&new_user(organisation.id, "a@example.fi", Role::Caseworker)).await.unwrap();
+    let user = store
+        .create_user(&new_user(organisation.id, "a@example.fi", Role::Caseworker))
+        .await
+        .unwrap();
     let lock_until = Timestamp::now() + Duration::minutes(15);
 
-    let once = store.record_failed_login(user.id, 3, lock_until).await.unwrap();
+    let once = store
+        .record_failed_login(user.id, 3, lock_until)
+        .await
+        .unwrap();
     assert_eq!((once.failed_login_count, once.locked_until), (1, None));
-    store.record_failed_login(user.id, 3, lock_until).await.unwrap();
-    let third = store.record_failed_login(user.id, 3, lock_until).await.unwrap();
+    store
+        .record_failed_login(user.id, 3, lock_until)
+        .await
+        .unwrap();
+    let third = store
+        .record_failed_login(user.id, 3, lock_until)
+        .await
+        .unwrap();
     assert_eq!(third.failed_login_count, 3);
     assert_eq!(third.locked_until, Some(lock_until));
 
     let signed_in_at = Timestamp::now();
-    store.record_successful_login(user.id, signed_in_at).await.unwrap();
+    store
+        .record_successful_login(user.id, signed_in_at)
+        .await
+        .unwrap();
     let reset = store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(reset.failed_login_count, 0);
     assert_eq!(reset.locked_until, None);
@@ -93,16 +129,49 @@ async fn failed_logins_lock_at_the_threshold_and_success_resets(backend: TestBac
 async fn login_attempts_are_counted_per_address_within_the_window(backend: TestBackend) {
     let (store, _db) = fresh_store(backend).await;
     let now = Timestamp::now();
-    store.record_login_attempt("192.0.2.1", false, now - Duration::hours(1)).await.unwrap();
-    store.record_login_attempt("192.0.2.1", false, now).await.unwrap();
-    store.record_login_attempt("192.0.2.1", false, now).await.unwrap();
-    store.record_login_attempt("192.0.2.1", true, now).await.unwrap();
-    store.record_login_attempt("192.0.2.2", false, now).await.unwrap();
+    store
+        .record_login_attempt("192.0.2.1", false, now - Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .record_login_attempt("192.0.2.1", false, now)
+        .await
+        .unwrap();
+    store
+        .record_login_attempt("192.0.2.1", false, now)
+        .await
+        .unwrap();
+    store
+        .record_login_attempt("192.0.2.1", true, now)
+        .await
+        .unwrap();
+    store
+        .record_login_attempt("192.0.2.2", false, now)
+        .await
+        .unwrap();
 
     let since = now - Duration::minutes(15);
-    assert_eq!(store.failed_login_attempts_since("192.0.2.1", since).await.unwrap(), 2);
-    assert_eq!(store.failed_login_attempts_since("192.0.2.2", since).await.unwrap(), 1);
-    assert_eq!(store.failed_login_attempts_since("192.0.2.3", since).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .failed_login_attempts_since("192.0.2.1", since)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .failed_login_attempts_since("192.0.2.2", since)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .failed_login_attempts_since("192.0.2.3", since)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 fn audit_event(organisation_id: Option<Uuid>, action: &str, at: Timestamp) -> AuditEvent {
@@ -133,14 +202,23 @@ async fn audit_events_are_listed_newest_first_per_organisation(backend: TestBack
         store.append_audit_event(event).await.unwrap();
     }
 
-    assert_eq!(store.audit_events(Some(ours.id), 10).await.unwrap(), vec![newer.clone(), older]);
-    assert_eq!(store.audit_events(Some(ours.id), 1).await.unwrap(), vec![newer]);
+    assert_eq!(
+        store.audit_events(Some(ours.id), 10).await.unwrap(),
+        vec![newer.clone(), older]
+    );
+    assert_eq!(
+        store.audit_events(Some(ours.id), 1).await.unwrap(),
+        vec![newer]
+    );
     assert_eq!(store.audit_events(None, 10).await.unwrap(), vec![orphan]);
 }
 
 async fn audit_events_cannot_be_changed_or_deleted(backend: TestBackend) {
     let (store, db) = fresh_store(backend).await;
-    store.append_audit_event(&audit_event(None, "kept", Timestamp::now())).await.unwrap();
+    store
+        .append_audit_event(&audit_event(None, "kept", Timestamp::now()))
+        .await
+        .unwrap();
 
     let update = "UPDATE audit_events SET action = 'changed'";
     let delete = "DELETE FROM audit_events";
@@ -162,13 +240,19 @@ async fn audit_events_cannot_be_changed_or_deleted(backend: TestBackend) {
     };
     assert!(updated, "update must be refused");
     assert!(deleted, "delete must be refused");
-    assert_eq!(store.audit_events(None, 10).await.unwrap()[0].action, "kept");
+    assert_eq!(
+        store.audit_events(None, 10).await.unwrap()[0].action,
+        "kept"
+    );
 }
 
 async fn timestamps_round_trip_exactly(backend: TestBackend) {
     let (store, _db) = fresh_store(backend).await;
     let organisation = store.create_organisation("Esimerkkikunta").await.unwrap();
-    let user = store.create_user(&new_user(organisation.id, "t@example.fi", Role::Admin)).await.unwrap();
+    let user = store
+        .create_user(&new_user(organisation.id, "t@example.fi", Role::Admin))
+        .await
+        .unwrap();
     let at = Timestamp::from(time::macros::datetime!(2026-12-24 23:59:59.123456 UTC));
     store.record_successful_login(user.id, at).await.unwrap();
     let read = store.user_by_id(user.id).await.unwrap().unwrap();
