@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test tools build lint unit e2e postgres fmt clean-test-databases
+.PHONY: run test bench tools build lint unit e2e postgres fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -16,6 +16,10 @@ run: tools build
 
 ## Everything: formatting, lints, unit + integration tests on SQLite and PostgreSQL, browser tests.
 test: tools postgres lint unit e2e
+
+## Benchmarks (release build; prints figures, asserts nothing about speed).
+bench: tools
+	cargo bench -p server --bench simulator_throughput
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

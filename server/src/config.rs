@@ -27,6 +27,22 @@ pub struct Config {
     pub json_logs: bool,
     /// `LEPTOS_SITE_ROOT`: where the compiled front end (pkg/, fonts) is served from.
     pub site_root: String,
+    pub suomifi: SuomiFiConfig,
+}
+
+/// How we reach Suomi.fi Messages. Without `TIEDOKSI_SUOMIFI_URL` the built-in simulator
+/// starts in-process and the defaults are its credentials.
+#[derive(Debug, Clone)]
+pub struct SuomiFiConfig {
+    /// `TIEDOKSI_SUOMIFI_URL`: QA `https://api.messages-qa.suomi.fi`, production
+    /// `https://api.messages.suomi.fi`.
+    pub url: Option<String>,
+    /// `TIEDOKSI_SUOMIFI_USERNAME` (default `sim-user`).
+    pub username: String,
+    /// `TIEDOKSI_SUOMIFI_PASSWORD` (default `sim-password`).
+    pub password: SecretString,
+    /// `TIEDOKSI_SUOMIFI_SERVICE_ID` (default `sim-service`).
+    pub service_id: String,
 }
 
 /// Throttling of password guessing. Day-to-day values are config, not constants.
@@ -97,6 +113,15 @@ impl Config {
             trust_forwarded_for: flag("TIEDOKSI_TRUST_FORWARDED_FOR"),
             json_logs: get("TIEDOKSI_LOG_FORMAT").is_some_and(|format| format == "json"),
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string()),
+            suomifi: SuomiFiConfig {
+                url: get("TIEDOKSI_SUOMIFI_URL").map(|url| url.trim_end_matches('/').to_string()),
+                username: get("TIEDOKSI_SUOMIFI_USERNAME").unwrap_or_else(|| "sim-user".into()),
+                password: SecretString::from(
+                    get("TIEDOKSI_SUOMIFI_PASSWORD").unwrap_or_else(|| "sim-password".into()),
+                ),
+                service_id: get("TIEDOKSI_SUOMIFI_SERVICE_ID")
+                    .unwrap_or_else(|| "sim-service".into()),
+            },
         })
     }
 
@@ -127,6 +152,8 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/tiedoksi.db");
         assert!(!config.secure_cookies());
         assert_eq!(config.login.lock_after_failures, 5);
+        assert_eq!(config.suomifi.url, None, "the built-in simulator");
+        assert_eq!(config.suomifi.service_id, "sim-service");
     }
 
     #[test]

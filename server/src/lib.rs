@@ -11,4 +11,5 @@ pub mod health;
 pub mod language;
 pub mod startup;
 pub mod store;
+pub mod suomifi;
 pub mod telemetry;

@@ -28,6 +28,8 @@ use crate::config::Config;
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
 use crate::store::{self, Store};
+use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
+use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
 
 pub struct Application {
     listener: TcpListener,
@@ -35,6 +37,9 @@ pub struct Application {
     store: Arc<dyn Store>,
     address: SocketAddr,
     first_start: Option<FirstStart>,
+    suomifi: Arc<SuomiFiClient>,
+    /// Present when no Suomi.fi URL was configured; stops with the application.
+    simulator: Option<RunningSimulator>,
 }
 
 impl Application {
@@ -44,13 +49,26 @@ impl Application {
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
         let router = router(&config, store.clone(), address);
+        let (suomifi, simulator) = suomifi_client(&config).await?;
         Ok(Self {
             listener,
             router,
             store,
             address,
             first_start,
+            suomifi,
+            simulator,
         })
+    }
+
+    /// The Suomi.fi client every part of the application shares.
+    pub fn suomifi(&self) -> Arc<SuomiFiClient> {
+        self.suomifi.clone()
+    }
+
+    /// The in-process simulator's base URL, when it runs.
+    pub fn simulator_url(&self) -> Option<String> {
+        self.simulator.as_ref().map(RunningSimulator::base_url)
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -82,8 +100,39 @@ impl Application {
             .await;
         cleanup.abort();
         self.store.close().await;
+        drop(self.simulator);
         Ok(served?)
     }
+}
+
+/// The configured Suomi.fi service, or the simulator started here on a loopback port and
+/// reached over real HTTP like the real one.
+async fn suomifi_client(
+    config: &Config,
+) -> anyhow::Result<(Arc<SuomiFiClient>, Option<RunningSimulator>)> {
+    use secrecy::ExposeSecret;
+    let suomifi = &config.suomifi;
+    let (base_url, simulator) = match &suomifi.url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let simulator_config = SimConfig {
+                username: suomifi.username.clone(),
+                password: suomifi.password.expose_secret().to_string(),
+                service_id: suomifi.service_id.clone(),
+                ..SimConfig::default()
+            };
+            let running = sim::spawn(simulator_config, "127.0.0.1:0".parse()?).await?;
+            tracing::info!(url = %running.base_url(), "built-in Suomi.fi simulator started");
+            (running.base_url(), Some(running))
+        }
+    };
+    let settings = SuomiFiSettings::new(
+        &base_url,
+        &suomifi.username,
+        suomifi.password.expose_secret(),
+        &suomifi.service_id,
+    );
+    Ok((Arc::new(SuomiFiClient::new(settings)?), simulator))
 }
 
 fn leptos_options(config: &Config, address: SocketAddr) -> LeptosOptions {

@@ -27,3 +27,19 @@ async fn readyz_fails_when_the_database_is_gone(backend: TestBackend) {
         "the process itself is still up"
     );
 }
+
+#[tokio::test]
+async fn the_application_reaches_its_built_in_simulator_over_http() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    let simulator = app
+        .simulator_url
+        .clone()
+        .expect("no Suomi.fi URL configured: simulator runs");
+    assert!(simulator.starts_with("http://127.0.0.1:"));
+    let page = app
+        .suomifi
+        .events(None)
+        .await
+        .expect("the client signs in and reads events");
+    assert!(page.events.is_empty());
+}

@@ -119,6 +119,8 @@ pub struct TestApp {
     pub database: TestDatabase,
     pub client: reqwest::Client,
     pub organisation: Organisation,
+    pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
+    pub simulator_url: Option<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -140,6 +142,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         .expect("application builds");
     let address = application.address();
     let store = application.store();
+    let suomifi = application.suomifi();
+    let simulator_url = application.simulator_url();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -163,6 +167,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         database,
         client: new_client(),
         organisation,
+        suomifi,
+        simulator_url,
         _shutdown: shutdown,
     }
 }

@@ -7,3 +7,4 @@ mod access;
 mod health;
 mod login;
 mod store_contract;
+mod suomifi;

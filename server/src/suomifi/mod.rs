@@ -1,0 +1,8 @@
+//! Suomi.fi Messages: the wire model, the documented limits, our client, and the simulator.
+
+pub mod client;
+pub mod limits;
+pub mod model;
+pub mod sim;
+
+pub use client::{Sent, SuomiFiClient, SuomiFiError, SuomiFiSettings};
