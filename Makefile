@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test bench tools build lint unit e2e postgres fmt clean-test-databases
+.PHONY: run test bench tools build lint unit compat e2e postgres fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -15,7 +15,7 @@ run: tools build
 	TIEDOKSI_DATABASE_URL="$${TIEDOKSI_DATABASE_URL:-sqlite://data/tiedoksi.db}" $(BIN)
 
 ## Everything: formatting, lints, unit + integration tests on SQLite and PostgreSQL, browser tests.
-test: tools postgres lint unit e2e
+test: tools postgres lint unit compat e2e
 
 ## Benchmarks (release build; prints figures, asserts nothing about speed).
 bench: tools
@@ -28,7 +28,7 @@ tools:
 # plain cargo, so it shares its build with `cargo test` instead of compiling twice.
 build:
 	cargo leptos build --frontend-only
-	cargo build -p server --bin tiedoksi
+	cargo build -p server --bins
 
 postgres:
 	@scripts/ensure-postgres.sh
@@ -40,6 +40,10 @@ lint:
 
 unit: postgres clean-test-databases
 	cargo test --workspace
+
+# City of Helsinki's Suomi.fi client (PyPI, unchanged) against our simulator.
+compat: unit
+	@scripts/compat-helsinki.sh
 
 e2e: tools build
 	@scripts/e2e.sh

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backend;
 pub mod bootstrap;
 pub mod config;
+pub mod dates;
 pub mod health;
 pub mod language;
 pub mod startup;

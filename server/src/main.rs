@@ -1,5 +1,6 @@
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use tiedoksi::config::Config;
+use tiedoksi::dates::{legal_dates, ReceiptRules, ServiceChannel};
 use tiedoksi::startup::Application;
 
 #[derive(Parser)]
@@ -17,6 +18,27 @@ struct Cli {
 enum Command {
     /// Run the web application (the default).
     Serve,
+    /// Deemed receipt and appeal deadline of a notice, as JSON (for support staff).
+    LegalDates {
+        /// The day the notice was sent, YYYY-MM-DD.
+        #[arg(long)]
+        sent: String,
+        #[arg(long, value_enum)]
+        channel: ChannelArg,
+        /// Length of the appeal period in days (30 for oikaisuvaatimus and appeals, 14 for a
+        /// municipal oikaisuvaatimus).
+        #[arg(long, default_value_t = 30)]
+        appeal_days: i64,
+        /// Verifiable service: the day of acknowledgement or of the Posti receipt, YYYY-MM-DD.
+        #[arg(long)]
+        acknowledged: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Electronic,
+    Paper,
 }
 
 #[tokio::main]
@@ -24,7 +46,56 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
+        Command::LegalDates {
+            sent,
+            channel,
+            appeal_days,
+            acknowledged,
+        } => print_legal_dates(&sent, channel, appeal_days, acknowledged.as_deref()),
     }
+}
+
+fn parse_date(name: &str, value: &str) -> anyhow::Result<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(value.trim(), &format)
+        .map_err(|_| anyhow::anyhow!("--{name} must be a real date as YYYY-MM-DD, got {value:?}"))
+}
+
+fn print_legal_dates(
+    sent: &str,
+    channel: ChannelArg,
+    appeal_days: i64,
+    acknowledged: Option<&str>,
+) -> anyhow::Result<()> {
+    let sent = parse_date("sent", sent)?;
+    let acknowledged = acknowledged
+        .map(|value| parse_date("acknowledged", value))
+        .transpose()?;
+    if !(1..=3650).contains(&appeal_days) {
+        anyhow::bail!("--appeal-days must be between 1 and 3650, got {appeal_days}");
+    }
+    if acknowledged.is_some_and(|date| date < sent) {
+        anyhow::bail!("--acknowledged cannot be before --sent");
+    }
+    let channel = match channel {
+        ChannelArg::Electronic => ServiceChannel::Electronic,
+        ChannelArg::Paper => ServiceChannel::Paper,
+    };
+    let dates = legal_dates(
+        sent,
+        channel,
+        acknowledged,
+        appeal_days,
+        ReceiptRules::default(),
+    );
+    let output = serde_json::json!({
+        "deemed_receipt": dates.deemed_receipt.to_string(),
+        "appeal_deadline": dates.appeal_deadline.to_string(),
+        "rule": dates.rule,
+        "moved_from": dates.moved_from.map(|date| date.to_string()),
+    });
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
 }
 
 async fn serve() -> anyhow::Result<()> {
