@@ -8,6 +8,7 @@ pub mod backend;
 pub mod bootstrap;
 pub mod config;
 pub mod dates;
+pub mod delivery;
 pub mod health;
 pub mod language;
 pub mod startup;
