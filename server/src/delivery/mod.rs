@@ -2,3 +2,4 @@
 //! events poller.
 
 pub mod retry;
+pub mod worker;

@@ -150,8 +150,94 @@ pub trait AuditStore: Send + Sync {
     ) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// What a queued job is for. The string forms are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Send one delivery (one recipient of a notice) to Suomi.fi.
+    SendDelivery,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::SendDelivery => "send_delivery",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "send_delivery" => Some(JobKind::SendDelivery),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Job {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub kind: String,
+    pub subject_id: Uuid,
+    pub state: String,
+    /// Attempts started, this one included.
+    pub attempts: i32,
+    pub run_after: Timestamp,
+    pub leased_until: Option<Timestamp>,
+    pub lease_owner: Option<String>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+}
+
+/// The outbox. A claimed job belongs to its worker until the lease runs out; every change
+/// after the claim names the worker, so a worker that lost its lease cannot overwrite the
+/// work of the one that took the job over.
 #[async_trait]
-pub trait Store: OrganisationStore + UserStore + LoginAttemptStore + AuditStore {
+pub trait JobQueue: Send + Sync {
+    /// Queues a job; `false` when the same kind of job for the subject exists already.
+    async fn enqueue_job(
+        &self,
+        organisation_id: Uuid,
+        kind: JobKind,
+        subject_id: Uuid,
+        run_after: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Claims up to `limit` due jobs (pending and due, or running with a lease run out).
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Job>>;
+    /// `false` when `worker` no longer holds the job.
+    async fn complete_job(&self, id: Uuid, worker: &str, at: Timestamp) -> StoreResult<bool>;
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        worker: &str,
+        run_after: Timestamp,
+        error: &str,
+    ) -> StoreResult<bool>;
+    async fn fail_job(
+        &self,
+        id: Uuid,
+        worker: &str,
+        error: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;
+    async fn job_counts(&self) -> StoreResult<JobCounts>;
+}
+
+#[async_trait]
+pub trait Store: OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue {
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions_sqlx_store::PostgresStore as PostgresSessionStore;
 
-use super::{sql::impl_shared_stores, Backend, Store, StoreResult};
+use super::sql::{claim_jobs_sql, impl_shared_job_queue, impl_shared_stores};
+use super::{Backend, Store, StoreResult};
 use crate::auth::session::SessionBackend;
 
 pub struct PostgresStore {
@@ -28,6 +29,14 @@ impl PostgresStore {
 }
 
 impl_shared_stores!(PostgresStore);
+impl_shared_job_queue!(PostgresStore);
+
+impl PostgresStore {
+    /// Several processes may claim at once: each skips the rows another is claiming.
+    fn claim_jobs_sql() -> String {
+        claim_jobs_sql("FOR UPDATE SKIP LOCKED")
+    }
+}
 
 #[async_trait]
 impl Store for PostgresStore {

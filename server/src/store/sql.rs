@@ -48,6 +48,14 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+pub(super) const JOB_COLUMNS: &str = "id, organisation_id, kind, subject_id, state, attempts, \
+     run_after, leased_until, lease_owner, last_error";
+
+/// Jobs a worker may take: pending and due, or running under a lease that ran out (its
+/// worker died). `$1` is now.
+pub(super) const CLAIMABLE: &str = "(state = 'pending' AND run_after <= $1) \
+     OR (state = 'running' AND leased_until < $1)";
+
 pub(super) const USER_COLUMNS: &str = "id, organisation_id, email, display_name, password_hash, \
      role, active, failed_login_count, locked_until, last_login_at, created_at";
 
@@ -278,4 +286,156 @@ macro_rules! impl_shared_stores {
     };
 }
 
+/// The outbox, shared but for the claim query: each backend names its own `CLAIM_JOBS`
+/// (`FOR UPDATE SKIP LOCKED` on PostgreSQL, a plain atomic `UPDATE … RETURNING` on SQLite).
+macro_rules! impl_shared_job_queue {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::JobQueue for $store {
+            async fn enqueue_job(
+                &self,
+                organisation_id: uuid::Uuid,
+                kind: $crate::store::JobKind,
+                subject_id: uuid::Uuid,
+                run_after: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let inserted = sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6) \
+                     ON CONFLICT (kind, subject_id) DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(organisation_id)
+                .bind(kind.as_str())
+                .bind(subject_id)
+                .bind(run_after)
+                .bind($crate::store::Timestamp::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(inserted.rows_affected() == 1)
+            }
+
+            async fn claim_jobs(
+                &self,
+                worker: &str,
+                now: $crate::store::Timestamp,
+                lease_until: $crate::store::Timestamp,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Job>> {
+                Ok(sqlx::query_as(&<$store>::claim_jobs_sql())
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn complete_job(
+                &self,
+                id: uuid::Uuid,
+                worker: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.settle_job(id, worker, "done", None, None, Some(at))
+                    .await
+            }
+
+            async fn retry_job(
+                &self,
+                id: uuid::Uuid,
+                worker: &str,
+                run_after: $crate::store::Timestamp,
+                error: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                self.settle_job(id, worker, "pending", Some(run_after), Some(error), None)
+                    .await
+            }
+
+            async fn fail_job(
+                &self,
+                id: uuid::Uuid,
+                worker: &str,
+                error: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                self.settle_job(id, worker, "failed", None, Some(error), Some(at))
+                    .await
+            }
+
+            async fn job(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Job>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM outbox_jobs WHERE id = $1",
+                    $crate::store::sql::JOB_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn job_counts(&self) -> $crate::store::StoreResult<$crate::store::JobCounts> {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT state, COUNT(*) FROM outbox_jobs GROUP BY state")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let mut counts = $crate::store::JobCounts::default();
+                for (state, count) in rows {
+                    match state.as_str() {
+                        "pending" => counts.pending = count,
+                        "running" => counts.running = count,
+                        "done" => counts.done = count,
+                        _ => counts.failed = count,
+                    }
+                }
+                Ok(counts)
+            }
+        }
+
+        impl $store {
+            /// Moves on a job this worker holds; `false` when it no longer holds it.
+            async fn settle_job(
+                &self,
+                id: uuid::Uuid,
+                worker: &str,
+                state: &str,
+                run_after: Option<$crate::store::Timestamp>,
+                error: Option<&str>,
+                finished_at: Option<$crate::store::Timestamp>,
+            ) -> $crate::store::StoreResult<bool> {
+                let updated = sqlx::query(
+                    "UPDATE outbox_jobs SET state = $3, run_after = COALESCE($4, run_after), \
+                     last_error = COALESCE($5, last_error), finished_at = $6, \
+                     leased_until = NULL, lease_owner = NULL \
+                     WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(state)
+                .bind(run_after)
+                .bind(error)
+                .bind(finished_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(updated.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+/// The claim: mark up to `$4` claimable jobs running under `$3`'s lease until `$2`.
+/// `lock_clause` is what the backend adds to the inner SELECT.
+pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
+    format!(
+        "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, \
+         leased_until = $2, lease_owner = $3 \
+         WHERE id IN (SELECT id FROM outbox_jobs WHERE {CLAIMABLE} \
+                      ORDER BY run_after LIMIT $4 {lock_clause}) \
+         RETURNING {JOB_COLUMNS}"
+    )
+}
+
+pub(super) use impl_shared_job_queue;
 pub(super) use impl_shared_stores;

@@ -9,7 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::ConnectOptions;
 use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
-use super::{sql::impl_shared_stores, Backend, Store, StoreResult};
+use super::sql::{claim_jobs_sql, impl_shared_job_queue, impl_shared_stores};
+use super::{Backend, Store, StoreResult};
 use crate::auth::session::SessionBackend;
 
 pub struct SqliteStore {
@@ -41,6 +42,14 @@ impl SqliteStore {
 }
 
 impl_shared_stores!(SqliteStore);
+impl_shared_job_queue!(SqliteStore);
+
+impl SqliteStore {
+    /// One statement is atomic in SQLite, and one process owns the file: no locking clause.
+    fn claim_jobs_sql() -> String {
+        claim_jobs_sql("")
+    }
+}
 
 #[async_trait]
 impl Store for SqliteStore {

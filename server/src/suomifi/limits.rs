@@ -132,37 +132,28 @@ impl Violations {
 
 impl Limits {
     pub fn check_multichannel(&self, message: &MultichannelMessage) -> Violations {
-        let mut violations = Violations::default();
-        self.common(
-            &mut violations,
+        let mut violations = self.envelope(
             &message.external_id,
             &message.sender.service_id,
+            Some(&message.recipient.id),
         );
-        self.recipient_id(&mut violations, &message.recipient.id);
         self.electronic(&mut violations, &message.electronic);
         self.paper(&mut violations, &message.paper_mail);
         violations
     }
 
     pub fn check_electronic(&self, message: &ElectronicMessage) -> Violations {
-        let mut violations = Violations::default();
-        self.common(
-            &mut violations,
+        let mut violations = self.envelope(
             &message.external_id,
             &message.sender.service_id,
+            Some(&message.recipient.id),
         );
-        self.recipient_id(&mut violations, &message.recipient.id);
         self.electronic(&mut violations, &message.electronic);
         violations
     }
 
     pub fn check_paper(&self, message: &PaperMailWithoutId) -> Violations {
-        let mut violations = Violations::default();
-        self.common(
-            &mut violations,
-            &message.external_id,
-            &message.sender.service_id,
-        );
+        let mut violations = self.envelope(&message.external_id, &message.sender.service_id, None);
         self.paper(&mut violations, &message.paper_mail);
         violations
     }
@@ -182,13 +173,16 @@ impl Limits {
         violations
     }
 
-    fn common(&self, violations: &mut Violations, external_id: &str, service_id: &str) {
+    /// What every send carries: our externalId, the service, and (but for paper without
+    /// ID) the recipient.
+    fn envelope(&self, external_id: &str, service_id: &str, recipient: Option<&str>) -> Violations {
+        let mut violations = Violations::default();
         violations.length("externalId", external_id, 1, self.max_external_id_chars);
         violations.length("sender.serviceId", service_id, 1, self.max_service_id_chars);
-    }
-
-    fn recipient_id(&self, violations: &mut Violations, id: &str) {
-        self.recipient_id_at(violations, "recipient.id", id);
+        if let Some(id) = recipient {
+            self.recipient_id_at(&mut violations, "recipient.id", id);
+        }
+        violations
     }
 
     fn recipient_id_at(&self, violations: &mut Violations, field: &str, id: &str) {

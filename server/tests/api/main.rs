@@ -9,3 +9,4 @@ mod health;
 mod login;
 mod store_contract;
 mod suomifi;
+mod worker;

@@ -1,7 +1,10 @@
 //! The store contract: the same cases on SQLite and PostgreSQL.
 
 use app::auth::Role;
-use tiedoksi::store::{AuditEvent, NewUser, StoreError, Timestamp};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tiedoksi::store::{AuditEvent, JobKind, NewUser, Store, StoreError, Timestamp};
 use time::Duration;
 use uuid::Uuid;
 
@@ -17,6 +20,12 @@ on_both_backends!(
     audit_events_are_listed_newest_first_per_organisation,
     audit_events_cannot_be_changed_or_deleted,
     timestamps_round_trip_exactly,
+    a_job_is_queued_once_per_subject,
+    claims_take_due_jobs_under_a_lease,
+    a_job_whose_lease_ran_out_is_claimed_again,
+    only_the_lease_holder_settles_a_job,
+    retried_jobs_wait_and_failed_jobs_stay,
+    concurrent_claims_never_share_a_job,
 );
 
 fn new_user(organisation_id: Uuid, email: &str, role: Role) -> NewUser {
@@ -257,4 +266,212 @@ async fn timestamps_round_trip_exactly(backend: TestBackend) {
     store.record_successful_login(user.id, at).await.unwrap();
     let read = store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!(read.last_login_at, Some(at));
+}
+
+async fn store_with_organisation(
+    backend: TestBackend,
+) -> (Arc<dyn Store>, crate::helpers::TestDatabase, Uuid) {
+    let (store, db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Esimerkkikunta").await.unwrap();
+    (store, db, organisation.id)
+}
+
+async fn a_job_is_queued_once_per_subject(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let delivery = Uuid::now_v7();
+    let now = Timestamp::now();
+    assert!(store
+        .enqueue_job(organisation, JobKind::SendDelivery, delivery, now)
+        .await
+        .unwrap());
+    assert!(!store
+        .enqueue_job(organisation, JobKind::SendDelivery, delivery, now)
+        .await
+        .unwrap());
+    assert_eq!(store.job_counts().await.unwrap().pending, 1);
+}
+
+async fn claims_take_due_jobs_under_a_lease(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    let due = Uuid::now_v7();
+    let later = Uuid::now_v7();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, due, now)
+        .await
+        .unwrap();
+    store
+        .enqueue_job(
+            organisation,
+            JobKind::SendDelivery,
+            later,
+            now + Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+
+    let lease = now + Duration::seconds(30);
+    let claimed = store.claim_jobs("worker-a", now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "only the due job");
+    let job = &claimed[0];
+    assert_eq!(job.subject_id, due);
+    assert_eq!(job.kind, "send_delivery");
+    assert_eq!(JobKind::parse(&job.kind), Some(JobKind::SendDelivery));
+    assert_eq!(job.state, "running");
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.leased_until, Some(lease));
+    assert_eq!(job.lease_owner.as_deref(), Some("worker-a"));
+
+    assert!(
+        store
+            .claim_jobs("worker-b", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+}
+
+async fn a_job_whose_lease_ran_out_is_claimed_again(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, Uuid::now_v7(), now)
+        .await
+        .unwrap();
+    let first = store
+        .claim_jobs("crashed", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap();
+
+    let after_lease = now + Duration::seconds(31);
+    let again = store
+        .claim_jobs(
+            "rescuer",
+            after_lease,
+            after_lease + Duration::seconds(30),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, first[0].id);
+    assert_eq!(again[0].attempts, 2, "the crashed attempt counts");
+    assert_eq!(again[0].lease_owner.as_deref(), Some("rescuer"));
+}
+
+async fn only_the_lease_holder_settles_a_job(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, Uuid::now_v7(), now)
+        .await
+        .unwrap();
+    let job = store
+        .claim_jobs("worker-a", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap()
+        .remove(0);
+
+    assert!(
+        !store.complete_job(job.id, "worker-b", now).await.unwrap(),
+        "not its job"
+    );
+    assert!(store.complete_job(job.id, "worker-a", now).await.unwrap());
+    assert!(
+        !store.complete_job(job.id, "worker-a", now).await.unwrap(),
+        "settled once"
+    );
+    let done = store.job(job.id).await.unwrap().unwrap();
+    assert_eq!(done.state, "done");
+    assert_eq!(done.lease_owner, None);
+    assert_eq!(store.job_counts().await.unwrap().done, 1);
+    let much_later = now + Duration::days(1);
+    assert!(store
+        .claim_jobs("w", much_later, much_later, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn retried_jobs_wait_and_failed_jobs_stay(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, Uuid::now_v7(), now)
+        .await
+        .unwrap();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, Uuid::now_v7(), now)
+        .await
+        .unwrap();
+    let lease = now + Duration::seconds(30);
+    let mut jobs = store.claim_jobs("w", now, lease, 2).await.unwrap();
+    let (retried, failed) = (jobs.remove(0), jobs.remove(0));
+
+    let retry_at = now + Duration::minutes(1);
+    assert!(store
+        .retry_job(retried.id, "w", retry_at, "503 from Suomi.fi")
+        .await
+        .unwrap());
+    assert!(store
+        .fail_job(failed.id, "w", "400: title too long", now)
+        .await
+        .unwrap());
+
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.running, counts.failed), (1, 0, 1));
+    assert!(
+        store
+            .claim_jobs("w", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet"
+    );
+    let again = store
+        .claim_jobs("w", retry_at, retry_at + Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, retried.id);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("503 from Suomi.fi"));
+    let failed = store.job(failed.id).await.unwrap().unwrap();
+    assert_eq!(failed.state, "failed");
+    assert_eq!(failed.last_error.as_deref(), Some("400: title too long"));
+}
+
+async fn concurrent_claims_never_share_a_job(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    for _ in 0..60 {
+        store
+            .enqueue_job(organisation, JobKind::SendDelivery, Uuid::now_v7(), now)
+            .await
+            .unwrap();
+    }
+    let mut workers = Vec::new();
+    for worker in 0..4 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let name = format!("worker-{worker}");
+            let mut mine = Vec::new();
+            loop {
+                let lease = now + Duration::minutes(5);
+                let claimed = store.claim_jobs(&name, now, lease, 4).await.unwrap();
+                if claimed.is_empty() {
+                    break mine;
+                }
+                mine.extend(claimed.into_iter().map(|job| job.id));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    let distinct: HashSet<Uuid> = all.iter().copied().collect();
+    assert_eq!(all.len(), 60, "every job claimed");
+    assert_eq!(distinct.len(), 60, "and none twice");
 }

@@ -435,6 +435,38 @@ async fn an_expired_token_is_renewed_once_transparently() {
 }
 
 #[tokio::test]
+async fn a_token_is_reused_until_shortly_before_it_expires() {
+    let long_lived = Sim::start().await;
+    let client = long_lived.client();
+    for _ in 0..3 {
+        client.events(None).await.unwrap();
+    }
+    assert_eq!(
+        long_lived.counters().await["requests"]["POST /v1/token"],
+        1,
+        "cached"
+    );
+
+    // A lifetime shorter than the safety margin: renewed before every call, never a 401.
+    let short_lived = Sim::start_with(SimConfig {
+        token_lifetime: Duration::from_secs(30),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = short_lived.client();
+    for _ in 0..3 {
+        client.events(None).await.unwrap();
+    }
+    let counters = short_lived.counters().await;
+    assert_eq!(counters["requests"]["POST /v1/token"], 3);
+    assert_eq!(
+        counters["responses"]["401"],
+        Value::Null,
+        "renewed in time, never refused"
+    );
+}
+
+#[tokio::test]
 async fn wrong_credentials_are_an_authentication_error() {
     let sim = Sim::start().await;
     let client = sim.client_with(|settings| settings.password = "wrong".to_string().into());
@@ -847,22 +879,23 @@ async fn the_simulator_refuses_bad_paper_mail_and_attachments() {
     );
 }
 
+/// The object holding the last key of `path`, and that key.
+fn parent<'a>(value: &'a mut Value, path: &[&'a str]) -> (&'a mut Value, &'a str) {
+    let (last, ancestors) = path.split_last().expect("a non-empty path");
+    let parent = ancestors.iter().fold(value, |node, key| &mut node[*key]);
+    (parent, *last)
+}
+
 fn set(value: &Value, path: &[&str], new: Value) -> Value {
     let mut copy = value.clone();
-    let mut target = &mut copy;
-    for key in &path[..path.len() - 1] {
-        target = &mut target[*key];
-    }
-    target[path[path.len() - 1]] = new;
+    let (parent, key) = parent(&mut copy, path);
+    parent[key] = new;
     copy
 }
 
 fn remove(value: &Value, path: &[&str]) -> Value {
     let mut copy = value.clone();
-    let mut target = &mut copy;
-    for key in &path[..path.len() - 1] {
-        target = &mut target[*key];
-    }
-    target.as_object_mut().unwrap().remove(path[path.len() - 1]);
+    let (parent, key) = parent(&mut copy, path);
+    parent.as_object_mut().unwrap().remove(key);
     copy
 }

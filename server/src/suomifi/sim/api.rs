@@ -101,6 +101,24 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
         .map_err(|e| ApiError::bad_request(format!("Invalid request body: {e}")))
 }
 
+/// The start of every send: a valid token, a body that parses, and no broken limit. Returns
+/// the message with the state locked for the rest of the request.
+fn accept_send<'a, T: DeserializeOwned>(
+    state: &'a Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+    check: impl Fn(&crate::suomifi::limits::Limits, &T) -> Vec<String>,
+) -> ApiResult<(T, std::sync::MutexGuard<'a, SimState>)> {
+    require_token(state, headers)?;
+    let message: T = parse_body(body)?;
+    let guard = lock(state);
+    let violations = check(&guard.config.limits, &message);
+    if !violations.is_empty() {
+        return Err(ApiError::validation(violations));
+    }
+    Ok((message, guard))
+}
+
 /// `Authorization: Bearer <token>`, or the bare token (City of Helsinki's client sends that).
 fn require_token(state: &Shared, headers: &HeaderMap) -> ApiResult<()> {
     let value = headers
@@ -352,13 +370,12 @@ pub async fn send_multichannel(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    require_token(&state, &headers)?;
-    let message: MultichannelMessage = parse_body(&body)?;
-    let mut state = lock(&state);
-    let violations = state.config.limits.check_multichannel(&message).into_vec();
-    if !violations.is_empty() {
-        return Err(ApiError::validation(violations));
-    }
+    let (message, mut state) = accept_send(
+        &state,
+        &headers,
+        &body,
+        |limits, message: &MultichannelMessage| limits.check_multichannel(message).into_vec(),
+    )?;
     check_service(&state, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
     check_electronic(&state, &message.electronic)?;
@@ -391,13 +408,12 @@ pub async fn send_electronic(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    require_token(&state, &headers)?;
-    let message: ElectronicMessage = parse_body(&body)?;
-    let mut state = lock(&state);
-    let violations = state.config.limits.check_electronic(&message).into_vec();
-    if !violations.is_empty() {
-        return Err(ApiError::validation(violations));
-    }
+    let (message, mut state) = accept_send(
+        &state,
+        &headers,
+        &body,
+        |limits, message: &ElectronicMessage| limits.check_electronic(message).into_vec(),
+    )?;
     check_service(&state, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
     check_electronic(&state, &message.electronic)?;
@@ -429,13 +445,12 @@ pub async fn send_paper(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    require_token(&state, &headers)?;
-    let message: PaperMailWithoutId = parse_body(&body)?;
-    let mut state = lock(&state);
-    let violations = state.config.limits.check_paper(&message).into_vec();
-    if !violations.is_empty() {
-        return Err(ApiError::validation(violations));
-    }
+    let (message, mut state) = accept_send(
+        &state,
+        &headers,
+        &body,
+        |limits, message: &PaperMailWithoutId| limits.check_paper(message).into_vec(),
+    )?;
     check_service(&state, &message.sender.service_id)?;
     check_paper(&state, &message.paper_mail)?;
     let verifiable = message.paper_mail.message_service_type == MessageServiceType::Verifiable;

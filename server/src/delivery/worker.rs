@@ -1,0 +1,161 @@
+//! The outbox worker: claims due jobs, runs each through its handler, and settles it — done,
+//! retried later with backoff (honouring Suomi.fi's `Retry-After`), or failed for a person to
+//! look at. A job is settled only by the worker that holds its lease; a worker that dies
+//! mid-job leaves a lease that runs out, and another worker claims the job again (safe: a
+//! send is idempotent through its externalId).
+//!
+//! `run_step` is one pass a test can call until the queue is empty; `run` loops it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use tokio::sync::watch;
+
+use super::retry::RetryPolicy;
+use crate::store::{Job, JobQueue, StoreResult, Timestamp};
+
+/// Why a job did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobFailure {
+    /// Try again later; `retry_after` is the other side's own wish, if it said one.
+    Retryable {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again will not help: a person must act.
+    Fatal { error: String },
+}
+
+/// Carries out one kind of job.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn handle(&self, job: &Job) -> Result<(), JobFailure>;
+    /// Called once when a job is given up on (fatal, or out of attempts), so the subject can
+    /// show "needs attention" with the reason.
+    async fn gave_up(&self, job: &Job, error: &str);
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub name: String,
+    /// How long a claimed job stays ours; longer than the slowest job (Suomi.fi timeout ×
+    /// the 401 retry, plus an upload).
+    pub lease: Duration,
+    pub batch_size: i64,
+    /// Sleep between passes when the queue is empty.
+    pub idle_interval: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl WorkerSettings {
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            lease: Duration::from_secs(300),
+            batch_size: 16,
+            idle_interval: Duration::from_millis(500),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub claimed: usize,
+    pub done: usize,
+    pub retried: usize,
+    pub failed: usize,
+    /// Jobs whose lease another worker had taken before we settled them.
+    pub lost: usize,
+}
+
+impl StepOutcome {
+    pub fn is_idle(&self) -> bool {
+        self.claimed == 0
+    }
+}
+
+fn after(now: Timestamp, duration: Duration) -> Timestamp {
+    now + time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
+}
+
+/// One pass: claim a batch and settle every job in it.
+pub async fn run_step(
+    queue: &dyn JobQueue,
+    handler: &dyn JobHandler,
+    settings: &WorkerSettings,
+) -> StoreResult<StepOutcome> {
+    let now = Timestamp::now();
+    let jobs = queue
+        .claim_jobs(
+            &settings.name,
+            now,
+            after(now, settings.lease),
+            settings.batch_size,
+        )
+        .await?;
+    let mut outcome = StepOutcome {
+        claimed: jobs.len(),
+        ..StepOutcome::default()
+    };
+    for job in jobs {
+        let result = handler.handle(&job).await;
+        let now = Timestamp::now();
+        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+        let settled = match result {
+            Ok(()) => {
+                outcome.done += 1;
+                queue.complete_job(job.id, &settings.name, now).await?
+            }
+            Err(JobFailure::Retryable { error, .. }) if settings.retry.gives_up_after(attempts) => {
+                outcome.failed += 1;
+                let error = format!("gave up after {attempts} attempts: {error}");
+                handler.gave_up(&job, &error).await;
+                queue.fail_job(job.id, &settings.name, &error, now).await?
+            }
+            Err(JobFailure::Retryable { error, retry_after }) => {
+                outcome.retried += 1;
+                let jitter = rand::thread_rng().gen_range(0.0..=1.0);
+                let delay = settings.retry.delay(attempts, jitter, retry_after);
+                queue
+                    .retry_job(job.id, &settings.name, after(now, delay), &error)
+                    .await?
+            }
+            Err(JobFailure::Fatal { error }) => {
+                outcome.failed += 1;
+                handler.gave_up(&job, &error).await;
+                queue.fail_job(job.id, &settings.name, &error, now).await?
+            }
+        };
+        if !settled {
+            outcome.lost += 1;
+            tracing::warn!(job = %job.id, "lease lost before the job was settled");
+        }
+    }
+    Ok(outcome)
+}
+
+/// Runs passes until `stop` turns true, sleeping when there is nothing to do.
+pub async fn run(
+    queue: Arc<dyn JobQueue>,
+    handler: Arc<dyn JobHandler>,
+    settings: WorkerSettings,
+    mut stop: watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let pause = match run_step(queue.as_ref(), handler.as_ref(), &settings).await {
+            Ok(outcome) if !outcome.is_idle() => continue,
+            Ok(_) => settings.idle_interval,
+            Err(error) => {
+                tracing::error!(%error, "outbox worker pass failed; retrying");
+                settings.idle_interval * 4
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

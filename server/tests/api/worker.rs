@@ -1,0 +1,193 @@
+//! The outbox worker over both databases, with a handler that records what it was given.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tiedoksi::delivery::retry::RetryPolicy;
+use tiedoksi::delivery::worker::{run_step, JobFailure, JobHandler, WorkerSettings};
+use tiedoksi::store::{Job, JobKind, Timestamp};
+use uuid::Uuid;
+
+use crate::helpers::{fresh_store, TestBackend};
+use crate::on_both_backends;
+
+on_both_backends!(
+    successful_jobs_are_done_once,
+    retryable_failures_wait_and_then_give_up,
+    fatal_failures_are_given_up_at_once,
+);
+
+/// Answers each subject with a scripted list of results, and records every call.
+#[derive(Default)]
+struct ScriptedHandler {
+    script: Mutex<HashMap<Uuid, Vec<Result<(), JobFailure>>>>,
+    calls: Mutex<Vec<Uuid>>,
+    given_up: Mutex<Vec<(Uuid, String)>>,
+}
+
+#[async_trait]
+impl JobHandler for ScriptedHandler {
+    async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
+        self.calls.lock().unwrap().push(job.subject_id);
+        let mut script = self.script.lock().unwrap();
+        match script.get_mut(&job.subject_id) {
+            Some(results) if !results.is_empty() => results.remove(0),
+            _ => Ok(()),
+        }
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        self.given_up
+            .lock()
+            .unwrap()
+            .push((job.subject_id, error.to_string()));
+    }
+}
+
+fn settings(max_attempts: u32) -> WorkerSettings {
+    WorkerSettings {
+        retry: RetryPolicy {
+            max_attempts,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            multiplier: 1.0,
+        },
+        ..WorkerSettings::named("test-worker")
+    }
+}
+
+async fn successful_jobs_are_done_once(backend: TestBackend) {
+    let (store, _db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap().id;
+    let subjects: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    for subject in &subjects {
+        store
+            .enqueue_job(
+                organisation,
+                JobKind::SendDelivery,
+                *subject,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let handler = ScriptedHandler::default();
+    let settings = settings(5);
+
+    let mut done = 0;
+    loop {
+        let outcome = run_step(store.as_ref(), &handler, &settings).await.unwrap();
+        if outcome.is_idle() {
+            break;
+        }
+        done += outcome.done;
+    }
+    assert_eq!(done, 20);
+    let mut calls = handler.calls.lock().unwrap().clone();
+    calls.sort();
+    let mut expected = subjects.clone();
+    expected.sort();
+    assert_eq!(calls, expected, "each job handled exactly once");
+    assert_eq!(store.job_counts().await.unwrap().done, 20);
+}
+
+async fn retryable_failures_wait_and_then_give_up(backend: TestBackend) {
+    let (store, _db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap().id;
+    let recovers = Uuid::now_v7();
+    let never = Uuid::now_v7();
+    let handler = ScriptedHandler::default();
+    let unavailable = || {
+        Err(JobFailure::Retryable {
+            error: "503".into(),
+            retry_after: None,
+        })
+    };
+    handler
+        .script
+        .lock()
+        .unwrap()
+        .insert(recovers, vec![unavailable(), unavailable()]);
+    handler
+        .script
+        .lock()
+        .unwrap()
+        .insert(never, (0..10).map(|_| unavailable()).collect());
+    for subject in [recovers, never] {
+        store
+            .enqueue_job(
+                organisation,
+                JobKind::SendDelivery,
+                subject,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let settings = settings(3);
+
+    for _ in 0..200 {
+        run_step(store.as_ref(), &handler, &settings).await.unwrap();
+        let counts = store.job_counts().await.unwrap();
+        if counts.pending == 0 && counts.running == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!((counts.done, counts.failed), (1, 1));
+    let calls = handler.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.iter().filter(|s| **s == recovers).count(),
+        3,
+        "two failures, then success"
+    );
+    assert_eq!(
+        calls.iter().filter(|s| **s == never).count(),
+        3,
+        "max_attempts"
+    );
+    let given_up = handler.given_up.lock().unwrap().clone();
+    assert_eq!(given_up.len(), 1);
+    assert_eq!(given_up[0].0, never);
+    assert!(
+        given_up[0].1.contains("gave up after 3 attempts: 503"),
+        "{}",
+        given_up[0].1
+    );
+}
+
+async fn fatal_failures_are_given_up_at_once(backend: TestBackend) {
+    let (store, _db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap().id;
+    let subject = Uuid::now_v7();
+    let handler = ScriptedHandler::default();
+    handler.script.lock().unwrap().insert(
+        subject,
+        vec![Err(JobFailure::Fatal {
+            error: "400: title too long".into(),
+        })],
+    );
+    store
+        .enqueue_job(
+            organisation,
+            JobKind::SendDelivery,
+            subject,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+
+    let outcome = run_step(store.as_ref(), &handler, &settings(5))
+        .await
+        .unwrap();
+    assert_eq!((outcome.claimed, outcome.failed), (1, 1));
+    assert!(run_step(store.as_ref(), &handler, &settings(5))
+        .await
+        .unwrap()
+        .is_idle());
+    assert_eq!(handler.given_up.lock().unwrap()[0].1, "400: title too long");
+    assert_eq!(store.job_counts().await.unwrap().failed, 1);
+}
