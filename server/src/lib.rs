@@ -11,6 +11,7 @@ pub mod dates;
 pub mod delivery;
 pub mod health;
 pub mod language;
+pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod suomifi;

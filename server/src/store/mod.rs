@@ -236,8 +236,126 @@ pub trait JobQueue: Send + Sync {
     async fn job_counts(&self) -> StoreResult<JobCounts>;
 }
 
+/// A notice as composed, with one delivery per recipient. Personal data arrives sealed.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub author_id: Uuid,
+    pub notice_type: String,
+    pub case_reference: String,
+    pub title: String,
+    pub body: String,
+    pub body_format: String,
+    pub language: String,
+    pub verifiable: bool,
+    pub appeal_days: Option<i32>,
+    pub service_id: String,
+    /// One per compose form: a repeated submit finds the first notice.
+    pub idempotency_key: String,
+    pub deliveries: Vec<NewDelivery>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Also the Suomi.fi externalId.
+    pub id: Uuid,
+    pub role: String,
+    pub recipient_name: String,
+    pub identity_kind: String,
+    pub identity_sealed: Option<Vec<u8>>,
+    pub identity_lookup: Option<Vec<u8>>,
+    pub identity_masked: Option<String>,
+    pub address_sealed: Option<Vec<u8>>,
+    /// JSON of the recipient facts at send time.
+    pub facts: String,
+    pub requested_mode: String,
+    pub decided_mode: String,
+    /// JSON list of channel reasons.
+    pub channel_reasons: String,
+    pub paper_addressee: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Notice {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub author_id: Uuid,
+    pub notice_type: String,
+    pub case_reference: String,
+    pub title: String,
+    pub body: String,
+    pub body_format: String,
+    pub language: String,
+    pub verifiable: bool,
+    pub appeal_days: Option<i32>,
+    pub service_id: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub notice_id: Uuid,
+    pub position: i32,
+    pub role: String,
+    pub recipient_name: String,
+    pub identity_kind: String,
+    pub identity_sealed: Option<Vec<u8>>,
+    pub identity_lookup: Option<Vec<u8>>,
+    pub identity_masked: Option<String>,
+    pub address_sealed: Option<Vec<u8>>,
+    pub facts: String,
+    pub requested_mode: String,
+    pub decided_mode: String,
+    pub channel_reasons: String,
+    pub paper_addressee: String,
+    pub status: String,
+    pub suomifi_message_id: Option<i64>,
+    pub needs_attention_reason: Option<String>,
+}
+
+impl std::fmt::Debug for Delivery {
+    // The name and the masked code are personal data too: keep test and log output clean.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("id", &self.id)
+            .field("notice_id", &self.notice_id)
+            .field("decided_mode", &self.decided_mode)
+            .field("status", &self.status)
+            .field("suomifi_message_id", &self.suomifi_message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeCreation {
+    Created(Uuid),
+    /// The idempotency key was used before: this is the notice it created.
+    AlreadyCreated(Uuid),
+}
+
 #[async_trait]
-pub trait Store: OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue {
+pub trait NoticeStore: Send + Sync {
+    /// Writes the notice, its deliveries (status `queued`) and one send job per delivery in
+    /// one transaction: all of it or nothing.
+    async fn create_notice(&self, notice: &NewNotice) -> StoreResult<NoticeCreation>;
+    /// Only within `organisation_id`.
+    async fn notice(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Notice>>;
+    /// In recipient order, only within `organisation_id`.
+    async fn deliveries(
+        &self,
+        organisation_id: Uuid,
+        notice_id: Uuid,
+    ) -> StoreResult<Vec<Delivery>>;
+    async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+}
+
+#[async_trait]
+pub trait Store:
+    OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue + NoticeStore
+{
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

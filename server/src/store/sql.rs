@@ -437,5 +437,171 @@ pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
     )
 }
 
+pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_type, \
+     case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
+     created_at";
+
+pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, position, role, \
+     recipient_name, identity_kind, identity_sealed, identity_lookup, identity_masked, \
+     address_sealed, facts, requested_mode, decided_mode, channel_reasons, paper_addressee, \
+     status, suomifi_message_id, needs_attention_reason";
+
+macro_rules! impl_shared_notice_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::NoticeStore for $store {
+            async fn create_notice(
+                &self,
+                notice: &$crate::store::NewNotice,
+            ) -> $crate::store::StoreResult<$crate::store::NoticeCreation> {
+                if let Some(existing) = self.notice_by_idempotency_key(notice).await? {
+                    return Ok($crate::store::NoticeCreation::AlreadyCreated(existing));
+                }
+                match self.insert_notice(notice).await {
+                    Ok(()) => Ok($crate::store::NoticeCreation::Created(notice.id)),
+                    // A concurrent submit of the same form won the race: answer with its notice.
+                    Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                        match self.notice_by_idempotency_key(notice).await? {
+                            Some(existing) => Ok($crate::store::NoticeCreation::AlreadyCreated(existing)),
+                            None => Err(sqlx::Error::Database(error).into()),
+                        }
+                    }
+                    Err(error) => Err(error.into()),
+                }
+            }
+
+            async fn notice(
+                &self,
+                organisation_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Notice>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM notices WHERE organisation_id = $1 AND id = $2",
+                    $crate::store::sql::NOTICE_COLUMNS
+                ))
+                .bind(organisation_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn deliveries(
+                &self,
+                organisation_id: uuid::Uuid,
+                notice_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE organisation_id = $1 AND notice_id = $2 \
+                     ORDER BY position",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(organisation_id)
+                .bind(notice_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delivery(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Delivery>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE id = $1",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+        }
+
+        impl $store {
+            async fn notice_by_idempotency_key(
+                &self,
+                notice: &$crate::store::NewNotice,
+            ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+                sqlx::query_scalar(
+                    "SELECT id FROM notices \
+                     WHERE organisation_id = $1 AND author_id = $2 AND idempotency_key = $3",
+                )
+                .bind(notice.organisation_id)
+                .bind(notice.author_id)
+                .bind(&notice.idempotency_key)
+                .fetch_optional(&self.pool)
+                .await
+            }
+
+            async fn insert_notice(&self, notice: &$crate::store::NewNotice) -> Result<(), sqlx::Error> {
+                let now = $crate::store::Timestamp::now();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO notices (id, organisation_id, author_id, notice_type, \
+                     case_reference, title, body, body_format, language, verifiable, appeal_days, \
+                     service_id, idempotency_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(notice.id)
+                .bind(notice.organisation_id)
+                .bind(notice.author_id)
+                .bind(&notice.notice_type)
+                .bind(&notice.case_reference)
+                .bind(&notice.title)
+                .bind(&notice.body)
+                .bind(&notice.body_format)
+                .bind(&notice.language)
+                .bind(notice.verifiable)
+                .bind(notice.appeal_days)
+                .bind(&notice.service_id)
+                .bind(&notice.idempotency_key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for (position, delivery) in notice.deliveries.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
+                         recipient_name, identity_kind, identity_sealed, identity_lookup, \
+                         identity_masked, address_sealed, facts, requested_mode, decided_mode, \
+                         channel_reasons, paper_addressee, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                         $15, $16, 'queued', $17, $17)",
+                    )
+                    .bind(delivery.id)
+                    .bind(notice.organisation_id)
+                    .bind(notice.id)
+                    .bind(position as i32)
+                    .bind(&delivery.role)
+                    .bind(&delivery.recipient_name)
+                    .bind(&delivery.identity_kind)
+                    .bind(&delivery.identity_sealed)
+                    .bind(&delivery.identity_lookup)
+                    .bind(&delivery.identity_masked)
+                    .bind(&delivery.address_sealed)
+                    .bind(&delivery.facts)
+                    .bind(&delivery.requested_mode)
+                    .bind(&delivery.decided_mode)
+                    .bind(&delivery.channel_reasons)
+                    .bind(&delivery.paper_addressee)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                         run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(notice.organisation_id)
+                    .bind($crate::store::JobKind::SendDelivery.as_str())
+                    .bind(delivery.id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await
+            }
+        }
+    };
+}
+
 pub(super) use impl_shared_job_queue;
+pub(super) use impl_shared_notice_store;
 pub(super) use impl_shared_stores;

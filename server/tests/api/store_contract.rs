@@ -4,7 +4,10 @@ use app::auth::Role;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use tiedoksi::store::{AuditEvent, JobKind, NewUser, Store, StoreError, Timestamp};
+use tiedoksi::store::{
+    AuditEvent, JobKind, NewDelivery, NewNotice, NewUser, NoticeCreation, Store, StoreError,
+    Timestamp,
+};
 use time::Duration;
 use uuid::Uuid;
 
@@ -26,6 +29,10 @@ on_both_backends!(
     only_the_lease_holder_settles_a_job,
     retried_jobs_wait_and_failed_jobs_stay,
     concurrent_claims_never_share_a_job,
+    a_notice_is_written_with_its_deliveries_and_jobs_at_once,
+    a_repeated_compose_finds_the_first_notice,
+    a_failing_notice_leaves_nothing_behind,
+    notices_are_visible_only_in_their_organisation,
 );
 
 fn new_user(organisation_id: Uuid, email: &str, role: Role) -> NewUser {
@@ -474,4 +481,166 @@ async fn concurrent_claims_never_share_a_job(backend: TestBackend) {
     let distinct: HashSet<Uuid> = all.iter().copied().collect();
     assert_eq!(all.len(), 60, "every job claimed");
     assert_eq!(distinct.len(), 60, "and none twice");
+}
+
+fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usize) -> NewNotice {
+    NewNotice {
+        id: Uuid::now_v7(),
+        organisation_id,
+        author_id,
+        notice_type: "decision".into(),
+        case_reference: "DNRO 123/2026".into(),
+        title: "Päätös".into(),
+        body: "Päätös liitteenä.".into(),
+        body_format: "Text".into(),
+        language: "fi".into(),
+        verifiable: false,
+        appeal_days: Some(30),
+        service_id: "sim-service".into(),
+        idempotency_key: key.into(),
+        deliveries: (0..recipients)
+            .map(|n| NewDelivery {
+                id: Uuid::now_v7(),
+                role: if n == 0 {
+                    "party".into()
+                } else {
+                    "guardian".into()
+                },
+                recipient_name: format!("Vastaanottaja {n}"),
+                identity_kind: "person".into(),
+                identity_sealed: Some(vec![1, 2, 3, n as u8]),
+                identity_lookup: Some(vec![9, 9, n as u8]),
+                identity_masked: Some("131052-***T".into()),
+                address_sealed: None,
+                facts: "{}".into(),
+                requested_mode: "multichannel".into(),
+                decided_mode: "multichannel".into(),
+                channel_reasons: r#"["as_requested"]"#.into(),
+                paper_addressee: "recipient".into(),
+            })
+            .collect(),
+    }
+}
+
+async fn author(store: &Arc<dyn Store>, organisation: Uuid, email: &str) -> Uuid {
+    store
+        .create_user(&new_user(organisation, email, Role::Caseworker))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn a_notice_is_written_with_its_deliveries_and_jobs_at_once(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let notice = new_notice(organisation, author, "form-1", 3);
+
+    assert_eq!(
+        store.create_notice(&notice).await.unwrap(),
+        NoticeCreation::Created(notice.id)
+    );
+    let stored = store
+        .notice(organisation, notice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.title.as_str(), stored.appeal_days),
+        ("Päätös", Some(30))
+    );
+    let deliveries = store.deliveries(organisation, notice.id).await.unwrap();
+    assert_eq!(deliveries.len(), 3);
+    for (position, (stored, sent)) in deliveries.iter().zip(&notice.deliveries).enumerate() {
+        assert_eq!(stored.id, sent.id, "recipient order kept");
+        assert_eq!(stored.position, position as i32);
+        assert_eq!(stored.status, "queued");
+        assert_eq!(
+            stored.identity_sealed, sent.identity_sealed,
+            "sealed bytes round-trip"
+        );
+        assert_eq!(stored.suomifi_message_id, None);
+    }
+    assert_eq!(
+        store
+            .delivery(notice.deliveries[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        "guardian"
+    );
+    let now = Timestamp::now();
+    let jobs = store
+        .claim_jobs("w", now, now + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    let mut subjects: Vec<Uuid> = jobs.iter().map(|job| job.subject_id).collect();
+    subjects.sort();
+    let mut expected: Vec<Uuid> = notice.deliveries.iter().map(|d| d.id).collect();
+    expected.sort();
+    assert_eq!(subjects, expected, "one send job per delivery");
+}
+
+async fn a_repeated_compose_finds_the_first_notice(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let first = new_notice(organisation, author, "form-1", 1);
+    store.create_notice(&first).await.unwrap();
+
+    let double_click = new_notice(organisation, author, "form-1", 1);
+    assert_eq!(
+        store.create_notice(&double_click).await.unwrap(),
+        NoticeCreation::AlreadyCreated(first.id)
+    );
+    assert!(store
+        .notice(organisation, double_click.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.job_counts().await.unwrap().pending,
+        1,
+        "nothing queued twice"
+    );
+
+    let other_form = new_notice(organisation, author, "form-2", 1);
+    assert_eq!(
+        store.create_notice(&other_form).await.unwrap(),
+        NoticeCreation::Created(other_form.id)
+    );
+}
+
+async fn a_failing_notice_leaves_nothing_behind(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let mut broken = new_notice(organisation, author, "form-1", 2);
+    broken.deliveries[1].id = broken.deliveries[0].id; // the second insert fails
+
+    assert!(store.create_notice(&broken).await.is_err());
+    assert!(store
+        .notice(organisation, broken.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .delivery(broken.deliveries[0].id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.job_counts().await.unwrap(),
+        Default::default(),
+        "no job without its notice"
+    );
+}
+
+async fn notices_are_visible_only_in_their_organisation(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let other = store.create_organisation("Toinen kunta").await.unwrap().id;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let notice = new_notice(organisation, author, "form-1", 1);
+    store.create_notice(&notice).await.unwrap();
+
+    assert!(store.notice(other, notice.id).await.unwrap().is_none());
+    assert!(store.deliveries(other, notice.id).await.unwrap().is_empty());
 }
