@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::secrets::DataKey;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `TIEDOKSI_ADDR`, default 127.0.0.1:3000. Port 0 picks a free port (tests).
@@ -28,6 +30,26 @@ pub struct Config {
     /// `LEPTOS_SITE_ROOT`: where the compiled front end (pkg/, fonts) is served from.
     pub site_root: String,
     pub suomifi: SuomiFiConfig,
+    /// `TIEDOKSI_DATA_KEY`: base64 of 32 bytes sealing personal data at rest. Without it the
+    /// key is read from (or, on first start, written to) `TIEDOKSI_DATA_KEY_FILE`.
+    pub data_key: Option<DataKey>,
+    /// `TIEDOKSI_DATA_KEY_FILE`, default `data/data.key`.
+    pub data_key_file: String,
+    pub worker: WorkerConfig,
+}
+
+/// The outbox worker's pace. Defaults suit production; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `TIEDOKSI_WORKER_LEASE_SECONDS` (300): how long a claimed job stays with its worker.
+    pub lease: Duration,
+    /// `TIEDOKSI_RETRY_INITIAL_MS` (5 000) and `TIEDOKSI_RETRY_MAX_MS` (3 600 000).
+    pub retry_initial: Duration,
+    pub retry_max: Duration,
+    /// `TIEDOKSI_RETRY_MAX_ATTEMPTS` (60): then the delivery needs attention.
+    pub max_attempts: u32,
+    /// `TIEDOKSI_WORKER_IDLE_MS` (500): pause when the queue is empty.
+    pub idle: Duration,
 }
 
 /// How we reach Suomi.fi Messages. Without `TIEDOKSI_SUOMIFI_URL` the built-in simulator
@@ -43,6 +65,8 @@ pub struct SuomiFiConfig {
     pub password: SecretString,
     /// `TIEDOKSI_SUOMIFI_SERVICE_ID` (default `sim-service`).
     pub service_id: String,
+    /// `TIEDOKSI_SUOMIFI_TIMEOUT_SECONDS` (default 30): one request's whole time limit.
+    pub timeout: Duration,
 }
 
 /// Throttling of password guessing. Day-to-day values are config, not constants.
@@ -121,6 +145,30 @@ impl Config {
                 ),
                 service_id: get("TIEDOKSI_SUOMIFI_SERVICE_ID")
                     .unwrap_or_else(|| "sim-service".into()),
+                timeout: Duration::from_secs(
+                    parse("TIEDOKSI_SUOMIFI_TIMEOUT_SECONDS", 30)?.max(1) as u64
+                ),
+            },
+            data_key: get("TIEDOKSI_DATA_KEY")
+                .map(|key| DataKey::from_base64(&key))
+                .transpose()
+                .map_err(|e| ConfigError {
+                    name: "TIEDOKSI_DATA_KEY",
+                    reason: e.to_string(),
+                })?,
+            data_key_file: get("TIEDOKSI_DATA_KEY_FILE").unwrap_or_else(|| "data/data.key".into()),
+            worker: WorkerConfig {
+                lease: Duration::from_secs(
+                    parse("TIEDOKSI_WORKER_LEASE_SECONDS", 300)?.max(1) as u64
+                ),
+                retry_initial: Duration::from_millis(
+                    parse("TIEDOKSI_RETRY_INITIAL_MS", 5_000)?.max(1) as u64,
+                ),
+                retry_max: Duration::from_millis(
+                    parse("TIEDOKSI_RETRY_MAX_MS", 3_600_000)?.max(1) as u64
+                ),
+                max_attempts: parse("TIEDOKSI_RETRY_MAX_ATTEMPTS", 60)?.clamp(1, 10_000) as u32,
+                idle: Duration::from_millis(parse("TIEDOKSI_WORKER_IDLE_MS", 500)?.max(10) as u64),
             },
         })
     }

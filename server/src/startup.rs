@@ -25,8 +25,12 @@ use crate::auth::session::session_layer;
 use crate::backend::Backend;
 use crate::bootstrap::{ensure_first_admin, FirstStart};
 use crate::config::Config;
+use crate::delivery::retry::RetryPolicy;
+use crate::delivery::send::SendDelivery;
+use crate::delivery::worker::{self, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
+use crate::secrets::DataKey;
 use crate::store::{self, Store};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
 use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
@@ -40,6 +44,8 @@ pub struct Application {
     suomifi: Arc<SuomiFiClient>,
     /// Present when no Suomi.fi URL was configured; stops with the application.
     simulator: Option<RunningSimulator>,
+    data_key: DataKey,
+    worker: WorkerSettings,
 }
 
 impl Application {
@@ -50,6 +56,11 @@ impl Application {
         let address = listener.local_addr()?;
         let router = router(&config, store.clone(), address);
         let (suomifi, simulator) = suomifi_client(&config).await?;
+        let data_key = match config.data_key.clone() {
+            Some(key) => key,
+            None => load_or_create_key(&config.data_key_file)?,
+        };
+        let worker = worker_settings(&config);
         Ok(Self {
             listener,
             router,
@@ -58,7 +69,13 @@ impl Application {
             first_start,
             suomifi,
             simulator,
+            data_key,
+            worker,
         })
+    }
+
+    pub fn data_key(&self) -> DataKey {
+        self.data_key.clone()
     }
 
     /// The Suomi.fi client every part of the application shares.
@@ -92,6 +109,15 @@ impl Application {
         let cleanup = tokio::spawn(
             sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)),
         );
+        let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+        let handler = Arc::new(SendDelivery {
+            store: self.store.clone(),
+            suomifi: self.suomifi.clone(),
+            key: self.data_key.clone(),
+        });
+        // The worker sees the store only as its queue (trait upcasting).
+        let queue: Arc<dyn crate::store::JobQueue> = self.store.clone();
+        let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -99,6 +125,8 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         cleanup.abort();
+        let _ = stop_worker.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
@@ -126,13 +154,55 @@ async fn suomifi_client(
             (running.base_url(), Some(running))
         }
     };
-    let settings = SuomiFiSettings::new(
+    let mut settings = SuomiFiSettings::new(
         &base_url,
         &suomifi.username,
         suomifi.password.expose_secret(),
         &suomifi.service_id,
     );
+    settings.timeout = suomifi.timeout;
     Ok((Arc::new(SuomiFiClient::new(settings)?), simulator))
+}
+
+fn worker_settings(config: &Config) -> WorkerSettings {
+    let name = format!(
+        "tiedoksi-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    WorkerSettings {
+        lease: config.worker.lease,
+        idle_interval: config.worker.idle,
+        retry: RetryPolicy {
+            max_attempts: config.worker.max_attempts,
+            initial_delay: config.worker.retry_initial,
+            max_delay: config.worker.retry_max,
+            multiplier: 2.0,
+        },
+        ..WorkerSettings::named(name)
+    }
+}
+
+/// The data key from its file, or a new one written there (readable by the owner only) on
+/// first start. Losing it makes sealed personal data unreadable: back it up with the database.
+fn load_or_create_key(path: &str) -> anyhow::Result<DataKey> {
+    let path = std::path::Path::new(path);
+    if path.exists() {
+        let encoded = std::fs::read_to_string(path)?;
+        return Ok(DataKey::from_base64(&encoded)?);
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let key = DataKey::generate();
+    std::fs::write(path, key.to_base64())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::warn!(path = %path.display(), "created a new data key; back it up with the database");
+    Ok(key)
 }
 
 fn leptos_options(config: &Config, address: SocketAddr) -> LeptosOptions {

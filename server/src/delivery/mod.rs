@@ -1,5 +1,6 @@
-//! Getting notices to Suomi.fi: the outbox worker and its retry policy, and (next) the
-//! events poller.
+//! Getting notices to Suomi.fi: the outbox worker, its retry policy and the send job; (next)
+//! the events poller.
 
 pub mod retry;
+pub mod send;
 pub mod worker;

@@ -350,6 +350,22 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// Suomi.fi has the message (new, or found by its externalId after a 409).
+    async fn record_delivery_sent(
+        &self,
+        id: Uuid,
+        message_id: i64,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Sending failed for good: a person must look at it.
+    async fn record_delivery_needs_attention(
+        &self,
+        id: Uuid,
+        reason: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deliveries by status, across organisations (metrics, tests).
+    async fn delivery_status_counts(&self) -> StoreResult<Vec<(String, i64)>>;
 }
 
 #[async_trait]

@@ -501,6 +501,32 @@ macro_rules! impl_shared_notice_store {
                 .await?)
             }
 
+            async fn record_delivery_sent(
+                &self,
+                id: uuid::Uuid,
+                message_id: i64,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                self.set_delivery_outcome(id, "sent", Some(message_id), None, at).await
+            }
+
+            async fn record_delivery_needs_attention(
+                &self,
+                id: uuid::Uuid,
+                reason: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                self.set_delivery_outcome(id, "needs_attention", None, Some(reason), at).await
+            }
+
+            async fn delivery_status_counts(&self) -> $crate::store::StoreResult<Vec<(String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn delivery(
                 &self,
                 id: uuid::Uuid,
@@ -516,6 +542,29 @@ macro_rules! impl_shared_notice_store {
         }
 
         impl $store {
+            async fn set_delivery_outcome(
+                &self,
+                id: uuid::Uuid,
+                status: &str,
+                message_id: Option<i64>,
+                reason: Option<&str>,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE deliveries SET status = $2, \
+                     suomifi_message_id = COALESCE($3, suomifi_message_id), \
+                     needs_attention_reason = $4, updated_at = $5 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(status)
+                .bind(message_id)
+                .bind(reason)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn notice_by_idempotency_key(
                 &self,
                 notice: &$crate::store::NewNotice,

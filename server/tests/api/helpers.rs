@@ -121,6 +121,7 @@ pub struct TestApp {
     pub organisation: Organisation,
     pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
     pub simulator_url: Option<String>,
+    pub data_key: tiedoksi::secrets::DataKey,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -135,6 +136,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     config.addr = "127.0.0.1:0".parse().unwrap();
     config.database_url = database.url.clone();
     config.admin_password = Some(ADMIN_PASSWORD.to_string().into());
+    config.data_key = Some(tiedoksi::secrets::DataKey::generate());
     adjust(&mut config);
 
     let application = Application::build(config)
@@ -144,6 +146,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let store = application.store();
     let suomifi = application.suomifi();
     let simulator_url = application.simulator_url();
+    let data_key = application.data_key();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -169,6 +172,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         organisation,
         suomifi,
         simulator_url,
+        data_key,
         _shutdown: shutdown,
     }
 }

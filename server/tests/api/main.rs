@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod cli;
+mod delivery;
 mod health;
 mod login;
 mod store_contract;

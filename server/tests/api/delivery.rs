@@ -1,0 +1,286 @@
+//! Notices reach Suomi.fi exactly once: through faults, outages and a `kill -9` of the server.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tiedoksi::secrets::DataKey;
+use tiedoksi::store::{self, NewDelivery, NewNotice, Store};
+use uuid::Uuid;
+
+use crate::helpers::{spawn_app_with, TestBackend, TestDatabase, ADMIN_EMAIL};
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_electronic_notice_is_sent_once_with_its_content,
+    every_notice_arrives_once_through_faults_and_an_outage,
+    a_killed_server_resumes_and_sends_nothing_twice,
+);
+
+/// Identity codes with an odd individual number: an active mailbox in the simulator.
+const RECIPIENTS: [&str; 4] = ["010594Y9032", "020594X903P", "030594W903B", "040594V9030"];
+
+fn electronic_notice(store_key: &DataKey, organisation: Uuid, author: Uuid, n: usize) -> NewNotice {
+    let recipient = RECIPIENTS[n % RECIPIENTS.len()];
+    NewNotice {
+        id: Uuid::now_v7(),
+        organisation_id: organisation,
+        author_id: author,
+        notice_type: "decision".into(),
+        case_reference: format!("DNRO {n}/2026"),
+        title: format!("Päätös {n}"),
+        body: "Päätös liitteenä.".into(),
+        body_format: "Text".into(),
+        language: "fi".into(),
+        verifiable: false,
+        appeal_days: Some(30),
+        service_id: "sim-service".into(),
+        idempotency_key: format!("form-{n}"),
+        deliveries: vec![NewDelivery {
+            id: Uuid::now_v7(),
+            role: "party".into(),
+            recipient_name: "Maija Meikäläinen".into(),
+            identity_kind: "person".into(),
+            identity_sealed: Some(store_key.seal(recipient)),
+            identity_lookup: Some(store_key.lookup_hash(recipient)),
+            identity_masked: None,
+            address_sealed: None,
+            facts: "{}".into(),
+            requested_mode: "electronic_only".into(),
+            decided_mode: "electronic_only".into(),
+            channel_reasons: r#"["as_requested"]"#.into(),
+            paper_addressee: "recipient".into(),
+        }],
+    }
+}
+
+async fn queue_notices(store: &Arc<dyn Store>, key: &DataKey, count: usize) -> Vec<NewNotice> {
+    let admin = store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
+    let mut notices = Vec::new();
+    for n in 0..count {
+        let notice = electronic_notice(key, admin.organisation_id, admin.id, n);
+        store.create_notice(&notice).await.unwrap();
+        notices.push(notice);
+    }
+    notices
+}
+
+async fn sent_count(store: &Arc<dyn Store>) -> i64 {
+    store
+        .delivery_status_counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(status, _)| status == "sent")
+        .map_or(0, |(_, count)| count)
+}
+
+async fn wait_until_sent(store: &Arc<dyn Store>, expected: i64, limit: Duration) {
+    let started = Instant::now();
+    while sent_count(store).await < expected {
+        assert!(
+            started.elapsed() < limit,
+            "only {} of {expected} sent: {:?}",
+            sent_count(store).await,
+            store.delivery_status_counts().await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sim_get(base: &str, path: &str) -> Value {
+    reqwest::get(format!("{base}{path}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Every delivery carries the message id the simulator gave its externalId, and the simulator
+/// made exactly one message per delivery.
+async fn assert_exactly_once(store: &Arc<dyn Store>, simulator: &str, notices: &[NewNotice]) {
+    let counters = sim_get(simulator, "/__sim/counters").await;
+    assert_eq!(counters["messages"], notices.len(), "{counters}");
+    assert_eq!(counters["external_ids_with_more_than_one_message"], 0);
+    let messages = sim_get(simulator, "/__sim/messages").await;
+    let by_external_id: HashMap<String, i64> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["external_id"].as_str().unwrap().to_string(),
+                m["message_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    for notice in notices {
+        let delivery = store
+            .delivery(notice.deliveries[0].id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(delivery.status, "sent");
+        assert_eq!(
+            delivery.suomifi_message_id,
+            by_external_id.get(&delivery.id.to_string()).copied(),
+            "the delivery's externalId is its id, and it holds Suomi.fi's message id"
+        );
+    }
+}
+
+async fn an_electronic_notice_is_sent_once_with_its_content(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20)
+    })
+    .await;
+    let notices = queue_notices(&app.store, &app.data_key, 1).await;
+    wait_until_sent(&app.store, 1, Duration::from_secs(20)).await;
+
+    let simulator = app.simulator_url.clone().unwrap();
+    assert_exactly_once(&app.store, &simulator, &notices).await;
+    let message = &sim_get(&simulator, "/__sim/messages").await[0];
+    assert_eq!(message["endpoint"], "/v2/messages/electronic");
+    assert_eq!(
+        message["request"]["recipient"]["id"], RECIPIENTS[0],
+        "the sealed code was opened"
+    );
+    assert_eq!(message["request"]["electronic"]["title"], "Päätös 0");
+    assert_eq!(message["request"]["sender"]["serviceId"], "sim-service");
+}
+
+async fn every_notice_arrives_once_through_faults_and_an_outage(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.retry_initial = Duration::from_millis(20);
+        config.worker.retry_max = Duration::from_millis(300);
+        config.worker.lease = Duration::from_secs(5);
+        config.suomifi.timeout = Duration::from_secs(1);
+    })
+    .await;
+    let simulator = app.simulator_url.clone().unwrap();
+    let client = reqwest::Client::new();
+    // 20 % of requests fail: 5xx, 429 with Retry-After, or a hang past the client's timeout
+    // (half of those after the message was made); plus a one-second outage to start with.
+    let faults = json!({ "error_rate": 0.1, "rate_limit_rate": 0.05, "retry_after_seconds": 0,
+                         "timeout_rate": 0.05, "timeout_seconds": 2, "outage_seconds": 1 });
+    let response = client
+        .post(format!("{simulator}/__sim/faults"))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+
+    let notices = queue_notices(&app.store, &app.data_key, 100).await;
+    wait_until_sent(&app.store, 100, Duration::from_secs(120)).await;
+
+    let counters = sim_get(&simulator, "/__sim/counters").await;
+    assert!(
+        counters["faults_injected"].as_u64().unwrap() >= 10,
+        "faults were really injected: {counters}"
+    );
+    assert_exactly_once(&app.store, &simulator, &notices).await;
+}
+
+/// A process we can kill -9, with its output read until it says it is ready.
+fn start(command: &mut Command, ready_marker: &str) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|line| line.contains(ready_marker))
+        .expect("prints its ready line");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, ready)
+}
+
+fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tiedoksi"));
+    command
+        .env("TIEDOKSI_ADDR", "127.0.0.1:0")
+        .env("TIEDOKSI_DATABASE_URL", database_url)
+        .env("TIEDOKSI_SUOMIFI_URL", simulator)
+        .env("TIEDOKSI_DATA_KEY", key.to_base64())
+        .env("TIEDOKSI_ADMIN_PASSWORD", "crash-test-password")
+        .env("TIEDOKSI_WORKER_LEASE_SECONDS", "2")
+        .env("TIEDOKSI_WORKER_IDLE_MS", "20")
+        .env("TIEDOKSI_RETRY_INITIAL_MS", "50")
+        .env("TIEDOKSI_RETRY_MAX_MS", "500")
+        .env("RUST_LOG", "error");
+    command
+}
+
+async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
+    let database = TestDatabase::new(backend).await;
+    let (mut simulator_process, port_line) = start(
+        Command::new(env!("CARGO_BIN_EXE_suomifi-sim")).args(["--port", "0"]),
+        "port ",
+    );
+    let simulator = format!(
+        "http://127.0.0.1:{}",
+        port_line.trim_start_matches("port ").trim()
+    );
+    // Each send takes a little while, so the kill lands mid-delivery.
+    let faults = json!({ "latency_ms": 5 });
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/faults"))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+
+    let key = DataKey::generate();
+    let (mut server, _) = start(
+        &mut tiedoksi_server(&database.url, &simulator, &key),
+        "Tiedoksi is running",
+    );
+    let store = store::connect(&database.url).await.unwrap();
+    let notices = queue_notices(&store, &key, 500).await;
+
+    let started = Instant::now();
+    loop {
+        let made = sim_get(&simulator, "/__sim/counters").await["messages"]
+            .as_u64()
+            .unwrap();
+        if made >= 100 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "delivery did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill().expect("kill -9"); // SIGKILL: no shutdown, leases left behind
+    server.wait().unwrap();
+    let at_kill = sim_get(&simulator, "/__sim/counters").await["messages"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        at_kill < 500,
+        "the kill landed mid-delivery ({at_kill} of 500 made)"
+    );
+
+    let (mut restarted, _) = start(
+        &mut tiedoksi_server(&database.url, &simulator, &key),
+        "Tiedoksi is running",
+    );
+    wait_until_sent(&store, 500, Duration::from_secs(120)).await;
+    assert_exactly_once(&store, &simulator, &notices).await;
+
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    simulator_process.kill().unwrap();
+    simulator_process.wait().unwrap();
+}
