@@ -25,6 +25,7 @@ use crate::auth::session::session_layer;
 use crate::backend::Backend;
 use crate::bootstrap::{ensure_first_admin, FirstStart};
 use crate::config::Config;
+use crate::delivery::events::EventsPoller;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::SendDelivery;
 use crate::delivery::worker::{self, WorkerSettings};
@@ -46,6 +47,7 @@ pub struct Application {
     simulator: Option<RunningSimulator>,
     data_key: DataKey,
     worker: WorkerSettings,
+    events_interval: std::time::Duration,
 }
 
 impl Application {
@@ -61,6 +63,7 @@ impl Application {
             None => load_or_create_key(&config.data_key_file)?,
         };
         let worker = worker_settings(&config);
+        let events_interval = config.worker.events_interval;
         Ok(Self {
             listener,
             router,
@@ -71,6 +74,7 @@ impl Application {
             simulator,
             data_key,
             worker,
+            events_interval,
         })
     }
 
@@ -117,6 +121,11 @@ impl Application {
         });
         // The worker sees the store only as its queue (trait upcasting).
         let queue: Arc<dyn crate::store::JobQueue> = self.store.clone();
+        let poller = EventsPoller {
+            store: self.store.clone(),
+            suomifi: self.suomifi.clone(),
+        };
+        let poller = tokio::spawn(poller.run(self.events_interval, worker_stopped.clone()));
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let service = self
             .router
@@ -127,6 +136,7 @@ impl Application {
         cleanup.abort();
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)

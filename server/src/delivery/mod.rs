@@ -1,6 +1,7 @@
-//! Getting notices to Suomi.fi: the outbox worker, its retry policy and the send job; (next)
-//! the events poller.
+//! Getting notices to Suomi.fi: the outbox worker, its retry policy and the send job, and the events
+//! poller.
 
+pub mod events;
 pub mod retry;
 pub mod send;
 pub mod worker;

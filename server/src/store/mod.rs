@@ -368,9 +368,34 @@ pub trait NoticeStore: Send + Sync {
     async fn delivery_status_counts(&self) -> StoreResult<Vec<(String, i64)>>;
 }
 
+/// One fetched Suomi.fi event, tied to our delivery when its externalId is one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub organisation_id: Option<Uuid>,
+    pub delivery_id: Option<Uuid>,
+    pub message_id: i64,
+    pub service_id: String,
+    pub event_type: String,
+    pub event_time: String,
+    /// The event as Suomi.fi sent it (JSON).
+    pub payload: String,
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn continuation_token(&self, service_id: &str) -> StoreResult<Option<String>>;
+    async fn save_continuation_token(&self, service_id: &str, token: &str) -> StoreResult<()>;
+    /// Stores the event unless it is stored already; `true` when it is new. A new event
+    /// tied to a delivery also moves the delivery to `status`, when given.
+    async fn record_event(&self, event: &StoredEvent, status: Option<&str>) -> StoreResult<bool>;
+    /// Oldest first.
+    async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
+}
+
 #[async_trait]
 pub trait Store:
-    OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue + NoticeStore
+    OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue + NoticeStore + EventStore
 {
     fn backend(&self) -> Backend;
     /// A round trip to the database, for `/readyz`.

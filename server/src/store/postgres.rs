@@ -8,7 +8,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions_sqlx_store::PostgresStore as PostgresSessionStore;
 
 use super::sql::{
-    claim_jobs_sql, impl_shared_job_queue, impl_shared_notice_store, impl_shared_stores,
+    claim_jobs_sql, impl_shared_event_store, impl_shared_job_queue, impl_shared_notice_store,
+    impl_shared_stores,
 };
 use super::{Backend, Store, StoreResult};
 use crate::auth::session::SessionBackend;
@@ -33,6 +34,7 @@ impl PostgresStore {
 impl_shared_stores!(PostgresStore);
 impl_shared_job_queue!(PostgresStore);
 impl_shared_notice_store!(PostgresStore);
+impl_shared_event_store!(PostgresStore);
 
 impl PostgresStore {
     /// Several processes may claim at once: each skips the rows another is claiming.

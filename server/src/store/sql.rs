@@ -651,6 +651,99 @@ macro_rules! impl_shared_notice_store {
     };
 }
 
+macro_rules! impl_shared_event_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::EventStore for $store {
+            async fn continuation_token(
+                &self,
+                service_id: &str,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT continuation_token FROM suomifi_cursors WHERE service_id = $1",
+                )
+                .bind(service_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn save_continuation_token(
+                &self,
+                service_id: &str,
+                token: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO suomifi_cursors (service_id, continuation_token, updated_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (service_id) DO UPDATE \
+                     SET continuation_token = excluded.continuation_token, \
+                         updated_at = excluded.updated_at",
+                )
+                .bind(service_id)
+                .bind(token)
+                .bind($crate::store::Timestamp::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn record_event(
+                &self,
+                event: &$crate::store::StoredEvent,
+                status: Option<&str>,
+            ) -> $crate::store::StoreResult<bool> {
+                let now = $crate::store::Timestamp::now();
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO suomifi_events (id, organisation_id, delivery_id, message_id, \
+                     service_id, event_type, event_time, payload, fetched_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (message_id, event_type, event_time) DO NOTHING",
+                )
+                .bind(event.id)
+                .bind(event.organisation_id)
+                .bind(event.delivery_id)
+                .bind(event.message_id)
+                .bind(&event.service_id)
+                .bind(&event.event_type)
+                .bind(&event.event_time)
+                .bind(&event.payload)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if let (true, Some(delivery_id), Some(status)) =
+                    (inserted, event.delivery_id, status)
+                {
+                    sqlx::query("UPDATE deliveries SET status = $2, updated_at = $3 WHERE id = $1")
+                        .bind(delivery_id)
+                        .bind(status)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(inserted)
+            }
+
+            async fn delivery_events(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, delivery_id, message_id, service_id, event_type, \
+                     event_time, payload FROM suomifi_events WHERE delivery_id = $1 \
+                     ORDER BY event_time, fetched_at",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(super) use impl_shared_event_store;
 pub(super) use impl_shared_job_queue;
 pub(super) use impl_shared_notice_store;
 pub(super) use impl_shared_stores;

@@ -10,7 +10,8 @@ use sqlx::ConnectOptions;
 use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
 use super::sql::{
-    claim_jobs_sql, impl_shared_job_queue, impl_shared_notice_store, impl_shared_stores,
+    claim_jobs_sql, impl_shared_event_store, impl_shared_job_queue, impl_shared_notice_store,
+    impl_shared_stores,
 };
 use super::{Backend, Store, StoreResult};
 use crate::auth::session::SessionBackend;
@@ -46,6 +47,7 @@ impl SqliteStore {
 impl_shared_stores!(SqliteStore);
 impl_shared_job_queue!(SqliteStore);
 impl_shared_notice_store!(SqliteStore);
+impl_shared_event_store!(SqliteStore);
 
 impl SqliteStore {
     /// One statement is atomic in SQLite, and one process owns the file: no locking clause.

@@ -18,6 +18,7 @@ on_both_backends!(
     an_electronic_notice_is_sent_once_with_its_content,
     every_notice_arrives_once_through_faults_and_an_outage,
     a_killed_server_resumes_and_sends_nothing_twice,
+    events_move_deliveries_to_read_and_acknowledged_and_are_kept_once,
 );
 
 /// Identity codes with an odd individual number: an active mailbox in the simulator.
@@ -283,4 +284,87 @@ async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
     restarted.wait().unwrap();
     simulator_process.kill().unwrap();
     simulator_process.wait().unwrap();
+}
+
+async fn wait_for_status(store: &Arc<dyn Store>, delivery: Uuid, status: &str) {
+    let started = Instant::now();
+    loop {
+        let current = store.delivery(delivery).await.unwrap().unwrap().status;
+        if current == status {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "still {current}, waiting for {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn events_move_deliveries_to_read_and_acknowledged_and_are_kept_once(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
+    let ordinary = electronic_notice(&app.data_key, admin.organisation_id, admin.id, 0);
+    let mut verifiable = electronic_notice(&app.data_key, admin.organisation_id, admin.id, 1);
+    verifiable.verifiable = true;
+    for notice in [&ordinary, &verifiable] {
+        app.store.create_notice(notice).await.unwrap();
+    }
+    let (ordinary_id, verifiable_id) = (ordinary.deliveries[0].id, verifiable.deliveries[0].id);
+    wait_for_status(&app.store, ordinary_id, "delivered_electronically").await;
+    wait_for_status(&app.store, verifiable_id, "delivered_electronically").await;
+
+    // Two simulated hours later both recipients have opened their messages.
+    let simulator = app.simulator_url.clone().unwrap();
+    let advance = json!({ "seconds": 7200 });
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/clock/advance"))
+        .json(&advance)
+        .send()
+        .await
+        .unwrap();
+    wait_for_status(&app.store, ordinary_id, "read").await;
+    wait_for_status(&app.store, verifiable_id, "receipt_confirmed").await;
+
+    let kinds = |events: Vec<tiedoksi::store::StoredEvent>| -> Vec<String> {
+        events.into_iter().map(|event| event.event_type).collect()
+    };
+    let ordinary_events = kinds(app.store.delivery_events(ordinary_id).await.unwrap());
+    assert_eq!(
+        ordinary_events,
+        vec!["Electronic message created", "Electronic message read"]
+    );
+    let verifiable_events = kinds(app.store.delivery_events(verifiable_id).await.unwrap());
+    assert_eq!(
+        verifiable_events,
+        vec![
+            "Electronic message created",
+            "Receipt confirmed",
+            "Electronic message read"
+        ]
+    );
+
+    // Reading the whole feed again from the start stores nothing twice.
+    let poller = tiedoksi::delivery::events::EventsPoller {
+        store: app.store.clone(),
+        suomifi: app.suomifi.clone(),
+    };
+    app.store
+        .save_continuation_token("sim-service", "ct-0")
+        .await
+        .unwrap();
+    let again = poller.poll_once().await.unwrap();
+    assert_eq!((again.fetched, again.new), (5, 0));
+    assert_eq!(
+        app.store
+            .delivery_events(verifiable_id)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
