@@ -127,7 +127,10 @@ async fn assert_exactly_once(store: &Arc<dyn Store>, simulator: &str, notices: &
             .await
             .unwrap()
             .unwrap();
-        assert!(!["queued", "needs_attention"].contains(&delivery.status.as_str()), "{delivery:?}");
+        assert!(
+            !["queued", "needs_attention"].contains(&delivery.status.as_str()),
+            "{delivery:?}"
+        );
         assert_eq!(
             delivery.suomifi_message_id,
             by_external_id.get(&delivery.id.to_string()).copied(),
