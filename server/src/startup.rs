@@ -53,17 +53,20 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let store = store::connect(&config.database_url).await?;
-        let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
+        let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
-        let router = router(&config, store.clone(), address);
         let (suomifi, simulator) = suomifi_client(&config).await?;
         let data_key = match config.data_key.clone() {
             Some(key) => key,
-            None => load_or_create_key(&config.data_key_file)?,
+            None => load_or_create_key(&config.data_key_file, fresh_database)?,
         };
         let worker = worker_settings(&config);
         let events_interval = config.worker.events_interval;
+        let router = router(&config, store.clone(), address);
+        // Last: once the first admin exists, a later start prints no password, so nothing
+        // after this may fail before `main` has printed it.
+        let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
         Ok(Self {
             listener,
             router,
@@ -193,24 +196,35 @@ fn worker_settings(config: &Config) -> WorkerSettings {
     }
 }
 
-/// The data key from its file, or a new one written there (readable by the owner only) on
-/// first start. Losing it makes sealed personal data unreadable: back it up with the database.
-fn load_or_create_key(path: &str) -> anyhow::Result<DataKey> {
+/// The data key from its file, or — for a database that holds nothing yet — a new one written
+/// there, readable by the owner only. A missing key for a database with data is an error:
+/// a new key could open none of the sealed personal data.
+fn load_or_create_key(path: &str, fresh_database: bool) -> anyhow::Result<DataKey> {
     let path = std::path::Path::new(path);
     if path.exists() {
         let encoded = std::fs::read_to_string(path)?;
         return Ok(DataKey::from_base64(&encoded)?);
     }
+    if !fresh_database {
+        anyhow::bail!(
+            "the data key file {} is missing, and the database already holds data sealed with \
+             a key: restore the file or set TIEDOKSI_DATA_KEY",
+            path.display()
+        );
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
     let key = DataKey::generate();
-    std::fs::write(path, key.to_base64())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
+    use std::io::Write;
+    options.open(path)?.write_all(key.to_base64().as_bytes())?;
     tracing::warn!(path = %path.display(), "created a new data key; back it up with the database");
     Ok(key)
 }

@@ -65,12 +65,41 @@ pub async fn logout() -> Result<(), AppError> {
 /// Only local paths: an open redirect would make our login page a phishing tool.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
+        // Browsers drop tabs and newlines from URLs (so `/<tab>/evil` becomes `//evil`) and read
+        // a backslash as a slash: refuse both anywhere, percent-encoded too.
         Some(path)
-            if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") =>
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control)
+                && !path.to_ascii_lowercase().contains("%5c")
+                && !path.contains("%0") =>
         {
             path.to_string()
         }
         _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/admin?tab=users")), "/admin?tab=users");
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%5C%5Cevil.example",
+            "https://evil.example",
+            "/ok\r\nSet-Cookie: x=y",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }
 

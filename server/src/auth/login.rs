@@ -107,6 +107,7 @@ impl Authenticator {
                 user.id,
                 self.policy.lock_after_failures,
                 now + self.policy.lock_duration,
+                now,
             )
             .await
             .map_err(AppError::internal)?;
@@ -189,7 +190,7 @@ impl Authenticator {
             Some(user) => entry
                 .organisation(user.organisation_id)
                 .actor(user.id, email),
-            None => entry.actor_label(email),
+            None => entry.actor_label(attempted_account_label(email)),
         };
         self.audit
             .record(entry.client_ip(client_ip))
@@ -205,5 +206,36 @@ impl Authenticator {
         if let Err(error) = self.audit.record(entry).await {
             tracing::error!(%error, "could not audit a sign-out");
         }
+    }
+}
+
+/// What the audit log keeps of an attempt with an unknown account: the address if it looks
+/// like one, otherwise nothing of it — people paste passwords into the e-mail field.
+fn attempted_account_label(input: &str) -> String {
+    let looks_like_address = input.len() <= 254
+        && input.contains('@')
+        && !input.chars().any(|c| c.is_whitespace() || c.is_control());
+    if looks_like_address {
+        input.to_string()
+    } else {
+        "(not an e-mail address)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attempted_account_label;
+
+    #[test]
+    fn only_address_like_input_reaches_the_audit_log() {
+        assert_eq!(
+            attempted_account_label("someone@example.fi"),
+            "someone@example.fi"
+        );
+        assert_eq!(
+            attempted_account_label("Salasana123!"),
+            "(not an e-mail address)"
+        );
+        assert_eq!(attempted_account_label("a b@c"), "(not an e-mail address)");
     }
 }

@@ -51,7 +51,9 @@ pub async fn identify_client(
                 .headers()
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                // The rightmost entry is the one our own proxy added; the ones before it are
+                // whatever the client claimed.
+                .and_then(|v| v.rsplit(',').next())
                 .map(|ip| ip.trim().to_string())
         })
         .flatten();

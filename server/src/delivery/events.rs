@@ -95,9 +95,9 @@ impl EventsPoller {
             Some(id) => self.store.delivery(id).await?,
             None => None,
         };
-        let status = delivery
-            .as_ref()
-            .and_then(|delivery| status_after(&event.kind(), &delivery.status));
+        let transition = delivery.as_ref().and_then(|delivery| {
+            status_after(&event.kind(), &delivery.status).map(|to| (delivery.status.as_str(), to))
+        });
         let stored = StoredEvent {
             id: Uuid::now_v7(),
             organisation_id: delivery.as_ref().map(|d| d.organisation_id),
@@ -108,7 +108,7 @@ impl EventsPoller {
             event_time: event.event_time.clone(),
             payload: serde_json::to_string(event).unwrap_or_default(),
         };
-        self.store.record_event(&stored, status).await
+        self.store.record_event(&stored, transition).await
     }
 
     /// Polls every `interval` until `stop` turns true.

@@ -101,6 +101,16 @@ pub async fn run_step(
         ..StepOutcome::default()
     };
     for job in jobs {
+        // Jobs wait their turn in the batch: renew the lease so it covers this job's whole
+        // run, and skip a job another worker has taken over meanwhile.
+        let lease_until = after(Timestamp::now(), settings.lease);
+        if !queue
+            .extend_lease(job.id, &settings.name, lease_until)
+            .await?
+        {
+            outcome.lost += 1;
+            continue;
+        }
         let result = handler.handle(&job).await;
         let now = Timestamp::now();
         let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
@@ -112,8 +122,7 @@ pub async fn run_step(
             Err(JobFailure::Retryable { error, .. }) if settings.retry.gives_up_after(attempts) => {
                 outcome.failed += 1;
                 let error = format!("gave up after {attempts} attempts: {error}");
-                handler.gave_up(&job, &error).await;
-                queue.fail_job(job.id, &settings.name, &error, now).await?
+                give_up(queue, handler, &job, &settings.name, &error, now).await?
             }
             Err(JobFailure::Retryable { error, retry_after }) => {
                 outcome.retried += 1;
@@ -125,8 +134,7 @@ pub async fn run_step(
             }
             Err(JobFailure::Fatal { error }) => {
                 outcome.failed += 1;
-                handler.gave_up(&job, &error).await;
-                queue.fail_job(job.id, &settings.name, &error, now).await?
+                give_up(queue, handler, &job, &settings.name, &error, now).await?
             }
         };
         if !settled {
@@ -135,6 +143,23 @@ pub async fn run_step(
         }
     }
     Ok(outcome)
+}
+
+/// Fails the job first, and tells the handler only if we still held it: a worker that lost
+/// its lease must not mark as failed what another worker may have delivered.
+async fn give_up(
+    queue: &dyn JobQueue,
+    handler: &dyn JobHandler,
+    job: &Job,
+    worker: &str,
+    error: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let held = queue.fail_job(job.id, worker, error, now).await?;
+    if held {
+        handler.gave_up(job, error).await;
+    }
+    Ok(held)
 }
 
 /// Runs passes until `stop` turns true, sleeping when there is nothing to do.

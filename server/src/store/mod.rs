@@ -120,6 +120,7 @@ pub trait UserStore: Send + Sync {
         user_id: Uuid,
         lock_threshold: i32,
         lock_until: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<User>;
     async fn record_successful_login(&self, user_id: Uuid, at: Timestamp) -> StoreResult<()>;
 }
@@ -216,6 +217,8 @@ pub trait JobQueue: Send + Sync {
         lease_until: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<Job>>;
+    /// Renews the lease of a job `worker` holds; `false` when it no longer holds it.
+    async fn extend_lease(&self, id: Uuid, worker: &str, until: Timestamp) -> StoreResult<bool>;
     /// `false` when `worker` no longer holds the job.
     async fn complete_job(&self, id: Uuid, worker: &str, at: Timestamp) -> StoreResult<bool>;
     async fn retry_job(
@@ -387,8 +390,13 @@ pub trait EventStore: Send + Sync {
     async fn continuation_token(&self, service_id: &str) -> StoreResult<Option<String>>;
     async fn save_continuation_token(&self, service_id: &str, token: &str) -> StoreResult<()>;
     /// Stores the event unless it is stored already; `true` when it is new. A new event
-    /// tied to a delivery also moves the delivery to `status`, when given.
-    async fn record_event(&self, event: &StoredEvent, status: Option<&str>) -> StoreResult<bool>;
+    /// tied to a delivery also applies `transition` (from, to) if the delivery is still in
+    /// `from`.
+    async fn record_event(
+        &self,
+        event: &StoredEvent,
+        transition: Option<(&str, &str)>,
+    ) -> StoreResult<bool>;
     /// Oldest first.
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }

@@ -170,17 +170,26 @@ macro_rules! impl_shared_stores {
                 user_id: uuid::Uuid,
                 lock_threshold: i32,
                 lock_until: $crate::store::Timestamp,
+                now: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<$crate::store::User> {
                 let row: $crate::store::sql::UserRow = sqlx::query_as(&format!(
-                    "UPDATE users SET failed_login_count = failed_login_count + 1, \
-                     locked_until = CASE WHEN failed_login_count + 1 >= $2 THEN $3 \
-                                         ELSE locked_until END \
+                    // A lock that has run out starts the count again: one typo after it must
+                    // not lock the account for another full period.
+                    "UPDATE users SET \
+                     failed_login_count = CASE WHEN locked_until <= $4 THEN 1 \
+                                               ELSE failed_login_count + 1 END, \
+                     locked_until = CASE \
+                         WHEN (CASE WHEN locked_until <= $4 THEN 1 \
+                                    ELSE failed_login_count + 1 END) >= $2 THEN $3 \
+                         WHEN locked_until <= $4 THEN NULL \
+                         ELSE locked_until END \
                      WHERE id = $1 RETURNING {}",
                     $crate::store::sql::USER_COLUMNS
                 ))
                 .bind(user_id)
                 .bind(lock_threshold)
                 .bind(lock_until)
+                .bind(now)
                 .fetch_one(&self.pool)
                 .await?;
                 row.try_into()
@@ -329,6 +338,24 @@ macro_rules! impl_shared_job_queue {
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            async fn extend_lease(
+                &self,
+                id: uuid::Uuid,
+                worker: &str,
+                until: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let updated = sqlx::query(
+                    "UPDATE outbox_jobs SET leased_until = $3 \
+                     WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                )
+                .bind(id)
+                .bind(worker)
+                .bind(until)
+                .execute(&self.pool)
+                .await?;
+                Ok(updated.rows_affected() == 1)
             }
 
             async fn complete_job(
@@ -550,11 +577,21 @@ macro_rules! impl_shared_notice_store {
                 reason: Option<&str>,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE deliveries SET status = $2, \
+                // Statuses only move forward: a late "sent" (a retry answered 409) must not
+                // overwrite "read", nor a late give-up a delivery Suomi.fi has.
+                let movable_from = if status == "sent" {
+                    "('queued', 'needs_attention')"
+                } else {
+                    "('queued')"
+                };
+                sqlx::query(&format!(
+                    "UPDATE deliveries SET \
+                     status = CASE WHEN status IN {movable_from} THEN $2 ELSE status END, \
                      suomifi_message_id = COALESCE($3, suomifi_message_id), \
-                     needs_attention_reason = $4, updated_at = $5 WHERE id = $1",
-                )
+                     needs_attention_reason = CASE WHEN status IN {movable_from} THEN $4 \
+                                                   ELSE needs_attention_reason END, \
+                     updated_at = $5 WHERE id = $1"
+                ))
                 .bind(id)
                 .bind(status)
                 .bind(message_id)
@@ -689,7 +726,7 @@ macro_rules! impl_shared_event_store {
             async fn record_event(
                 &self,
                 event: &$crate::store::StoredEvent,
-                status: Option<&str>,
+                transition: Option<(&str, &str)>,
             ) -> $crate::store::StoreResult<bool> {
                 let now = $crate::store::Timestamp::now();
                 let mut tx = self.pool.begin().await?;
@@ -712,15 +749,21 @@ macro_rules! impl_shared_event_store {
                 .await?
                 .rows_affected()
                     == 1;
-                if let (true, Some(delivery_id), Some(status)) =
-                    (inserted, event.delivery_id, status)
+                if let (true, Some(delivery_id), Some((from, to))) =
+                    (inserted, event.delivery_id, transition)
                 {
-                    sqlx::query("UPDATE deliveries SET status = $2, updated_at = $3 WHERE id = $1")
-                        .bind(delivery_id)
-                        .bind(status)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Only from the status the decision was made on: a concurrent poller that
+                    // moved it further wins.
+                    sqlx::query(
+                        "UPDATE deliveries SET status = $3, updated_at = $4 \
+                         WHERE id = $1 AND status = $2",
+                    )
+                    .bind(delivery_id)
+                    .bind(from)
+                    .bind(to)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(inserted)

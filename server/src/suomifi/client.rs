@@ -486,7 +486,16 @@ async fn json_or_error<T: DeserializeOwned>(response: Response) -> Result<T, Suo
         return Err(classify(response).await);
     }
     let bytes = response.bytes().await?;
-    serde_json::from_slice(&bytes).map_err(|e| SuomiFiError::UnexpectedResponse(e.to_string()))
+    // serde's message quotes the offending value, which may be personal data: keep only
+    // where it went wrong.
+    serde_json::from_slice(&bytes).map_err(|e| {
+        SuomiFiError::UnexpectedResponse(format!(
+            "unreadable response body ({:?} at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 async fn error_body(response: Response) -> ErrorBody {

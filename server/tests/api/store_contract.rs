@@ -113,23 +113,43 @@ async fn failed_logins_lock_at_the_threshold_and_success_resets(backend: TestBac
         .create_user(&new_user(organisation.id, "a@example.fi", Role::Caseworker))
         .await
         .unwrap();
-    let lock_until = Timestamp::now() + Duration::minutes(15);
+    let now = Timestamp::now();
+    let lock_until = now + Duration::minutes(15);
 
     let once = store
-        .record_failed_login(user.id, 3, lock_until)
+        .record_failed_login(user.id, 3, lock_until, now)
         .await
         .unwrap();
     assert_eq!((once.failed_login_count, once.locked_until), (1, None));
     store
-        .record_failed_login(user.id, 3, lock_until)
+        .record_failed_login(user.id, 3, lock_until, now)
         .await
         .unwrap();
     let third = store
-        .record_failed_login(user.id, 3, lock_until)
+        .record_failed_login(user.id, 3, lock_until, now)
         .await
         .unwrap();
     assert_eq!(third.failed_login_count, 3);
     assert_eq!(third.locked_until, Some(lock_until));
+
+    // After the lock has run out, one more mistake starts the count again instead of
+    // locking the account for another full period.
+    let after_lock = lock_until + Duration::seconds(1);
+    let next_lock = after_lock + Duration::minutes(15);
+    let typo = store
+        .record_failed_login(user.id, 3, next_lock, after_lock)
+        .await
+        .unwrap();
+    assert_eq!((typo.failed_login_count, typo.locked_until), (1, None));
+    store
+        .record_failed_login(user.id, 3, next_lock, after_lock)
+        .await
+        .unwrap();
+    let relocked = store
+        .record_failed_login(user.id, 3, next_lock, after_lock)
+        .await
+        .unwrap();
+    assert_eq!(relocked.locked_until, Some(next_lock));
 
     let signed_in_at = Timestamp::now();
     store
