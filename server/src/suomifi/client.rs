@@ -73,7 +73,8 @@ pub enum SuomiFiError {
     /// Electronic-only delivery to someone without an active mailbox.
     #[error("the recipient has no active Suomi.fi mailbox")]
     MailboxNotInUse { trace_id: Option<String> },
-    /// Username or password refused (or the password has expired): an admin must act.
+    /// Username or password refused (or the password has expired): an admin must act, and
+    /// sends wait (retryable) until they have, rather than failing one by one.
     #[error("Suomi.fi refused our credentials: {reason}")]
     Authentication { reason: String },
     #[error("Suomi.fi asked us to slow down")]
@@ -100,6 +101,7 @@ impl SuomiFiError {
         matches!(
             self,
             SuomiFiError::RateLimited { .. }
+                | SuomiFiError::Authentication { .. }
                 | SuomiFiError::Unavailable { .. }
                 | SuomiFiError::Transport(_)
                 | SuomiFiError::UnexpectedResponse(_)
@@ -567,7 +569,10 @@ mod tests {
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
         assert!(!SuomiFiError::Invalid(vec![]).is_retryable());
         assert!(!SuomiFiError::MailboxNotInUse { trace_id: None }.is_retryable());
-        assert!(!SuomiFiError::Authentication { reason: "x".into() }.is_retryable());
+        assert!(
+            SuomiFiError::Authentication { reason: "x".into() }.is_retryable(),
+            "a credentials problem is fixed by an admin, then sending goes on"
+        );
         let rejected = SuomiFiError::Rejected {
             status: 400,
             reason: "bad".into(),

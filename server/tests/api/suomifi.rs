@@ -475,7 +475,10 @@ async fn wrong_credentials_are_an_authentication_error() {
         matches!(error, SuomiFiError::Authentication { .. }),
         "{error:?}"
     );
-    assert!(!error.is_retryable());
+    assert!(
+        error.is_retryable(),
+        "deliveries wait for an admin to fix the credentials"
+    );
 }
 
 #[tokio::test]
