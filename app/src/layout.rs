@@ -123,7 +123,8 @@ fn LanguageSwitcher() -> impl IntoView {
     }
 }
 
-fn encode_query_value(value: &str) -> String {
+/// Percent-encodes a local path for use as one query value (`?next=…`).
+pub fn encode_query_value(value: &str) -> String {
     let mut encoded = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

@@ -154,14 +154,7 @@ impl Authenticator {
         let entry = AuditEntry::new(AuditAction::LoginSucceeded);
         self.audit_attempt(entry, &user.email, Some(&user), client_ip)
             .await?;
-        Ok(SessionUser {
-            id: user.id,
-            organisation_id: user.organisation_id,
-            organisation_name: organisation.name,
-            display_name: user.display_name,
-            email: user.email,
-            role: user.role,
-        })
+        Ok(user.into_session_user(organisation))
     }
 
     async fn fail(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use app::auth::ssr::{ClientIp, SESSION_USER_ID};
 use app::auth::SessionUser;
+use app::layout::encode_query_value;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
@@ -109,14 +110,7 @@ async fn session_user(
     let Some(organisation) = store.organisation(user.organisation_id).await? else {
         return Ok(None);
     };
-    Ok(Some(SessionUser {
-        id: user.id,
-        organisation_id: user.organisation_id,
-        organisation_name: organisation.name,
-        display_name: user.display_name,
-        email: user.email,
-        role: user.role,
-    }))
+    Ok(Some(user.into_session_user(organisation)))
 }
 
 fn app_unavailable() -> Response {
@@ -148,23 +142,11 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
         let target = if next_path == "/" {
             "/login".to_string()
         } else {
-            format!("/login?next={}", urlencode(next_path))
+            format!("/login?next={}", encode_query_value(next_path))
         };
         return Redirect::to(&target).into_response();
     }
     (axum::http::StatusCode::UNAUTHORIZED, "Sign-in required.").into_response()
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Headers every response carries: no framing, no MIME sniffing, referrers only to ourselves
@@ -207,7 +189,7 @@ mod tests {
     #[test]
     fn next_path_is_encoded_as_one_query_value() {
         assert_eq!(
-            urlencode("/admin?tab=users&x=1"),
+            encode_query_value("/admin?tab=users&x=1"),
             "/admin%3Ftab%3Dusers%26x%3D1"
         );
     }

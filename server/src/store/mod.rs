@@ -32,12 +32,6 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Organisation {
     pub id: Uuid,
@@ -71,6 +65,20 @@ impl std::fmt::Debug for User {
             .field("failed_login_count", &self.failed_login_count)
             .field("locked_until", &self.locked_until)
             .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// The user as pages and server functions see them.
+    pub fn into_session_user(self, organisation: Organisation) -> app::auth::SessionUser {
+        app::auth::SessionUser {
+            id: self.id,
+            organisation_id: self.organisation_id,
+            organisation_name: organisation.name,
+            display_name: self.display_name,
+            email: self.email,
+            role: self.role,
+        }
     }
 }
 
@@ -162,13 +170,6 @@ impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendDelivery => "send_delivery",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "send_delivery" => Some(JobKind::SendDelivery),
-            _ => None,
         }
     }
 }
@@ -405,7 +406,6 @@ pub trait EventStore: Send + Sync {
 pub trait Store:
     OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue + NoticeStore + EventStore
 {
-    fn backend(&self) -> Backend;
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
     /// The pool-specific session store for tower-sessions.

@@ -11,7 +11,7 @@ use super::sql::{
     claim_jobs_sql, impl_shared_event_store, impl_shared_job_queue, impl_shared_notice_store,
     impl_shared_stores,
 };
-use super::{Backend, Store, StoreResult};
+use super::{Store, StoreResult};
 use crate::auth::session::SessionBackend;
 
 pub struct PostgresStore {
@@ -45,10 +45,6 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

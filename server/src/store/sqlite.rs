@@ -13,7 +13,7 @@ use super::sql::{
     claim_jobs_sql, impl_shared_event_store, impl_shared_job_queue, impl_shared_notice_store,
     impl_shared_stores,
 };
-use super::{Backend, Store, StoreResult};
+use super::{Store, StoreResult};
 use crate::auth::session::SessionBackend;
 
 pub struct SqliteStore {
@@ -58,10 +58,6 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

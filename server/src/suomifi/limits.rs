@@ -24,8 +24,6 @@ pub struct Limits {
     pub max_zip_code_chars: usize,
     pub max_notification_title_chars: usize,
     pub max_notification_content_chars: usize,
-    /// Not stated by DVV: the print service's practical ceiling for one paper PDF.
-    pub max_paper_pdf_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,7 +40,6 @@ impl Default for Limits {
             max_zip_code_chars: 64,
             max_notification_title_chars: 256,
             max_notification_content_chars: 1_500,
-            max_paper_pdf_bytes: 3 * 1024 * 1024,
         }
     }
 }

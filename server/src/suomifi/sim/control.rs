@@ -14,18 +14,12 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::api::Shared;
+use super::api::{lock, Shared};
 use super::state::{Behaviour, Faults, StoredAttachment};
 use crate::suomifi::model::{
     CitizenAttachment, CitizenElectronicPart, CitizenMessage, CitizenSender, EventKind,
     EventMetadata, MailboxOwner, Thread,
 };
-
-fn lock(state: &Shared) -> std::sync::MutexGuard<'_, super::state::SimState> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 pub async fn counters(State(state): State<Shared>) -> Json<Value> {
     let state = lock(&state);
