@@ -5,12 +5,14 @@
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod blobs;
 pub mod bootstrap;
 pub mod config;
 pub mod dates;
 pub mod delivery;
 pub mod health;
 pub mod language;
+pub mod pdf;
 pub mod secrets;
 pub mod startup;
 pub mod store;

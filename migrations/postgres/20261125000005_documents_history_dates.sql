@@ -1,0 +1,81 @@
+-- Documents, the per-recipient history, legal dates and organisation delivery settings.
+
+-- Postal details and the unacknowledged-verifiable policy of an organisation (JSON, edited by
+-- its admins): return address, manual-forwarding address for turvakielto, letter sender lines.
+ALTER TABLE organisations ADD COLUMN delivery_settings TEXT NOT NULL DEFAULT '{}';
+
+-- Files a user uploaded for a notice being composed; documents themselves live in the blob
+-- store under their SHA-256.
+CREATE TABLE uploads (
+    id               UUID PRIMARY KEY NOT NULL,
+    organisation_id  UUID NOT NULL REFERENCES organisations (id),
+    uploaded_by      UUID NOT NULL REFERENCES users (id),
+    sha256           TEXT NOT NULL,
+    filename         TEXT NOT NULL,
+    media_type       TEXT NOT NULL,
+    size_bytes       BIGINT NOT NULL,
+    created_at       TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX uploads_by_organisation ON uploads (organisation_id, sha256);
+
+ALTER TABLE notices ADD COLUMN appeal_instructions TEXT;
+-- The paper letter rendered when the notice was composed (when any recipient may get paper):
+-- the preview and the document sent are the same bytes.
+ALTER TABLE notices ADD COLUMN paper_letter_sha256 TEXT;
+
+CREATE TABLE notice_attachments (
+    notice_id   UUID NOT NULL REFERENCES notices (id),
+    position    INTEGER NOT NULL,
+    filename    TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    size_bytes  BIGINT NOT NULL,
+    PRIMARY KEY (notice_id, position)
+);
+
+-- What happened after sending: when Suomi.fi took it, which channel it took (from events),
+-- the current legal dates (their history is in delivery_history), the 7-day watch, re-serves.
+ALTER TABLE deliveries ADD COLUMN submitted_at TIMESTAMPTZ;
+ALTER TABLE deliveries ADD COLUMN channel_taken TEXT;
+ALTER TABLE deliveries ADD COLUMN deemed_receipt TEXT;
+ALTER TABLE deliveries ADD COLUMN appeal_deadline TEXT;
+ALTER TABLE deliveries ADD COLUMN legal_rule TEXT;
+ALTER TABLE deliveries ADD COLUMN unacknowledged_at TIMESTAMPTZ;
+ALTER TABLE deliveries ADD COLUMN reserve_of UUID REFERENCES deliveries (id);
+CREATE INDEX deliveries_by_status ON deliveries (status, submitted_at);
+
+-- The SHA-256 of every document actually sent to Suomi.fi, per delivery.
+CREATE TABLE delivery_documents (
+    id               UUID PRIMARY KEY NOT NULL,
+    organisation_id  UUID NOT NULL REFERENCES organisations (id),
+    delivery_id      UUID NOT NULL REFERENCES deliveries (id),
+    kind             TEXT NOT NULL CHECK (kind IN ('attachment', 'paper_letter')),
+    filename         TEXT NOT NULL,
+    media_type       TEXT NOT NULL,
+    sha256           TEXT NOT NULL,
+    size_bytes       BIGINT NOT NULL,
+    sent_at          TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX delivery_documents_by_delivery ON delivery_documents (delivery_id);
+
+-- Everything a delivery goes through, in order, never changed: queued, each attempt and its
+-- outcome, each Suomi.fi event, each legal-date computation, the 7-day flag, re-serves.
+CREATE TABLE delivery_history (
+    id               UUID PRIMARY KEY NOT NULL,
+    organisation_id  UUID NOT NULL REFERENCES organisations (id),
+    delivery_id      UUID NOT NULL REFERENCES deliveries (id),
+    occurred_at      TIMESTAMPTZ NOT NULL,
+    kind             TEXT NOT NULL,
+    details          TEXT NOT NULL
+);
+CREATE INDEX delivery_history_by_delivery ON delivery_history (delivery_id, occurred_at);
+
+CREATE FUNCTION proof_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER delivery_history_no_change BEFORE UPDATE OR DELETE ON delivery_history
+FOR EACH ROW EXECUTE FUNCTION proof_append_only();
+CREATE TRIGGER delivery_documents_no_update BEFORE UPDATE ON delivery_documents
+FOR EACH ROW EXECUTE FUNCTION proof_append_only();

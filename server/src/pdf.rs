@@ -1,0 +1,679 @@
+//! The paper letter: the notice rendered to one A4 PDF with the PDF attachments appended, as
+//! Suomi.fi's paper mail takes exactly one PDF. Suomi.fi prints the address page itself
+//! (`createAddressPage`), so the letter never carries a postal address — which also keeps a
+//! protected (turvakielto) address off paper.
+//!
+//! krilla writes the PDF with the font embedded (Source Sans 3, OFL) and copies attachment
+//! pages in; rustybuzz, the shaper krilla uses, measures words for line breaking. Rendering
+//! is CPU work: call it inside `spawn_blocking`.
+
+use std::sync::{Arc, LazyLock};
+
+use krilla::configure::{ConfigurationBuilder, PdfVersion};
+use krilla::error::KrillaError;
+use krilla::geom::Point;
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
+use krilla::pdf::{PdfDocument, PdfError};
+use krilla::text::{Font, TextDirection};
+use krilla::{Document, SerializeSettings};
+
+use crate::suomifi::limits::Limits;
+
+static REGULAR_TTF: &[u8] = include_bytes!("../assets/fonts/SourceSans3-Regular.ttf");
+static BOLD_TTF: &[u8] = include_bytes!("../assets/fonts/SourceSans3-Bold.ttf");
+
+/// A4 in PostScript points, and the tolerance when checking attachment pages.
+const PAGE_WIDTH: f32 = 595.28;
+const PAGE_HEIGHT: f32 = 841.89;
+const SIZE_TOLERANCE: f32 = 3.0;
+/// 25 mm margins keep text clear of the printer's unprintable edge.
+const MARGIN: f32 = 70.87;
+const BODY_SIZE: f32 = 11.0;
+const LINE_HEIGHT: f32 = 15.0;
+
+/// What goes on the letter. Plain data: the caller opens nothing sealed for it.
+#[derive(Debug, Clone)]
+pub struct Letter {
+    pub organisation_name: String,
+    /// The sender's return address or contact lines, printed under the letterhead.
+    pub sender_lines: Vec<String>,
+    pub language: LetterLanguage,
+    /// As printed: day.month.year.
+    pub date: time::Date,
+    pub case_reference: String,
+    pub title: String,
+    pub body: String,
+    pub markdown: bool,
+    /// Appeal or rectification instructions (from the template), on the letter's last page.
+    pub appeal_instructions: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetterLanguage {
+    Fi,
+    Sv,
+    En,
+}
+
+impl LetterLanguage {
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "sv" => Self::Sv,
+            "en" => Self::En,
+            _ => Self::Fi,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::Fi => "fi",
+            Self::Sv => "sv",
+            Self::En => "en",
+        }
+    }
+
+    fn labels(self) -> Labels {
+        match self {
+            Self::Fi => Labels {
+                date: "Päivämäärä",
+                case_reference: "Diaarinumero",
+                appeal: "Muutoksenhakuohjeet",
+                page: "Sivu",
+                of: "/",
+            },
+            Self::Sv => Labels {
+                date: "Datum",
+                case_reference: "Diarienummer",
+                appeal: "Anvisningar för ändringssökande",
+                page: "Sida",
+                of: "/",
+            },
+            Self::En => Labels {
+                date: "Date",
+                case_reference: "Case reference",
+                appeal: "Appeal instructions",
+                page: "Page",
+                of: "/",
+            },
+        }
+    }
+}
+
+struct Labels {
+    date: &'static str,
+    case_reference: &'static str,
+    appeal: &'static str,
+    page: &'static str,
+    of: &'static str,
+}
+
+/// A PDF attachment to append after the letter.
+#[derive(Debug, Clone)]
+pub struct PdfAttachment {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LetterError {
+    #[error("attachment {0:?} is not a readable PDF")]
+    Unreadable(String),
+    #[error("attachment {0:?} is encrypted or password protected")]
+    Encrypted(String),
+    #[error("attachment {0:?} has no pages")]
+    NoPages(String),
+    #[error("attachment {filename:?}: page {page} is not A4 ({width_mm} × {height_mm} mm)")]
+    NotA4 {
+        filename: String,
+        page: usize,
+        width_mm: u32,
+        height_mm: u32,
+    },
+    #[error("the letter is {size} bytes, more than the {max} Suomi.fi accepts")]
+    TooLarge { size: usize, max: usize },
+    #[error("the PDF could not be written: {0}")]
+    Render(String),
+}
+
+/// What a checked attachment brings to the letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttachmentPages {
+    pub pages: usize,
+    pub landscape_pages: usize,
+}
+
+/// Checks that an attachment can go on paper: a readable, unencrypted PDF of A4 pages
+/// (portrait or landscape). Done when composing, so a bad file is refused before anything
+/// is queued.
+pub fn check_attachment(filename: &str, bytes: &[u8]) -> Result<AttachmentPages, LetterError> {
+    let pdf = load(filename, bytes)?;
+    let pages = pdf.pages();
+    if pages.is_empty() {
+        return Err(LetterError::NoPages(filename.to_string()));
+    }
+    let mut landscape_pages = 0;
+    for (index, page) in pages.iter().enumerate() {
+        let (width, height) = page.render_dimensions();
+        let portrait = near(width, PAGE_WIDTH) && near(height, PAGE_HEIGHT);
+        let landscape = near(width, PAGE_HEIGHT) && near(height, PAGE_WIDTH);
+        if landscape {
+            landscape_pages += 1;
+        }
+        if !portrait && !landscape {
+            return Err(LetterError::NotA4 {
+                filename: filename.to_string(),
+                page: index + 1,
+                width_mm: points_to_mm(width),
+                height_mm: points_to_mm(height),
+            });
+        }
+    }
+    Ok(AttachmentPages {
+        pages: pages.len(),
+        landscape_pages,
+    })
+}
+
+fn near(a: f32, b: f32) -> bool {
+    (a - b).abs() <= SIZE_TOLERANCE
+}
+
+fn points_to_mm(points: f32) -> u32 {
+    (points * 25.4 / 72.0).round() as u32
+}
+
+fn load(filename: &str, bytes: &[u8]) -> Result<krilla::pdf::Pdf, LetterError> {
+    krilla::pdf::Pdf::new(bytes.to_vec()).map_err(|error| match error {
+        hayro_syntax::LoadPdfError::Decryption(_) => LetterError::Encrypted(filename.to_string()),
+        hayro_syntax::LoadPdfError::Invalid => LetterError::Unreadable(filename.to_string()),
+    })
+}
+
+/// The rendered letter.
+#[derive(Debug, Clone)]
+pub struct RenderedLetter {
+    pub bytes: Vec<u8>,
+    pub letter_pages: usize,
+    pub total_pages: usize,
+    /// Ask Suomi.fi to rotate landscape pages when any attachment has them.
+    pub has_landscape_pages: bool,
+}
+
+/// Renders the letter and appends every page of each attachment.
+pub fn render(
+    letter: &Letter,
+    attachments: &[PdfAttachment],
+    limits: &Limits,
+) -> Result<RenderedLetter, LetterError> {
+    let mut attachment_pages = 0;
+    let mut has_landscape_pages = false;
+    for attachment in attachments {
+        let checked = check_attachment(&attachment.filename, &attachment.bytes)?;
+        attachment_pages += checked.pages;
+        has_landscape_pages |= checked.landscape_pages > 0;
+    }
+    let pages = layout(letter);
+    let bytes = match write(letter, &pages, attachments, PdfVersion::Pdf17) {
+        // An attachment written as a newer PDF can only be copied into a file of its version.
+        Err(KrillaError::Pdf(_, PdfError::VersionMismatch(version), _)) => {
+            write(letter, &pages, attachments, version)
+        }
+        other => other,
+    }
+    .map_err(|error| LetterError::Render(error.to_string()))?;
+    let max = limits.max_upload_bytes;
+    if bytes.len() > max {
+        return Err(LetterError::TooLarge {
+            size: bytes.len(),
+            max,
+        });
+    }
+    Ok(RenderedLetter {
+        bytes,
+        letter_pages: pages.len(),
+        total_pages: pages.len() + attachment_pages,
+        has_landscape_pages,
+    })
+}
+
+struct Fonts {
+    regular: Font,
+    bold: Font,
+    regular_face: rustybuzz::Face<'static>,
+    bold_face: rustybuzz::Face<'static>,
+}
+
+static FONTS: LazyLock<Fonts> = LazyLock::new(|| Fonts {
+    regular: Font::new(REGULAR_TTF.into(), 0).expect("the bundled regular font loads"),
+    bold: Font::new(BOLD_TTF.into(), 0).expect("the bundled bold font loads"),
+    regular_face: rustybuzz::Face::from_slice(REGULAR_TTF, 0).expect("regular face"),
+    bold_face: rustybuzz::Face::from_slice(BOLD_TTF, 0).expect("bold face"),
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+/// One line of text placed on a page: `y` is the baseline from the top.
+#[derive(Debug, Clone)]
+struct Line {
+    text: String,
+    weight: Weight,
+    size: f32,
+    x: f32,
+    y: f32,
+}
+
+/// The width of `text` in points.
+fn text_width(text: &str, weight: Weight, size: f32) -> f32 {
+    let face = match weight {
+        Weight::Regular => &FONTS.regular_face,
+        Weight::Bold => &FONTS.bold_face,
+    };
+    let mut buffer = rustybuzz::UnicodeBuffer::new();
+    buffer.push_str(text);
+    let shaped = rustybuzz::shape(face, &[], buffer);
+    let units: i32 = shaped.glyph_positions().iter().map(|p| p.x_advance).sum();
+    units as f32 * size / face.units_per_em() as f32
+}
+
+/// Breaks one paragraph into lines no wider than `width`; a word longer than a line is cut.
+/// Words are measured once each and joined with the width of a space.
+fn wrap(paragraph: &str, weight: Weight, size: f32, width: f32) -> Vec<String> {
+    let space = text_width(" ", weight, size);
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut current_width = 0.0;
+    for word in paragraph.split_whitespace() {
+        let word_width = text_width(word, weight, size);
+        if !current.is_empty() && current_width + space + word_width <= width {
+            current.push(' ');
+            current.push_str(word);
+            current_width += space + word_width;
+            continue;
+        }
+        if !current.is_empty() {
+            lines.push(std::mem::take(&mut current));
+        }
+        if word_width <= width {
+            current = word.to_string();
+            current_width = word_width;
+            continue;
+        }
+        for piece in cut_word(word, weight, size, width) {
+            current_width = text_width(&piece, weight, size);
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            current = piece;
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
+/// Cuts a word wider than a line into pieces that fit (at least one character each).
+fn cut_word(word: &str, weight: Weight, size: f32, width: f32) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    let mut piece_width = 0.0;
+    for ch in word.chars() {
+        let ch_width = text_width(ch.encode_utf8(&mut [0; 4]), weight, size);
+        if !piece.is_empty() && piece_width + ch_width > width {
+            pieces.push(std::mem::take(&mut piece));
+            piece_width = 0.0;
+        }
+        piece.push(ch);
+        piece_width += ch_width;
+    }
+    if !piece.is_empty() {
+        pieces.push(piece);
+    }
+    pieces
+}
+
+/// A block of the body: a paragraph, a heading or a list item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Block {
+    Paragraph(String),
+    Heading(String),
+    Item(String),
+    Gap,
+}
+
+/// Plain text keeps its line breaks; Markdown's headings and list items become bold lines and
+/// bullets, and emphasis markers are dropped (the body is printed, not rendered as HTML).
+fn blocks(body: &str, markdown: bool) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for raw in body.replace("\r\n", "\n").split('\n') {
+        let line: String = raw
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control())
+            .collect();
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            if blocks.last() != Some(&Block::Gap) {
+                blocks.push(Block::Gap);
+            }
+            continue;
+        }
+        if !markdown {
+            blocks.push(Block::Paragraph(trimmed.to_string()));
+            continue;
+        }
+        let unmarked = |text: &str| text.replace("**", "").replace("__", "");
+        if let Some(heading) = trimmed.strip_prefix('#') {
+            blocks.push(Block::Heading(unmarked(
+                heading.trim_start_matches('#').trim(),
+            )));
+        } else if let Some(item) = trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("* "))
+        {
+            blocks.push(Block::Item(unmarked(item.trim())));
+        } else {
+            blocks.push(Block::Paragraph(unmarked(trimmed)));
+        }
+    }
+    blocks
+}
+
+/// Places every line of the letter on pages.
+fn layout(letter: &Letter) -> Vec<Vec<Line>> {
+    let labels = letter.language.labels();
+    let width = PAGE_WIDTH - 2.0 * MARGIN;
+    let bottom = PAGE_HEIGHT - MARGIN;
+    let mut pages: Vec<Vec<Line>> = vec![Vec::new()];
+    let mut y = MARGIN;
+
+    let put = |pages: &mut Vec<Vec<Line>>,
+               y: &mut f32,
+               text: String,
+               weight: Weight,
+               size: f32,
+               x: f32| {
+        if *y + LINE_HEIGHT > bottom {
+            pages.push(Vec::new());
+            *y = MARGIN;
+        }
+        *y += size.max(LINE_HEIGHT);
+        pages.last_mut().expect("a page").push(Line {
+            text,
+            weight,
+            size,
+            x,
+            y: *y,
+        });
+    };
+
+    for line in wrap(&letter.organisation_name, Weight::Bold, 14.0, width) {
+        put(&mut pages, &mut y, line, Weight::Bold, 14.0, MARGIN);
+    }
+    for sender in &letter.sender_lines {
+        put(
+            &mut pages,
+            &mut y,
+            sender.clone(),
+            Weight::Regular,
+            10.0,
+            MARGIN,
+        );
+    }
+    y += LINE_HEIGHT;
+    let date = format!(
+        "{}: {}.{}.{}",
+        labels.date,
+        letter.date.day(),
+        u8::from(letter.date.month()),
+        letter.date.year()
+    );
+    put(&mut pages, &mut y, date, Weight::Regular, BODY_SIZE, MARGIN);
+    let reference = format!("{}: {}", labels.case_reference, letter.case_reference);
+    for line in wrap(&reference, Weight::Regular, BODY_SIZE, width) {
+        put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, MARGIN);
+    }
+    y += LINE_HEIGHT;
+    for line in wrap(&letter.title, Weight::Bold, 14.0, width) {
+        put(&mut pages, &mut y, line, Weight::Bold, 14.0, MARGIN);
+    }
+    y += LINE_HEIGHT / 2.0;
+
+    let mut body = blocks(&letter.body, letter.markdown);
+    if let Some(instructions) = &letter.appeal_instructions {
+        body.push(Block::Gap);
+        body.push(Block::Heading(labels.appeal.to_string()));
+        body.extend(blocks(instructions, false));
+    }
+    for block in body {
+        match block {
+            Block::Gap => y += LINE_HEIGHT / 2.0,
+            Block::Heading(text) => {
+                for line in wrap(&text, Weight::Bold, 12.0, width) {
+                    put(&mut pages, &mut y, line, Weight::Bold, 12.0, MARGIN);
+                }
+            }
+            Block::Item(text) => {
+                let indent = 14.0;
+                for (index, line) in wrap(&text, Weight::Regular, BODY_SIZE, width - indent)
+                    .into_iter()
+                    .enumerate()
+                {
+                    if index == 0 {
+                        let bullet = "•".to_string();
+                        put(
+                            &mut pages,
+                            &mut y,
+                            bullet,
+                            Weight::Regular,
+                            BODY_SIZE,
+                            MARGIN,
+                        );
+                        y -= LINE_HEIGHT;
+                    }
+                    let x = MARGIN + indent;
+                    put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, x);
+                }
+            }
+            Block::Paragraph(text) => {
+                for line in wrap(&text, Weight::Regular, BODY_SIZE, width) {
+                    put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, MARGIN);
+                }
+            }
+        }
+    }
+    let total = pages.len();
+    for (index, page) in pages.iter_mut().enumerate() {
+        let footer = format!("{} {} {} {}", labels.page, index + 1, labels.of, total);
+        let x = PAGE_WIDTH - MARGIN - text_width(&footer, Weight::Regular, 9.0);
+        page.push(Line {
+            text: footer,
+            weight: Weight::Regular,
+            size: 9.0,
+            x,
+            y: PAGE_HEIGHT - MARGIN / 2.0,
+        });
+    }
+    pages
+}
+
+fn write(
+    letter: &Letter,
+    pages: &[Vec<Line>],
+    attachments: &[PdfAttachment],
+    version: PdfVersion,
+) -> Result<Vec<u8>, KrillaError> {
+    let configuration = ConfigurationBuilder::new()
+        .with_version(version)
+        .finish()
+        .unwrap_or_default();
+    let mut document = Document::new_with(SerializeSettings {
+        configuration,
+        ..SerializeSettings::default()
+    });
+    for lines in pages {
+        let mut page = document.start_page_with(
+            PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a valid size"),
+        );
+        let mut surface = page.surface();
+        for line in lines {
+            let font = match line.weight {
+                Weight::Regular => FONTS.regular.clone(),
+                Weight::Bold => FONTS.bold.clone(),
+            };
+            surface.draw_text(
+                Point::from_xy(line.x, line.y),
+                font,
+                line.size,
+                &line.text,
+                false,
+                TextDirection::LeftToRight,
+            );
+        }
+        surface.finish();
+        page.finish();
+    }
+    for attachment in attachments {
+        // Checked by `render` before: loading cannot fail here.
+        let Ok(pdf) = krilla::pdf::Pdf::new(attachment.bytes.clone()) else {
+            continue;
+        };
+        let count = pdf.pages().len();
+        let indices: Vec<usize> = (0..count).collect();
+        document.embed_pdf_pages(&PdfDocument::new(Arc::new(pdf)), &indices);
+    }
+    document.set_metadata(
+        Metadata::new()
+            .title(letter.title.clone())
+            .language(letter.language.code().to_string())
+            .creator("Tiedoksi".to_string()),
+    );
+    document.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(body: &str) -> Letter {
+        Letter {
+            organisation_name: "Esimerkkikunta".into(),
+            sender_lines: vec!["Kirjaamo, PL 1, 00100 Helsinki".into()],
+            language: LetterLanguage::Fi,
+            date: time::macros::date!(2026 - 12 - 18),
+            case_reference: "DNRO 123/2026".into(),
+            title: "Päätös toimeentulotuesta".into(),
+            body: body.into(),
+            markdown: false,
+            appeal_instructions: Some("Oikaisuvaatimus 30 päivän kuluessa.".into()),
+        }
+    }
+
+    fn page_sizes(bytes: &[u8]) -> Vec<(f32, f32)> {
+        let pdf = krilla::pdf::Pdf::new(bytes.to_vec()).expect("our PDF reads back");
+        pdf.pages().iter().map(|p| p.render_dimensions()).collect()
+    }
+
+    #[test]
+    fn a_short_letter_is_one_a4_page_with_the_font_embedded() {
+        let rendered = render(&letter("Hei.\n\nTervetuloa."), &[], &Limits::default()).unwrap();
+        assert_eq!(rendered.letter_pages, 1);
+        let sizes = page_sizes(&rendered.bytes);
+        assert_eq!(sizes.len(), 1);
+        assert!(near(sizes[0].0, PAGE_WIDTH) && near(sizes[0].1, PAGE_HEIGHT));
+        let text = String::from_utf8_lossy(&rendered.bytes);
+        assert!(text.contains("FontFile2"), "the TrueType font is embedded");
+        assert!(!text.contains("/SMask"), "no transparency");
+    }
+
+    #[test]
+    fn a_long_body_flows_onto_more_pages_and_attachments_follow() {
+        let long = "Pitkä kappale, jossa on monta sanaa ja joka jatkuu. ".repeat(400);
+        let first = render(&letter(&long), &[], &Limits::default()).unwrap();
+        assert!(first.letter_pages >= 3, "{} pages", first.letter_pages);
+
+        let attachment = PdfAttachment {
+            filename: "liite.pdf".into(),
+            bytes: render(&letter("Liite"), &[], &Limits::default())
+                .unwrap()
+                .bytes,
+        };
+        let combined = render(&letter(&long), &[attachment], &Limits::default()).unwrap();
+        assert_eq!(combined.total_pages, first.letter_pages + 1);
+        assert_eq!(page_sizes(&combined.bytes).len(), combined.total_pages);
+    }
+
+    #[test]
+    fn lines_never_run_past_the_margin() {
+        let width = PAGE_WIDTH - 2.0 * MARGIN;
+        let word = "Ylitarkastajanvirkavastuuvakuutusehtokokoelma".repeat(4);
+        let text = format!("lyhyt {word} sana sana sana sana sana sana sana sana sana sana sana");
+        let lines = wrap(&text, Weight::Regular, BODY_SIZE, width);
+        assert!(lines.len() >= 3);
+        for line in &lines {
+            assert!(
+                text_width(line, Weight::Regular, BODY_SIZE) <= width + 0.01,
+                "{line}"
+            );
+        }
+        let rejoined: String = lines.concat().split_whitespace().collect();
+        let original: String = text.split_whitespace().collect();
+        assert_eq!(rejoined, original, "nothing lost in wrapping");
+    }
+
+    #[test]
+    fn markdown_headings_and_items_are_printed_without_their_markers() {
+        assert_eq!(
+            blocks("# Päätös\n\n- **yksi**\n* kaksi\nteksti", true),
+            vec![
+                Block::Heading("Päätös".into()),
+                Block::Gap,
+                Block::Item("yksi".into()),
+                Block::Item("kaksi".into()),
+                Block::Paragraph("teksti".into()),
+            ]
+        );
+        assert_eq!(
+            blocks("# ei otsikko", false),
+            vec![Block::Paragraph("# ei otsikko".into())]
+        );
+    }
+
+    #[test]
+    fn attachments_that_cannot_be_printed_are_refused_with_their_name() {
+        assert_eq!(
+            check_attachment("kuva.pdf", b"not a pdf at all"),
+            Err(LetterError::Unreadable("kuva.pdf".into()))
+        );
+        let mut document = Document::new();
+        let page = document.start_page_with(PageSettings::from_wh(612.0, 792.0).unwrap());
+        page.finish();
+        let letter_size = document.finish().unwrap();
+        assert_eq!(
+            check_attachment("letter.pdf", &letter_size),
+            Err(LetterError::NotA4 {
+                filename: "letter.pdf".into(),
+                page: 1,
+                width_mm: 216,
+                height_mm: 279
+            })
+        );
+    }
+
+    #[test]
+    fn a_letter_over_the_upload_limit_is_refused() {
+        let limits = Limits {
+            max_upload_bytes: 1_000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            render(&letter("Hei"), &[], &limits),
+            Err(LetterError::TooLarge { max: 1_000, .. })
+        ));
+    }
+}
