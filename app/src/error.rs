@@ -19,6 +19,11 @@ pub enum AppError {
     Forbidden,
     #[error("sign-in refused: {0:?}")]
     LoginRefused(LoginRefusal),
+    /// The input is wrong; nothing was changed. One entry per field and problem.
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<crate::compose::FieldProblem>),
+    #[error("not found")]
+    NotFound,
     /// Unexpected failure; details are in the server log under `reference`.
     #[error("internal error, reference {reference}")]
     Internal { reference: String },
@@ -63,6 +68,8 @@ impl AppError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             AppError::LoginRefused(_) => StatusCode::UNAUTHORIZED,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Transport(_) => StatusCode::BAD_REQUEST,
         }
@@ -88,6 +95,8 @@ pub fn ErrorText(error: AppError) -> impl IntoView {
         AppError::LoginRefused(LoginRefusal::TooManyAttemptsFromAddress) => {
             t_string!(i18n, login.throttled).to_string()
         }
+        AppError::Invalid(_) => t_string!(i18n, problems.invalid).to_string(),
+        AppError::NotFound => t_string!(i18n, errors.not_found_title).to_string(),
         AppError::Internal { reference } => {
             t_string!(i18n, errors.internal, reference = reference.clone()).to_string()
         }

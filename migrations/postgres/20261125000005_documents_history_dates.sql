@@ -43,6 +43,8 @@ ALTER TABLE deliveries ADD COLUMN legal_rule TEXT;
 ALTER TABLE deliveries ADD COLUMN unacknowledged_at TIMESTAMPTZ;
 ALTER TABLE deliveries ADD COLUMN reserve_of UUID REFERENCES deliveries (id);
 CREATE INDEX deliveries_by_status ON deliveries (status, submitted_at);
+-- At most one paper re-serve per delivery, however many watchers run.
+CREATE UNIQUE INDEX deliveries_one_reserve ON deliveries (reserve_of);
 
 -- The SHA-256 of every document actually sent to Suomi.fi, per delivery.
 CREATE TABLE delivery_documents (

@@ -20,6 +20,11 @@ pub enum AuditAction {
     OrganisationCreated,
     UserCreated,
     UsersListed,
+    NoticeQueued,
+    NoticeViewed,
+    DocumentUploaded,
+    DocumentDownloaded,
+    DeliveryReserved,
 }
 
 impl AuditAction {
@@ -34,6 +39,11 @@ impl AuditAction {
             AuditAction::OrganisationCreated => "organisation.created",
             AuditAction::UserCreated => "user.created",
             AuditAction::UsersListed => "users.listed",
+            AuditAction::NoticeQueued => "notice.queued",
+            AuditAction::NoticeViewed => "notice.viewed",
+            AuditAction::DocumentUploaded => "document.uploaded",
+            AuditAction::DocumentDownloaded => "document.downloaded",
+            AuditAction::DeliveryReserved => "delivery.reserved",
         }
     }
 }

@@ -36,6 +36,21 @@ pub struct Config {
     /// `TIEDOKSI_DATA_KEY_FILE`, default `data/data.key`.
     pub data_key_file: String,
     pub worker: WorkerConfig,
+    pub posti: PostiConfig,
+    pub receipt: crate::dates::ReceiptRules,
+    /// A verifiable electronic notice unacknowledged this long is flagged (asiointilaki 18 §).
+    pub acknowledgement_days: i64,
+    /// Where documents are kept (content-addressed).
+    pub blob_dir: String,
+}
+
+/// The printing contract's Posti credentials, sent with every paper message.
+#[derive(Debug, Clone)]
+pub struct PostiConfig {
+    pub username: String,
+    pub password: SecretString,
+    pub email: String,
+    pub cost_pool: Option<String>,
 }
 
 /// The outbox worker's pace. Defaults suit production; tests shorten them.
@@ -175,6 +190,22 @@ impl Config {
                     parse("TIEDOKSI_EVENTS_POLL_SECONDS", 5)?.max(1) as u64,
                 ),
             },
+            // The simulator's defaults; DVV's schema wants a 6-character user and 4-character
+            // password.
+            posti: PostiConfig {
+                username: get("TIEDOKSI_POSTI_USERNAME").unwrap_or_else(|| "tiedok".into()),
+                password: SecretString::from(
+                    get("TIEDOKSI_POSTI_PASSWORD").unwrap_or_else(|| "demo".into()),
+                ),
+                email: get("TIEDOKSI_POSTI_EMAIL").unwrap_or_else(|| "posti@tiedoksi.local".into()),
+                cost_pool: get("TIEDOKSI_POSTI_COST_POOL"),
+            },
+            receipt: crate::dates::ReceiptRules {
+                electronic_days: parse("TIEDOKSI_RECEIPT_ELECTRONIC_DAYS", 3)?.clamp(0, 60),
+                paper_days: parse("TIEDOKSI_RECEIPT_PAPER_DAYS", 7)?.clamp(0, 60),
+            },
+            acknowledgement_days: parse("TIEDOKSI_ACKNOWLEDGEMENT_DAYS", 7)?.clamp(1, 60),
+            blob_dir: get("TIEDOKSI_BLOB_DIR").unwrap_or_else(|| "data/blobs".into()),
         })
     }
 

@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use tiedoksi::config::Config;
-use tiedoksi::dates::{legal_dates, ReceiptRules, ServiceChannel};
+use tiedoksi::dates::{legal_dates, ServiceChannel};
 use tiedoksi::startup::Application;
 
 #[derive(Parser)]
@@ -86,7 +86,7 @@ fn print_legal_dates(
         channel,
         acknowledged,
         appeal_days,
-        ReceiptRules::default(),
+        tiedoksi::config::Config::from_env()?.receipt,
     );
     let output = serde_json::json!({
         "deemed_receipt": dates.deemed_receipt.to_string(),

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use app::admin::ssr::AdminBackend;
 use app::auth::ssr::AuthBackend;
+use app::compose::ssr::ComposeBackend;
 use app::{shell, App};
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -16,6 +18,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::session_store::ExpiredDeletion;
 
+use crate::audit::Audit;
 use crate::auth::csrf::{origin_of, refuse_cross_site_writes, AllowedOrigins};
 use crate::auth::login::Authenticator;
 use crate::auth::middleware::{
@@ -23,18 +26,27 @@ use crate::auth::middleware::{
 };
 use crate::auth::session::session_layer;
 use crate::backend::Backend;
+use crate::blobs::{BlobStore, FilesystemBlobStore};
 use crate::bootstrap::{ensure_first_admin, FirstStart};
 use crate::config::Config;
+use crate::config::PostiConfig;
+use crate::dates::ReceiptRules;
 use crate::delivery::events::EventsPoller;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::SendDelivery;
+use crate::delivery::watch::AcknowledgementWatch;
 use crate::delivery::worker::{self, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
+use crate::notices::compose::ComposeService;
+use crate::notices::documents::{self, Documents};
 use crate::secrets::DataKey;
 use crate::store::{self, Store};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
 use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
+
+/// How often the acknowledgement watch looks for overdue verifiable notices.
+const ACKNOWLEDGEMENT_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Application {
     listener: TcpListener,
@@ -46,8 +58,12 @@ pub struct Application {
     /// Present when no Suomi.fi URL was configured; stops with the application.
     simulator: Option<RunningSimulator>,
     data_key: DataKey,
+    blobs: Arc<dyn BlobStore>,
     worker: WorkerSettings,
     events_interval: std::time::Duration,
+    posti: PostiConfig,
+    receipt: ReceiptRules,
+    acknowledgement_days: i64,
 }
 
 impl Application {
@@ -63,7 +79,14 @@ impl Application {
         };
         let worker = worker_settings(&config);
         let events_interval = config.worker.events_interval;
-        let router = router(&config, store.clone(), address);
+        let blobs: Arc<dyn BlobStore> = Arc::new(FilesystemBlobStore::new(&config.blob_dir));
+        let services = Services {
+            store: store.clone(),
+            suomifi: suomifi.clone(),
+            key: data_key.clone(),
+            blobs: blobs.clone(),
+        };
+        let router = router(&config, &services, address);
         // Last: once the first admin exists, a later start prints no password, so nothing
         // after this may fail before `main` has printed it.
         let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
@@ -76,13 +99,22 @@ impl Application {
             suomifi,
             simulator,
             data_key,
+            blobs,
             worker,
             events_interval,
+            posti: config.posti.clone(),
+            receipt: config.receipt,
+            acknowledgement_days: config.acknowledgement_days,
         })
     }
 
     pub fn data_key(&self) -> DataKey {
         self.data_key.clone()
+    }
+
+    /// Where documents are kept.
+    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+        self.blobs.clone()
     }
 
     /// The Suomi.fi client every part of the application shares.
@@ -121,14 +153,23 @@ impl Application {
             store: self.store.clone(),
             suomifi: self.suomifi.clone(),
             key: self.data_key.clone(),
+            blobs: self.blobs.clone(),
+            posti: self.posti.clone(),
+            receipt: self.receipt,
         });
         // The worker sees the store only as its queue (trait upcasting).
         let queue: Arc<dyn crate::store::JobQueue> = self.store.clone();
         let poller = EventsPoller {
             store: self.store.clone(),
             suomifi: self.suomifi.clone(),
+            receipt: self.receipt,
         };
         let poller = tokio::spawn(poller.run(self.events_interval, worker_stopped.clone()));
+        let watch = AcknowledgementWatch {
+            store: self.store.clone(),
+            acknowledgement_days: self.acknowledgement_days,
+        };
+        let watch = tokio::spawn(watch.run(ACKNOWLEDGEMENT_WATCH_INTERVAL, worker_stopped.clone()));
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let service = self
             .router
@@ -140,6 +181,7 @@ impl Application {
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), watch).await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
@@ -238,7 +280,16 @@ fn leptos_options(config: &Config, address: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-fn router(config: &Config, store: Arc<dyn Store>, address: SocketAddr) -> Router {
+/// What the routes and server functions work with.
+struct Services {
+    store: Arc<dyn Store>,
+    suomifi: Arc<SuomiFiClient>,
+    key: DataKey,
+    blobs: Arc<dyn BlobStore>,
+}
+
+fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
+    let store = services.store.clone();
     let options = leptos_options(config, address);
     let backend = Backend {
         store: store.clone(),
@@ -246,10 +297,38 @@ fn router(config: &Config, store: Arc<dyn Store>, address: SocketAddr) -> Router
     };
     let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
     let admin: Arc<dyn AdminBackend> = Arc::new(backend);
+    let audit = Audit::new(store.clone());
+    let compose: Arc<dyn ComposeBackend> = Arc::new(ComposeService {
+        store: store.clone(),
+        suomifi: services.suomifi.clone(),
+        key: services.key.clone(),
+        blobs: services.blobs.clone(),
+        audit: audit.clone(),
+    });
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
+        provide_context(compose.clone());
     };
+    let limits = services.suomifi.limits().clone();
+    // Multipart framing on top of the largest file Suomi.fi takes.
+    let upload_limit = limits.max_upload_bytes + 64 * 1024;
+    let documents = Router::new()
+        .route(
+            "/api/uploads",
+            post(documents::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/notices/{id}/letter.pdf", get(documents::letter))
+        .route(
+            "/notices/{id}/attachments/{position}",
+            get(documents::attachment),
+        )
+        .with_state(Documents {
+            store: store.clone(),
+            blobs: services.blobs.clone(),
+            audit,
+            limits,
+        });
 
     let pages = Router::new()
         .leptos_routes_with_context(&options, generate_route_list(App), context, {
@@ -275,6 +354,7 @@ fn router(config: &Config, store: Arc<dyn Store>, address: SocketAddr) -> Router
     // check (before anything else can act on it), client address, session, user, access.
     Router::new()
         .route("/language/{code}", get(choose_language))
+        .merge(documents)
         .merge(probes)
         .merge(pages)
         .layer(from_fn(require_sign_in))

@@ -1,8 +1,245 @@
-//! Composing a notice: the wizard arrives with the delivery pipeline.
+//! Composing a notice: the draft as it crosses the wire, the problems a draft can have (per
+//! field, as codes the page translates), and the server function that queues it. The wizard
+//! arrives with the caseworker UI; the service behind it is the server's `notices` module.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use crate::domain::channel::{ChannelReason, ChannelRefusal, DeliveryMode, PaperAddressee};
+use crate::domain::notice::{
+    AddressProblem, NoticeLanguage, NoticeType, PostalAddress, RecipientRole,
+};
+use crate::domain::IdentityError;
+use crate::error::AppError;
 use crate::i18n::*;
+
+/// A notice as the caseworker composed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeDraft {
+    /// One per compose form, so a double click or a retried request queues nothing twice.
+    pub idempotency_key: String,
+    pub notice_type: NoticeType,
+    /// Diaarinumero.
+    pub case_reference: String,
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub markdown: bool,
+    #[serde(default)]
+    pub language: NoticeLanguage,
+    /// Unset: the notice type's default.
+    #[serde(default)]
+    pub verifiable: Option<bool>,
+    /// Unset: the notice type's default.
+    #[serde(default)]
+    pub appeal_days: Option<u16>,
+    #[serde(default)]
+    pub appeal_instructions: Option<String>,
+    /// Ids of files uploaded to `/api/uploads`, in order.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
+    pub recipients: Vec<RecipientDraft>,
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecipientDraft {
+    pub role: RecipientRole,
+    pub name: String,
+    /// A personal identity code or a business ID; none for paper without ID.
+    #[serde(default)]
+    pub identity_code: Option<String>,
+    #[serde(default)]
+    pub address: Option<PostalAddress>,
+    #[serde(default)]
+    pub mode: DeliveryMode,
+    /// Turvakielto.
+    #[serde(default)]
+    pub address_protected: bool,
+    /// Persons the recipient authorised, or guardians, must not read it.
+    #[serde(default)]
+    pub content_not_for_others: bool,
+}
+
+impl std::fmt::Debug for RecipientDraft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecipientDraft")
+            .field("role", &self.role)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The notice is queued: every delivery will reach Suomi.fi.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedNotice {
+    pub notice_id: Uuid,
+    /// The same draft was queued before; nothing new was queued.
+    pub already_queued: bool,
+    pub deliveries: Vec<QueuedDelivery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedDelivery {
+    pub delivery_id: Uuid,
+    pub mode: DeliveryMode,
+    pub paper_addressee: PaperAddressee,
+    pub reasons: Vec<ChannelReason>,
+}
+
+/// One thing wrong with a draft. `field` names the input: `title`, `recipients[1].address`…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    Required,
+    TooLong {
+        max: u32,
+    },
+    OutOfRange {
+        min: u32,
+        max: u32,
+    },
+    IdentityCode(IdentityError),
+    Address(AddressProblem),
+    /// Paper may be sent, so a postal address is needed.
+    AddressRequired,
+    Channel(ChannelRefusal),
+    /// Suomi.fi could not be asked whether the mailbox is active; try again.
+    MailboxCheckUnavailable,
+    UnknownAttachment,
+    /// Suomi.fi does not take files of this type.
+    FileTypeNotAccepted,
+    FileTooLarge {
+        max_mb: u32,
+    },
+    /// Paper takes only PDF attachments.
+    AttachmentNotPdf,
+    /// The PDF cannot be printed: unreadable, encrypted, not A4, or the letter too large.
+    AttachmentNotPrintable,
+    LetterTooLarge,
+    TooMany {
+        max: u32,
+    },
+    /// The organisation's return address for paper mail is not set (an admin sets it).
+    ReturnAddressNotSet,
+    /// Turvakielto paper goes via the organisation's forwarding address, which is not set.
+    ForwardingAddressNotSet,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, problem: Problem) -> Self {
+        Self {
+            field: field.into(),
+            problem,
+        }
+    }
+}
+
+/// Queues the notice: one delivery per recipient, each sent to Suomi.fi exactly once.
+#[server(prefix = "/api", endpoint = "send_notice", input = server_fn::codec::Json)]
+pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
+    crate::error::with_status(
+        async {
+            let user = crate::auth::ssr::require_role(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            let backend = use_context::<std::sync::Arc<dyn ssr::ComposeBackend>>()
+                .ok_or_else(|| AppError::internal("ComposeBackend missing from context"))?;
+            backend.send_notice(&user, draft).await
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use async_trait::async_trait;
+
+    use super::{NoticeDraft, QueuedNotice};
+    use crate::auth::SessionUser;
+    use crate::error::AppError;
+
+    #[async_trait]
+    pub trait ComposeBackend: Send + Sync {
+        async fn send_notice(
+            &self,
+            user: &SessionUser,
+            draft: NoticeDraft,
+        ) -> Result<QueuedNotice, AppError>;
+    }
+}
+
+/// A problem as a sentence in the current language.
+#[component]
+pub fn ProblemText(problem: Problem) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match &problem {
+        Problem::Required => t_string!(i18n, problems.required).to_string(),
+        Problem::TooLong { max } => t_string!(i18n, problems.too_long, max = *max).to_string(),
+        Problem::OutOfRange { min, max } => {
+            t_string!(i18n, problems.out_of_range, min = *min, max = *max).to_string()
+        }
+        Problem::IdentityCode(IdentityError::Checksum) => {
+            t_string!(i18n, problems.identity_checksum).to_string()
+        }
+        Problem::IdentityCode(IdentityError::Date) => {
+            t_string!(i18n, problems.identity_date).to_string()
+        }
+        Problem::IdentityCode(_) => t_string!(i18n, problems.identity_format).to_string(),
+        Problem::Address(AddressProblem::ZipCodeNotFinnish) => {
+            t_string!(i18n, problems.zip_code_not_finnish).to_string()
+        }
+        Problem::Address(AddressProblem::CountryCodeInvalid) => {
+            t_string!(i18n, problems.country_code).to_string()
+        }
+        Problem::Address(AddressProblem::FieldTooLong) => {
+            t_string!(i18n, problems.too_long, max = 256).to_string()
+        }
+        Problem::Address(_) => t_string!(i18n, problems.address_incomplete).to_string(),
+        Problem::AddressRequired => t_string!(i18n, problems.address_required).to_string(),
+        Problem::Channel(ChannelRefusal::NoActiveMailbox) => {
+            t_string!(i18n, problems.no_active_mailbox).to_string()
+        }
+        Problem::Channel(ChannelRefusal::ElectronicNeedsIdentityCode) => {
+            t_string!(i18n, problems.electronic_needs_identity).to_string()
+        }
+        Problem::Channel(ChannelRefusal::ElectronicForbidden) => {
+            t_string!(i18n, problems.electronic_forbidden).to_string()
+        }
+        Problem::Channel(ChannelRefusal::IdentityCodeKnown) => {
+            t_string!(i18n, problems.identity_code_known).to_string()
+        }
+        Problem::MailboxCheckUnavailable => {
+            t_string!(i18n, problems.mailbox_check_unavailable).to_string()
+        }
+        Problem::UnknownAttachment => t_string!(i18n, problems.unknown_attachment).to_string(),
+        Problem::FileTypeNotAccepted => {
+            t_string!(i18n, problems.file_type_not_accepted).to_string()
+        }
+        Problem::FileTooLarge { max_mb } => {
+            t_string!(i18n, problems.file_too_large, max = *max_mb).to_string()
+        }
+        Problem::AttachmentNotPdf => t_string!(i18n, problems.attachment_not_pdf).to_string(),
+        Problem::AttachmentNotPrintable => {
+            t_string!(i18n, problems.attachment_not_printable).to_string()
+        }
+        Problem::LetterTooLarge => t_string!(i18n, problems.letter_too_large).to_string(),
+        Problem::TooMany { max } => t_string!(i18n, problems.too_many, max = *max).to_string(),
+        Problem::ReturnAddressNotSet => {
+            t_string!(i18n, problems.return_address_not_set).to_string()
+        }
+        Problem::ForwardingAddressNotSet => {
+            t_string!(i18n, problems.forwarding_address_not_set).to_string()
+        }
+    }
+}
 
 #[component]
 pub fn ComposePage() -> impl IntoView {

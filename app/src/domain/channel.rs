@@ -56,6 +56,8 @@ pub enum ChannelReason {
     ContentNotForOthers,
     MinorContentNotForGuardians,
     AddressProtectedPaperForwarded,
+    /// A paper re-serve: the verifiable electronic notice was not acknowledged in time.
+    VerifiableNotAcknowledged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,9 +128,12 @@ pub fn decide(
     if reasons.is_empty() {
         reasons.push(ChannelReason::AsRequested);
     }
-    let paper_possible = mode != DeliveryMode::ElectronicOnly;
-    let paper_addressee = if facts.address_protected && paper_possible {
-        reasons.push(ChannelReason::AddressProtectedPaperForwarded);
+    // Also for electronic only: a later paper re-serve (unacknowledged verifiable notice)
+    // must not print the protected address either.
+    let paper_addressee = if facts.address_protected {
+        if mode != DeliveryMode::ElectronicOnly {
+            reasons.push(ChannelReason::AddressProtectedPaperForwarded);
+        }
         PaperAddressee::OrganisationForwarding
     } else {
         PaperAddressee::Recipient
@@ -232,9 +237,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             electronic.paper_addressee,
-            PaperAddressee::Recipient,
-            "nothing printed at all"
+            PaperAddressee::OrganisationForwarding,
+            "a later re-serve on paper is forwarded too"
         );
+        assert_eq!(electronic.reasons, vec![AsRequested], "nothing printed now");
         let minor = RecipientFacts {
             is_minor: true,
             content_not_for_others: true,

@@ -3,5 +3,6 @@
 
 pub mod channel;
 mod identity;
+pub mod notice;
 
 pub use identity::{BusinessId, IdentityError, PersonalIdentityCode, RecipientId};

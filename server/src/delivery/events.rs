@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use super::legal;
+use crate::dates::ReceiptRules;
 use crate::store::{Store, StoreError, StoredEvent};
 use crate::suomifi::model::{Event, EventKind};
 use crate::suomifi::{SuomiFiClient, SuomiFiError};
@@ -58,6 +60,7 @@ pub fn status_after(kind: &EventKind, current: &str) -> Option<&'static str> {
 pub struct EventsPoller {
     pub store: Arc<dyn Store>,
     pub suomifi: Arc<SuomiFiClient>,
+    pub receipt: ReceiptRules,
 }
 
 impl EventsPoller {
@@ -108,7 +111,14 @@ impl EventsPoller {
             event_time: event.event_time.clone(),
             payload: serde_json::to_string(event).unwrap_or_default(),
         };
-        self.store.record_event(&stored, transition).await
+        let new = self.store.record_event(&stored, transition).await?;
+        if let (true, Some(delivery)) = (new, delivery) {
+            // The event may tell the channel or the receipt, or move a letter's sending day.
+            if let Some(current) = self.store.delivery(delivery.id).await? {
+                legal::reassess(&self.store, &current, self.receipt).await?;
+            }
+        }
+        Ok(new)
     }
 
     /// Polls every `interval` until `stop` turns true.

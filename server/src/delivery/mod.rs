@@ -2,6 +2,8 @@
 //! poller.
 
 pub mod events;
+pub mod legal;
 pub mod retry;
 pub mod send;
+pub mod watch;
 pub mod worker;

@@ -1,17 +1,31 @@
 //! The send job: one delivery to Suomi.fi, exactly once. The delivery's id is the externalId,
 //! so a retry after a crash or a lost answer gets 409 with the first message's id, which is
 //! success.
+//!
+//! Each attempt uploads the documents it needs (uploads are only good for 24 hours and cost
+//! nothing when a retry repeats them), sends by the decided mode, and records the message id
+//! with the SHA-256 of every document sent. Every failed attempt is written to the delivery's
+//! history with its outcome and the service's trace id.
 
 use std::sync::Arc;
 
+use app::domain::channel::PaperAddressee;
+use app::domain::notice::{DeliverySettings, PostalAddress};
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use serde_json::json;
 
+use super::legal;
 use super::worker::{JobFailure, JobHandler};
+use crate::blobs::{BlobStore, Sha256Hex};
+use crate::config::PostiConfig;
+use crate::dates::ReceiptRules;
 use crate::secrets::DataKey;
-use crate::store::{Delivery, Job, Notice, Store, Timestamp};
+use crate::store::{Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp};
 use crate::suomifi::model::{
-    BodyFormat, ElectronicMessage, ElectronicPart, MessageServiceType, Notifications, Recipient,
-    ReplyAllowedBy, Sender, Visibility,
+    Address, AttachmentRef, BodyFormat, ContactDetails, ElectronicPart, MessageServiceType,
+    Notifications, PaperMailPart, PostalParty, PostiMessaging, PrintingAndEnvelopingService,
+    Recipient, ReplyAllowedBy, Sender, Visibility,
 };
 use crate::suomifi::{SuomiFiClient, SuomiFiError};
 
@@ -19,6 +33,9 @@ pub struct SendDelivery {
     pub store: Arc<dyn Store>,
     pub suomifi: Arc<SuomiFiClient>,
     pub key: DataKey,
+    pub blobs: Arc<dyn BlobStore>,
+    pub posti: PostiConfig,
+    pub receipt: ReceiptRules,
 }
 
 fn retryable(error: impl std::fmt::Display) -> JobFailure {
@@ -32,6 +49,26 @@ fn fatal(error: impl Into<String>) -> JobFailure {
     JobFailure::Fatal {
         error: error.into(),
     }
+}
+
+fn classify(error: &SuomiFiError) -> JobFailure {
+    if error.is_retryable() {
+        JobFailure::Retryable {
+            retry_after: error.retry_after(),
+            error: error.to_string(),
+        }
+    } else {
+        JobFailure::Fatal {
+            error: error.to_string(),
+        }
+    }
+}
+
+/// What one attempt will send, with the documents it carries.
+struct Prepared {
+    documents: Vec<SentDocument>,
+    electronic: Option<ElectronicPart>,
+    paper: Option<PaperMailPart>,
 }
 
 impl SendDelivery {
@@ -51,58 +88,313 @@ impl SendDelivery {
         Ok((delivery, notice))
     }
 
-    fn electronic_message(
+    fn open(&self, sealed: &[u8], what: &str) -> Result<String, JobFailure> {
+        self.key.open(sealed).map_err(|_| {
+            fatal(format!(
+                "the {what} cannot be opened with the configured data key"
+            ))
+        })
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Vec<u8>, JobFailure> {
+        let digest = Sha256Hex::parse(sha256).map_err(|e| fatal(e.to_string()))?;
+        self.blobs
+            .get(&digest)
+            .await
+            .map_err(retryable)?
+            .ok_or_else(|| {
+                fatal(format!(
+                    "document {sha256} is missing from the document store"
+                ))
+            })
+    }
+
+    /// Uploads one document; a refused upload fails the attempt like a refused send.
+    async fn upload(
+        &self,
+        delivery: &Delivery,
+        filename: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentRef, JobFailure> {
+        match self
+            .suomifi
+            .upload_attachment(filename, media_type, bytes)
+            .await
+        {
+            Ok(attachment_id) => Ok(AttachmentRef { attachment_id }),
+            Err(error) => Err(self.attempt_failed(delivery, "upload", &error).await),
+        }
+    }
+
+    /// Writes the failed attempt to the delivery's history and says how to go on.
+    async fn attempt_failed(
+        &self,
+        delivery: &Delivery,
+        step: &str,
+        error: &SuomiFiError,
+    ) -> JobFailure {
+        let failure = classify(error);
+        let entry = HistoryEntry::new(
+            delivery,
+            "attempt_failed",
+            json!({
+                "step": step,
+                "error": error.to_string(),
+                "retryable": error.is_retryable(),
+                "trace_id": error.trace_id(),
+            }),
+        );
+        if let Err(store_error) = self.store.append_history(&entry).await {
+            tracing::warn!(error = %store_error, delivery = %delivery.id, "could not record a failed attempt");
+        }
+        failure
+    }
+
+    async fn electronic_part(
         &self,
         delivery: &Delivery,
         notice: &Notice,
-    ) -> Result<ElectronicMessage, JobFailure> {
+        documents: &mut Vec<SentDocument>,
+    ) -> Result<ElectronicPart, JobFailure> {
+        let mut attachments = Vec::new();
+        for attachment in self
+            .store
+            .notice_attachments(notice.id)
+            .await
+            .map_err(retryable)?
+        {
+            let bytes = self.blob(&attachment.sha256).await?;
+            attachments.push(
+                self.upload(
+                    delivery,
+                    &attachment.filename,
+                    &attachment.media_type,
+                    bytes,
+                )
+                .await?,
+            );
+            documents.push(SentDocument {
+                kind: "attachment".into(),
+                filename: attachment.filename,
+                media_type: attachment.media_type,
+                sha256: attachment.sha256,
+                size_bytes: attachment.size_bytes,
+            });
+        }
+        Ok(ElectronicPart {
+            title: notice.title.clone(),
+            body: notice.body.clone(),
+            body_format: match notice.body_format.as_str() {
+                "Markdown" => BodyFormat::Markdown,
+                _ => BodyFormat::Text,
+            },
+            message_service_type: service_type(notice),
+            reply_allowed_by: ReplyAllowedBy::NoOne,
+            visibility: Some(Visibility::Normal),
+            attachments,
+            notifications: Notifications::default(),
+            in_reply_to_message_id: None,
+        })
+    }
+
+    async fn paper_part(
+        &self,
+        delivery: &Delivery,
+        notice: &Notice,
+        documents: &mut Vec<SentDocument>,
+    ) -> Result<PaperMailPart, JobFailure> {
+        let settings: DeliverySettings = serde_json::from_str(
+            &self
+                .store
+                .delivery_settings(delivery.organisation_id)
+                .await
+                .map_err(retryable)?,
+        )
+        .unwrap_or_default();
+        let return_address = settings
+            .return_address
+            .ok_or_else(|| fatal("the organisation's return address for paper mail is not set"))?;
+        let recipient_address = self.paper_recipient(delivery, settings.forwarding_address)?;
+        let letter_sha256 = notice
+            .paper_letter_sha256
+            .clone()
+            .ok_or_else(|| fatal("the notice has no printable letter"))?;
+        let letter = self.blob(&letter_sha256).await?;
+        let size_bytes = letter.len() as i64;
+        let filename = format!("{}.pdf", notice.id);
+        let attachment = self
+            .upload(delivery, &filename, "application/pdf", letter)
+            .await?;
+        documents.push(SentDocument {
+            kind: "paper_letter".into(),
+            filename,
+            media_type: "application/pdf".into(),
+            sha256: letter_sha256,
+            size_bytes,
+        });
+        Ok(PaperMailPart {
+            attachments: vec![attachment],
+            color_printing: false,
+            create_address_page: true,
+            message_service_type: service_type(notice),
+            printing_and_enveloping_service: PrintingAndEnvelopingService {
+                posti_messaging: PostiMessaging {
+                    contact_details: ContactDetails {
+                        email: self.posti.email.clone(),
+                    },
+                    username: self.posti.username.clone(),
+                    password: self.posti.password.expose_secret().to_string(),
+                },
+                cost_pool: self.posti.cost_pool.clone(),
+            },
+            recipient: PostalParty {
+                address: recipient_address,
+            },
+            rotate_landscape_pages: true,
+            sender: PostalParty {
+                address: wire_address(return_address),
+            },
+            two_sided_printing: true,
+        })
+    }
+
+    /// The recipient's own address, or for turvakielto the organisation's forwarding address
+    /// with the recipient named on it, so the protected address is printed nowhere.
+    fn paper_recipient(
+        &self,
+        delivery: &Delivery,
+        forwarding: Option<PostalAddress>,
+    ) -> Result<Address, JobFailure> {
+        let addressee: PaperAddressee = serde_json::from_value(json!(delivery.paper_addressee))
+            .unwrap_or(PaperAddressee::Recipient);
+        match addressee {
+            PaperAddressee::OrganisationForwarding => {
+                let mut address = wire_address(forwarding.ok_or_else(|| {
+                    fatal(
+                        "the organisation's forwarding address for protected addresses is not set",
+                    )
+                })?);
+                address.additional_name = Some(delivery.recipient_name.clone());
+                Ok(address)
+            }
+            PaperAddressee::Recipient => {
+                let sealed = delivery
+                    .address_sealed
+                    .as_deref()
+                    .ok_or_else(|| fatal("paper delivery without a postal address"))?;
+                let address: PostalAddress =
+                    serde_json::from_str(&self.open(sealed, "postal address")?)
+                        .map_err(|_| fatal("the stored postal address cannot be read"))?;
+                Ok(wire_address(address))
+            }
+        }
+    }
+
+    async fn prepare(&self, delivery: &Delivery, notice: &Notice) -> Result<Prepared, JobFailure> {
+        let mut documents = Vec::new();
+        let (electronic, paper) = match delivery.decided_mode.as_str() {
+            "electronic_only" => (true, false),
+            "multichannel" => (true, true),
+            "paper_only" | "paper_without_id" => (false, true),
+            other => return Err(fatal(format!("unknown delivery mode {other}"))),
+        };
+        let electronic = if electronic {
+            Some(
+                self.electronic_part(delivery, notice, &mut documents)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        let paper = if paper {
+            Some(self.paper_part(delivery, notice, &mut documents).await?)
+        } else {
+            None
+        };
+        Ok(Prepared {
+            documents,
+            electronic,
+            paper,
+        })
+    }
+
+    fn recipient(&self, delivery: &Delivery) -> Result<Recipient, JobFailure> {
         let sealed = delivery
             .identity_sealed
             .as_deref()
-            .ok_or_else(|| fatal("electronic delivery without an identity code"))?;
-        let recipient_id = self.key.open(sealed).map_err(|_| {
-            fatal("the identity code cannot be opened with the configured data key")
-        })?;
-        let body_format = match notice.body_format.as_str() {
-            "Markdown" => BodyFormat::Markdown,
-            _ => BodyFormat::Text,
-        };
-        let service_type = if notice.verifiable {
-            MessageServiceType::Verifiable
-        } else {
-            MessageServiceType::Normal
-        };
-        Ok(ElectronicMessage {
-            external_id: delivery.id.to_string(),
-            recipient: Recipient { id: recipient_id },
-            sender: Sender {
-                service_id: notice.service_id.clone(),
-            },
-            electronic: ElectronicPart {
-                title: notice.title.clone(),
-                body: notice.body.clone(),
-                body_format,
-                message_service_type: service_type,
-                reply_allowed_by: ReplyAllowedBy::NoOne,
-                visibility: Some(Visibility::Normal),
-                attachments: Vec::new(),
-                notifications: Notifications::default(),
-                in_reply_to_message_id: None,
-            },
+            .ok_or_else(|| fatal("this delivery mode needs an identity code"))?;
+        Ok(Recipient {
+            id: self.open(sealed, "identity code")?,
         })
+    }
+
+    async fn send(
+        &self,
+        delivery: &Delivery,
+        notice: &Notice,
+        prepared: Prepared,
+    ) -> Result<(i64, Vec<SentDocument>), JobFailure> {
+        use crate::suomifi::model::{ElectronicMessage, MultichannelMessage, PaperMailWithoutId};
+        let external_id = delivery.id.to_string();
+        let sender = Sender {
+            service_id: notice.service_id.clone(),
+        };
+        let result = match (prepared.electronic, prepared.paper) {
+            (Some(electronic), None) => {
+                let message = ElectronicMessage {
+                    external_id,
+                    recipient: self.recipient(delivery)?,
+                    sender,
+                    electronic,
+                };
+                self.suomifi.send_electronic(&message).await
+            }
+            (Some(electronic), Some(paper_mail)) => {
+                let message = MultichannelMessage {
+                    external_id,
+                    recipient: self.recipient(delivery)?,
+                    sender,
+                    electronic,
+                    paper_mail,
+                };
+                self.suomifi.send_multichannel(&message).await
+            }
+            // Paper only — without an id, or forced for a person who has one: DVV documents
+            // no other endpoint for the latter.
+            (None, Some(paper_mail)) => {
+                let message = PaperMailWithoutId {
+                    external_id,
+                    sender,
+                    paper_mail,
+                };
+                self.suomifi.send_paper(&message).await
+            }
+            (None, None) => return Err(fatal("nothing to send")),
+        };
+        match result {
+            Ok(sent) => Ok((sent.message_id, prepared.documents)),
+            Err(error) => Err(self.attempt_failed(delivery, "send", &error).await),
+        }
     }
 }
 
-fn classify(error: SuomiFiError) -> JobFailure {
-    if error.is_retryable() {
-        JobFailure::Retryable {
-            retry_after: error.retry_after(),
-            error: error.to_string(),
-        }
+fn service_type(notice: &Notice) -> MessageServiceType {
+    if notice.verifiable {
+        MessageServiceType::Verifiable
     } else {
-        JobFailure::Fatal {
-            error: error.to_string(),
-        }
+        MessageServiceType::Normal
+    }
+}
+
+fn wire_address(address: PostalAddress) -> Address {
+    Address {
+        name: address.name,
+        additional_name: address.additional_name,
+        street_address: address.street_address,
+        zip_code: address.zip_code,
+        city: address.city,
+        country_code: address.country_code,
     }
 }
 
@@ -110,24 +402,22 @@ fn classify(error: SuomiFiError) -> JobFailure {
 impl JobHandler for SendDelivery {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
         let (delivery, notice) = self.load(job).await?;
-        if delivery.suomifi_message_id.is_some() {
-            return Ok(());
+        if delivery.suomifi_message_id.is_none() {
+            let prepared = self.prepare(&delivery, &notice).await?;
+            let (message_id, documents) = self.send(&delivery, &notice, prepared).await?;
+            self.store
+                .record_delivery_sent(delivery.id, message_id, Timestamp::now(), &documents)
+                .await
+                .map_err(retryable)?;
         }
-        let sent = match delivery.decided_mode.as_str() {
-            "electronic_only" => {
-                let message = self.electronic_message(&delivery, &notice)?;
-                self.suomifi
-                    .send_electronic(&message)
-                    .await
-                    .map_err(classify)?
+        // The first legal assessment (the rest follow events). Not worth failing a send over:
+        // the next event assesses again.
+        if let Ok(Some(sent)) = self.store.delivery(delivery.id).await {
+            if let Err(error) = legal::reassess(&self.store, &sent, self.receipt).await {
+                tracing::warn!(%error, delivery = %delivery.id, "could not compute legal dates");
             }
-            // Multichannel and paper need the printable letter (PDF) and postal addresses.
-            other => return Err(fatal(format!("sending by {other} is not available yet"))),
-        };
-        self.store
-            .record_delivery_sent(delivery.id, sent.message_id, Timestamp::now())
-            .await
-            .map_err(retryable)
+        }
+        Ok(())
     }
 
     async fn gave_up(&self, job: &Job, error: &str) {

@@ -7,6 +7,7 @@
 
 mod postgres;
 mod sql;
+pub(crate) mod sql_proof;
 mod sqlite;
 mod timestamp;
 
@@ -112,6 +113,10 @@ pub trait OrganisationStore: Send + Sync {
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
     async fn organisation(&self, id: Uuid) -> StoreResult<Option<Organisation>>;
     async fn count_organisations(&self) -> StoreResult<i64>;
+    /// The organisation's delivery settings (JSON, `{}` when never set).
+    async fn delivery_settings(&self, organisation_id: Uuid) -> StoreResult<String>;
+    async fn set_delivery_settings(&self, organisation_id: Uuid, settings: &str)
+        -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -257,6 +262,10 @@ pub struct NewNotice {
     pub service_id: String,
     /// One per compose form: a repeated submit finds the first notice.
     pub idempotency_key: String,
+    pub appeal_instructions: Option<String>,
+    /// The paper letter rendered at compose time (blob store), when it was rendered.
+    pub paper_letter_sha256: Option<String>,
+    pub attachments: Vec<NoticeAttachment>,
     pub deliveries: Vec<NewDelivery>,
 }
 
@@ -295,6 +304,8 @@ pub struct Notice {
     pub appeal_days: Option<i32>,
     pub service_id: String,
     pub created_at: Timestamp,
+    pub appeal_instructions: Option<String>,
+    pub paper_letter_sha256: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -318,6 +329,18 @@ pub struct Delivery {
     pub status: String,
     pub suomifi_message_id: Option<i64>,
     pub needs_attention_reason: Option<String>,
+    /// When Suomi.fi accepted it.
+    pub submitted_at: Option<Timestamp>,
+    /// `electronic` or `paper`, once known (from the mode, or for multichannel from events).
+    pub channel_taken: Option<String>,
+    /// Current legal dates (`YYYY-MM-DD`); their history is in the delivery history.
+    pub deemed_receipt: Option<String>,
+    pub appeal_deadline: Option<String>,
+    pub legal_rule: Option<String>,
+    /// A verifiable electronic delivery not acknowledged in time was flagged then.
+    pub unacknowledged_at: Option<Timestamp>,
+    /// This delivery re-serves that one on paper.
+    pub reserve_of: Option<Uuid>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -354,12 +377,14 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
-    /// Suomi.fi has the message (new, or found by its externalId after a 409).
+    /// Suomi.fi has the message (new, or found by its externalId after a 409): the status,
+    /// the hashes of the documents sent and a history entry, together.
     async fn record_delivery_sent(
         &self,
         id: Uuid,
         message_id: i64,
         at: Timestamp,
+        documents: &[SentDocument],
     ) -> StoreResult<()>;
     /// Sending failed for good: a person must look at it.
     async fn record_delivery_needs_attention(
@@ -402,9 +427,124 @@ pub trait EventStore: Send + Sync {
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }
 
+/// An attachment of a notice, kept in the blob store under `sha256`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NoticeAttachment {
+    pub position: i32,
+    pub filename: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+}
+
+/// A document as sent to Suomi.fi for one delivery.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SentDocument {
+    /// `attachment` or `paper_letter`.
+    pub kind: String,
+    pub filename: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+}
+
+/// A file uploaded for a notice being composed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Upload {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub uploaded_by: Uuid,
+    pub sha256: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub created_at: Timestamp,
+}
+
+/// One step in a delivery's life; `details` is JSON.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HistoryEntry {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub delivery_id: Uuid,
+    pub occurred_at: Timestamp,
+    pub kind: String,
+    pub details: String,
+}
+
+impl HistoryEntry {
+    pub fn new(delivery: &Delivery, kind: &str, details: serde_json::Value) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            organisation_id: delivery.organisation_id,
+            delivery_id: delivery.id,
+            occurred_at: Timestamp::now(),
+            kind: kind.to_string(),
+            details: details.to_string(),
+        }
+    }
+}
+
+/// New current legal facts of a delivery, with the history entry that explains them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalDatesUpdate {
+    pub channel_taken: Option<String>,
+    pub deemed_receipt: Option<String>,
+    pub appeal_deadline: Option<String>,
+    pub legal_rule: Option<String>,
+    pub history: HistoryEntry,
+}
+
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    async fn create_upload(&self, upload: &Upload) -> StoreResult<()>;
+    /// Only within `organisation_id`.
+    async fn upload(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Upload>>;
+    async fn notice_attachments(&self, notice_id: Uuid) -> StoreResult<Vec<NoticeAttachment>>;
+    async fn delivery_documents(&self, delivery_id: Uuid) -> StoreResult<Vec<SentDocument>>;
+}
+
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    async fn append_history(&self, entry: &HistoryEntry) -> StoreResult<()>;
+    /// Oldest first.
+    async fn delivery_history(&self, delivery_id: Uuid) -> StoreResult<Vec<HistoryEntry>>;
+    /// Sets the current channel and legal dates and appends the history entry, together.
+    async fn record_legal_dates(
+        &self,
+        delivery_id: Uuid,
+        update: &LegalDatesUpdate,
+    ) -> StoreResult<()>;
+    /// Verifiable deliveries that went electronic, were submitted before `submitted_before`,
+    /// are not acknowledged and not flagged yet.
+    async fn unacknowledged_verifiable(
+        &self,
+        submitted_before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// `true` when this call flagged it (with a history entry); `false` when it was already.
+    async fn flag_unacknowledged(&self, delivery_id: Uuid, at: Timestamp) -> StoreResult<bool>;
+    /// Queues a verifiable paper re-serve of `original_id` (a new delivery and its send job,
+    /// history on both). `None` when it has been re-served already.
+    async fn create_reserve(
+        &self,
+        original_id: Uuid,
+        reserve_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<Option<Uuid>>;
+}
+
 #[async_trait]
 pub trait Store:
-    OrganisationStore + UserStore + LoginAttemptStore + AuditStore + JobQueue + NoticeStore + EventStore
+    OrganisationStore
+    + UserStore
+    + LoginAttemptStore
+    + AuditStore
+    + JobQueue
+    + NoticeStore
+    + EventStore
+    + DocumentStore
+    + HistoryStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

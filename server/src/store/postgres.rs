@@ -35,6 +35,11 @@ impl_shared_stores!(PostgresStore);
 impl_shared_job_queue!(PostgresStore);
 impl_shared_notice_store!(PostgresStore);
 impl_shared_event_store!(PostgresStore);
+super::sql_proof::impl_shared_proof_stores!(PostgresStore);
+
+impl super::sql_proof::HasDatabase for PostgresStore {
+    type Database = sqlx::Postgres;
+}
 
 impl PostgresStore {
     /// Several processes may claim at once: each skips the rows another is claiming.

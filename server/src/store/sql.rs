@@ -96,6 +96,32 @@ macro_rules! impl_shared_stores {
                     .fetch_one(&self.pool)
                     .await?)
             }
+
+            async fn delivery_settings(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<String> {
+                let settings: Option<String> = sqlx::query_scalar(
+                    "SELECT delivery_settings FROM organisations WHERE id = $1",
+                )
+                .bind(organisation_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(settings.unwrap_or_else(|| "{}".to_string()))
+            }
+
+            async fn set_delivery_settings(
+                &self,
+                organisation_id: uuid::Uuid,
+                settings: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE organisations SET delivery_settings = $2 WHERE id = $1")
+                    .bind(organisation_id)
+                    .bind(settings)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
         }
 
         #[async_trait::async_trait]
@@ -466,12 +492,13 @@ pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
 
 pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_type, \
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
-     created_at";
+     created_at, appeal_instructions, paper_letter_sha256";
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, position, role, \
      recipient_name, identity_kind, identity_sealed, identity_lookup, identity_masked, \
      address_sealed, facts, requested_mode, decided_mode, channel_reasons, paper_addressee, \
-     status, suomifi_message_id, needs_attention_reason";
+     status, suomifi_message_id, needs_attention_reason, submitted_at, channel_taken, \
+     deemed_receipt, appeal_deadline, legal_rule, unacknowledged_at, reserve_of";
 
 macro_rules! impl_shared_notice_store {
     ($store:ty) => {
@@ -533,8 +560,46 @@ macro_rules! impl_shared_notice_store {
                 id: uuid::Uuid,
                 message_id: i64,
                 at: $crate::store::Timestamp,
+                documents: &[$crate::store::SentDocument],
             ) -> $crate::store::StoreResult<()> {
-                self.set_delivery_outcome(id, "sent", Some(message_id), None, at).await
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> =
+                    sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(());
+                };
+                Self::set_delivery_outcome(&mut tx, id, "sent", Some(message_id), None, at).await?;
+                for document in documents {
+                    sqlx::query(
+                        "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
+                         filename, media_type, sha256, size_bytes, sent_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(organisation_id)
+                    .bind(id)
+                    .bind(&document.kind)
+                    .bind(&document.filename)
+                    .bind(&document.media_type)
+                    .bind(&document.sha256)
+                    .bind(document.size_bytes)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let details = serde_json::json!({
+                    "message_id": message_id,
+                    "documents": documents.iter().map(|d| serde_json::json!({
+                        "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
+                    })).collect::<Vec<_>>(),
+                });
+                Self::insert_history(&mut tx, organisation_id, id, at, "submitted", &details.to_string())
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn record_delivery_needs_attention(
@@ -543,7 +608,22 @@ macro_rules! impl_shared_notice_store {
                 reason: &str,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                self.set_delivery_outcome(id, "needs_attention", None, Some(reason), at).await
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> =
+                    sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(());
+                };
+                Self::set_delivery_outcome(&mut tx, id, "needs_attention", None, Some(reason), at)
+                    .await?;
+                let details = serde_json::json!({ "reason": reason }).to_string();
+                Self::insert_history(&mut tx, organisation_id, id, at, "needs_attention", &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn delivery_status_counts(&self) -> $crate::store::StoreResult<Vec<(String, i64)>> {
@@ -570,7 +650,7 @@ macro_rules! impl_shared_notice_store {
 
         impl $store {
             async fn set_delivery_outcome(
-                &self,
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 id: uuid::Uuid,
                 status: &str,
                 message_id: Option<i64>,
@@ -590,6 +670,8 @@ macro_rules! impl_shared_notice_store {
                      suomifi_message_id = COALESCE($3, suomifi_message_id), \
                      needs_attention_reason = CASE WHEN status IN {movable_from} THEN $4 \
                                                    ELSE needs_attention_reason END, \
+                     submitted_at = CASE WHEN $3 IS NULL THEN submitted_at \
+                                         ELSE COALESCE(submitted_at, $5) END, \
                      updated_at = $5 WHERE id = $1"
                 ))
                 .bind(id)
@@ -597,7 +679,30 @@ macro_rules! impl_shared_notice_store {
                 .bind(message_id)
                 .bind(reason)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+
+            async fn insert_history(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                organisation_id: uuid::Uuid,
+                delivery_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+                kind: &str,
+                details: &str,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
+                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(organisation_id)
+                .bind(delivery_id)
+                .bind(at)
+                .bind(kind)
+                .bind(details)
+                .execute(&mut **tx)
                 .await?;
                 Ok(())
             }
@@ -623,8 +728,9 @@ macro_rules! impl_shared_notice_store {
                 sqlx::query(
                     "INSERT INTO notices (id, organisation_id, author_id, notice_type, \
                      case_reference, title, body, body_format, language, verifiable, appeal_days, \
-                     service_id, idempotency_key, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     service_id, idempotency_key, created_at, appeal_instructions, \
+                     paper_letter_sha256) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -640,8 +746,24 @@ macro_rules! impl_shared_notice_store {
                 .bind(&notice.service_id)
                 .bind(&notice.idempotency_key)
                 .bind(now)
+                .bind(&notice.appeal_instructions)
+                .bind(&notice.paper_letter_sha256)
                 .execute(&mut *tx)
                 .await?;
+                for attachment in &notice.attachments {
+                    sqlx::query(
+                        "INSERT INTO notice_attachments (notice_id, position, filename, \
+                         media_type, sha256, size_bytes) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(notice.id)
+                    .bind(attachment.position)
+                    .bind(&attachment.filename)
+                    .bind(&attachment.media_type)
+                    .bind(&attachment.sha256)
+                    .bind(attachment.size_bytes)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for (position, delivery) in notice.deliveries.iter().enumerate() {
                     sqlx::query(
                         "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
@@ -681,6 +803,15 @@ macro_rules! impl_shared_notice_store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    let details = serde_json::json!({
+                        "requested_mode": delivery.requested_mode,
+                        "decided_mode": delivery.decided_mode,
+                        "reasons": serde_json::from_str::<serde_json::Value>(&delivery.channel_reasons)
+                            .unwrap_or_default(),
+                        "paper_addressee": delivery.paper_addressee,
+                    });
+                    Self::insert_history(&mut tx, notice.organisation_id, delivery.id, now, "queued", &details.to_string())
+                        .await?;
                 }
                 tx.commit().await
             }
@@ -749,6 +880,18 @@ macro_rules! impl_shared_event_store {
                 .await?
                 .rows_affected()
                     == 1;
+                if let (true, Some(delivery_id), Some(organisation_id)) =
+                    (inserted, event.delivery_id, event.organisation_id)
+                {
+                    let details = serde_json::json!({
+                        "event_type": event.event_type,
+                        "event_time": event.event_time,
+                        "message_id": event.message_id,
+                        "status": transition.map(|(_, to)| to),
+                    });
+                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, "suomifi_event", &details.to_string())
+                        .await?;
+                }
                 if let (true, Some(delivery_id), Some((from, to))) =
                     (inserted, event.delivery_id, transition)
                 {

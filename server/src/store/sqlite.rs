@@ -48,6 +48,11 @@ impl_shared_stores!(SqliteStore);
 impl_shared_job_queue!(SqliteStore);
 impl_shared_notice_store!(SqliteStore);
 impl_shared_event_store!(SqliteStore);
+super::sql_proof::impl_shared_proof_stores!(SqliteStore);
+
+impl super::sql_proof::HasDatabase for SqliteStore {
+    type Database = sqlx::Sqlite;
+}
 
 impl SqliteStore {
     /// One statement is atomic in SQLite, and one process owns the file: no locking clause.

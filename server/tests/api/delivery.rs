@@ -40,6 +40,9 @@ fn electronic_notice(store_key: &DataKey, organisation: Uuid, author: Uuid, n: u
         appeal_days: Some(30),
         service_id: "sim-service".into(),
         idempotency_key: format!("form-{n}"),
+        appeal_instructions: None,
+        paper_letter_sha256: None,
+        attachments: Vec::new(),
         deliveries: vec![NewDelivery {
             id: Uuid::now_v7(),
             role: "party".into(),
@@ -323,6 +326,7 @@ async fn events_move_deliveries_to_read_and_acknowledged_and_are_kept_once(backe
     let poller = tiedoksi::delivery::events::EventsPoller {
         store: app.store.clone(),
         suomifi: app.suomifi.clone(),
+        receipt: Default::default(),
     };
     let admin = app.store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
     let ordinary = electronic_notice(&app.data_key, admin.organisation_id, admin.id, 0);

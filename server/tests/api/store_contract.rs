@@ -517,6 +517,9 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
         appeal_days: Some(30),
         service_id: "sim-service".into(),
         idempotency_key: key.into(),
+        appeal_instructions: None,
+        paper_letter_sha256: None,
+        attachments: Vec::new(),
         deliveries: (0..recipients)
             .map(|n| NewDelivery {
                 id: Uuid::now_v7(),

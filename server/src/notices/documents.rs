@@ -1,0 +1,300 @@
+//! Documents over plain HTTP: uploading an attachment for a notice being composed (multipart,
+//! which server functions do not take well), and opening a notice's paper letter or an
+//! attachment. Every upload and download is audited; a document of another organisation is
+//! "not found", never "forbidden", so its existence is not told.
+
+use std::sync::Arc;
+
+use app::auth::ssr::ClientIp;
+use app::auth::{Role, SessionUser};
+use app::compose::{FieldProblem, Problem};
+use app::error::AppError;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{Audit, AuditAction, AuditEntry};
+use crate::blobs::{BlobStore, Sha256Hex};
+use crate::store::{Store, Timestamp, Upload};
+use crate::suomifi::limits::{attachment_media_type, Limits};
+
+#[derive(Clone)]
+pub struct Documents {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub audit: Audit,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UploadedDocument {
+    pub id: Uuid,
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+fn refuse(status: StatusCode, error: AppError) -> Response {
+    (status, Json(error)).into_response()
+}
+
+fn problem(status: StatusCode, problem: Problem) -> Response {
+    refuse(
+        status,
+        AppError::Invalid(vec![FieldProblem::new("file", problem)]),
+    )
+}
+
+fn internal(cause: impl std::fmt::Display) -> Response {
+    refuse(StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(cause))
+}
+
+fn may_compose(user: &SessionUser) -> bool {
+    matches!(user.role, Role::Caseworker | Role::Admin)
+}
+
+/// Keeps only the last path segment and drops control characters: the name is shown and
+/// sent on, never used as a path.
+fn clean_filename(raw: &str) -> String {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        "document".to_string()
+    } else {
+        trimmed.chars().take(200).collect()
+    }
+}
+
+/// `POST /api/uploads`, multipart with one `file` part.
+pub async fn upload(
+    State(documents): State<Documents>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    mut multipart: Multipart,
+) -> Response {
+    if !may_compose(&user) {
+        return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
+    }
+    let max = documents.limits.max_upload_bytes;
+    let max_mb = (max / (1024 * 1024)) as u32;
+    let field = loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => break field,
+            Ok(Some(_)) => continue,
+            Ok(None) => return problem(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required),
+            Err(_) => {
+                return problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    Problem::FileTooLarge { max_mb },
+                )
+            }
+        }
+    };
+    let filename = clean_filename(field.file_name().unwrap_or_default());
+    let declared = field.content_type().map(str::to_string);
+    let Some(media_type) = attachment_media_type(&filename, declared.as_deref()) else {
+        return problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Problem::FileTypeNotAccepted,
+        );
+    };
+    let bytes = match field.bytes().await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Problem::FileTooLarge { max_mb },
+            )
+        }
+    };
+    if bytes.is_empty() {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required);
+    }
+    if bytes.len() > max {
+        return problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::FileTooLarge { max_mb },
+        );
+    }
+    // A file that says it is a PDF must be one: it may be printed.
+    if media_type == "application/pdf" && !crate::suomifi::limits::is_pdf(&bytes) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::AttachmentNotPrintable,
+        );
+    }
+    let sha256 = match documents.blobs.put(&bytes).await {
+        Ok(digest) => digest.to_string(),
+        Err(error) => return internal(error),
+    };
+    let upload = Upload {
+        id: Uuid::now_v7(),
+        organisation_id: user.organisation_id,
+        uploaded_by: user.id,
+        sha256: sha256.clone(),
+        filename: filename.clone(),
+        media_type: media_type.to_string(),
+        size_bytes: bytes.len() as i64,
+        created_at: Timestamp::now(),
+    };
+    if let Err(error) = documents.store.create_upload(&upload).await {
+        return internal(error);
+    }
+    let entry = AuditEntry::new(AuditAction::DocumentUploaded)
+        .organisation(user.organisation_id)
+        .actor(user.id, user.email.clone())
+        .subject("upload", upload.id)
+        .client_ip(client_ip)
+        .details(
+            json!({ "sha256": sha256, "media_type": media_type, "size_bytes": upload.size_bytes }),
+        );
+    if let Err(error) = documents.audit.record(entry).await {
+        return internal(error);
+    }
+    (
+        StatusCode::CREATED,
+        Json(UploadedDocument {
+            id: upload.id,
+            filename,
+            media_type: upload.media_type,
+            size_bytes: upload.size_bytes,
+            sha256,
+        }),
+    )
+        .into_response()
+}
+
+/// Serves one stored document of a notice, audited.
+async fn serve(
+    documents: &Documents,
+    user: &SessionUser,
+    client_ip: String,
+    notice_id: Uuid,
+    what: &str,
+    sha256: &str,
+    filename: &str,
+    media_type: &str,
+) -> Response {
+    let Ok(digest) = Sha256Hex::parse(sha256) else {
+        return internal("a stored hash does not parse");
+    };
+    let bytes = match documents.blobs.get(&digest).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
+        Err(error) => return internal(error),
+    };
+    let entry = AuditEntry::new(AuditAction::DocumentDownloaded)
+        .organisation(user.organisation_id)
+        .actor(user.id, user.email.clone())
+        .subject("notice", notice_id)
+        .client_ip(client_ip)
+        .details(json!({ "document": what, "sha256": sha256 }));
+    if let Err(error) = documents.audit.record(entry).await {
+        return internal(error);
+    }
+    let disposition = format!(
+        "inline; filename=\"{}\"",
+        filename.replace(['"', '\\'], "_")
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(media_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /notices/{id}/letter.pdf`: the paper letter exactly as rendered when the notice was
+/// composed (the preview is the document sent).
+pub async fn letter(
+    State(documents): State<Documents>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    Path(notice_id): Path<Uuid>,
+) -> Response {
+    let notice = match documents
+        .store
+        .notice(user.organisation_id, notice_id)
+        .await
+    {
+        Ok(Some(notice)) => notice,
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
+        Err(error) => return internal(error),
+    };
+    let Some(sha256) = notice.paper_letter_sha256 else {
+        return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
+    };
+    let filename = format!("{}.pdf", notice.case_reference);
+    serve(
+        &documents,
+        &user,
+        client_ip,
+        notice_id,
+        "paper_letter",
+        &sha256,
+        &filename,
+        "application/pdf",
+    )
+    .await
+}
+
+/// `GET /notices/{id}/attachments/{position}`.
+pub async fn attachment(
+    State(documents): State<Documents>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    Path((notice_id, position)): Path<(Uuid, i32)>,
+) -> Response {
+    match documents
+        .store
+        .notice(user.organisation_id, notice_id)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
+        Err(error) => return internal(error),
+    }
+    let attachments = match documents.store.notice_attachments(notice_id).await {
+        Ok(attachments) => attachments,
+        Err(error) => return internal(error),
+    };
+    let Some(found) = attachments.into_iter().find(|a| a.position == position) else {
+        return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
+    };
+    serve(
+        &documents,
+        &user,
+        client_ip,
+        notice_id,
+        "attachment",
+        &found.sha256,
+        &found.filename,
+        &found.media_type,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_filename;
+
+    #[test]
+    fn filenames_lose_their_paths_and_control_characters() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\Users\\x\\päätös.pdf"), "päätös.pdf");
+        assert_eq!(clean_filename("a\u{0}b\n.pdf"), "ab.pdf");
+        assert_eq!(clean_filename("  "), "document");
+    }
+}

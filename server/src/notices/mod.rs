@@ -1,0 +1,4 @@
+//! Notices: composing and queuing them, and their documents.
+
+pub mod compose;
+pub mod documents;

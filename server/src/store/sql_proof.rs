@@ -1,0 +1,256 @@
+//! The SQL of documents, delivery history, legal dates and the 7-day watch, shared by both
+//! backends like `sql.rs`.
+
+/// Names a store's sqlx database, so shared code can take its transactions.
+pub trait HasDatabase {
+    type Database: sqlx::Database;
+}
+
+macro_rules! impl_shared_proof_stores {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::DocumentStore for $store {
+            async fn create_upload(
+                &self,
+                upload: &$crate::store::Upload,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO uploads (id, organisation_id, uploaded_by, sha256, filename, \
+                     media_type, size_bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(upload.id)
+                .bind(upload.organisation_id)
+                .bind(upload.uploaded_by)
+                .bind(&upload.sha256)
+                .bind(&upload.filename)
+                .bind(&upload.media_type)
+                .bind(upload.size_bytes)
+                .bind(upload.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn upload(
+                &self,
+                organisation_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Upload>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, uploaded_by, sha256, filename, media_type, \
+                     size_bytes, created_at FROM uploads WHERE organisation_id = $1 AND id = $2",
+                )
+                .bind(organisation_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn notice_attachments(
+                &self,
+                notice_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::NoticeAttachment>> {
+                Ok(sqlx::query_as(
+                    "SELECT position, filename, media_type, sha256, size_bytes \
+                     FROM notice_attachments WHERE notice_id = $1 ORDER BY position",
+                )
+                .bind(notice_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delivery_documents(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::SentDocument>> {
+                Ok(sqlx::query_as(
+                    "SELECT kind, filename, media_type, sha256, size_bytes \
+                     FROM delivery_documents WHERE delivery_id = $1 ORDER BY sent_at, id",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::HistoryStore for $store {
+            async fn append_history(
+                &self,
+                entry: &$crate::store::HistoryEntry,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
+                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(entry.id)
+                .bind(entry.organisation_id)
+                .bind(entry.delivery_id)
+                .bind(entry.occurred_at)
+                .bind(&entry.kind)
+                .bind(&entry.details)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delivery_history(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::HistoryEntry>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, delivery_id, occurred_at, kind, details \
+                     FROM delivery_history WHERE delivery_id = $1 ORDER BY occurred_at, id",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn record_legal_dates(
+                &self,
+                delivery_id: uuid::Uuid,
+                update: &$crate::store::LegalDatesUpdate,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE deliveries SET channel_taken = $2, deemed_receipt = $3, \
+                     appeal_deadline = $4, legal_rule = $5, updated_at = $6 WHERE id = $1",
+                )
+                .bind(delivery_id)
+                .bind(&update.channel_taken)
+                .bind(&update.deemed_receipt)
+                .bind(&update.appeal_deadline)
+                .bind(&update.legal_rule)
+                .bind(update.history.occurred_at)
+                .execute(&mut *tx)
+                .await?;
+                let entry = &update.history;
+                sqlx::query(
+                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
+                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(entry.id)
+                .bind(entry.organisation_id)
+                .bind(entry.delivery_id)
+                .bind(entry.occurred_at)
+                .bind(&entry.kind)
+                .bind(&entry.details)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unacknowledged_verifiable(
+                &self,
+                submitted_before: $crate::store::Timestamp,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
+                let columns = $crate::store::sql::DELIVERY_COLUMNS
+                    .split(", ")
+                    .map(|column| format!("d.{}", column.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {columns} FROM deliveries d JOIN notices n ON n.id = d.notice_id \
+                     WHERE n.verifiable = TRUE AND d.channel_taken = 'electronic' \
+                     AND d.status IN ('sent', 'delivered_electronically') \
+                     AND d.submitted_at < $1 AND d.unacknowledged_at IS NULL \
+                     ORDER BY d.submitted_at LIMIT $2"
+                ))
+                .bind(submitted_before)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn flag_unacknowledged(
+                &self,
+                delivery_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "UPDATE deliveries SET unacknowledged_at = $2, updated_at = $2 \
+                     WHERE id = $1 AND unacknowledged_at IS NULL RETURNING organisation_id",
+                )
+                .bind(delivery_id)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(false);
+                };
+                Self::insert_history(&mut tx, organisation_id, delivery_id, at, "unacknowledged", "{}")
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn create_reserve(
+                &self,
+                original_id: uuid::Uuid,
+                reserve_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
+                     recipient_name, identity_kind, identity_sealed, identity_lookup, \
+                     identity_masked, address_sealed, facts, requested_mode, decided_mode, \
+                     channel_reasons, paper_addressee, status, created_at, updated_at, reserve_of) \
+                     SELECT $2, d.organisation_id, d.notice_id, \
+                     (SELECT MAX(position) + 1 FROM deliveries WHERE notice_id = d.notice_id), \
+                     d.role, d.recipient_name, d.identity_kind, d.identity_sealed, \
+                     d.identity_lookup, d.identity_masked, d.address_sealed, d.facts, \
+                     'paper_only', 'paper_only', '[\"verifiable_not_acknowledged\"]', \
+                     d.paper_addressee, 'queued', $3, $3, d.id \
+                     FROM deliveries d WHERE d.id = $1 \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = $1) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(original_id)
+                .bind(reserve_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !inserted {
+                    return Ok(None);
+                }
+                let organisation_id: uuid::Uuid =
+                    sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
+                        .bind(reserve_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(organisation_id)
+                .bind($crate::store::JobKind::SendDelivery.as_str())
+                .bind(reserve_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                let to_original = serde_json::json!({ "reserve_delivery_id": reserve_id });
+                Self::insert_history(&mut tx, organisation_id, original_id, at, "reserve_queued", &to_original.to_string())
+                    .await?;
+                let to_reserve = serde_json::json!({
+                    "reserve_of": original_id,
+                    "decided_mode": "paper_only",
+                    "reasons": ["verifiable_not_acknowledged"],
+                });
+                Self::insert_history(&mut tx, organisation_id, reserve_id, at, "queued", &to_reserve.to_string())
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(reserve_id))
+            }
+        }
+    };
+}
+
+pub(super) use impl_shared_proof_stores;
