@@ -25,9 +25,10 @@ pub struct AcknowledgementWatch {
 }
 
 impl AcknowledgementWatch {
-    /// One pass as of `now`.
-    pub async fn run_once(&self, now: Timestamp) -> Result<WatchOutcome, StoreError> {
-        let cutoff = now - time::Duration::days(self.acknowledgement_days);
+    /// One pass as of `as_of`: overdue means submitted more than the acknowledgement period
+    /// before it. What the pass records is stamped with the real time.
+    pub async fn run_once(&self, as_of: Timestamp) -> Result<WatchOutcome, StoreError> {
+        let cutoff = as_of - time::Duration::days(self.acknowledgement_days);
         let mut outcome = WatchOutcome::default();
         loop {
             let overdue = self.store.unacknowledged_verifiable(cutoff, 100).await?;
@@ -35,7 +36,11 @@ impl AcknowledgementWatch {
                 return Ok(outcome);
             }
             for delivery in overdue {
-                if !self.store.flag_unacknowledged(delivery.id, now).await? {
+                if !self
+                    .store
+                    .flag_unacknowledged(delivery.id, Timestamp::now())
+                    .await?
+                {
                     continue;
                 }
                 outcome.flagged += 1;
@@ -49,7 +54,7 @@ impl AcknowledgementWatch {
                 if settings.auto_reserve_unacknowledged
                     && self
                         .store
-                        .create_reserve(delivery.id, Uuid::now_v7(), now)
+                        .create_reserve(delivery.id, Uuid::now_v7(), Timestamp::now())
                         .await?
                         .is_some()
                 {

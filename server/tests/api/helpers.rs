@@ -122,6 +122,7 @@ pub struct TestApp {
     pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
     pub simulator_url: Option<String>,
     pub data_key: tiedoksi::secrets::DataKey,
+    _blob_dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -137,6 +138,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     config.database_url = database.url.clone();
     config.admin_password = Some(ADMIN_PASSWORD.to_string().into());
     config.data_key = Some(tiedoksi::secrets::DataKey::generate());
+    let blob_dir = tempfile::tempdir().expect("a blob directory");
+    config.blob_dir = blob_dir.path().to_string_lossy().into_owned();
     adjust(&mut config);
 
     let application = Application::build(config)
@@ -173,6 +176,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         suomifi,
         simulator_url,
         data_key,
+        _blob_dir: blob_dir,
         _shutdown: shutdown,
     }
 }

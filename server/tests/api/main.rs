@@ -8,6 +8,7 @@ mod cli;
 mod delivery;
 mod health;
 mod login;
+mod notices;
 mod store_contract;
 mod suomifi;
 mod worker;

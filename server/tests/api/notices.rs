@@ -1,0 +1,908 @@
+//! Notices from compose to proof: the compose server function, uploads, every delivery mode
+//! through the simulator, the final state of each simulated path, legal dates with their
+//! history, the acknowledgement watch and its paper re-serve, and documents as evidence.
+
+use std::time::{Duration, Instant};
+
+use app::auth::Role;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
+use serde_json::{json, Value};
+use tiedoksi::delivery::events::EventsPoller;
+use tiedoksi::delivery::legal::finnish_date;
+use tiedoksi::delivery::watch::AcknowledgementWatch;
+use tiedoksi::store::{Delivery, Timestamp};
+use uuid::Uuid;
+
+use crate::helpers::{new_client, spawn_app_with, TestApp, TestBackend};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_composed_notice_is_sent_once_and_its_proof_kept,
+    bad_input_is_refused_per_field_and_changes_nothing,
+    a_repeated_submit_queues_nothing_twice,
+    electronic_only_without_a_mailbox_is_refused_before_sending,
+    an_ordinary_paper_letter_is_printed_and_its_dates_follow_the_channel,
+    a_verifiable_letter_without_id_ends_with_the_posti_receipt,
+    protected_addresses_and_forced_paper_never_print_the_address,
+    an_unacknowledged_verifiable_notice_is_flagged_and_served_again_on_paper,
+    documents_are_checked_on_upload_and_hidden_from_other_organisations,
+);
+
+/// A valid personal identity code; in the simulator an odd individual number has an active
+/// mailbox and an even one has none.
+fn hetu(date: &str, sign: char, individual: u32) -> String {
+    let number: u64 = format!("{date}{individual:03}").parse().unwrap();
+    let check = b"0123456789ABCDEFHJKLMNPRSTUVWXY"[(number % 31) as usize] as char;
+    format!("{date}{sign}{individual:03}{check}")
+}
+
+fn with_mailbox() -> String {
+    hetu("150680", '-', 903)
+}
+
+fn without_mailbox() -> String {
+    hetu("150680", '-', 904)
+}
+
+fn address(name: &str) -> Value {
+    json!({
+        "name": name,
+        "street_address": "Mannerheimintie 1 A 2",
+        "zip_code": "00100",
+        "city": "Helsinki",
+        "country_code": "FI",
+    })
+}
+
+const FORWARDING_NAME: &str = "Kirjaamo / edelleenlähetys";
+
+fn settings(auto_reserve: bool) -> Value {
+    json!({
+        "return_address": {
+            "name": "Esimerkkikunta",
+            "street_address": "PL 1",
+            "zip_code": "00099",
+            "city": "Esimerkkikunta",
+            "country_code": "FI",
+        },
+        "forwarding_address": {
+            "name": FORWARDING_NAME,
+            "street_address": "PL 2",
+            "zip_code": "00099",
+            "city": "Esimerkkikunta",
+            "country_code": "FI",
+        },
+        "letter_sender_lines": ["Sosiaalipalvelut, puh. 09 123 4567"],
+        "auto_reserve_unacknowledged": auto_reserve,
+    })
+}
+
+async fn paper_ready(backend: TestBackend, auto_reserve: bool) -> TestApp {
+    let app = quiet_app(backend).await;
+    app.store
+        .set_delivery_settings(app.organisation.id, &settings(auto_reserve).to_string())
+        .await
+        .unwrap();
+    app
+}
+
+/// The background poller reads once at start and then sleeps: tests poll by hand.
+async fn quiet_app(backend: TestBackend) -> TestApp {
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_secs(3600);
+    })
+    .await;
+    app.login_as_admin().await;
+    app
+}
+
+fn draft(key: &str, recipients: Vec<Value>) -> Value {
+    json!({
+        "idempotency_key": key,
+        "notice_type": "decision",
+        "case_reference": "DNRO 123/2026",
+        "title": "Päätös toimeentulotuesta",
+        "body": "Hakemuksenne on hyväksytty.\n\nPerustelut ovat liitteessä.",
+        "language": "fi",
+        "appeal_instructions": "Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.",
+        "recipients": recipients,
+    })
+}
+
+fn recipient(name: &str, code: Option<&str>, mode: &str) -> Value {
+    json!({
+        "role": "party",
+        "name": name,
+        "identity_code": code,
+        "address": address(name),
+        "mode": mode,
+    })
+}
+
+async fn send_notice(app: &TestApp, draft: &Value) -> reqwest::Response {
+    send_notice_as(app, &app.client, draft).await
+}
+
+async fn send_notice_as(
+    app: &TestApp,
+    client: &reqwest::Client,
+    draft: &Value,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/send_notice"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .header(CONTENT_TYPE, "application/json")
+        .body(json!({ "draft": draft }).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn queued(app: &TestApp, draft: &Value) -> Value {
+    let response = send_notice(app, draft).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn delivery_ids(queued: &Value) -> Vec<Uuid> {
+    queued["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| Uuid::parse_str(d["delivery_id"].as_str().unwrap()).unwrap())
+        .collect()
+}
+
+async fn delivery(app: &TestApp, id: Uuid) -> Delivery {
+    app.store.delivery(id).await.unwrap().unwrap()
+}
+
+async fn wait_until(
+    app: &TestApp,
+    id: Uuid,
+    what: &str,
+    done: impl Fn(&Delivery) -> bool,
+) -> Delivery {
+    let started = Instant::now();
+    loop {
+        let current = delivery(app, id).await;
+        if done(&current) {
+            return current;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "waiting for {what}: {current:?}, history {:?}",
+            app.store.delivery_history(id).await.unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+async fn wait_sent(app: &TestApp, id: Uuid) -> Delivery {
+    wait_until(app, id, "sent", |d| d.suomifi_message_id.is_some()).await
+}
+
+fn poller(app: &TestApp) -> EventsPoller {
+    EventsPoller {
+        store: app.store.clone(),
+        suomifi: app.suomifi.clone(),
+        receipt: Default::default(),
+    }
+}
+
+async fn sim(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let url = format!("{}{path}", app.simulator_url.clone().unwrap());
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    response.json().await.unwrap_or(Value::Null)
+}
+
+async fn advance_sim_clock(app: &TestApp, seconds: i64) {
+    sim(
+        app,
+        reqwest::Method::POST,
+        "/__sim/clock/advance",
+        Some(json!({ "seconds": seconds })),
+    )
+    .await;
+}
+
+async fn sim_message(app: &TestApp, external_id: Uuid) -> Value {
+    let messages = sim(app, reqwest::Method::GET, "/__sim/messages", None).await;
+    messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["external_id"] == external_id.to_string())
+        .cloned()
+        .unwrap_or_else(|| panic!("no simulator message for {external_id}"))
+}
+
+async fn history_kinds(app: &TestApp, id: Uuid) -> Vec<String> {
+    app.store
+        .delivery_history(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.kind)
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    tiedoksi::blobs::Sha256Hex::of(bytes).to_string()
+}
+
+/// A one-page A4 PDF made by the same library the letter uses.
+fn a4_pdf(text: &str) -> Vec<u8> {
+    use tiedoksi::pdf::{render, Letter, LetterLanguage};
+    let letter = Letter {
+        organisation_name: "Liite".into(),
+        sender_lines: Vec::new(),
+        language: LetterLanguage::Fi,
+        date: time::macros::date!(2026 - 11 - 25),
+        case_reference: "LIITE".into(),
+        title: text.into(),
+        body: text.into(),
+        markdown: false,
+        appeal_instructions: None,
+    };
+    render(&letter, &[], &Default::default()).unwrap().bytes
+}
+
+async fn upload(
+    app: &TestApp,
+    client: &reqwest::Client,
+    filename: &str,
+    media_type: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(filename.to_string())
+        .mime_str(media_type)
+        .unwrap();
+    client
+        .post(app.url("/api/uploads"))
+        .header(ORIGIN, app.origin())
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend) {
+    let app = quiet_app(backend).await;
+    let attachment = a4_pdf("Perustelut");
+    let uploaded = upload(
+        &app,
+        &app.client,
+        "perustelut.pdf",
+        "application/pdf",
+        attachment.clone(),
+    )
+    .await;
+    assert_eq!(uploaded.status(), 201);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    assert_eq!(uploaded["sha256"], sha256_hex(&attachment));
+
+    let mut notice = draft(
+        "compose-1",
+        vec![recipient(
+            "Maija Meikäläinen",
+            Some(&with_mailbox()),
+            "electronic_only",
+        )],
+    );
+    notice["attachments"] = json!([uploaded["id"]]);
+    let queued = queued(&app, &notice).await;
+    assert_eq!(queued["already_queued"], false);
+    assert_eq!(queued["deliveries"][0]["mode"], "electronic_only");
+    assert_eq!(queued["deliveries"][0]["reasons"], json!(["as_requested"]));
+    let id = delivery_ids(&queued)[0];
+
+    let sent = wait_sent(&app, id).await;
+    assert_eq!(
+        sent.identity_masked.as_deref(),
+        Some(&with_mailbox()[..7])
+            .map(|prefix| format!("{prefix}***{}", &with_mailbox()[10..]))
+            .as_deref()
+    );
+    let message = sim_message(&app, id).await;
+    assert_eq!(message["endpoint"], "/v2/messages/electronic");
+    assert_eq!(message["request"]["recipient"]["id"], with_mailbox());
+    assert_eq!(
+        message["request"]["electronic"]["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The proof: the hash of what was sent, and the life of the delivery in order.
+    let documents = app.store.delivery_documents(id).await.unwrap();
+    assert_eq!(documents.len(), 1);
+    assert_eq!(documents[0].kind, "attachment");
+    assert_eq!(documents[0].sha256, sha256_hex(&attachment));
+    let with_dates = wait_until(&app, id, "legal dates", |d| d.deemed_receipt.is_some()).await;
+    poller(&app).poll_once().await.unwrap();
+    assert_eq!(
+        history_kinds(&app, id).await,
+        ["queued", "submitted", "legal_dates", "suomifi_event"]
+    );
+    // Ordinary electronic service: the 3rd day after the message was created (today here);
+    // a decision's appeal period is 30 days by default.
+    let today = finnish_date(time::OffsetDateTime::now_utc());
+    assert_eq!(with_dates.channel_taken.as_deref(), Some("electronic"));
+    assert_eq!(
+        with_dates.deemed_receipt,
+        Some((today + time::Duration::days(3)).to_string())
+    );
+    assert!(with_dates.appeal_deadline.is_some());
+    assert!(with_dates.legal_rule.unwrap().contains("asiointilaki 19 §"));
+
+    // The letter is kept by its hash and served as it was rendered.
+    let stored = app
+        .store
+        .notice(app.organisation.id, sent.notice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let letter = app
+        .get(&format!("/notices/{}/letter.pdf", sent.notice_id))
+        .await;
+    assert_eq!(letter.status(), 200);
+    assert_eq!(letter.headers()[CONTENT_TYPE], "application/pdf");
+    let letter = letter.bytes().await.unwrap();
+    assert_eq!(Some(sha256_hex(&letter)), stored.paper_letter_sha256);
+    let pages = tiedoksi::pdf::check_attachment("letter", &letter).unwrap();
+    assert_eq!(pages.pages, 2, "the letter and the attached page");
+
+    let actions = app.audit_actions().await;
+    for action in ["document.uploaded", "notice.queued", "document.downloaded"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+    let counters = sim(&app, reqwest::Method::GET, "/__sim/counters", None).await;
+    assert_eq!(counters["messages"], 1);
+}
+
+fn problems(body: &Value) -> Vec<(String, Value)> {
+    body["Invalid"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not an Invalid error: {body}"))
+        .iter()
+        .map(|p| {
+            (
+                p["field"].as_str().unwrap().to_string(),
+                p["problem"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn nothing_was_written(app: &TestApp) {
+    let counts = app.store.job_counts().await.unwrap();
+    assert_eq!(
+        counts.pending + counts.running + counts.done + counts.failed,
+        0,
+        "{counts:?}"
+    );
+    assert!(app.store.delivery_status_counts().await.unwrap().is_empty());
+}
+
+async fn bad_input_is_refused_per_field_and_changes_nothing(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let mut bad_checksum = with_mailbox();
+    bad_checksum.replace_range(
+        10..11,
+        if bad_checksum.ends_with('A') {
+            "B"
+        } else {
+            "A"
+        },
+    );
+    let mut short_zip = recipient("Matti", Some(&without_mailbox()), "multichannel");
+    short_zip["address"]["zip_code"] = json!("0010");
+    let mut notice = draft(
+        "bad-1",
+        vec![
+            recipient("", Some(&bad_checksum), "electronic_only"),
+            short_zip,
+            recipient("Ei tunnusta", None, "electronic_only"),
+        ],
+    );
+    notice["title"] = json!("  ");
+    notice["appeal_days"] = json!(0);
+
+    let response = send_notice(&app, &notice).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let found = problems(&body);
+    let expect = [
+        ("title", json!("required")),
+        (
+            "appeal_days",
+            json!({ "out_of_range": { "min": 1, "max": 365 } }),
+        ),
+        ("recipients[0].name", json!("required")),
+        (
+            "recipients[0].identity_code",
+            json!({ "identity_code": "Checksum" }),
+        ),
+        (
+            "recipients[1].address",
+            json!({ "address": "zip_code_not_finnish" }),
+        ),
+        (
+            "recipients[2].mode",
+            json!({ "channel": "electronic_needs_identity_code" }),
+        ),
+    ];
+    for (field, problem) in expect {
+        assert!(
+            found.contains(&(field.to_string(), problem.clone())),
+            "{field}: {problem} not in {found:?}"
+        );
+    }
+    let text = body.to_string();
+    assert!(
+        !text.contains(&bad_checksum[..6]),
+        "no personal data in errors"
+    );
+    nothing_was_written(&app).await;
+
+    // An auditor reads; composing is refused.
+    app.create_user("auditor@example.fi", "auditor-password-1", Role::Auditor)
+        .await;
+    let auditor = signed_in_client(&app, "auditor@example.fi", "auditor-password-1").await;
+    let refused = send_notice_as(
+        &app,
+        &auditor,
+        &draft(
+            "bad-2",
+            vec![recipient("A", Some(&with_mailbox()), "electronic_only")],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    nothing_was_written(&app).await;
+}
+
+/// A second browser on the same server, signed in as someone else.
+async fn signed_in_client(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
+    let client = new_client();
+    let login = client
+        .post(app.url("/api/login"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{email} signs in");
+    client
+}
+
+async fn a_repeated_submit_queues_nothing_twice(backend: TestBackend) {
+    let app = quiet_app(backend).await;
+    let notice = draft(
+        "double-click",
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    let (first, second) = tokio::join!(send_notice(&app, &notice), send_notice(&app, &notice));
+    let first: Value = first.json().await.unwrap();
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["notice_id"], second["notice_id"], "{first} {second}");
+    let again = queued(&app, &notice).await;
+    assert_eq!(again["notice_id"], first["notice_id"]);
+    assert_eq!(again["already_queued"], true);
+    assert_eq!(again["deliveries"], first["deliveries"]);
+    let counts = app.store.job_counts().await.unwrap();
+    assert_eq!(
+        counts.pending + counts.running + counts.done,
+        1,
+        "{counts:?}"
+    );
+    wait_sent(&app, delivery_ids(&first)[0]).await;
+    let counters = sim(&app, reqwest::Method::GET, "/__sim/counters", None).await;
+    assert_eq!(counters["messages"], 1);
+}
+
+async fn electronic_only_without_a_mailbox_is_refused_before_sending(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let electronic = draft(
+        "no-mailbox",
+        vec![recipient(
+            "Matti",
+            Some(&without_mailbox()),
+            "electronic_only",
+        )],
+    );
+    let response = send_notice(&app, &electronic).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        problems(&body),
+        [(
+            "recipients[0].mode".to_string(),
+            json!({ "channel": "no_active_mailbox" })
+        )]
+    );
+    nothing_was_written(&app).await;
+
+    // The offered alternative: multichannel, which Suomi.fi delivers on paper.
+    let multichannel = draft(
+        "no-mailbox-2",
+        vec![recipient("Matti", Some(&without_mailbox()), "multichannel")],
+    );
+    let id = delivery_ids(&queued(&app, &multichannel).await)[0];
+    wait_sent(&app, id).await;
+    let message = sim_message(&app, id).await;
+    assert_eq!(message["endpoint"], "/v2/messages");
+    assert_eq!(message["channel"], "paper");
+}
+
+async fn an_ordinary_paper_letter_is_printed_and_its_dates_follow_the_channel(
+    backend: TestBackend,
+) {
+    let app = paper_ready(backend, false).await;
+    let notice = draft(
+        "paper-1",
+        vec![recipient(
+            "Matti Meikäläinen",
+            Some(&without_mailbox()),
+            "multichannel",
+        )],
+    );
+    let id = delivery_ids(&queued(&app, &notice).await)[0];
+    let sent = wait_sent(&app, id).await;
+    // Multichannel: the channel is not known until Suomi.fi tells.
+    assert_eq!(sent.deemed_receipt, None);
+
+    let message = sim_message(&app, id).await;
+    let paper = &message["request"]["paperMail"];
+    assert_eq!(paper["recipient"]["address"]["name"], "Matti Meikäläinen");
+    assert_eq!(paper["sender"]["address"]["name"], "Esimerkkikunta");
+    assert_eq!(paper["createAddressPage"], true);
+    let documents = app.store.delivery_documents(id).await.unwrap();
+    let notice_row = app
+        .store
+        .notice(app.organisation.id, sent.notice_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        documents
+            .iter()
+            .map(|d| d.kind.as_str())
+            .collect::<Vec<_>>(),
+        ["paper_letter"]
+    );
+    assert_eq!(
+        Some(documents[0].sha256.clone()),
+        notice_row.paper_letter_sha256
+    );
+
+    poller(&app).poll_once().await.unwrap();
+    let created = wait_until(&app, id, "paper created", |d| d.status == "paper_created").await;
+    assert_eq!(created.channel_taken.as_deref(), Some("paper"));
+    let clock = sim(&app, reqwest::Method::GET, "/__sim/clock", None).await;
+    let sim_now = time::OffsetDateTime::parse(
+        clock["now"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        created.deemed_receipt,
+        Some((finnish_date(sim_now) + time::Duration::days(7)).to_string()),
+        "ordinary letter: the 7th day after sending"
+    );
+
+    advance_sim_clock(&app, 2 * 3600).await;
+    poller(&app).poll_once().await.unwrap();
+    let printed = wait_until(&app, id, "printed", |d| d.status == "sent_for_printing").await;
+    assert!(printed.legal_rule.unwrap().contains("HL 59 §"));
+    let history = app.store.delivery_history(id).await.unwrap();
+    let dates: Vec<Value> = history
+        .iter()
+        .filter(|e| e.kind == "legal_dates")
+        .map(|e| serde_json::from_str(&e.details).unwrap())
+        .collect();
+    assert_eq!(
+        dates.len(),
+        2,
+        "waiting for the channel, then paper: {dates:?}"
+    );
+    assert_eq!(dates[0]["channel"], Value::Null);
+    assert_eq!(dates[1]["channel"], "paper");
+    assert_eq!(dates[1]["previous"]["channel"], Value::Null);
+}
+
+async fn a_verifiable_letter_without_id_ends_with_the_posti_receipt(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let mut notice = draft(
+        "paper-2",
+        vec![recipient("Liisa Ulkomailla", None, "paper_without_id")],
+    );
+    notice["notice_type"] = json!("summons");
+    let queued = queued(&app, &notice).await;
+    assert_eq!(queued["deliveries"][0]["mode"], "paper_without_id");
+    let id = delivery_ids(&queued)[0];
+    wait_sent(&app, id).await;
+    let message = sim_message(&app, id).await;
+    assert_eq!(message["endpoint"], "/v2/paper-mail-without-id");
+    assert_eq!(
+        message["verifiable"], true,
+        "a summons is verifiable by default"
+    );
+    assert_eq!(
+        message["request"]["paperMail"]["messageServiceType"],
+        "Verifiable"
+    );
+
+    poller(&app).poll_once().await.unwrap();
+    let waiting = wait_until(&app, id, "paper created", |d| d.status == "paper_created").await;
+    assert_eq!(waiting.deemed_receipt, None, "received only on the receipt");
+    // Printed after an hour, the receipt signed three days later.
+    advance_sim_clock(&app, 4 * 24 * 3600).await;
+    poller(&app).poll_once().await.unwrap();
+    let received = wait_until(&app, id, "receipt", |d| {
+        d.status == "posti_receipt_confirmed"
+    })
+    .await;
+    let receipt_event = app
+        .store
+        .delivery_events(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_type == "Posti: receipt confirmed")
+        .unwrap();
+    let receipt_at = time::OffsetDateTime::parse(
+        &receipt_event.event_time,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        received.deemed_receipt,
+        Some(finnish_date(receipt_at).to_string())
+    );
+    assert!(received.legal_rule.unwrap().contains("HL 60 §"));
+}
+
+async fn protected_addresses_and_forced_paper_never_print_the_address(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let minor = hetu("150610", 'A', 903);
+    let mut child = recipient("Nuori Meikäläinen", Some(&minor), "multichannel");
+    child["content_not_for_others"] = json!(true);
+    child["address_protected"] = json!(true);
+    child["address"]["street_address"] = json!("Salainen katu 9");
+    let queued = queued(&app, &draft("protected-1", vec![child])).await;
+    let decided = &queued["deliveries"][0];
+    assert_eq!(decided["mode"], "paper_only");
+    assert_eq!(decided["paper_addressee"], "organisation_forwarding");
+    assert_eq!(
+        decided["reasons"],
+        json!([
+            "minor_content_not_for_guardians",
+            "address_protected_paper_forwarded"
+        ])
+    );
+    let id = delivery_ids(&queued)[0];
+    wait_sent(&app, id).await;
+    let message = sim_message(&app, id).await;
+    assert_eq!(
+        message["endpoint"], "/v2/paper-mail-without-id",
+        "no electronic copy"
+    );
+    let address = &message["request"]["paperMail"]["recipient"]["address"];
+    assert_eq!(address["name"], FORWARDING_NAME);
+    assert_eq!(address["additionalName"], "Nuori Meikäläinen");
+    assert!(
+        !message.to_string().contains("Salainen katu"),
+        "the protected address went nowhere"
+    );
+    // Forwarding needs the organisation's address: without it, nothing is queued.
+    app.store
+        .set_delivery_settings(
+            app.organisation.id,
+            &json!({ "return_address": settings(false)["return_address"] }).to_string(),
+        )
+        .await
+        .unwrap();
+    let mut again = recipient("Nuori", Some(&minor), "multichannel");
+    again["address_protected"] = json!(true);
+    let response = send_notice(&app, &draft("protected-2", vec![again])).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        problems(&body),
+        [(
+            "recipients[0].address_protected".to_string(),
+            json!("forwarding_address_not_set")
+        )]
+    );
+}
+
+async fn an_unacknowledged_verifiable_notice_is_flagged_and_served_again_on_paper(
+    backend: TestBackend,
+) {
+    let app = paper_ready(backend, true).await;
+    let code = with_mailbox();
+    sim(
+        &app,
+        reqwest::Method::POST,
+        "/__sim/behaviours",
+        Some(json!([{ "key": code, "never_reads": true }])),
+    )
+    .await;
+    let mut notice = draft(
+        "verifiable-1",
+        vec![recipient("Maija", Some(&code), "electronic_only")],
+    );
+    notice["verifiable"] = json!(true);
+    let id = delivery_ids(&queued(&app, &notice).await)[0];
+    wait_sent(&app, id).await;
+    poller(&app).poll_once().await.unwrap();
+    wait_until(&app, id, "delivered", |d| {
+        d.status == "delivered_electronically"
+    })
+    .await;
+
+    let watch = AcknowledgementWatch {
+        store: app.store.clone(),
+        acknowledgement_days: 7,
+    };
+    let six_days = Timestamp::now() + time::Duration::days(6);
+    assert_eq!(
+        watch.run_once(six_days).await.unwrap().flagged,
+        0,
+        "not yet overdue"
+    );
+    let eight_days = Timestamp::now() + time::Duration::days(8);
+    let outcome = watch.run_once(eight_days).await.unwrap();
+    assert_eq!((outcome.flagged, outcome.reserved), (1, 1));
+    let again = watch.run_once(eight_days).await.unwrap();
+    assert_eq!(
+        (again.flagged, again.reserved),
+        (0, 0),
+        "flagged and re-served once"
+    );
+
+    let flagged = delivery(&app, id).await;
+    assert!(flagged.unacknowledged_at.is_some());
+    assert_eq!(
+        flagged.deemed_receipt, None,
+        "never received electronically"
+    );
+    let kinds = history_kinds(&app, id).await;
+    assert!(
+        kinds.ends_with(&["unacknowledged".to_string(), "reserve_queued".to_string()]),
+        "{kinds:?}"
+    );
+
+    let deliveries = app
+        .store
+        .deliveries(app.organisation.id, flagged.notice_id)
+        .await
+        .unwrap();
+    assert_eq!(deliveries.len(), 2);
+    let reserve = &deliveries[1];
+    assert_eq!(reserve.reserve_of, Some(id));
+    assert_eq!(reserve.decided_mode, "paper_only");
+    assert_eq!(
+        reserve.channel_reasons,
+        r#"["verifiable_not_acknowledged"]"#
+    );
+    wait_sent(&app, reserve.id).await;
+    let message = sim_message(&app, reserve.id).await;
+    assert_eq!(message["endpoint"], "/v2/paper-mail-without-id");
+    assert_eq!(
+        message["request"]["paperMail"]["messageServiceType"],
+        "Verifiable"
+    );
+    assert_eq!(
+        message["request"]["paperMail"]["recipient"]["address"]["name"],
+        "Maija"
+    );
+    let counters = sim(&app, reqwest::Method::GET, "/__sim/counters", None).await;
+    assert_eq!(
+        counters["messages"], 2,
+        "the original and its re-serve, each once"
+    );
+}
+
+async fn documents_are_checked_on_upload_and_hidden_from_other_organisations(backend: TestBackend) {
+    let app = quiet_app(backend).await;
+    let exe = upload(
+        &app,
+        &app.client,
+        "ohjelma.exe",
+        "application/octet-stream",
+        b"MZ...".to_vec(),
+    )
+    .await;
+    assert_eq!(exe.status(), 415);
+    let body: Value = exe.json().await.unwrap();
+    assert_eq!(
+        problems(&body),
+        [("file".to_string(), json!("file_type_not_accepted"))]
+    );
+    let fake = upload(
+        &app,
+        &app.client,
+        "lasku.pdf",
+        "application/pdf",
+        b"not a pdf".to_vec(),
+    )
+    .await;
+    assert_eq!(fake.status(), 422);
+
+    let pdf = upload(
+        &app,
+        &app.client,
+        "liite.pdf",
+        "application/pdf",
+        a4_pdf("Liite"),
+    )
+    .await;
+    let pdf: Value = pdf.json().await.unwrap();
+    let mut notice = draft(
+        "docs-1",
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    notice["attachments"] = json!([pdf["id"]]);
+    let notice_id = queued(&app, &notice).await["notice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.get(&format!("/notices/{notice_id}/attachments/0"))
+            .await
+            .status(),
+        200
+    );
+
+    // Someone of another organisation finds neither the notice's documents nor the upload.
+    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
+    app.store
+        .create_user(&tiedoksi::store::NewUser {
+            organisation_id: other.id,
+            email: "other@example.fi".into(),
+            display_name: "Other".into(),
+            password_hash: tiedoksi::auth::password::hash_password("other-password-1".into())
+                .await
+                .unwrap(),
+            role: Role::Caseworker,
+        })
+        .await
+        .unwrap();
+    let stranger = signed_in_client(&app, "other@example.fi", "other-password-1").await;
+    for path in [
+        format!("/notices/{notice_id}/letter.pdf"),
+        format!("/notices/{notice_id}/attachments/0"),
+    ] {
+        let response = stranger.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let mut theirs = draft(
+        "docs-2",
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    theirs["attachments"] = json!([pdf["id"]]);
+    let response = send_notice_as(&app, &stranger, &theirs).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        problems(&body),
+        [("attachments[0]".to_string(), json!("unknown_attachment"))]
+    );
+}
