@@ -7,6 +7,7 @@ use std::sync::Arc;
 use app::admin::ssr::AdminBackend;
 use app::auth::ssr::AuthBackend;
 use app::compose::ssr::ComposeBackend;
+use app::notices::ssr::NoticesBackend;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -40,6 +41,7 @@ use crate::health::{healthz, readyz};
 use crate::language::choose_language;
 use crate::notices::compose::ComposeService;
 use crate::notices::documents::{self, Documents};
+use crate::notices::view::NoticeViews;
 use crate::secrets::DataKey;
 use crate::store::{self, Store};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
@@ -305,10 +307,15 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         blobs: services.blobs.clone(),
         audit: audit.clone(),
     });
+    let notices: Arc<dyn NoticesBackend> = Arc::new(NoticeViews {
+        store: store.clone(),
+        audit: audit.clone(),
+    });
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
         provide_context(compose.clone());
+        provide_context(notices.clone());
     };
     let limits = services.suomifi.limits().clone();
     // Multipart framing on top of the largest file Suomi.fi takes.

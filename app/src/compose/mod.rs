@@ -130,6 +130,8 @@ pub enum Problem {
     ReturnAddressNotSet,
     /// Turvakielto paper goes via the organisation's forwarding address, which is not set.
     ForwardingAddressNotSet,
+    /// Only a verifiable notice left unacknowledged is served again on paper.
+    NotUnacknowledged,
 }
 
 impl FieldProblem {
@@ -238,6 +240,7 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
         Problem::ForwardingAddressNotSet => {
             t_string!(i18n, problems.forwarding_address_not_set).to_string()
         }
+        Problem::NotUnacknowledged => t_string!(i18n, problems.not_unacknowledged).to_string(),
     }
 }
 

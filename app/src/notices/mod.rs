@@ -1,18 +1,218 @@
-//! The notice list: the caseworker's front page.
+//! Notices: the caseworker's front page (the list), what a notice's detail shows (its
+//! deliveries, their history, legal dates and documents), and the paper re-serve of an
+//! unacknowledged verifiable notice. Every read of a notice's detail is audited.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
+use crate::domain::channel::ChannelReason;
+use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeSummary {
+    pub id: Uuid,
+    pub notice_type: String,
+    pub case_reference: String,
+    pub title: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub recipients: u32,
+    /// How many deliveries need a person to look at them (failed, or unacknowledged).
+    pub needs_attention: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeDetail {
+    pub id: Uuid,
+    pub notice_type: String,
+    pub case_reference: String,
+    pub title: String,
+    pub body: String,
+    pub language: String,
+    pub verifiable: bool,
+    pub appeal_days: Option<i32>,
+    pub created_at: String,
+    /// `/notices/{id}/letter.pdf` exists.
+    pub has_letter: bool,
+    pub attachments: Vec<DocumentSummary>,
+    pub deliveries: Vec<DeliveryDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentSummary {
+    pub kind: String,
+    pub filename: String,
+    pub media_type: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    pub id: Uuid,
+    pub role: String,
+    pub recipient_name: String,
+    /// `131052-***T`; never the whole code.
+    pub identity_masked: Option<String>,
+    pub requested_mode: String,
+    pub decided_mode: String,
+    pub reasons: Vec<ChannelReason>,
+    pub paper_addressee: String,
+    pub status: String,
+    pub suomifi_message_id: Option<i64>,
+    pub needs_attention_reason: Option<String>,
+    pub submitted_at: Option<String>,
+    pub channel_taken: Option<String>,
+    pub deemed_receipt: Option<String>,
+    pub appeal_deadline: Option<String>,
+    pub legal_rule: Option<String>,
+    pub unacknowledged_at: Option<String>,
+    pub reserve_of: Option<Uuid>,
+    pub documents: Vec<DocumentSummary>,
+    pub history: Vec<HistoryItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryItem {
+    pub occurred_at: String,
+    pub kind: String,
+    /// JSON.
+    pub details: String,
+}
+
+/// The newest notices of the signed-in user's organisation.
+#[server(prefix = "/api", endpoint = "list_notices")]
+pub async fn list_notices() -> Result<Vec<NoticeSummary>, AppError> {
+    crate::error::with_status(
+        async {
+            let user = crate::auth::ssr::session_user().ok_or(AppError::Unauthenticated)?;
+            ssr::backend()?.list_notices(&user).await
+        }
+        .await,
+    )
+}
+
+/// One notice with everything it went through. Audited.
+#[server(prefix = "/api", endpoint = "open_notice")]
+pub async fn open_notice(id: Uuid) -> Result<NoticeDetail, AppError> {
+    crate::error::with_status(
+        async {
+            let user = crate::auth::ssr::session_user().ok_or(AppError::Unauthenticated)?;
+            ssr::backend()?.notice_detail(&user, id).await
+        }
+        .await,
+    )
+}
+
+/// Serves an unacknowledged verifiable notice again on paper, against a receipt. Returns the
+/// new delivery's id (the same one when asked again).
+#[server(prefix = "/api", endpoint = "reserve_on_paper")]
+pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
+    crate::error::with_status(
+        async {
+            let user = crate::auth::ssr::require_role(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::backend()?.reserve_on_paper(&user, delivery_id).await
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use leptos::prelude::use_context;
+    use uuid::Uuid;
+
+    use super::{NoticeDetail, NoticeSummary};
+    use crate::auth::SessionUser;
+    use crate::error::AppError;
+
+    #[async_trait]
+    pub trait NoticesBackend: Send + Sync {
+        async fn list_notices(&self, user: &SessionUser) -> Result<Vec<NoticeSummary>, AppError>;
+        async fn notice_detail(
+            &self,
+            user: &SessionUser,
+            id: Uuid,
+        ) -> Result<NoticeDetail, AppError>;
+        async fn reserve_on_paper(
+            &self,
+            user: &SessionUser,
+            delivery_id: Uuid,
+        ) -> Result<Uuid, AppError>;
+    }
+
+    pub(super) fn backend() -> Result<Arc<dyn NoticesBackend>, AppError> {
+        use_context::<Arc<dyn NoticesBackend>>()
+            .ok_or_else(|| AppError::internal("NoticesBackend missing from context"))
+    }
+}
 
 #[component]
 pub fn NoticesPage() -> impl IntoView {
     let i18n = use_i18n();
+    let notices = Resource::new_blocking(|| (), |_| list_notices());
     view! {
         <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, notices.title), t_string!(i18n, app_name)) />
         <h1>{t!(i18n, notices.title)}</h1>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match notices.await {
+                    Ok(list) if list.is_empty() => view! { <EmptyState /> }.into_any(),
+                    Ok(list) => view! { <NoticeTable notices=list /> }.into_any(),
+                    Err(error) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EmptyState() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
         <div class="empty-state" data-testid="notices-empty">
             <p>{t!(i18n, notices.empty)}</p>
             <p><a class="button button--primary" href="/compose">{t!(i18n, notices.compose_first)}</a></p>
         </div>
+    }
+}
+
+#[component]
+fn NoticeTable(notices: Vec<NoticeSummary>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <table class="table" aria-labelledby="notices-heading" data-testid="notices-table">
+            <caption id="notices-heading" class="visually-hidden">{t!(i18n, notices.title)}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{t!(i18n, notices.case_reference)}</th>
+                    <th scope="col">{t!(i18n, notices.subject)}</th>
+                    <th scope="col">{t!(i18n, notices.recipients)}</th>
+                    <th scope="col">{t!(i18n, notices.created)}</th>
+                    <th scope="col">{t!(i18n, notices.attention)}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {notices.into_iter().map(|notice| view! {
+                    <tr>
+                        <td>{notice.case_reference}</td>
+                        <td>{notice.title}</td>
+                        <td>{notice.recipients}</td>
+                        <td><time datetime=notice.created_at.clone()>{notice.created_at.replace('T', " ").chars().take(16).collect::<String>()}" UTC"</time></td>
+                        <td>{(notice.needs_attention > 0).then(|| view! {
+                            <span class="tag tag--warning">{t!(i18n, notices.needs_attention)}</span>
+                        })}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -370,6 +370,8 @@ pub trait NoticeStore: Send + Sync {
     async fn create_notice(&self, notice: &NewNotice) -> StoreResult<NoticeCreation>;
     /// Only within `organisation_id`.
     async fn notice(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Notice>>;
+    /// Newest first, only within `organisation_id`.
+    async fn recent_notices(&self, organisation_id: Uuid, limit: i64) -> StoreResult<Vec<Notice>>;
     /// In recipient order, only within `organisation_id`.
     async fn deliveries(
         &self,

@@ -539,6 +539,22 @@ macro_rules! impl_shared_notice_store {
                 .await?)
             }
 
+            async fn recent_notices(
+                &self,
+                organisation_id: uuid::Uuid,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Notice>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM notices WHERE organisation_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2",
+                    $crate::store::sql::NOTICE_COLUMNS
+                ))
+                .bind(organisation_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn deliveries(
                 &self,
                 organisation_id: uuid::Uuid,

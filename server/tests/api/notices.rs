@@ -25,6 +25,8 @@ on_both_backends!(
     a_verifiable_letter_without_id_ends_with_the_posti_receipt,
     protected_addresses_and_forced_paper_never_print_the_address,
     an_unacknowledged_verifiable_notice_is_flagged_and_served_again_on_paper,
+    a_caseworker_serves_a_flagged_notice_again_on_paper,
+    the_list_and_the_detail_show_what_happened_and_reads_are_audited,
     documents_are_checked_on_upload_and_hidden_from_other_organisations,
 );
 
@@ -905,4 +907,166 @@ async fn documents_are_checked_on_upload_and_hidden_from_other_organisations(bac
         problems(&body),
         [("attachments[0]".to_string(), json!("unknown_attachment"))]
     );
+}
+
+async fn flagged_verifiable_notice(app: &TestApp, key: &str) -> Uuid {
+    let code = with_mailbox();
+    sim(
+        app,
+        reqwest::Method::POST,
+        "/__sim/behaviours",
+        Some(json!([{ "key": code, "never_reads": true }])),
+    )
+    .await;
+    let mut notice = draft(
+        key,
+        vec![recipient("Maija", Some(&code), "electronic_only")],
+    );
+    notice["verifiable"] = json!(true);
+    let id = delivery_ids(&queued(app, &notice).await)[0];
+    wait_sent(app, id).await;
+    poller(app).poll_once().await.unwrap();
+    wait_until(app, id, "delivered", |d| {
+        d.status == "delivered_electronically"
+    })
+    .await;
+    id
+}
+
+async fn a_caseworker_serves_a_flagged_notice_again_on_paper(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let id = flagged_verifiable_notice(&app, "manual-1").await;
+    let not_yet = app
+        .call("reserve_on_paper", &[("delivery_id", &id.to_string())])
+        .await;
+    assert_eq!(not_yet.status(), 422, "not flagged yet");
+    let not_yet: Value = not_yet.json().await.unwrap();
+    assert_eq!(
+        problems(&not_yet),
+        [("delivery_id".to_string(), json!("not_unacknowledged"))]
+    );
+
+    let watch = AcknowledgementWatch {
+        store: app.store.clone(),
+        acknowledgement_days: 7,
+    };
+    let outcome = watch
+        .run_once(Timestamp::now() + time::Duration::days(8))
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.flagged, outcome.reserved),
+        (1, 0),
+        "the organisation decides by hand"
+    );
+
+    let first = app
+        .call("reserve_on_paper", &[("delivery_id", &id.to_string())])
+        .await;
+    assert_eq!(first.status(), 200);
+    let first: Uuid = first.json().await.unwrap();
+    let second: Uuid = app
+        .call("reserve_on_paper", &[("delivery_id", &id.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, second, "asking twice re-serves once");
+    wait_sent(&app, first).await;
+    assert_eq!(
+        sim_message(&app, first).await["endpoint"],
+        "/v2/paper-mail-without-id"
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a == "delivery.reserved"));
+}
+
+async fn the_list_and_the_detail_show_what_happened_and_reads_are_audited(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let empty: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(empty, json!([]));
+    let queued = queued(
+        &app,
+        &draft(
+            "detail-1",
+            vec![
+                recipient("Maija", Some(&with_mailbox()), "electronic_only"),
+                recipient("Matti", Some(&without_mailbox()), "multichannel"),
+            ],
+        ),
+    )
+    .await;
+    let ids = delivery_ids(&queued);
+    for id in &ids {
+        wait_sent(&app, *id).await;
+    }
+    let notice_id = queued["notice_id"].as_str().unwrap();
+
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["recipients"], 2);
+    assert_eq!(list[0]["case_reference"], "DNRO 123/2026");
+
+    let detail = app.call("open_notice", &[("id", notice_id)]).await;
+    assert_eq!(detail.status(), 200);
+    let detail: Value = detail.json().await.unwrap();
+    assert_eq!(detail["has_letter"], true);
+    let maija = &detail["deliveries"][0];
+    assert_eq!(
+        maija["identity_masked"],
+        format!("{}***{}", &with_mailbox()[..7], &with_mailbox()[10..])
+    );
+    assert!(
+        !detail.to_string().contains(&with_mailbox()),
+        "the full code is never shown"
+    );
+    assert_eq!(maija["history"][0]["kind"], "queued");
+    assert_eq!(
+        detail["deliveries"][1]["documents"][0]["kind"],
+        "paper_letter"
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a == "notice.viewed"));
+
+    // Another organisation does not find it.
+    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
+    app.store
+        .create_user(&tiedoksi::store::NewUser {
+            organisation_id: other.id,
+            email: "viewer@example.fi".into(),
+            display_name: "Viewer".into(),
+            password_hash: tiedoksi::auth::password::hash_password("viewer-password-1".into())
+                .await
+                .unwrap(),
+            role: Role::Auditor,
+        })
+        .await
+        .unwrap();
+    let stranger = signed_in_client(&app, "viewer@example.fi", "viewer-password-1").await;
+    let hidden = stranger
+        .post(app.url("/api/open_notice"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .form(&[("id", notice_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 404);
+    let theirs: Value = stranger
+        .post(app.url("/api/list_notices"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs, json!([]));
 }

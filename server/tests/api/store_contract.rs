@@ -673,7 +673,12 @@ async fn notices_are_visible_only_in_their_organisation(backend: TestBackend) {
 }
 
 /// A notice of one delivery, written; returns the delivery id.
-async fn one_delivery(store: &Arc<dyn Store>, organisation: Uuid, key: &str, verifiable: bool) -> Uuid {
+async fn one_delivery(
+    store: &Arc<dyn Store>,
+    organisation: Uuid,
+    key: &str,
+    verifiable: bool,
+) -> Uuid {
     let author = author(store, organisation, &format!("{key}@example.fi")).await;
     let mut notice = new_notice(organisation, author, key, 1);
     notice.verifiable = verifiable;
@@ -696,18 +701,30 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
         size_bytes: 1234,
     };
     let at = Timestamp::now();
-    store.record_delivery_sent(id, 42, at, &[letter.clone()]).await.unwrap();
+    store
+        .record_delivery_sent(id, 42, at, &[letter.clone()])
+        .await
+        .unwrap();
     // A 409 answered later records the same message again: the first submit time stays.
-    store.record_delivery_sent(id, 42, at + Duration::seconds(5), &[]).await.unwrap();
+    store
+        .record_delivery_sent(id, 42, at + Duration::seconds(5), &[])
+        .await
+        .unwrap();
     let delivery = store.delivery(id).await.unwrap().unwrap();
-    assert_eq!((delivery.status.as_str(), delivery.suomifi_message_id), ("sent", Some(42)));
+    assert_eq!(
+        (delivery.status.as_str(), delivery.suomifi_message_id),
+        ("sent", Some(42))
+    );
     assert_eq!(delivery.submitted_at, Some(at));
     assert_eq!(store.delivery_documents(id).await.unwrap(), vec![letter]);
     let history = store.delivery_history(id).await.unwrap();
     assert_eq!(kinds(&history), ["queued", "submitted", "submitted"]);
     assert!(history[1].details.contains("kirje.pdf"));
 
-    store.record_delivery_needs_attention(id, "late give-up", at).await.unwrap();
+    store
+        .record_delivery_needs_attention(id, "late give-up", at)
+        .await
+        .unwrap();
     let delivery = store.delivery(id).await.unwrap().unwrap();
     assert_eq!(delivery.status, "sent", "a sent delivery never goes back");
 }
@@ -722,7 +739,10 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
         sha256: "cd".repeat(32),
         size_bytes: 1,
     };
-    store.record_delivery_sent(id, 7, Timestamp::now(), &[document]).await.unwrap();
+    store
+        .record_delivery_sent(id, 7, Timestamp::now(), &[document])
+        .await
+        .unwrap();
     let statements = [
         "UPDATE delivery_history SET kind = 'changed'",
         "DELETE FROM delivery_history",
@@ -741,8 +761,14 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
         };
         assert!(refused, "{statement} must be refused");
     }
-    assert_eq!(kinds(&store.delivery_history(id).await.unwrap()), ["queued", "submitted"]);
-    assert_eq!(store.delivery_documents(id).await.unwrap()[0].sha256, "cd".repeat(32));
+    assert_eq!(
+        kinds(&store.delivery_history(id).await.unwrap()),
+        ["queued", "submitted"]
+    );
+    assert_eq!(
+        store.delivery_documents(id).await.unwrap()[0].sha256,
+        "cd".repeat(32)
+    );
 }
 
 async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
@@ -755,7 +781,11 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
             deemed_receipt: Some(deemed.into()),
             appeal_deadline: Some(deadline.into()),
             legal_rule: Some("ordinary letter".into()),
-            history: HistoryEntry::new(&delivery, "legal_dates", serde_json::json!({ "deemed_receipt": deemed })),
+            history: HistoryEntry::new(
+                &delivery,
+                "legal_dates",
+                serde_json::json!({ "deemed_receipt": deemed }),
+            ),
         };
         store.record_legal_dates(id, &update).await.unwrap();
     }
@@ -765,7 +795,10 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
     assert_eq!(current.channel_taken.as_deref(), Some("paper"));
     let history = store.delivery_history(id).await.unwrap();
     assert_eq!(kinds(&history), ["queued", "legal_dates", "legal_dates"]);
-    assert!(history[1].details.contains("2026-12-25"), "the first computation is kept");
+    assert!(
+        history[1].details.contains("2026-12-25"),
+        "the first computation is kept"
+    );
 }
 
 async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend) {
@@ -774,7 +807,10 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
     let verifiable = one_delivery(&store, organisation, "verifiable", true).await;
     let sent_at = Timestamp::now() - Duration::days(8);
     for id in [ordinary, verifiable] {
-        store.record_delivery_sent(id, 1, sent_at, &[]).await.unwrap();
+        store
+            .record_delivery_sent(id, 1, sent_at, &[])
+            .await
+            .unwrap();
         let delivery = store.delivery(id).await.unwrap().unwrap();
         let update = LegalDatesUpdate {
             channel_taken: Some("electronic".into()),
@@ -787,36 +823,64 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
     }
     let cutoff = Timestamp::now() - Duration::days(7);
     let overdue = store.unacknowledged_verifiable(cutoff, 10).await.unwrap();
-    assert_eq!(overdue.iter().map(|d| d.id).collect::<Vec<_>>(), vec![verifiable]);
+    assert_eq!(
+        overdue.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![verifiable]
+    );
     assert!(store
         .unacknowledged_verifiable(sent_at - Duration::days(1), 10)
         .await
         .unwrap()
         .is_empty());
 
-    assert!(store.flag_unacknowledged(verifiable, Timestamp::now()).await.unwrap());
-    assert!(!store.flag_unacknowledged(verifiable, Timestamp::now()).await.unwrap());
-    assert!(store.unacknowledged_verifiable(cutoff, 10).await.unwrap().is_empty());
+    assert!(store
+        .flag_unacknowledged(verifiable, Timestamp::now())
+        .await
+        .unwrap());
+    assert!(!store
+        .flag_unacknowledged(verifiable, Timestamp::now())
+        .await
+        .unwrap());
+    assert!(store
+        .unacknowledged_verifiable(cutoff, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     let jobs_before = store.job_counts().await.unwrap().pending;
     let (first, second) = tokio::join!(
         store.create_reserve(verifiable, Uuid::now_v7(), Timestamp::now()),
         store.create_reserve(verifiable, Uuid::now_v7(), Timestamp::now()),
     );
-    let created: Vec<Uuid> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
+    let created: Vec<Uuid> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(created.len(), 1, "one re-serve however many ask");
     assert_eq!(store.job_counts().await.unwrap().pending, jobs_before + 1);
     let reserve = store.delivery(created[0]).await.unwrap().unwrap();
     assert_eq!(reserve.reserve_of, Some(verifiable));
-    assert_eq!((reserve.decided_mode.as_str(), reserve.status.as_str()), ("paper_only", "queued"));
+    assert_eq!(
+        (reserve.decided_mode.as_str(), reserve.status.as_str()),
+        ("paper_only", "queued")
+    );
     assert_eq!(reserve.position, 1);
-    assert_eq!(kinds(&store.delivery_history(reserve.id).await.unwrap()), ["queued"]);
+    assert_eq!(
+        kinds(&store.delivery_history(reserve.id).await.unwrap()),
+        ["queued"]
+    );
 }
 
 async fn organisation_delivery_settings_are_kept(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
     assert_eq!(store.delivery_settings(organisation).await.unwrap(), "{}");
     let settings = r#"{"auto_reserve_unacknowledged":true}"#;
-    store.set_delivery_settings(organisation, settings).await.unwrap();
-    assert_eq!(store.delivery_settings(organisation).await.unwrap(), settings);
+    store
+        .set_delivery_settings(organisation, settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delivery_settings(organisation).await.unwrap(),
+        settings
+    );
 }
