@@ -20,6 +20,25 @@ pub struct FirstStart {
     pub generated_password: Option<String>,
 }
 
+/// Postal details so that the demo can send paper at once; an admin replaces them.
+fn demo_delivery_settings() -> serde_json::Value {
+    let address = |name: &str, street: &str| {
+        json!({
+            "name": name,
+            "street_address": street,
+            "zip_code": "00100",
+            "city": "Helsinki",
+            "country_code": "FI",
+        })
+    };
+    json!({
+        "return_address": address(DEMO_ORGANISATION, "PL 1"),
+        "forwarding_address": address("Demo-organisaatio / kirjaamo", "PL 2"),
+        "letter_sender_lines": ["Kirjaamo, PL 1, 00100 Helsinki", "kirjaamo@tiedoksi.local"],
+        "auto_reserve_unacknowledged": false,
+    })
+}
+
 /// Creates the first organisation and admin when there is no organisation yet; otherwise
 /// does nothing (a second start reuses the data).
 pub async fn ensure_first_admin(
@@ -37,6 +56,9 @@ pub async fn ensure_first_admin(
         }
     };
     let organisation = store.create_organisation(DEMO_ORGANISATION).await?;
+    store
+        .set_delivery_settings(organisation.id, &demo_delivery_settings().to_string())
+        .await?;
     let admin = store
         .create_user(&NewUser {
             organisation_id: organisation.id,

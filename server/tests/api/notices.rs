@@ -732,6 +732,19 @@ async fn protected_addresses_and_forced_paper_never_print_the_address(backend: T
             json!("forwarding_address_not_set")
         )]
     );
+    // Paper needs the organisation's return address too.
+    app.store
+        .set_delivery_settings(app.organisation.id, "{}")
+        .await
+        .unwrap();
+    let plain = recipient("Matti", Some(&without_mailbox()), "multichannel");
+    let response = send_notice(&app, &draft("protected-3", vec![plain])).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        problems(&body),
+        [("recipients".to_string(), json!("return_address_not_set"))]
+    );
 }
 
 async fn an_unacknowledged_verifiable_notice_is_flagged_and_served_again_on_paper(
