@@ -20,6 +20,7 @@ test: tools postgres lint unit compat e2e
 ## Benchmarks (release build; prints figures, asserts nothing about speed).
 bench: tools
 	cargo bench -p server --bench simulator_throughput
+	cargo bench -p server --bench paper_letter
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

@@ -79,5 +79,5 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER delivery_history_no_change BEFORE UPDATE OR DELETE ON delivery_history
 FOR EACH ROW EXECUTE FUNCTION proof_append_only();
-CREATE TRIGGER delivery_documents_no_update BEFORE UPDATE ON delivery_documents
+CREATE TRIGGER delivery_documents_no_change BEFORE UPDATE OR DELETE ON delivery_documents
 FOR EACH ROW EXECUTE FUNCTION proof_append_only();

@@ -78,3 +78,5 @@ CREATE TRIGGER delivery_history_no_delete BEFORE DELETE ON delivery_history
 BEGIN SELECT RAISE(ABORT, 'delivery history is append-only'); END;
 CREATE TRIGGER delivery_documents_no_update BEFORE UPDATE ON delivery_documents
 BEGIN SELECT RAISE(ABORT, 'sent documents are append-only'); END;
+CREATE TRIGGER delivery_documents_no_delete BEFORE DELETE ON delivery_documents
+BEGIN SELECT RAISE(ABORT, 'sent documents are append-only'); END;

@@ -24,6 +24,7 @@ pub enum AuditAction {
     NoticeViewed,
     DocumentUploaded,
     DocumentDownloaded,
+    DocumentDownloadRefused,
     DeliveryReserved,
 }
 
@@ -43,6 +44,7 @@ impl AuditAction {
             AuditAction::NoticeViewed => "notice.viewed",
             AuditAction::DocumentUploaded => "document.uploaded",
             AuditAction::DocumentDownloaded => "document.downloaded",
+            AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",
         }
     }

@@ -94,7 +94,13 @@ impl BlobStore for FilesystemBlobStore {
             let mut file = std::fs::File::create(&temporary_path)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
-            std::fs::rename(&temporary_path, &final_path)
+            std::fs::rename(&temporary_path, &final_path)?;
+            // The rename itself must survive a power cut, or the database could name a
+            // document that is gone.
+            if let Some(dir) = final_path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
         })
         .await
         .map_err(std::io::Error::other)?;

@@ -84,6 +84,8 @@ pub struct SuomiFiConfig {
     pub service_id: String,
     /// `TIEDOKSI_SUOMIFI_TIMEOUT_SECONDS` (default 30): one request's whole time limit.
     pub timeout: Duration,
+    /// `TIEDOKSI_SUOMIFI_REQUESTS_PER_SECOND` (default 20, 0 = no cap): our own politeness.
+    pub requests_per_second: u32,
 }
 
 /// Throttling of password guessing. Day-to-day values are config, not constants.
@@ -165,6 +167,8 @@ impl Config {
                 timeout: Duration::from_secs(
                     parse("TIEDOKSI_SUOMIFI_TIMEOUT_SECONDS", 30)?.max(1) as u64
                 ),
+                requests_per_second: parse("TIEDOKSI_SUOMIFI_REQUESTS_PER_SECOND", 20)?
+                    .clamp(0, 10_000) as u32,
             },
             data_key: get("TIEDOKSI_DATA_KEY")
                 .map(|key| DataKey::from_base64(&key))

@@ -130,7 +130,7 @@ pub enum LetterError {
         width_mm: u32,
         height_mm: u32,
     },
-    #[error("the letter is {size} bytes, more than the {max} Suomi.fi accepts")]
+    #[error("the letter is {size} bytes, more than the {max} a paper letter may be")]
     TooLarge { size: usize, max: usize },
     #[error("the PDF could not be written: {0}")]
     Render(String),
@@ -222,7 +222,7 @@ pub fn render(
         other => other,
     }
     .map_err(|error| LetterError::Render(error.to_string()))?;
-    let max = limits.max_upload_bytes;
+    let max = limits.max_paper_pdf_bytes.min(limits.max_upload_bytes);
     if bytes.len() > max {
         return Err(LetterError::TooLarge {
             size: bytes.len(),
@@ -668,7 +668,7 @@ mod tests {
     #[test]
     fn a_letter_over_the_upload_limit_is_refused() {
         let limits = Limits {
-            max_upload_bytes: 1_000,
+            max_paper_pdf_bytes: 1_000,
             ..Limits::default()
         };
         assert!(matches!(

@@ -218,6 +218,7 @@ async fn suomifi_client(
         &suomifi.service_id,
     );
     settings.timeout = suomifi.timeout;
+    settings.requests_per_second = Some(suomifi.requests_per_second);
     Ok((Arc::new(SuomiFiClient::new(settings)?), simulator))
 }
 
@@ -300,13 +301,20 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
     let admin: Arc<dyn AdminBackend> = Arc::new(backend);
     let audit = Audit::new(store.clone());
-    let compose: Arc<dyn ComposeBackend> = Arc::new(ComposeService {
+    let compose_service = ComposeService {
         store: store.clone(),
         suomifi: services.suomifi.clone(),
         key: services.key.clone(),
         blobs: services.blobs.clone(),
         audit: audit.clone(),
-    });
+    };
+    let preview = Router::new()
+        .route(
+            "/api/letter_preview",
+            post(crate::notices::compose::letter_preview),
+        )
+        .with_state(compose_service.clone());
+    let compose: Arc<dyn ComposeBackend> = Arc::new(compose_service);
     let notices: Arc<dyn NoticesBackend> = Arc::new(NoticeViews {
         store: store.clone(),
         audit: audit.clone(),
@@ -362,6 +370,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     Router::new()
         .route("/language/{code}", get(choose_language))
         .merge(documents)
+        .merge(preview)
         .merge(probes)
         .merge(pages)
         .layer(from_fn(require_sign_in))

@@ -41,8 +41,37 @@ fn rank(status: &str) -> u8 {
     }
 }
 
+/// Every status a delivery can have, in no particular order.
+const STATUSES: [&str; 11] = [
+    "queued",
+    "needs_attention",
+    "sent",
+    "delivered_electronically",
+    "paper_created",
+    "sent_for_printing",
+    "read",
+    "receipt_confirmed",
+    "posti_receipt_confirmed",
+    "returned",
+    "unresolved",
+];
+
+/// The statuses `to` is forward from: where an event may move a delivery from.
+pub fn statuses_before(to: &str) -> Vec<&'static str> {
+    STATUSES
+        .into_iter()
+        .filter(|status| rank(status) < rank(to))
+        .collect()
+}
+
 /// The status an event moves a delivery to, if it moves it at all.
 pub fn status_after(kind: &EventKind, current: &str) -> Option<&'static str> {
+    let next = status_for(kind)?;
+    (rank(next) > rank(current)).then_some(next)
+}
+
+/// The status an event stands for.
+fn status_for(kind: &EventKind) -> Option<&'static str> {
     let next = match kind {
         EventKind::ElectronicMessageCreated => "delivered_electronically",
         EventKind::PaperMailCreated => "paper_created",
@@ -54,7 +83,7 @@ pub fn status_after(kind: &EventKind, current: &str) -> Option<&'static str> {
         EventKind::PostiUnresolved => "unresolved",
         EventKind::ElectronicMessageFromEndUser | EventKind::Unknown(_) => return None,
     };
-    (rank(next) > rank(current)).then_some(next)
+    Some(next)
 }
 
 pub struct EventsPoller {
@@ -96,11 +125,16 @@ impl EventsPoller {
             .and_then(|id| Uuid::parse_str(id).ok());
         let delivery = match delivery_id {
             Some(id) => self.store.delivery(id).await?,
-            None => None,
+            // `externalId` is optional in the feed: the message id names ours too.
+            None => {
+                self.store
+                    .delivery_by_message_id(event.metadata.message_id)
+                    .await?
+            }
         };
-        let transition = delivery.as_ref().and_then(|delivery| {
-            status_after(&event.kind(), &delivery.status).map(|to| (delivery.status.as_str(), to))
-        });
+        let moves_to = delivery
+            .as_ref()
+            .and_then(|delivery| status_after(&event.kind(), &delivery.status));
         let stored = StoredEvent {
             id: Uuid::now_v7(),
             organisation_id: delivery.as_ref().map(|d| d.organisation_id),
@@ -111,12 +145,11 @@ impl EventsPoller {
             event_time: event.event_time.clone(),
             payload: serde_json::to_string(event).unwrap_or_default(),
         };
-        let new = self.store.record_event(&stored, transition).await?;
-        if let (true, Some(delivery)) = (new, delivery) {
-            // The event may tell the channel or the receipt, or move a letter's sending day.
-            if let Some(current) = self.store.delivery(delivery.id).await? {
-                legal::reassess(&self.store, &current, self.receipt).await?;
-            }
+        let new = self.store.record_event(&stored, moves_to).await?;
+        // The event may tell the channel or the receipt, or move a letter's sending day.
+        // Also for an event seen before: its assessment may have failed the first time.
+        if let Some(delivery) = delivery {
+            legal::reassess(&self.store, delivery.id, self.receipt).await?;
         }
         Ok(new)
     }
@@ -138,6 +171,16 @@ impl EventsPoller {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_is_forward_only_from_those_before_it() {
+        assert_eq!(statuses_before("queued"), Vec::<&str>::new());
+        assert_eq!(statuses_before("sent"), ["queued", "needs_attention"]);
+        let before_read = statuses_before("read");
+        assert!(before_read.contains(&"sent_for_printing") && before_read.contains(&"sent"));
+        assert!(!before_read.contains(&"receipt_confirmed"));
+        assert!(!statuses_before("returned").contains(&"posti_receipt_confirmed"));
+    }
 
     #[test]
     fn statuses_only_move_forward() {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 use crate::dates::{legal_dates, ReceiptRules, ServiceChannel};
 use crate::store::{Delivery, HistoryEntry, LegalDatesUpdate, Store, StoreError, StoredEvent};
@@ -106,6 +107,21 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
             "multichannel: waiting for Suomi.fi to tell which channel it took",
         );
     };
+    // A letter Posti could not deliver shows it was not received: no presumption holds.
+    let undelivered = [EventKind::PostiReturnedToSender, EventKind::PostiUnresolved];
+    if let Some((kind, _)) = facts
+        .events
+        .iter()
+        .find(|(kind, _)| undelivered.contains(kind))
+    {
+        let rule = match kind {
+            EventKind::PostiReturnedToSender => {
+                "not served: Posti returned the letter to the sender"
+            }
+            _ => "not served: Posti could not deliver the letter",
+        };
+        return none(Some(channel), rule);
+    }
     // A letter is sent when it goes to print; until that event, the day Suomi.fi took it.
     let sent_at = match channel {
         ServiceChannel::Electronic => first(facts.events, EventKind::ElectronicMessageCreated),
@@ -179,26 +195,44 @@ fn events_of(stored: &[StoredEvent]) -> Vec<(EventKind, OffsetDateTime)> {
 }
 
 /// Assesses the delivery again and, when the channel or a date changed, stores the new
-/// values with a history entry naming what they were before. Returns the assessment.
+/// values with a history entry naming what they were before. Two assessments racing (the
+/// send job and the events poller) cannot overwrite a newer one: the store writes only over
+/// the values the assessment started from, and the loser assesses again.
 pub async fn reassess(
+    store: &Arc<dyn Store>,
+    delivery_id: Uuid,
+    rules: ReceiptRules,
+) -> Result<Option<Assessment>, StoreError> {
+    for _ in 0..5 {
+        let Some(delivery) = store.delivery(delivery_id).await? else {
+            return Ok(None);
+        };
+        match assess_and_record(store, &delivery, rules).await? {
+            Recorded::Unchanged(assessment) | Recorded::Stored(assessment) => {
+                return Ok(Some(assessment))
+            }
+            Recorded::Raced => continue,
+        }
+    }
+    Ok(None)
+}
+
+enum Recorded {
+    Unchanged(Assessment),
+    Stored(Assessment),
+    Raced,
+}
+
+async fn assess_and_record(
     store: &Arc<dyn Store>,
     delivery: &Delivery,
     rules: ReceiptRules,
-) -> Result<Assessment, StoreError> {
+) -> Result<Recorded, StoreError> {
     let Some(notice) = store
         .notice(delivery.organisation_id, delivery.notice_id)
         .await?
     else {
-        return Ok(assess(
-            &Facts {
-                decided_mode: &delivery.decided_mode,
-                verifiable: false,
-                appeal_days: None,
-                submitted_at: None,
-                events: &[],
-            },
-            rules,
-        ));
+        return Ok(Recorded::Unchanged(none_yet()));
     };
     let events = events_of(&store.delivery_events(delivery.id).await?);
     let assessment = assess(
@@ -218,9 +252,9 @@ pub async fn reassess(
     let unchanged = channel_taken == delivery.channel_taken
         && deemed_receipt == delivery.deemed_receipt
         && appeal_deadline == delivery.appeal_deadline
-        && (deemed_receipt.is_some() || delivery.legal_rule.as_deref() == Some(&assessment.rule));
+        && delivery.legal_rule.as_deref() == Some(assessment.rule.as_str());
     if unchanged {
-        return Ok(assessment);
+        return Ok(Recorded::Unchanged(assessment));
     }
     let history = HistoryEntry::new(
         delivery,
@@ -238,10 +272,15 @@ pub async fn reassess(
             },
         }),
     );
-    store
+    let stored = store
         .record_legal_dates(
             delivery.id,
             &LegalDatesUpdate {
+                previous: (
+                    delivery.channel_taken.clone(),
+                    delivery.deemed_receipt.clone(),
+                    delivery.appeal_deadline.clone(),
+                ),
                 channel_taken,
                 deemed_receipt,
                 appeal_deadline,
@@ -250,7 +289,21 @@ pub async fn reassess(
             },
         )
         .await?;
-    Ok(assessment)
+    Ok(if stored {
+        Recorded::Stored(assessment)
+    } else {
+        Recorded::Raced
+    })
+}
+
+fn none_yet() -> Assessment {
+    Assessment {
+        channel: None,
+        deemed_receipt: None,
+        appeal_deadline: None,
+        moved_from: None,
+        rule: "not sent yet".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +445,25 @@ mod tests {
         assert_eq!(result.deemed_receipt, Some(date!(2026 - 12 - 21)));
         assert_eq!(result.appeal_deadline, None);
         assert!(!result.rule.contains("appeal"));
+    }
+
+    #[test]
+    fn a_returned_letter_was_not_served() {
+        let events = [
+            (EventKind::PaperMailCreated, datetime!(2026-12-18 09:00 UTC)),
+            (
+                EventKind::PostiReturnedToSender,
+                datetime!(2027-01-04 09:00 UTC),
+            ),
+        ];
+        let result = assess(
+            &facts("paper_only", false, &events),
+            ReceiptRules::default(),
+        );
+        assert_eq!(result.channel, Some(ServiceChannel::Paper));
+        assert_eq!(result.deemed_receipt, None);
+        assert_eq!(result.appeal_deadline, None);
+        assert!(result.rule.contains("returned"));
     }
 
     #[test]

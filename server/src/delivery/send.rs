@@ -412,10 +412,8 @@ impl JobHandler for SendDelivery {
         }
         // The first legal assessment (the rest follow events). Not worth failing a send over:
         // the next event assesses again.
-        if let Ok(Some(sent)) = self.store.delivery(delivery.id).await {
-            if let Err(error) = legal::reassess(&self.store, &sent, self.receipt).await {
-                tracing::warn!(%error, delivery = %delivery.id, "could not compute legal dates");
-            }
+        if let Err(error) = legal::reassess(&self.store, delivery.id, self.receipt).await {
+            tracing::warn!(%error, delivery = %delivery.id, "could not compute legal dates");
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! organisation has chosen so, queues the paper re-serve itself; otherwise a caseworker
 //! decides (`reserve_on_paper`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ use app::domain::notice::DeliverySettings;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use time::Date;
+
+use super::legal::finnish_date;
 use crate::store::{Store, StoreError, Timestamp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,44 +28,69 @@ pub struct AcknowledgementWatch {
     pub acknowledgement_days: i64,
 }
 
+/// How many overdue candidates one pass looks at; the next pass takes the rest.
+const BATCH: i64 = 500;
+
+/// Whether the acknowledgement period has run out by `today`: the sending day is not counted
+/// (laki 150/1930 2 §), and the recipient has the whole last day.
+pub fn overdue(submitted: Date, today: Date, days: i64) -> bool {
+    today > submitted + time::Duration::days(days)
+}
+
 impl AcknowledgementWatch {
-    /// One pass as of `as_of`: overdue means submitted more than the acknowledgement period
-    /// before it. What the pass records is stamped with the real time.
+    /// One pass as of `as_of`, in Finnish calendar days. What the pass records is stamped
+    /// with the real time; flagging and the automatic re-serve are one transaction.
     pub async fn run_once(&self, as_of: Timestamp) -> Result<WatchOutcome, StoreError> {
-        let cutoff = as_of - time::Duration::days(self.acknowledgement_days);
+        let today = finnish_date(as_of.as_offset_date_time());
+        // Every delivery overdue by days was submitted at least this long ago.
+        let candidates_before = as_of - time::Duration::days(self.acknowledgement_days);
+        let candidates = self
+            .store
+            .unacknowledged_verifiable(candidates_before, BATCH)
+            .await?;
         let mut outcome = WatchOutcome::default();
-        loop {
-            let overdue = self.store.unacknowledged_verifiable(cutoff, 100).await?;
-            if overdue.is_empty() {
-                return Ok(outcome);
+        let mut auto_reserve: HashMap<Uuid, bool> = HashMap::new();
+        for delivery in candidates {
+            let Some(submitted) = delivery.submitted_at else {
+                continue;
+            };
+            if !overdue(
+                finnish_date(submitted.as_offset_date_time()),
+                today,
+                self.acknowledgement_days,
+            ) {
+                continue;
             }
-            for delivery in overdue {
-                if !self
-                    .store
-                    .flag_unacknowledged(delivery.id, Timestamp::now())
-                    .await?
-                {
-                    continue;
+            let auto = match auto_reserve.get(&delivery.organisation_id) {
+                Some(auto) => *auto,
+                None => {
+                    let settings: DeliverySettings = serde_json::from_str(
+                        &self
+                            .store
+                            .delivery_settings(delivery.organisation_id)
+                            .await?,
+                    )
+                    .unwrap_or_default();
+                    auto_reserve.insert(
+                        delivery.organisation_id,
+                        settings.auto_reserve_unacknowledged,
+                    );
+                    settings.auto_reserve_unacknowledged
                 }
+            };
+            let reserve = auto.then(Uuid::now_v7);
+            if self
+                .store
+                .flag_unacknowledged(delivery.id, Timestamp::now(), reserve)
+                .await?
+            {
                 outcome.flagged += 1;
-                let settings: DeliverySettings = serde_json::from_str(
-                    &self
-                        .store
-                        .delivery_settings(delivery.organisation_id)
-                        .await?,
-                )
-                .unwrap_or_default();
-                if settings.auto_reserve_unacknowledged
-                    && self
-                        .store
-                        .create_reserve(delivery.id, Uuid::now_v7(), Timestamp::now())
-                        .await?
-                        .is_some()
-                {
+                if reserve.is_some() {
                     outcome.reserved += 1;
                 }
             }
         }
+        Ok(outcome)
     }
 
     /// Watches every `interval` until `stop` turns true.
@@ -75,5 +104,22 @@ impl AcknowledgementWatch {
                 _ = stop.changed() => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overdue;
+    use time::macros::date;
+
+    #[test]
+    fn seven_days_run_out_at_the_end_of_the_seventh_day_after_sending() {
+        let sent = date!(2026 - 12 - 18);
+        assert!(!overdue(sent, date!(2026 - 12 - 24), 7));
+        assert!(
+            !overdue(sent, date!(2026 - 12 - 25), 7),
+            "the 25th is the last day"
+        );
+        assert!(overdue(sent, date!(2026 - 12 - 26), 7));
     }
 }

@@ -559,3 +559,77 @@ impl ComposeBackend for ComposeService {
         self.compose(user, draft).await
     }
 }
+
+/// `POST /api/letter_preview` with `{"draft": …}`: the paper letter the draft would get,
+/// rendered exactly as queuing renders it (same day, same bytes), without queuing anything.
+pub async fn letter_preview(
+    axum::extract::State(service): axum::extract::State<ComposeService>,
+    axum::Extension(user): axum::Extension<SessionUser>,
+    axum::Json(body): axum::Json<PreviewRequest>,
+) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let refuse = |status: StatusCode, error: AppError| (status, axum::Json(error)).into_response();
+    if !matches!(
+        user.role,
+        app::auth::Role::Caseworker | app::auth::Role::Admin
+    ) {
+        return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
+    }
+    let draft = body.draft;
+    let mut problems = Problems::default();
+    problems.text(
+        "case_reference",
+        &draft.case_reference,
+        MAX_CASE_REFERENCE_CHARS,
+    );
+    problems.text("title", &draft.title, service.limits().max_title_chars);
+    problems.text("body", &draft.body, service.limits().max_body_chars);
+    let attachments = match service.load_attachments(&user, &draft, &mut problems).await {
+        Ok(attachments) => attachments,
+        Err(error) => return refuse(error.status(), error),
+    };
+    if let Err(error) = problems.into_result() {
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, error);
+    }
+    let settings: DeliverySettings =
+        match service.store.delivery_settings(user.organisation_id).await {
+            Ok(settings) => serde_json::from_str(&settings).unwrap_or_default(),
+            Err(error) => {
+                let error = AppError::internal(error);
+                return refuse(error.status(), error);
+            }
+        };
+    match service
+        .render_letter(&user, &draft, &settings, &attachments)
+        .await
+    {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(LetterError::TooLarge { .. }) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(vec![FieldProblem::new(
+                "attachments",
+                Problem::LetterTooLarge,
+            )]),
+        ),
+        Err(_) => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(vec![FieldProblem::new(
+                "attachments",
+                Problem::AttachmentNotPrintable,
+            )]),
+        ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PreviewRequest {
+    pub draft: NoticeDraft,
+}

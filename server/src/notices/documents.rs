@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::blobs::{BlobStore, Sha256Hex};
-use crate::store::{Store, Timestamp, Upload};
+use crate::store::{Notice, Store, Timestamp, Upload};
 use crate::suomifi::limits::{attachment_media_type, Limits};
 
 #[derive(Clone)]
@@ -170,6 +170,74 @@ pub async fn upload(
         .into_response()
 }
 
+/// A notice one of whose recipients has turvakielto: its documents may reveal where that
+/// person lives, so only the notice's author and administrators open them (domain rules:
+/// restrict downloads of such documents).
+async fn may_open(
+    documents: &Documents,
+    user: &SessionUser,
+    notice: &Notice,
+) -> Result<bool, Response> {
+    if user.id == notice.author_id || user.role == Role::Admin {
+        return Ok(true);
+    }
+    let deliveries = documents
+        .store
+        .deliveries(user.organisation_id, notice.id)
+        .await
+        .map_err(internal)?;
+    Ok(!deliveries.iter().any(address_protected))
+}
+
+fn address_protected(delivery: &crate::store::Delivery) -> bool {
+    serde_json::from_str::<serde_json::Value>(&delivery.facts)
+        .ok()
+        .and_then(|facts| facts["facts"]["address_protected"].as_bool())
+        .unwrap_or(false)
+}
+
+/// Refuses a download, on the record.
+async fn refuse_download(
+    documents: &Documents,
+    user: &SessionUser,
+    client_ip: &str,
+    notice_id: Uuid,
+) -> Response {
+    let entry = AuditEntry::new(AuditAction::DocumentDownloadRefused)
+        .organisation(user.organisation_id)
+        .actor(user.id, user.email.clone())
+        .subject("notice", notice_id)
+        .client_ip(client_ip)
+        .details(json!({ "reason": "address_protected" }));
+    if let Err(error) = documents.audit.record(entry).await {
+        return internal(error);
+    }
+    refuse(StatusCode::FORBIDDEN, AppError::Forbidden)
+}
+
+/// The notice, if the user may open its documents; otherwise the response to give.
+async fn openable_notice(
+    documents: &Documents,
+    user: &SessionUser,
+    client_ip: &str,
+    notice_id: Uuid,
+) -> Result<Notice, Response> {
+    let notice = match documents
+        .store
+        .notice(user.organisation_id, notice_id)
+        .await
+    {
+        Ok(Some(notice)) => notice,
+        Ok(None) => return Err(refuse(StatusCode::NOT_FOUND, AppError::NotFound)),
+        Err(error) => return Err(internal(error)),
+    };
+    if may_open(documents, user, &notice).await? {
+        Ok(notice)
+    } else {
+        Err(refuse_download(documents, user, client_ip, notice_id).await)
+    }
+}
+
 /// Serves one stored document of a notice, audited.
 async fn serve(
     documents: &Documents,
@@ -224,14 +292,9 @@ pub async fn letter(
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     Path(notice_id): Path<Uuid>,
 ) -> Response {
-    let notice = match documents
-        .store
-        .notice(user.organisation_id, notice_id)
-        .await
-    {
-        Ok(Some(notice)) => notice,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
-        Err(error) => return internal(error),
+    let notice = match openable_notice(&documents, &user, &client_ip, notice_id).await {
+        Ok(notice) => notice,
+        Err(response) => return response,
     };
     let Some(sha256) = notice.paper_letter_sha256 else {
         return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
@@ -257,14 +320,8 @@ pub async fn attachment(
     Extension(ClientIp(client_ip)): Extension<ClientIp>,
     Path((notice_id, position)): Path<(Uuid, i32)>,
 ) -> Response {
-    match documents
-        .store
-        .notice(user.organisation_id, notice_id)
-        .await
-    {
-        Ok(Some(_)) => {}
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
-        Err(error) => return internal(error),
+    if let Err(response) = openable_notice(&documents, &user, &client_ip, notice_id).await {
+        return response;
     }
     let attachments = match documents.store.notice_attachments(notice_id).await {
         Ok(attachments) => attachments,

@@ -18,17 +18,34 @@ use crate::store::{Delivery, Store, Timestamp};
 /// How many notices the list shows.
 const LIST_LIMIT: i64 = 100;
 
+fn not_unacknowledged() -> AppError {
+    AppError::Invalid(vec![app::compose::FieldProblem::new(
+        "delivery_id",
+        app::compose::Problem::NotUnacknowledged,
+    )])
+}
+
 #[derive(Clone)]
 pub struct NoticeViews {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
 }
 
-fn needs_attention(delivery: &Delivery) -> bool {
-    delivery.status == "needs_attention"
-        || delivery.status == "returned"
-        || delivery.status == "unresolved"
-        || delivery.unacknowledged_at.is_some()
+/// Failed, undeliverable, or unacknowledged in time and not yet re-served.
+fn needs_attention(delivery: &Delivery, all: &[Delivery]) -> bool {
+    let still_unacknowledged = delivery.unacknowledged_at.is_some()
+        && matches!(
+            delivery.status.as_str(),
+            "sent" | "delivered_electronically"
+        )
+        && !all
+            .iter()
+            .any(|other| other.reserve_of == Some(delivery.id));
+    still_unacknowledged
+        || matches!(
+            delivery.status.as_str(),
+            "needs_attention" | "returned" | "unresolved"
+        )
 }
 
 impl NoticeViews {
@@ -106,7 +123,10 @@ impl NoticesBackend for NoticeViews {
                 title: notice.title,
                 created_at: notice.created_at.to_rfc3339(),
                 recipients: deliveries.len() as u32,
-                needs_attention: deliveries.iter().filter(|d| needs_attention(d)).count() as u32,
+                needs_attention: deliveries
+                    .iter()
+                    .filter(|d| needs_attention(d, &deliveries))
+                    .count() as u32,
             });
         }
         Ok(summaries)
@@ -179,10 +199,7 @@ impl NoticesBackend for NoticeViews {
             .ok_or(AppError::NotFound)?;
         // Only what the watch flagged: an acknowledged or paper delivery is not served again.
         if delivery.unacknowledged_at.is_none() {
-            return Err(AppError::Invalid(vec![app::compose::FieldProblem::new(
-                "delivery_id",
-                app::compose::Problem::NotUnacknowledged,
-            )]));
+            return Err(not_unacknowledged());
         }
         let reserve = match self
             .store
@@ -202,6 +219,7 @@ impl NoticesBackend for NoticeViews {
                 }
                 created
             }
+            // Re-served before (asking twice is fine), or acknowledged meanwhile.
             None => self
                 .store
                 .deliveries(user.organisation_id, delivery.notice_id)
@@ -210,7 +228,7 @@ impl NoticesBackend for NoticeViews {
                 .into_iter()
                 .find(|d| d.reserve_of == Some(delivery_id))
                 .map(|d| d.id)
-                .ok_or_else(|| AppError::internal("a re-serve exists but was not found"))?,
+                .ok_or_else(not_unacknowledged)?,
         };
         Ok(reserve)
     }

@@ -379,6 +379,8 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// For events that name the message but not our externalId.
+    async fn delivery_by_message_id(&self, message_id: i64) -> StoreResult<Option<Delivery>>;
     /// Suomi.fi has the message (new, or found by its externalId after a 409): the status,
     /// the hashes of the documents sent and a history entry, together.
     async fn record_delivery_sent(
@@ -418,13 +420,9 @@ pub trait EventStore: Send + Sync {
     async fn continuation_token(&self, service_id: &str) -> StoreResult<Option<String>>;
     async fn save_continuation_token(&self, service_id: &str, token: &str) -> StoreResult<()>;
     /// Stores the event unless it is stored already; `true` when it is new. A new event
-    /// tied to a delivery also applies `transition` (from, to) if the delivery is still in
-    /// `from`.
-    async fn record_event(
-        &self,
-        event: &StoredEvent,
-        transition: Option<(&str, &str)>,
-    ) -> StoreResult<bool>;
+    /// tied to a delivery is added to its history and moves its status to `moves_to` if that
+    /// is forward from wherever the status is by then.
+    async fn record_event(&self, event: &StoredEvent, moves_to: Option<&str>) -> StoreResult<bool>;
     /// Oldest first.
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }
@@ -490,6 +488,8 @@ impl HistoryEntry {
 /// New current legal facts of a delivery, with the history entry that explains them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegalDatesUpdate {
+    /// The values the update was computed against: `(channel, deemed_receipt, appeal_deadline)`.
+    pub previous: (Option<String>, Option<String>, Option<String>),
     pub channel_taken: Option<String>,
     pub deemed_receipt: Option<String>,
     pub appeal_deadline: Option<String>,
@@ -511,23 +511,33 @@ pub trait HistoryStore: Send + Sync {
     async fn append_history(&self, entry: &HistoryEntry) -> StoreResult<()>;
     /// Oldest first.
     async fn delivery_history(&self, delivery_id: Uuid) -> StoreResult<Vec<HistoryEntry>>;
-    /// Sets the current channel and legal dates and appends the history entry, together.
+    /// Sets the current channel and legal dates and appends the history entry, together —
+    /// only if the current values are still `update.previous` (else `false`: someone else
+    /// assessed in between; assess again).
     async fn record_legal_dates(
         &self,
         delivery_id: Uuid,
         update: &LegalDatesUpdate,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Verifiable deliveries that went electronic, were submitted before `submitted_before`,
-    /// are not acknowledged and not flagged yet.
+    /// are not acknowledged and not flagged yet; oldest first.
     async fn unacknowledged_verifiable(
         &self,
         submitted_before: Timestamp,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    /// `true` when this call flagged it (with a history entry); `false` when it was already.
-    async fn flag_unacknowledged(&self, delivery_id: Uuid, at: Timestamp) -> StoreResult<bool>;
-    /// Queues a verifiable paper re-serve of `original_id` (a new delivery and its send job,
-    /// history on both). `None` when it has been re-served already.
+    /// Flags the delivery (with a history entry) and, given `reserve_id`, queues its paper
+    /// re-serve in the same transaction. `false` when it was flagged already or has been
+    /// acknowledged meanwhile.
+    async fn flag_unacknowledged(
+        &self,
+        delivery_id: Uuid,
+        at: Timestamp,
+        reserve_id: Option<Uuid>,
+    ) -> StoreResult<bool>;
+    /// Queues a verifiable paper re-serve of a flagged, still unacknowledged `original_id`
+    /// (a new delivery and its send job, history on both). `None` when it has been re-served
+    /// already or is not (or no longer) unacknowledged.
     async fn create_reserve(
         &self,
         original_id: Uuid,

@@ -579,15 +579,11 @@ macro_rules! impl_shared_notice_store {
                 documents: &[$crate::store::SentDocument],
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                let organisation_id: Option<uuid::Uuid> =
-                    sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(organisation_id) = organisation_id else {
+                let Some(organisation_id) =
+                    Self::set_delivery_outcome(&mut tx, id, "sent", Some(message_id), None, at).await?
+                else {
                     return Ok(());
                 };
-                Self::set_delivery_outcome(&mut tx, id, "sent", Some(message_id), None, at).await?;
                 for document in documents {
                     sqlx::query(
                         "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
@@ -625,16 +621,12 @@ macro_rules! impl_shared_notice_store {
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
-                let organisation_id: Option<uuid::Uuid> =
-                    sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(organisation_id) = organisation_id else {
+                let Some(organisation_id) =
+                    Self::set_delivery_outcome(&mut tx, id, "needs_attention", None, Some(reason), at)
+                        .await?
+                else {
                     return Ok(());
                 };
-                Self::set_delivery_outcome(&mut tx, id, "needs_attention", None, Some(reason), at)
-                    .await?;
                 let details = serde_json::json!({ "reason": reason }).to_string();
                 Self::insert_history(&mut tx, organisation_id, id, at, "needs_attention", &details)
                     .await?;
@@ -647,6 +639,19 @@ macro_rules! impl_shared_notice_store {
                     "SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status",
                 )
                 .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn delivery_by_message_id(
+                &self,
+                message_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Delivery>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE suomifi_message_id = $1",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(message_id)
+                .fetch_optional(&self.pool)
                 .await?)
             }
 
@@ -672,7 +677,9 @@ macro_rules! impl_shared_notice_store {
                 message_id: Option<i64>,
                 reason: Option<&str>,
                 at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                // The write comes first in its transaction: SQLite (WAL) cannot upgrade a
+                // read snapshot that another connection has written past.
                 // Statuses only move forward: a late "sent" (a retry answered 409) must not
                 // overwrite "read", nor a late give-up a delivery Suomi.fi has.
                 let movable_from = if status == "sent" {
@@ -680,7 +687,7 @@ macro_rules! impl_shared_notice_store {
                 } else {
                     "('queued')"
                 };
-                sqlx::query(&format!(
+                Ok(sqlx::query_scalar(&format!(
                     "UPDATE deliveries SET \
                      status = CASE WHEN status IN {movable_from} THEN $2 ELSE status END, \
                      suomifi_message_id = COALESCE($3, suomifi_message_id), \
@@ -688,16 +695,15 @@ macro_rules! impl_shared_notice_store {
                                                    ELSE needs_attention_reason END, \
                      submitted_at = CASE WHEN $3 IS NULL THEN submitted_at \
                                          ELSE COALESCE(submitted_at, $5) END, \
-                     updated_at = $5 WHERE id = $1"
+                     updated_at = $5 WHERE id = $1 RETURNING organisation_id"
                 ))
                 .bind(id)
                 .bind(status)
                 .bind(message_id)
                 .bind(reason)
                 .bind(at)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
+                .fetch_optional(&mut **tx)
+                .await?)
             }
 
             async fn insert_history(
@@ -873,7 +879,7 @@ macro_rules! impl_shared_event_store {
             async fn record_event(
                 &self,
                 event: &$crate::store::StoredEvent,
-                transition: Option<(&str, &str)>,
+                moves_to: Option<&str>,
             ) -> $crate::store::StoreResult<bool> {
                 let now = $crate::store::Timestamp::now();
                 let mut tx = self.pool.begin().await?;
@@ -903,26 +909,29 @@ macro_rules! impl_shared_event_store {
                         "event_type": event.event_type,
                         "event_time": event.event_time,
                         "message_id": event.message_id,
-                        "status": transition.map(|(_, to)| to),
+                        "status": moves_to,
                     });
                     Self::insert_history(&mut tx, organisation_id, delivery_id, now, "suomifi_event", &details.to_string())
                         .await?;
                 }
-                if let (true, Some(delivery_id), Some((from, to))) =
-                    (inserted, event.delivery_id, transition)
-                {
-                    // Only from the status the decision was made on: a concurrent poller that
-                    // moved it further wins.
-                    sqlx::query(
-                        "UPDATE deliveries SET status = $3, updated_at = $4 \
-                         WHERE id = $1 AND status = $2",
-                    )
-                    .bind(delivery_id)
-                    .bind(from)
-                    .bind(to)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                if let (true, Some(delivery_id), Some(to)) = (inserted, event.delivery_id, moves_to) {
+                    // Decided in the statement, from whatever the status is now: only forward.
+                    let earlier = $crate::delivery::events::statuses_before(to)
+                        .iter()
+                        .map(|status| format!("'{status}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if !earlier.is_empty() {
+                        sqlx::query(&format!(
+                            "UPDATE deliveries SET status = $2, updated_at = $3 \
+                             WHERE id = $1 AND status IN ({earlier})"
+                        ))
+                        .bind(delivery_id)
+                        .bind(to)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(inserted)

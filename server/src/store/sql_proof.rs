@@ -111,11 +111,15 @@ macro_rules! impl_shared_proof_stores {
                 &self,
                 delivery_id: uuid::Uuid,
                 update: &$crate::store::LegalDatesUpdate,
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query(
+                let (previous_channel, previous_receipt, previous_deadline) = &update.previous;
+                let changed = sqlx::query(
                     "UPDATE deliveries SET channel_taken = $2, deemed_receipt = $3, \
-                     appeal_deadline = $4, legal_rule = $5, updated_at = $6 WHERE id = $1",
+                     appeal_deadline = $4, legal_rule = $5, updated_at = $6 WHERE id = $1 \
+                     AND channel_taken IS NOT DISTINCT FROM $7 \
+                     AND deemed_receipt IS NOT DISTINCT FROM $8 \
+                     AND appeal_deadline IS NOT DISTINCT FROM $9",
                 )
                 .bind(delivery_id)
                 .bind(&update.channel_taken)
@@ -123,23 +127,21 @@ macro_rules! impl_shared_proof_stores {
                 .bind(&update.appeal_deadline)
                 .bind(&update.legal_rule)
                 .bind(update.history.occurred_at)
+                .bind(previous_channel)
+                .bind(previous_receipt)
+                .bind(previous_deadline)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected()
+                    == 1;
+                if !changed {
+                    return Ok(false);
+                }
                 let entry = &update.history;
-                sqlx::query(
-                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
-                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(entry.id)
-                .bind(entry.organisation_id)
-                .bind(entry.delivery_id)
-                .bind(entry.occurred_at)
-                .bind(&entry.kind)
-                .bind(&entry.details)
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_history(&mut tx, entry.organisation_id, entry.delivery_id, entry.occurred_at, &entry.kind, &entry.details)
+                    .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             async fn unacknowledged_verifiable(
@@ -169,11 +171,15 @@ macro_rules! impl_shared_proof_stores {
                 &self,
                 delivery_id: uuid::Uuid,
                 at: $crate::store::Timestamp,
+                reserve_id: Option<uuid::Uuid>,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
+                // Not once the recipient has acknowledged (a late event may have come in).
                 let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
                     "UPDATE deliveries SET unacknowledged_at = $2, updated_at = $2 \
-                     WHERE id = $1 AND unacknowledged_at IS NULL RETURNING organisation_id",
+                     WHERE id = $1 AND unacknowledged_at IS NULL \
+                     AND status IN ('sent', 'delivered_electronically') \
+                     RETURNING organisation_id",
                 )
                 .bind(delivery_id)
                 .bind(at)
@@ -184,6 +190,9 @@ macro_rules! impl_shared_proof_stores {
                 };
                 Self::insert_history(&mut tx, organisation_id, delivery_id, at, "unacknowledged", "{}")
                     .await?;
+                if let Some(reserve_id) = reserve_id {
+                    Self::insert_reserve(&mut tx, delivery_id, reserve_id, at).await?;
+                }
                 tx.commit().await?;
                 Ok(true)
             }
@@ -195,6 +204,21 @@ macro_rules! impl_shared_proof_stores {
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
                 let mut tx = self.pool.begin().await?;
+                let created = Self::insert_reserve(&mut tx, original_id, reserve_id, at).await?;
+                tx.commit().await?;
+                Ok(created)
+            }
+        }
+
+        impl $store {
+            /// The re-serve of a flagged, still unacknowledged delivery: the delivery, its
+            /// send job and history on both, or nothing when it exists already.
+            async fn insert_reserve(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                original_id: uuid::Uuid,
+                reserve_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
                 let inserted = sqlx::query(
                     "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
                      recipient_name, identity_kind, identity_sealed, identity_lookup, \
@@ -207,13 +231,15 @@ macro_rules! impl_shared_proof_stores {
                      'paper_only', 'paper_only', '[\"verifiable_not_acknowledged\"]', \
                      d.paper_addressee, 'queued', $3, $3, d.id \
                      FROM deliveries d WHERE d.id = $1 \
+                     AND d.unacknowledged_at IS NOT NULL \
+                     AND d.status IN ('sent', 'delivered_electronically') \
                      AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = $1) \
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(original_id)
                 .bind(reserve_id)
                 .bind(at)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected()
                     == 1;
@@ -223,7 +249,7 @@ macro_rules! impl_shared_proof_stores {
                 let organisation_id: uuid::Uuid =
                     sqlx::query_scalar("SELECT organisation_id FROM deliveries WHERE id = $1")
                         .bind(reserve_id)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut **tx)
                         .await?;
                 sqlx::query(
                     "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
@@ -234,19 +260,18 @@ macro_rules! impl_shared_proof_stores {
                 .bind($crate::store::JobKind::SendDelivery.as_str())
                 .bind(reserve_id)
                 .bind(at)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 let to_original = serde_json::json!({ "reserve_delivery_id": reserve_id });
-                Self::insert_history(&mut tx, organisation_id, original_id, at, "reserve_queued", &to_original.to_string())
+                Self::insert_history(tx, organisation_id, original_id, at, "reserve_queued", &to_original.to_string())
                     .await?;
                 let to_reserve = serde_json::json!({
                     "reserve_of": original_id,
                     "decided_mode": "paper_only",
                     "reasons": ["verifiable_not_acknowledged"],
                 });
-                Self::insert_history(&mut tx, organisation_id, reserve_id, at, "queued", &to_reserve.to_string())
+                Self::insert_history(tx, organisation_id, reserve_id, at, "queued", &to_reserve.to_string())
                     .await?;
-                tx.commit().await?;
                 Ok(Some(reserve_id))
             }
         }

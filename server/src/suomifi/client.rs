@@ -31,6 +31,8 @@ pub struct SuomiFiSettings {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub limits: Limits,
+    /// Our own cap on requests a second (no published limit exists); `None` for none.
+    pub requests_per_second: Option<u32>,
 }
 
 impl std::fmt::Debug for SuomiFiSettings {
@@ -53,6 +55,7 @@ impl SuomiFiSettings {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             limits: Limits::default(),
+            requests_per_second: None,
         }
     }
 }
@@ -152,6 +155,7 @@ pub struct SuomiFiClient {
     settings: SuomiFiSettings,
     password: Mutex<SecretString>,
     token: Mutex<Option<CachedToken>>,
+    pacer: Option<super::pacer::Pacer>,
 }
 
 /// Response headers that may carry the service's trace id, checked in this order.
@@ -186,9 +190,16 @@ impl SuomiFiClient {
         Ok(Self {
             http,
             password: Mutex::new(settings.password.clone()),
+            pacer: super::pacer::Pacer::new(settings.requests_per_second),
             settings,
             token: Mutex::new(None),
         })
+    }
+
+    async fn wait_turn(&self) {
+        if let Some(pacer) = &self.pacer {
+            pacer.wait_turn().await;
+        }
     }
 
     pub fn service_id(&self) -> &str {
@@ -251,6 +262,7 @@ impl SuomiFiClient {
         &self,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, SuomiFiError> {
+        self.wait_turn().await;
         let token = self.access_token().await?;
         let response = build()
             .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
@@ -260,6 +272,7 @@ impl SuomiFiClient {
             return Ok(response);
         }
         self.forget_token().await;
+        self.wait_turn().await;
         let token = self.access_token().await?;
         Ok(build()
             .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()))

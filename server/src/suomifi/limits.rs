@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_zip_code_chars: usize,
     pub max_notification_title_chars: usize,
     pub max_notification_content_chars: usize,
+    /// Our reading, not DVV's: print services treat about 3 MB as the ceiling of one paper
+    /// PDF, so a larger letter is refused when composing rather than failing at the printer.
+    pub max_paper_pdf_bytes: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_zip_code_chars: 64,
             max_notification_title_chars: 256,
             max_notification_content_chars: 1_500,
+            max_paper_pdf_bytes: 3 * 1024 * 1024,
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod limits;
 pub mod model;
+pub mod pacer;
 pub mod sim;
 
 pub use client::{Sent, SuomiFiClient, SuomiFiError, SuomiFiSettings};

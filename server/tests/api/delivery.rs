@@ -232,6 +232,7 @@ fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey) -> Comman
         .env("TIEDOKSI_WORKER_IDLE_MS", "20")
         .env("TIEDOKSI_RETRY_INITIAL_MS", "50")
         .env("TIEDOKSI_RETRY_MAX_MS", "500")
+        .env("TIEDOKSI_SUOMIFI_REQUESTS_PER_SECOND", "200")
         .env("RUST_LOG", "error");
     command
 }

@@ -140,6 +140,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     config.data_key = Some(tiedoksi::secrets::DataKey::generate());
     let blob_dir = tempfile::tempdir().expect("a blob directory");
     config.blob_dir = blob_dir.path().to_string_lossy().into_owned();
+    // Paced like production, only faster, so hundreds of notices go in seconds.
+    config.suomifi.requests_per_second = 200;
     adjust(&mut config);
 
     let application = Application::build(config)

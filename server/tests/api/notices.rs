@@ -302,6 +302,18 @@ async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend)
         )],
     );
     notice["attachments"] = json!([uploaded["id"]]);
+    let preview = app
+        .client
+        .post(app.url("/api/letter_preview"))
+        .header(ORIGIN, app.origin())
+        .json(&json!({ "draft": notice }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 200);
+    assert_eq!(preview.headers()[CONTENT_TYPE], "application/pdf");
+    let preview = preview.bytes().await.unwrap();
+    assert_eq!(counters_messages(&app).await, 0, "a preview sends nothing");
     let queued = queued(&app, &notice).await;
     assert_eq!(queued["already_queued"], false);
     assert_eq!(queued["deliveries"][0]["mode"], "electronic_only");
@@ -362,6 +374,11 @@ async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend)
     assert_eq!(letter.headers()[CONTENT_TYPE], "application/pdf");
     let letter = letter.bytes().await.unwrap();
     assert_eq!(Some(sha256_hex(&letter)), stored.paper_letter_sha256);
+    assert_eq!(
+        sha256_hex(&letter),
+        sha256_hex(&preview),
+        "the preview is the letter sent"
+    );
     let pages = tiedoksi::pdf::check_attachment("letter", &letter).unwrap();
     assert_eq!(pages.pages, 2, "the letter and the attached page");
 
@@ -630,15 +647,26 @@ async fn an_ordinary_paper_letter_is_printed_and_its_dates_follow_the_channel(
 
 async fn a_verifiable_letter_without_id_ends_with_the_posti_receipt(backend: TestBackend) {
     let app = paper_ready(backend, false).await;
+    sim(
+        &app,
+        reqwest::Method::POST,
+        "/__sim/behaviours",
+        Some(json!([{ "key": "Palautuva Vastaanottaja", "paper_outcome": "returned" }])),
+    )
+    .await;
     let mut notice = draft(
         "paper-2",
-        vec![recipient("Liisa Ulkomailla", None, "paper_without_id")],
+        vec![
+            recipient("Liisa Ulkomailla", None, "paper_without_id"),
+            recipient("Palautuva Vastaanottaja", None, "paper_without_id"),
+        ],
     );
     notice["notice_type"] = json!("summons");
     let queued = queued(&app, &notice).await;
     assert_eq!(queued["deliveries"][0]["mode"], "paper_without_id");
-    let id = delivery_ids(&queued)[0];
+    let (id, returned_id) = (delivery_ids(&queued)[0], delivery_ids(&queued)[1]);
     wait_sent(&app, id).await;
+    wait_sent(&app, returned_id).await;
     let message = sim_message(&app, id).await;
     assert_eq!(message["endpoint"], "/v2/paper-mail-without-id");
     assert_eq!(
@@ -678,6 +706,12 @@ async fn a_verifiable_letter_without_id_ends_with_the_posti_receipt(backend: Tes
         Some(finnish_date(receipt_at).to_string())
     );
     assert!(received.legal_rule.unwrap().contains("HL 60 §"));
+
+    // A letter Posti brings back was never received: no dates, and it needs attention.
+    let returned = wait_until(&app, returned_id, "returned", |d| d.status == "returned").await;
+    assert_eq!(returned.deemed_receipt, None);
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list[0]["needs_attention"], 1);
 }
 
 async fn protected_addresses_and_forced_paper_never_print_the_address(backend: TestBackend) {
@@ -712,6 +746,28 @@ async fn protected_addresses_and_forced_paper_never_print_the_address(backend: T
         !message.to_string().contains("Salainen katu"),
         "the protected address went nowhere"
     );
+    // Its documents open only to the author and administrators, and a refusal is recorded.
+    let notice_id = queued["notice_id"].as_str().unwrap();
+    app.create_user(
+        "colleague@example.fi",
+        "colleague-password-1",
+        Role::Caseworker,
+    )
+    .await;
+    let colleague = signed_in_client(&app, "colleague@example.fi", "colleague-password-1").await;
+    let refused = colleague
+        .get(app.url(&format!("/notices/{notice_id}/letter.pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a == "document.download_refused"));
+    let author = app.get(&format!("/notices/{notice_id}/letter.pdf")).await;
+    assert_eq!(author.status(), 200);
     // Forwarding needs the organisation's address: without it, nothing is queued.
     app.store
         .set_delivery_settings(
@@ -1082,4 +1138,10 @@ async fn the_list_and_the_detail_show_what_happened_and_reads_are_audited(backen
         .await
         .unwrap();
     assert_eq!(theirs, json!([]));
+}
+
+async fn counters_messages(app: &TestApp) -> u64 {
+    sim(app, reqwest::Method::GET, "/__sim/counters", None).await["messages"]
+        .as_u64()
+        .unwrap_or(0)
 }

@@ -747,6 +747,7 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
         "UPDATE delivery_history SET kind = 'changed'",
         "DELETE FROM delivery_history",
         "UPDATE delivery_documents SET sha256 = 'forged'",
+        "DELETE FROM delivery_documents",
     ];
     for statement in statements {
         let refused = match backend {
@@ -775,8 +776,13 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
     let id = one_delivery(&store, organisation, "dates", false).await;
     let delivery = store.delivery(id).await.unwrap().unwrap();
-    for (deemed, deadline) in [("2026-12-25", "2027-01-25"), ("2026-12-28", "2027-01-27")] {
-        let update = LegalDatesUpdate {
+    let update =
+        |previous: (Option<&str>, Option<&str>), deemed: &str, deadline: &str| LegalDatesUpdate {
+            previous: (
+                previous.0.map(str::to_string),
+                previous.1.map(str::to_string),
+                previous.1.map(|_| "2027-01-25".to_string()),
+            ),
             channel_taken: Some("paper".into()),
             deemed_receipt: Some(deemed.into()),
             appeal_deadline: Some(deadline.into()),
@@ -787,8 +793,18 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
                 serde_json::json!({ "deemed_receipt": deemed }),
             ),
         };
-        store.record_legal_dates(id, &update).await.unwrap();
-    }
+    let first = update((None, None), "2026-12-25", "2027-01-25");
+    assert!(store.record_legal_dates(id, &first).await.unwrap());
+    // Computed against values that are no longer current: refused, nothing recorded.
+    let stale = update((None, None), "2026-12-24", "2027-01-24");
+    assert!(!store.record_legal_dates(id, &stale).await.unwrap());
+    let second = update(
+        (Some("paper"), Some("2026-12-25")),
+        "2026-12-28",
+        "2027-01-27",
+    );
+    assert!(store.record_legal_dates(id, &second).await.unwrap());
+
     let current = store.delivery(id).await.unwrap().unwrap();
     assert_eq!(current.deemed_receipt.as_deref(), Some("2026-12-28"));
     assert_eq!(current.appeal_deadline.as_deref(), Some("2027-01-27"));
@@ -813,6 +829,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
             .unwrap();
         let delivery = store.delivery(id).await.unwrap().unwrap();
         let update = LegalDatesUpdate {
+            previous: (None, None, None),
             channel_taken: Some("electronic".into()),
             deemed_receipt: None,
             appeal_deadline: None,
@@ -834,11 +851,11 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
         .is_empty());
 
     assert!(store
-        .flag_unacknowledged(verifiable, Timestamp::now())
+        .flag_unacknowledged(verifiable, Timestamp::now(), None)
         .await
         .unwrap());
     assert!(!store
-        .flag_unacknowledged(verifiable, Timestamp::now())
+        .flag_unacknowledged(verifiable, Timestamp::now(), None)
         .await
         .unwrap());
     assert!(store
@@ -847,6 +864,14 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
         .unwrap()
         .is_empty());
 
+    assert_eq!(
+        store
+            .create_reserve(ordinary, Uuid::now_v7(), Timestamp::now())
+            .await
+            .unwrap(),
+        None,
+        "only a flagged delivery is re-served"
+    );
     let jobs_before = store.job_counts().await.unwrap().pending;
     let (first, second) = tokio::join!(
         store.create_reserve(verifiable, Uuid::now_v7(), Timestamp::now()),
