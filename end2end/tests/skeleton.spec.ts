@@ -103,3 +103,59 @@ test("the sign-in page works without wasm", async ({ browser }) => {
   await expect(page).toHaveURL(/\/login$/);
   await context.close();
 });
+
+test("a queued notice is listed, accessibly, in every language", async ({ page, baseURL }) => {
+  const consoleErrors = collectConsoleErrors(page);
+  await page.goto("/login");
+  await waitForHydration(page);
+  await page.getByLabel("Sähköpostiosoite").fill(ADMIN_EMAIL);
+  await page.getByLabel("Salasana").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Kirjaudu" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Tiedoksiannot" })).toBeVisible();
+
+  // Queued through the compose server function, as the wizard will call it.
+  const response = await page.request.post("/api/send_notice", {
+    headers: { Origin: baseURL!, Accept: "application/json" },
+    data: {
+      draft: {
+        idempotency_key: "e2e-1",
+        notice_type: "decision",
+        case_reference: "DNRO 42/2026",
+        title: "Päätös pysäköintiluvasta",
+        body: "Hakemuksenne on hyväksytty.",
+        language: "fi",
+        recipients: [
+          {
+            role: "party",
+            name: "Maija Meikäläinen",
+            identity_code: "150680-9039",
+            address: {
+              name: "Maija Meikäläinen",
+              street_address: "Mannerheimintie 1",
+              zip_code: "00100",
+              city: "Helsinki",
+              country_code: "FI",
+            },
+            mode: "multichannel",
+          },
+        ],
+      },
+    },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+
+  await page.reload();
+  await waitForHydration(page);
+  const table = page.getByTestId("notices-table");
+  await expect(table.getByRole("cell", { name: "DNRO 42/2026" })).toBeVisible();
+  await expect(table.getByRole("cell", { name: "Päätös pysäköintiluvasta" })).toBeVisible();
+  await expect(table.getByRole("columnheader", { name: "Diaarinumero" })).toBeVisible();
+  await expectNoAxeViolations(page);
+  await page.getByRole("link", { name: "Svenska" }).click();
+  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Diarienummer" })).toBeVisible();
+  await expectNoAxeViolations(page);
+  await page.getByRole("link", { name: "English" }).click();
+  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Case reference" })).toBeVisible();
+  await expectNoAxeViolations(page);
+  expect(consoleErrors).toEqual([]);
+});

@@ -407,7 +407,7 @@ mod tests {
             datetime!(2026-12-18 09:00 UTC),
         );
         let pending = assess(
-            &facts("electronic_only", true, &[created.clone()]),
+            &facts("electronic_only", true, std::slice::from_ref(&created)),
             ReceiptRules::default(),
         );
         assert_eq!(pending.channel, Some(ServiceChannel::Electronic));

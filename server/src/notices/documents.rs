@@ -239,16 +239,27 @@ async fn openable_notice(
 }
 
 /// Serves one stored document of a notice, audited.
+/// A document of a notice as kept: what it is, its hash, and how to hand it out.
+struct KeptDocument<'a> {
+    what: &'a str,
+    sha256: &'a str,
+    filename: &'a str,
+    media_type: &'a str,
+}
+
 async fn serve(
     documents: &Documents,
     user: &SessionUser,
     client_ip: String,
     notice_id: Uuid,
-    what: &str,
-    sha256: &str,
-    filename: &str,
-    media_type: &str,
+    document: KeptDocument<'_>,
 ) -> Response {
+    let KeptDocument {
+        what,
+        sha256,
+        filename,
+        media_type,
+    } = document;
     let Ok(digest) = Sha256Hex::parse(sha256) else {
         return internal("a stored hash does not parse");
     };
@@ -305,10 +316,12 @@ pub async fn letter(
         &user,
         client_ip,
         notice_id,
-        "paper_letter",
-        &sha256,
-        &filename,
-        "application/pdf",
+        KeptDocument {
+            what: "paper_letter",
+            sha256: &sha256,
+            filename: &filename,
+            media_type: "application/pdf",
+        },
     )
     .await
 }
@@ -335,10 +348,12 @@ pub async fn attachment(
         &user,
         client_ip,
         notice_id,
-        "attachment",
-        &found.sha256,
-        &found.filename,
-        &found.media_type,
+        KeptDocument {
+            what: "attachment",
+            sha256: &found.sha256,
+            filename: &found.filename,
+            media_type: &found.media_type,
+        },
     )
     .await
 }

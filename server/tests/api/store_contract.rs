@@ -702,7 +702,7 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
     };
     let at = Timestamp::now();
     store
-        .record_delivery_sent(id, 42, at, &[letter.clone()])
+        .record_delivery_sent(id, 42, at, std::slice::from_ref(&letter))
         .await
         .unwrap();
     // A 409 answered later records the same message again: the first submit time stays.
