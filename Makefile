@@ -21,6 +21,7 @@ test: tools postgres lint unit compat e2e
 bench: tools
 	cargo bench -p server --bench simulator_throughput
 	cargo bench -p server --bench paper_letter
+	cargo bench -p server --bench delivery_pipeline
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

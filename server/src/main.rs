@@ -41,7 +41,10 @@ enum ChannelArg {
     Paper,
 }
 
-#[tokio::main]
+// At least four workers whatever the core count: Leptos 0.8's server rendering can stall a
+// resource on a runtime with a single worker (leptos-rs/leptos#4647), and a one-CPU container
+// would otherwise get exactly one.
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {

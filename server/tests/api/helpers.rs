@@ -25,7 +25,7 @@ macro_rules! on_both_backends {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     super::$case($crate::helpers::TestBackend::Sqlite).await
                 }
@@ -33,7 +33,7 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     super::$case($crate::helpers::TestBackend::Postgres).await
                 }
@@ -187,6 +187,8 @@ pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .cookie_store(true)
+        // A server that never answers fails the test instead of hanging the suite.
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .unwrap()
 }
