@@ -1,5 +1,5 @@
-//! `make bench`: how fast the paper letter renders — a one-page letter, and a three-page
-//! letter with a ten-page PDF attachment appended — in one thread, as composing does it
+//! `make bench`: how fast the paper letter renders — a one-page letter, and a longer letter
+//! with a multi-page PDF attachment appended — in one thread, as composing does it
 //! (inside `spawn_blocking`). Prints figures; asserts nothing about speed.
 
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ fn main() {
         bytes: attachment.bytes,
     }];
     measure(
-        "three pages + a ten-page attachment",
+        "a longer letter + a multi-page PDF attachment",
         &letter(paragraph.repeat(50)),
         &attachments,
     );

@@ -26,6 +26,7 @@ pub enum AuditAction {
     DocumentDownloaded,
     DocumentDownloadRefused,
     DeliveryReserved,
+    DeliveryRetried,
 }
 
 impl AuditAction {
@@ -46,6 +47,7 @@ impl AuditAction {
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",
+            AuditAction::DeliveryRetried => "delivery.retried",
         }
     }
 }

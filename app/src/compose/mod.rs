@@ -132,6 +132,8 @@ pub enum Problem {
     ForwardingAddressNotSet,
     /// Only a verifiable notice left unacknowledged is served again on paper.
     NotUnacknowledged,
+    /// Only a delivery that needs attention is sent again.
+    NotNeedingAttention,
 }
 
 impl FieldProblem {
@@ -241,6 +243,7 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
             t_string!(i18n, problems.forwarding_address_not_set).to_string()
         }
         Problem::NotUnacknowledged => t_string!(i18n, problems.not_unacknowledged).to_string(),
+        Problem::NotNeedingAttention => t_string!(i18n, problems.not_needing_attention).to_string(),
     }
 }
 

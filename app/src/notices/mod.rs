@@ -122,6 +122,22 @@ pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
     )
 }
 
+/// Sends a delivery that needs attention again (after the cause was fixed). Safe: Suomi.fi
+/// sees the same externalId and never makes a second message.
+#[server(prefix = "/api", endpoint = "retry_delivery")]
+pub async fn retry_delivery(delivery_id: Uuid) -> Result<(), AppError> {
+    crate::error::with_status(
+        async {
+            let user = crate::auth::ssr::require_role(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::backend()?.retry_delivery(&user, delivery_id).await
+        }
+        .await,
+    )
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use std::sync::Arc;
@@ -147,6 +163,11 @@ pub mod ssr {
             user: &SessionUser,
             delivery_id: Uuid,
         ) -> Result<Uuid, AppError>;
+        async fn retry_delivery(
+            &self,
+            user: &SessionUser,
+            delivery_id: Uuid,
+        ) -> Result<(), AppError>;
     }
 
     pub(super) fn backend() -> Result<Arc<dyn NoticesBackend>, AppError> {

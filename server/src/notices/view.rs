@@ -185,6 +185,40 @@ impl NoticesBackend for NoticeViews {
         })
     }
 
+    async fn retry_delivery(&self, user: &SessionUser, delivery_id: Uuid) -> Result<(), AppError> {
+        let delivery = self
+            .store
+            .delivery(delivery_id)
+            .await
+            .map_err(AppError::internal)?
+            .filter(|d| d.organisation_id == user.organisation_id)
+            .ok_or(AppError::NotFound)?;
+        let retried = self
+            .store
+            .retry_delivery(delivery_id, Timestamp::now())
+            .await
+            .map_err(AppError::internal)?;
+        if !retried {
+            return Err(AppError::Invalid(vec![app::compose::FieldProblem::new(
+                "delivery_id",
+                app::compose::Problem::NotNeedingAttention,
+            )]));
+        }
+        let entry = AuditEntry::new(AuditAction::DeliveryRetried)
+            .organisation(user.organisation_id)
+            .actor(user.id, user.email.clone())
+            .subject("notice", delivery.notice_id)
+            .client_ip(app::auth::ssr::client_ip())
+            .details(json!({
+                "delivery_id": delivery_id,
+                "reason": delivery.needs_attention_reason,
+            }));
+        if let Err(error) = self.audit.record(entry).await {
+            tracing::error!(%error, "could not audit a retry");
+        }
+        Ok(())
+    }
+
     async fn reserve_on_paper(
         &self,
         user: &SessionUser,

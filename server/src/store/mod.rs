@@ -544,6 +544,10 @@ pub trait HistoryStore: Send + Sync {
         reserve_id: Uuid,
         at: Timestamp,
     ) -> StoreResult<Option<Uuid>>;
+    /// Sends a delivery that needs attention again: back to `queued`, its failed send job
+    /// pending with fresh attempts, a history entry. `false` when it does not need attention.
+    /// Safe: the externalId is the same, so Suomi.fi never makes a second message.
+    async fn retry_delivery(&self, delivery_id: Uuid, at: Timestamp) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -208,9 +208,52 @@ macro_rules! impl_shared_proof_stores {
                 tx.commit().await?;
                 Ok(created)
             }
+
+            async fn retry_delivery(
+                &self,
+                delivery_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let retried = Self::retry_delivery_in(&mut tx, delivery_id, at).await?;
+                tx.commit().await?;
+                Ok(retried)
+            }
         }
 
         impl $store {
+            async fn retry_delivery_in(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                delivery_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> Result<bool, sqlx::Error> {
+                let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "UPDATE deliveries SET status = 'queued', needs_attention_reason = NULL, \
+                     updated_at = $2 WHERE id = $1 AND status = 'needs_attention' \
+                     RETURNING organisation_id",
+                )
+                .bind(delivery_id)
+                .bind(at)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(false);
+                };
+                sqlx::query(
+                    "UPDATE outbox_jobs SET state = 'pending', attempts = 0, run_after = $3, \
+                     leased_until = NULL, lease_owner = NULL, last_error = NULL, finished_at = NULL \
+                     WHERE kind = $1 AND subject_id = $2 AND state = 'failed'",
+                )
+                .bind($crate::store::JobKind::SendDelivery.as_str())
+                .bind(delivery_id)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+                Self::insert_history(tx, organisation_id, delivery_id, at, "retry_requested", "{}")
+                    .await?;
+                Ok(true)
+            }
+
             /// The re-serve of a flagged, still unacknowledged delivery: the delivery, its
             /// send job and history on both, or nothing when it exists already.
             async fn insert_reserve(

@@ -122,7 +122,7 @@ pub struct TestApp {
     pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
     pub simulator_url: Option<String>,
     pub data_key: tiedoksi::secrets::DataKey,
-    _blob_dir: tempfile::TempDir,
+    pub blob_dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -178,7 +178,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         suomifi,
         simulator_url,
         data_key,
-        _blob_dir: blob_dir,
+        blob_dir,
         _shutdown: shutdown,
     }
 }

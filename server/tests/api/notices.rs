@@ -27,6 +27,7 @@ on_both_backends!(
     an_unacknowledged_verifiable_notice_is_flagged_and_served_again_on_paper,
     a_caseworker_serves_a_flagged_notice_again_on_paper,
     the_list_and_the_detail_show_what_happened_and_reads_are_audited,
+    a_delivery_that_needs_attention_is_sent_again_once_fixed,
     documents_are_checked_on_upload_and_hidden_from_other_organisations,
 );
 
@@ -1144,4 +1145,104 @@ async fn counters_messages(app: &TestApp) -> u64 {
     sim(app, reqwest::Method::GET, "/__sim/counters", None).await["messages"]
         .as_u64()
         .unwrap_or(0)
+}
+
+/// The worker of a test, run by hand: the application's own sleeps for an hour.
+async fn send_by_hand(app: &TestApp) -> tiedoksi::delivery::worker::StepOutcome {
+    use tiedoksi::delivery::send::SendDelivery;
+    use tiedoksi::delivery::worker::{run_step, WorkerSettings};
+    let config = tiedoksi::config::Config::from_lookup(|_| None).unwrap();
+    let handler = SendDelivery {
+        store: app.store.clone(),
+        suomifi: app.suomifi.clone(),
+        key: app.data_key.clone(),
+        blobs: std::sync::Arc::new(tiedoksi::blobs::FilesystemBlobStore::new(
+            app.blob_dir.path(),
+        )),
+        posti: config.posti,
+        receipt: config.receipt,
+    };
+    run_step(
+        app.store.as_ref(),
+        &handler,
+        &WorkerSettings::named("by-hand"),
+    )
+    .await
+    .unwrap()
+}
+
+async fn a_delivery_that_needs_attention_is_sent_again_once_fixed(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_secs(3600);
+        config.worker.events_interval = Duration::from_secs(3600);
+    })
+    .await;
+    app.login_as_admin().await;
+    let code = with_mailbox();
+    let id = delivery_ids(
+        &queued(
+            &app,
+            &draft(
+                "retry-1",
+                vec![recipient("Maija", Some(&code), "electronic_only")],
+            ),
+        )
+        .await,
+    )[0];
+
+    // The mailbox closes between composing and sending: Suomi.fi refuses, for good.
+    sim(
+        &app,
+        reqwest::Method::POST,
+        "/__sim/mailboxes",
+        Some(json!([{ "id": code, "active": false }])),
+    )
+    .await;
+    let outcome = send_by_hand(&app).await;
+    assert_eq!((outcome.claimed, outcome.failed), (1, 1), "{outcome:?}");
+    let failed = delivery(&app, id).await;
+    assert_eq!(failed.status, "needs_attention");
+    assert!(failed.needs_attention_reason.unwrap().contains("mailbox"));
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list[0]["needs_attention"], 1);
+
+    // Nothing to retry on a delivery that is fine; once the cause is gone, it goes.
+    sim(
+        &app,
+        reqwest::Method::POST,
+        "/__sim/mailboxes",
+        Some(json!([{ "id": code, "active": true }])),
+    )
+    .await;
+    let retried = app
+        .call("retry_delivery", &[("delivery_id", &id.to_string())])
+        .await;
+    assert_eq!(retried.status(), 200, "{:?}", retried.text().await);
+    let again = app
+        .call("retry_delivery", &[("delivery_id", &id.to_string())])
+        .await;
+    assert_eq!(again.status(), 422, "queued already");
+    let outcome = send_by_hand(&app).await;
+    assert_eq!((outcome.claimed, outcome.done), (1, 1), "{outcome:?}");
+    let sent = delivery(&app, id).await;
+    assert_eq!(sent.status, "sent");
+    assert_eq!(sent.needs_attention_reason, None);
+    let kinds = history_kinds(&app, id).await;
+    assert_eq!(
+        kinds,
+        [
+            "queued",
+            "attempt_failed",
+            "needs_attention",
+            "retry_requested",
+            "submitted",
+            "legal_dates"
+        ]
+    );
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a == "delivery.retried"));
+    assert_eq!(counters_messages(&app).await, 1);
 }
