@@ -155,7 +155,7 @@ pub fn NotFound() -> impl IntoView {
     let i18n = use_i18n();
     set_http_status(404);
     view! {
-        <leptos_meta::Title text=move || t_string!(i18n, errors.not_found_title) />
+        <leptos_meta::Title text={t_string!(i18n, errors.not_found_title)} />
         <h1>{t!(i18n, errors.not_found_title)}</h1>
         <p>{t!(i18n, errors.not_found_body)}</p>
         <p><a href="/">{t!(i18n, errors.back_home)}</a></p>

@@ -40,7 +40,12 @@ pub fn App() -> impl IntoView {
         .max_age(365 * 24 * 60 * 60 * 1000_i64);
 
     view! {
-        <I18nContextProvider cookie_options>
+        // The provider's own `lang`/`dir` are closures over the locale signal, and leptos_meta
+        // renders the <html> attributes (and the <title>) after the page's reactive sandbox has
+        // ended: reading a signal there can panic on another runtime thread. Plain values,
+        // read while the page renders, avoid it; the language only changes by reloading.
+        <I18nContextProvider cookie_options set_lang_attr_on_html=false set_dir_attr_on_html=false>
+            <DocumentLanguage />
             <Stylesheet id="leptos" href="/pkg/tiedoksi.css" />
             <Router>
                 <Layout>
@@ -56,6 +61,13 @@ pub fn App() -> impl IntoView {
             </Router>
         </I18nContextProvider>
     }
+}
+
+/// `<html lang dir>` from the locale as the page renders.
+#[component]
+fn DocumentLanguage() -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
+    view! { <leptos_meta::Html attr:lang=locale.as_str() attr:dir="ltr" /> }
 }
 
 /// Effects run only in the browser, after hydration: browser tests wait for this marker.

@@ -283,6 +283,16 @@ fn leptos_options(config: &Config, address: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// The app's routes, found once per process. Finding them renders the app with resource
+/// loading switched off by a process-wide flag, and a resource first polled by a request of
+/// another application in the same process meanwhile would never load (leptos-rs/leptos#4773):
+/// the tests start many applications side by side.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// What the routes and server functions work with.
 struct Services {
     store: Arc<dyn Store>,
@@ -346,7 +356,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         });
 
     let pages = Router::new()
-        .leptos_routes_with_context(&options, generate_route_list(App), context, {
+        .leptos_routes_with_context(&options, route_list(), context, {
             let options = options.clone();
             move || shell(options.clone())
         })

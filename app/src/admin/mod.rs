@@ -38,7 +38,7 @@ pub fn AdminPage() -> impl IntoView {
     let i18n = use_i18n();
     let users = Resource::new_blocking(|| (), |_| organisation_users());
     view! {
-        <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, admin.title), t_string!(i18n, app_name)) />
+        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, admin.title), t_string!(i18n, app_name))} />
         <Suspense>
             {move || Suspend::new(async move {
                 match users.await {

@@ -112,7 +112,7 @@ pub fn LoginPage() -> impl IntoView {
     let error = move || action.value().get().and_then(Result::err);
 
     view! {
-        <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, login.title), t_string!(i18n, app_name)) />
+        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, login.title), t_string!(i18n, app_name))} />
         <div class="narrow">
             <h1>{t!(i18n, login.title)}</h1>
             {move || error().map(|error| view! {

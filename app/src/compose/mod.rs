@@ -251,7 +251,7 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
 pub fn ComposePage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, compose.title), t_string!(i18n, app_name)) />
+        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, compose.title), t_string!(i18n, app_name))} />
         <h1>{t!(i18n, compose.title)}</h1>
         <p>{t!(i18n, compose.coming)}</p>
     }

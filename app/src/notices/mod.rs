@@ -181,7 +181,7 @@ pub fn NoticesPage() -> impl IntoView {
     let i18n = use_i18n();
     let notices = Resource::new_blocking(|| (), |_| list_notices());
     view! {
-        <leptos_meta::Title text=move || format!("{} – {}", t_string!(i18n, notices.title), t_string!(i18n, app_name)) />
+        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, notices.title), t_string!(i18n, app_name))} />
         <h1>{t!(i18n, notices.title)}</h1>
         <Suspense>
             {move || Suspend::new(async move {
