@@ -114,11 +114,6 @@ impl Application {
         self.data_key.clone()
     }
 
-    /// Where documents are kept.
-    pub fn blobs(&self) -> Arc<dyn BlobStore> {
-        self.blobs.clone()
-    }
-
     /// The Suomi.fi client every part of the application shares.
     pub fn suomifi(&self) -> Arc<SuomiFiClient> {
         self.suomifi.clone()

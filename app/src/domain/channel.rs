@@ -25,6 +25,29 @@ pub enum DeliveryMode {
     PaperWithoutId,
 }
 
+impl DeliveryMode {
+    /// The stored form (the same as the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::ElectronicOnly => "electronic_only",
+            DeliveryMode::Multichannel => "multichannel",
+            DeliveryMode::PaperOnly => "paper_only",
+            DeliveryMode::PaperWithoutId => "paper_without_id",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            DeliveryMode::ElectronicOnly,
+            DeliveryMode::Multichannel,
+            DeliveryMode::PaperOnly,
+            DeliveryMode::PaperWithoutId,
+        ]
+        .into_iter()
+        .find(|mode| mode.as_str() == value)
+    }
+}
+
 /// What is known of a recipient at send time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientFacts {
@@ -45,6 +68,25 @@ pub enum PaperAddressee {
     Recipient,
     /// The organisation's manual-forwarding address (turvakielto).
     OrganisationForwarding,
+}
+
+impl PaperAddressee {
+    /// The stored form (the same as the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaperAddressee::Recipient => "recipient",
+            PaperAddressee::OrganisationForwarding => "organisation_forwarding",
+        }
+    }
+
+    /// Anything but the forwarding address means the recipient's own.
+    pub fn parse(value: &str) -> Self {
+        if value == PaperAddressee::OrganisationForwarding.as_str() {
+            PaperAddressee::OrganisationForwarding
+        } else {
+            PaperAddressee::Recipient
+        }
+    }
 }
 
 /// Why the channel is what it is; shown to the caseworker and kept as proof.
@@ -279,5 +321,20 @@ mod tests {
         let refusal = decide(PaperWithoutId, &adult_with_code()).unwrap_err();
         assert_eq!(refusal, ChannelRefusal::IdentityCodeKnown);
         assert_eq!(refusal.alternative(), PaperOnly);
+    }
+
+    #[test]
+    fn stored_forms_match_the_serde_names() {
+        for mode in [ElectronicOnly, Multichannel, PaperOnly, PaperWithoutId] {
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
+            assert_eq!(DeliveryMode::parse(mode.as_str()), Some(mode));
+        }
+        for addressee in [
+            PaperAddressee::Recipient,
+            PaperAddressee::OrganisationForwarding,
+        ] {
+            assert_eq!(serde_json::to_value(addressee).unwrap(), addressee.as_str());
+            assert_eq!(PaperAddressee::parse(addressee.as_str()), addressee);
+        }
     }
 }

@@ -155,16 +155,11 @@ impl EventsPoller {
     }
 
     /// Polls every `interval` until `stop` turns true.
-    pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            if let Err(error) = self.poll_once().await {
-                tracing::warn!(%error, "reading Suomi.fi events failed; trying again");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => {}
-            }
-        }
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
+        super::every(interval, stop, "reading Suomi.fi events", || async {
+            self.poll_once().await.map(|_| ())
+        })
+        .await
     }
 }
 

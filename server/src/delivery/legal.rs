@@ -12,6 +12,8 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use app::domain::channel::DeliveryMode;
+
 use crate::dates::{legal_dates, ReceiptRules, ServiceChannel};
 use crate::store::{Delivery, HistoryEntry, LegalDatesUpdate, Store, StoreError, StoredEvent};
 use crate::suomifi::model::EventKind;
@@ -84,9 +86,11 @@ fn channel(facts: &Facts) -> Option<ServiceChannel> {
     match (electronic_event, paper_event, facts.decided_mode) {
         (true, false, _) => Some(ServiceChannel::Electronic),
         (false, true, _) => Some(ServiceChannel::Paper),
-        (_, _, "electronic_only") => Some(ServiceChannel::Electronic),
-        (_, _, "paper_only" | "paper_without_id") => Some(ServiceChannel::Paper),
-        _ => None,
+        (_, _, mode) => match DeliveryMode::parse(mode)? {
+            DeliveryMode::ElectronicOnly => Some(ServiceChannel::Electronic),
+            DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId => Some(ServiceChannel::Paper),
+            DeliveryMode::Multichannel => None,
+        },
     }
 }
 

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use app::domain::channel::PaperAddressee;
-use app::domain::notice::{DeliverySettings, PostalAddress};
+use app::domain::channel::{DeliveryMode, PaperAddressee};
+use app::domain::notice::PostalAddress;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -21,7 +21,9 @@ use crate::blobs::{BlobStore, Sha256Hex};
 use crate::config::PostiConfig;
 use crate::dates::ReceiptRules;
 use crate::secrets::DataKey;
-use crate::store::{Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp};
+use crate::store::{
+    delivery_settings, Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp,
+};
 use crate::suomifi::model::{
     Address, AttachmentRef, BodyFormat, ContactDetails, ElectronicPart, MessageServiceType,
     Notifications, PaperMailPart, PostalParty, PostiMessaging, PrintingAndEnvelopingService,
@@ -204,14 +206,9 @@ impl SendDelivery {
         notice: &Notice,
         documents: &mut Vec<SentDocument>,
     ) -> Result<PaperMailPart, JobFailure> {
-        let settings: DeliverySettings = serde_json::from_str(
-            &self
-                .store
-                .delivery_settings(delivery.organisation_id)
-                .await
-                .map_err(retryable)?,
-        )
-        .unwrap_or_default();
+        let settings = delivery_settings(self.store.as_ref(), delivery.organisation_id)
+            .await
+            .map_err(retryable)?;
         let return_address = settings
             .return_address
             .ok_or_else(|| fatal("the organisation's return address for paper mail is not set"))?;
@@ -266,9 +263,7 @@ impl SendDelivery {
         delivery: &Delivery,
         forwarding: Option<PostalAddress>,
     ) -> Result<Address, JobFailure> {
-        let addressee: PaperAddressee = serde_json::from_value(json!(delivery.paper_addressee))
-            .unwrap_or(PaperAddressee::Recipient);
-        match addressee {
+        match PaperAddressee::parse(&delivery.paper_addressee) {
             PaperAddressee::OrganisationForwarding => {
                 let mut address = wire_address(forwarding.ok_or_else(|| {
                     fatal(
@@ -293,11 +288,14 @@ impl SendDelivery {
 
     async fn prepare(&self, delivery: &Delivery, notice: &Notice) -> Result<Prepared, JobFailure> {
         let mut documents = Vec::new();
-        let (electronic, paper) = match delivery.decided_mode.as_str() {
-            "electronic_only" => (true, false),
-            "multichannel" => (true, true),
-            "paper_only" | "paper_without_id" => (false, true),
-            other => return Err(fatal(format!("unknown delivery mode {other}"))),
+        let (electronic, paper) = match DeliveryMode::parse(&delivery.decided_mode) {
+            Some(DeliveryMode::ElectronicOnly) => (true, false),
+            Some(DeliveryMode::Multichannel) => (true, true),
+            Some(DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId) => (false, true),
+            None => {
+                let mode = &delivery.decided_mode;
+                return Err(fatal(format!("unknown delivery mode {mode}")));
+            }
         };
         let electronic = if electronic {
             Some(

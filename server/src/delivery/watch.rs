@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::domain::notice::DeliverySettings;
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use time::Date;
 
 use super::legal::finnish_date;
-use crate::store::{Store, StoreError, Timestamp};
+use crate::store::{delivery_settings, Store, StoreError, Timestamp};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WatchOutcome {
@@ -64,13 +63,8 @@ impl AcknowledgementWatch {
             let auto = match auto_reserve.get(&delivery.organisation_id) {
                 Some(auto) => *auto,
                 None => {
-                    let settings: DeliverySettings = serde_json::from_str(
-                        &self
-                            .store
-                            .delivery_settings(delivery.organisation_id)
-                            .await?,
-                    )
-                    .unwrap_or_default();
+                    let settings =
+                        delivery_settings(self.store.as_ref(), delivery.organisation_id).await?;
                     auto_reserve.insert(
                         delivery.organisation_id,
                         settings.auto_reserve_unacknowledged,
@@ -94,16 +88,11 @@ impl AcknowledgementWatch {
     }
 
     /// Watches every `interval` until `stop` turns true.
-    pub async fn run(self, interval: Duration, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            if let Err(error) = self.run_once(Timestamp::now()).await {
-                tracing::warn!(%error, "the acknowledgement watch failed; trying again");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => {}
-            }
-        }
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
+        super::every(interval, stop, "the acknowledgement watch", || async {
+            self.run_once(Timestamp::now()).await.map(|_| ())
+        })
+        .await
     }
 }
 

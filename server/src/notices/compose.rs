@@ -25,7 +25,8 @@ use crate::delivery::legal::finnish_date;
 use crate::pdf::{self, Letter, LetterError, LetterLanguage, PdfAttachment};
 use crate::secrets::DataKey;
 use crate::store::{
-    NewDelivery, NewNotice, NoticeAttachment, NoticeCreation, Store, Timestamp, Upload,
+    delivery_settings, NewDelivery, NewNotice, NoticeAttachment, NoticeCreation, Store, Timestamp,
+    Upload,
 };
 use crate::suomifi::limits::Limits;
 use crate::suomifi::SuomiFiClient;
@@ -89,12 +90,8 @@ impl ComposeService {
         self.suomifi.limits()
     }
 
-    fn check_notice_fields(&self, draft: &NoticeDraft, problems: &mut Problems) {
-        problems.text(
-            "idempotency_key",
-            &draft.idempotency_key,
-            MAX_IDEMPOTENCY_KEY_CHARS,
-        );
+    /// What goes on the letter: also all a preview needs.
+    fn check_letter_fields(&self, draft: &NoticeDraft, problems: &mut Problems) {
         problems.text(
             "case_reference",
             &draft.case_reference,
@@ -102,11 +99,6 @@ impl ComposeService {
         );
         problems.text("title", &draft.title, self.limits().max_title_chars);
         problems.text("body", &draft.body, self.limits().max_body_chars);
-        if let Some(days) = draft.appeal_days {
-            if !(1..=365).contains(&days) {
-                problems.add("appeal_days", Problem::OutOfRange { min: 1, max: 365 });
-            }
-        }
         if let Some(instructions) = &draft.appeal_instructions {
             if instructions.chars().count() > MAX_APPEAL_INSTRUCTIONS_CHARS {
                 problems.add(
@@ -115,6 +107,20 @@ impl ComposeService {
                         max: MAX_APPEAL_INSTRUCTIONS_CHARS as u32,
                     },
                 );
+            }
+        }
+    }
+
+    fn check_notice_fields(&self, draft: &NoticeDraft, problems: &mut Problems) {
+        problems.text(
+            "idempotency_key",
+            &draft.idempotency_key,
+            MAX_IDEMPOTENCY_KEY_CHARS,
+        );
+        self.check_letter_fields(draft, problems);
+        if let Some(days) = draft.appeal_days {
+            if !(1..=365).contains(&days) {
+                problems.add("appeal_days", Problem::OutOfRange { min: 1, max: 365 });
             }
         }
         if draft.recipients.is_empty() {
@@ -363,10 +369,6 @@ impl ComposeService {
             ),
             None => None,
         };
-        let text = |value: serde_json::Value| match value {
-            serde_json::Value::String(text) => text,
-            other => other.to_string(),
-        };
         Ok(NewDelivery {
             id: Uuid::now_v7(),
             role: recipient.draft.role.as_str().to_string(),
@@ -381,10 +383,10 @@ impl ComposeService {
                 "checked_at": Timestamp::now().to_rfc3339(),
             })
             .to_string(),
-            requested_mode: text(json!(recipient.draft.mode)),
-            decided_mode: text(json!(recipient.decision.mode)),
+            requested_mode: recipient.draft.mode.as_str().to_string(),
+            decided_mode: recipient.decision.mode.as_str().to_string(),
             channel_reasons: json!(recipient.decision.reasons).to_string(),
-            paper_addressee: text(json!(recipient.decision.paper_addressee)),
+            paper_addressee: recipient.decision.paper_addressee.as_str().to_string(),
         })
     }
 
@@ -406,9 +408,8 @@ impl ComposeService {
                 .into_iter()
                 .map(|delivery| QueuedDelivery {
                     delivery_id: delivery.id,
-                    mode: serde_json::from_value(json!(delivery.decided_mode)).unwrap_or_default(),
-                    paper_addressee: serde_json::from_value(json!(delivery.paper_addressee))
-                        .unwrap_or(PaperAddressee::Recipient),
+                    mode: DeliveryMode::parse(&delivery.decided_mode).unwrap_or_default(),
+                    paper_addressee: PaperAddressee::parse(&delivery.paper_addressee),
                     reasons: serde_json::from_str(&delivery.channel_reasons).unwrap_or_default(),
                 })
                 .collect(),
@@ -422,14 +423,9 @@ impl ComposeService {
     ) -> Result<QueuedNotice, AppError> {
         let mut problems = Problems::default();
         self.check_notice_fields(&draft, &mut problems);
-        let settings: DeliverySettings = serde_json::from_str(
-            &self
-                .store
-                .delivery_settings(user.organisation_id)
-                .await
-                .map_err(AppError::internal)?,
-        )
-        .unwrap_or_default();
+        let settings = delivery_settings(self.store.as_ref(), user.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
         let verifiable = draft
             .verifiable
             .unwrap_or_else(|| draft.notice_type.verifiable_by_default());
@@ -578,13 +574,7 @@ pub async fn letter_preview(
     }
     let draft = body.draft;
     let mut problems = Problems::default();
-    problems.text(
-        "case_reference",
-        &draft.case_reference,
-        MAX_CASE_REFERENCE_CHARS,
-    );
-    problems.text("title", &draft.title, service.limits().max_title_chars);
-    problems.text("body", &draft.body, service.limits().max_body_chars);
+    service.check_letter_fields(&draft, &mut problems);
     let attachments = match service.load_attachments(&user, &draft, &mut problems).await {
         Ok(attachments) => attachments,
         Err(error) => return refuse(error.status(), error),
@@ -592,14 +582,13 @@ pub async fn letter_preview(
     if let Err(error) = problems.into_result() {
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, error);
     }
-    let settings: DeliverySettings =
-        match service.store.delivery_settings(user.organisation_id).await {
-            Ok(settings) => serde_json::from_str(&settings).unwrap_or_default(),
-            Err(error) => {
-                let error = AppError::internal(error);
-                return refuse(error.status(), error);
-            }
-        };
+    let settings = match delivery_settings(service.store.as_ref(), user.organisation_id).await {
+        Ok(settings) => settings,
+        Err(error) => {
+            let error = AppError::internal(error);
+            return refuse(error.status(), error);
+        }
+    };
     match service
         .render_letter(&user, &draft, &settings, &attachments)
         .await

@@ -31,24 +31,17 @@ pub struct NoticeViews {
     pub audit: Audit,
 }
 
-/// Failed, undeliverable, or unacknowledged in time and not yet re-served.
-fn needs_attention(delivery: &Delivery, all: &[Delivery]) -> bool {
-    let still_unacknowledged = delivery.unacknowledged_at.is_some()
-        && matches!(
-            delivery.status.as_str(),
-            "sent" | "delivered_electronically"
-        )
-        && !all
-            .iter()
-            .any(|other| other.reserve_of == Some(delivery.id));
-    still_unacknowledged
-        || matches!(
-            delivery.status.as_str(),
-            "needs_attention" | "returned" | "unresolved"
-        )
-}
-
 impl NoticeViews {
+    /// A delivery of the user's own organisation; any other is "not found".
+    async fn own_delivery(&self, user: &SessionUser, id: Uuid) -> Result<Delivery, AppError> {
+        self.store
+            .delivery(id)
+            .await
+            .map_err(AppError::internal)?
+            .filter(|d| d.organisation_id == user.organisation_id)
+            .ok_or(AppError::NotFound)
+    }
+
     async fn delivery_detail(&self, delivery: Delivery) -> Result<DeliveryDetail, AppError> {
         let documents = self
             .store
@@ -104,32 +97,23 @@ impl NoticeViews {
 #[async_trait]
 impl NoticesBackend for NoticeViews {
     async fn list_notices(&self, user: &SessionUser) -> Result<Vec<NoticeSummary>, AppError> {
-        let notices = self
+        let rows = self
             .store
-            .recent_notices(user.organisation_id, LIST_LIMIT)
+            .notice_summaries(user.organisation_id, LIST_LIMIT)
             .await
             .map_err(AppError::internal)?;
-        let mut summaries = Vec::with_capacity(notices.len());
-        for notice in notices {
-            let deliveries = self
-                .store
-                .deliveries(user.organisation_id, notice.id)
-                .await
-                .map_err(AppError::internal)?;
-            summaries.push(NoticeSummary {
-                id: notice.id,
-                notice_type: notice.notice_type,
-                case_reference: notice.case_reference,
-                title: notice.title,
-                created_at: notice.created_at.to_rfc3339(),
-                recipients: deliveries.len() as u32,
-                needs_attention: deliveries
-                    .iter()
-                    .filter(|d| needs_attention(d, &deliveries))
-                    .count() as u32,
-            });
-        }
-        Ok(summaries)
+        Ok(rows
+            .into_iter()
+            .map(|row| NoticeSummary {
+                id: row.id,
+                notice_type: row.notice_type,
+                case_reference: row.case_reference,
+                title: row.title,
+                created_at: row.created_at.to_rfc3339(),
+                recipients: row.recipients as u32,
+                needs_attention: row.needs_attention as u32,
+            })
+            .collect())
     }
 
     async fn notice_detail(&self, user: &SessionUser, id: Uuid) -> Result<NoticeDetail, AppError> {
@@ -186,13 +170,7 @@ impl NoticesBackend for NoticeViews {
     }
 
     async fn retry_delivery(&self, user: &SessionUser, delivery_id: Uuid) -> Result<(), AppError> {
-        let delivery = self
-            .store
-            .delivery(delivery_id)
-            .await
-            .map_err(AppError::internal)?
-            .filter(|d| d.organisation_id == user.organisation_id)
-            .ok_or(AppError::NotFound)?;
+        let delivery = self.own_delivery(user, delivery_id).await?;
         let retried = self
             .store
             .retry_delivery(delivery_id, Timestamp::now())
@@ -224,13 +202,7 @@ impl NoticesBackend for NoticeViews {
         user: &SessionUser,
         delivery_id: Uuid,
     ) -> Result<Uuid, AppError> {
-        let delivery = self
-            .store
-            .delivery(delivery_id)
-            .await
-            .map_err(AppError::internal)?
-            .filter(|d| d.organisation_id == user.organisation_id)
-            .ok_or(AppError::NotFound)?;
+        let delivery = self.own_delivery(user, delivery_id).await?;
         // Only what the watch flagged: an acknowledged or paper delivery is not served again.
         if delivery.unacknowledged_at.is_none() {
             return Err(not_unacknowledged());

@@ -308,6 +308,19 @@ pub struct Notice {
     pub paper_letter_sha256: Option<String>,
 }
 
+/// A notice as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NoticeSummaryRow {
+    pub id: Uuid,
+    pub notice_type: String,
+    pub case_reference: String,
+    pub title: String,
+    pub created_at: Timestamp,
+    pub recipients: i64,
+    /// Failed, undeliverable, or unacknowledged in time and not yet re-served.
+    pub needs_attention: i64,
+}
+
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {
     pub id: Uuid,
@@ -370,8 +383,13 @@ pub trait NoticeStore: Send + Sync {
     async fn create_notice(&self, notice: &NewNotice) -> StoreResult<NoticeCreation>;
     /// Only within `organisation_id`.
     async fn notice(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Notice>>;
-    /// Newest first, only within `organisation_id`.
-    async fn recent_notices(&self, organisation_id: Uuid, limit: i64) -> StoreResult<Vec<Notice>>;
+    /// The newest notices of `organisation_id` with their delivery counts, in one query (the
+    /// caseworker's front page).
+    async fn notice_summaries(
+        &self,
+        organisation_id: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<NoticeSummaryRow>>;
     /// In recipient order, only within `organisation_id`.
     async fn deliveries(
         &self,
@@ -580,6 +598,16 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
         return Err(StoreError::UnsupportedUrl);
     };
     Ok(store)
+}
+
+/// The organisation's delivery settings, typed; settings never set (or unreadable) are the
+/// defaults.
+pub async fn delivery_settings(
+    store: &dyn Store,
+    organisation_id: Uuid,
+) -> StoreResult<app::domain::notice::DeliverySettings> {
+    let json = store.delivery_settings(organisation_id).await?;
+    Ok(serde_json::from_str(&json).unwrap_or_default())
 }
 
 /// Maps a unique-constraint violation to `Conflict(what)`.

@@ -490,6 +490,10 @@ pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
     )
 }
 
+pub(super) const INSERT_HISTORY: &str = "INSERT INTO delivery_history \
+     (id, organisation_id, delivery_id, occurred_at, kind, details) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
 pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_type, \
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
      created_at, appeal_instructions, paper_letter_sha256";
@@ -539,16 +543,24 @@ macro_rules! impl_shared_notice_store {
                 .await?)
             }
 
-            async fn recent_notices(
+            async fn notice_summaries(
                 &self,
                 organisation_id: uuid::Uuid,
                 limit: i64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Notice>> {
-                Ok(sqlx::query_as(&format!(
-                    "SELECT {} FROM notices WHERE organisation_id = $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT $2",
-                    $crate::store::sql::NOTICE_COLUMNS
-                ))
+            ) -> $crate::store::StoreResult<Vec<$crate::store::NoticeSummaryRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT n.id, n.notice_type, n.case_reference, n.title, n.created_at, \
+                     COUNT(d.id) AS recipients, \
+                     COALESCE(SUM(CASE WHEN d.status IN ('needs_attention', 'returned', 'unresolved') \
+                         OR (d.unacknowledged_at IS NOT NULL \
+                             AND d.status IN ('sent', 'delivered_electronically') \
+                             AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = d.id)) \
+                         THEN 1 ELSE 0 END), 0) AS needs_attention \
+                     FROM notices n LEFT JOIN deliveries d ON d.notice_id = n.id \
+                     WHERE n.organisation_id = $1 \
+                     GROUP BY n.id, n.notice_type, n.case_reference, n.title, n.created_at \
+                     ORDER BY n.created_at DESC, n.id DESC LIMIT $2",
+                )
                 .bind(organisation_id)
                 .bind(limit)
                 .fetch_all(&self.pool)
@@ -714,10 +726,7 @@ macro_rules! impl_shared_notice_store {
                 kind: &str,
                 details: &str,
             ) -> Result<(), sqlx::Error> {
-                sqlx::query(
-                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
-                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
+                sqlx::query($crate::store::sql::INSERT_HISTORY)
                 .bind(uuid::Uuid::now_v7())
                 .bind(organisation_id)
                 .bind(delivery_id)

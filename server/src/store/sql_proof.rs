@@ -79,10 +79,7 @@ macro_rules! impl_shared_proof_stores {
                 &self,
                 entry: &$crate::store::HistoryEntry,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, \
-                     kind, details) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
+                sqlx::query($crate::store::sql::INSERT_HISTORY)
                 .bind(entry.id)
                 .bind(entry.organisation_id)
                 .bind(entry.delivery_id)

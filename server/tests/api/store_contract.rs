@@ -716,6 +716,12 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
         ("sent", Some(42))
     );
     assert_eq!(delivery.submitted_at, Some(at));
+    let by_message = store.delivery_by_message_id(42).await.unwrap().unwrap();
+    assert_eq!(
+        by_message.id, id,
+        "events without our externalId find it by message id"
+    );
+    assert!(store.delivery_by_message_id(43).await.unwrap().is_none());
     assert_eq!(store.delivery_documents(id).await.unwrap(), vec![letter]);
     let history = store.delivery_history(id).await.unwrap();
     assert_eq!(kinds(&history), ["queued", "submitted", "submitted"]);
