@@ -12,6 +12,8 @@ export E2E_ADMIN_PASSWORD="e2e-admin-password"
 
 TIEDOKSI_ADDR="127.0.0.1:$PORT" \
 TIEDOKSI_DATABASE_URL="sqlite://$WORK/tiedoksi.db" \
+TIEDOKSI_DATA_KEY_FILE="$WORK/data.key" \
+TIEDOKSI_BLOB_DIR="$WORK/blobs" \
 TIEDOKSI_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
 LEPTOS_SITE_ROOT="$ROOT/target/site" \
   "$BIN" >"$WORK/server.log" 2>&1 &

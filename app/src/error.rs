@@ -24,6 +24,9 @@ pub enum AppError {
     Invalid(Vec<crate::compose::FieldProblem>),
     #[error("not found")]
     NotFound,
+    /// Too busy right now (e.g. every password check is in use): try again after a moment.
+    #[error("busy, try again in {retry_after_seconds} s")]
+    Unavailable { retry_after_seconds: u32 },
     /// Unexpected failure; details are in the server log under `reference`.
     #[error("internal error, reference {reference}")]
     Internal { reference: String },
@@ -70,6 +73,7 @@ impl AppError {
             AppError::LoginRefused(_) => StatusCode::UNAUTHORIZED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Transport(_) => StatusCode::BAD_REQUEST,
         }
@@ -97,6 +101,7 @@ pub fn ErrorText(error: AppError) -> impl IntoView {
         }
         AppError::Invalid(_) => t_string!(i18n, problems.invalid).to_string(),
         AppError::NotFound => t_string!(i18n, errors.not_found_title).to_string(),
+        AppError::Unavailable { .. } => t_string!(i18n, errors.busy).to_string(),
         AppError::Internal { reference } => {
             t_string!(i18n, errors.internal, reference = reference.clone()).to_string()
         }
@@ -121,6 +126,16 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if !wants_html {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(error.status());
+                if let AppError::Unavailable {
+                    retry_after_seconds,
+                } = error
+                {
+                    if let Ok(value) =
+                        axum::http::HeaderValue::from_str(&retry_after_seconds.to_string())
+                    {
+                        response.insert_header(axum::http::header::RETRY_AFTER, value);
+                    }
+                }
             }
         }
     }

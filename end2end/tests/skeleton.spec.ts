@@ -124,6 +124,13 @@ test("a queued notice is listed, accessibly, in every language", async ({ page, 
         title: "Päätös pysäköintiluvasta",
         body: "Hakemuksenne on hyväksytty.",
         language: "fi",
+        verifiable: false,
+        appeal_instructions: "Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.",
+        decision: {
+          decision_date: "2026-11-27",
+          decision_maker: "Pysäköintipäällikkö",
+          contact_person: "Liisa Käsittelijä, puh. 09 123 4567",
+        },
         recipients: [
           {
             role: "party",

@@ -38,6 +38,12 @@ fn draft(n: usize) -> serde_json::Value {
             "body": "Hakemuksenne on hyväksytty. Perustelut ovat alla.\n\n".repeat(20),
             "language": "fi",
             "appeal_instructions": "Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.",
+            "verifiable": false,
+            "decision": {
+                "decision_date": "2026-11-27",
+                "decision_maker": "Sosiaalijohtaja",
+                "contact_person": "Liisa Käsittelijä, 09 123 4567",
+            },
             "recipients": [{
                 "role": "party",
                 "name": format!("Vastaanottaja {n}"),
@@ -65,6 +71,7 @@ async fn main() {
     config.data_key = Some(tiedoksi::secrets::DataKey::generate());
     config.blob_dir = dir.path().join("blobs").display().to_string();
     config.suomifi.requests_per_second = 0;
+    config.pdf.worker = Some(env!("CARGO_BIN_EXE_tiedoksi").to_string());
     config.worker.idle = Duration::from_millis(20);
     config.worker.events_interval = Duration::from_secs(3600);
     let app = Application::build(config).await.unwrap();

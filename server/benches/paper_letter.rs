@@ -20,6 +20,7 @@ fn letter(body: String) -> Letter {
         body,
         markdown: false,
         appeal_instructions: Some("Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.".into()),
+        header: Default::default(),
     }
 }
 

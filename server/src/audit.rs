@@ -27,6 +27,9 @@ pub enum AuditAction {
     DocumentDownloadRefused,
     DeliveryReserved,
     DeliveryRetried,
+    DeliveryModeChanged,
+    MailboxChecked,
+    ServiceRecorded,
 }
 
 impl AuditAction {
@@ -48,6 +51,9 @@ impl AuditAction {
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",
             AuditAction::DeliveryRetried => "delivery.retried",
+            AuditAction::DeliveryModeChanged => "delivery.mode_changed",
+            AuditAction::MailboxChecked => "mailbox.checked",
+            AuditAction::ServiceRecorded => "service.recorded",
         }
     }
 }
@@ -79,6 +85,15 @@ impl AuditEntry {
 
     pub fn organisation(mut self, id: Uuid) -> Self {
         self.organisation_id = Some(id);
+        self
+    }
+
+    /// The organisation, the actor and the client address, as one acting in an organisation.
+    pub fn by(mut self, actor: &app::auth::Actor) -> Self {
+        self.organisation_id = Some(actor.organisation_id);
+        self.actor_user_id = actor.user_id();
+        self.actor_label = Some(actor.label().to_string());
+        self.client_ip = Some(actor.client_ip.clone());
         self
     }
 

@@ -21,6 +21,23 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     /// `TIEDOKSI_SESSION_IDLE_MINUTES`, default 30.
     pub session_idle_timeout: Duration,
+    /// `TIEDOKSI_SESSION_ABSOLUTE_HOURS`, default 12: a session ends this long after sign-in
+    /// however active it is.
+    pub session_absolute_lifetime: Duration,
+    /// `TIEDOKSI_ALLOW_INSECURE_HTTP`: serve a non-loopback address without an `https://`
+    /// public URL (labs only).
+    pub allow_insecure_http: bool,
+    /// `TIEDOKSI_SIMULATOR=1`: start the built-in simulator even on a non-loopback address.
+    pub simulator: bool,
+    /// `TIEDOKSI_ALLOW_TEST_IDENTITY_CODES`: identity codes with individual numbers 900–999
+    /// (temporary and test codes) are sent as codes. On by default with the simulator; off
+    /// against the real Suomi.fi, where they are treated as "no identity code".
+    pub allow_test_identity_codes: bool,
+    /// `TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE`, default 60: identity codes one user may have
+    /// checked for an active mailbox per minute (the check is for sending, not for building
+    /// a register).
+    pub mailbox_checks_per_minute: u32,
+    pub pdf: PdfConfig,
     pub login: LoginPolicy,
     /// `TIEDOKSI_TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
     /// behind a proxy that sets it).
@@ -35,6 +52,9 @@ pub struct Config {
     pub data_key: Option<DataKey>,
     /// `TIEDOKSI_DATA_KEY_FILE`, default `data/data.key`.
     pub data_key_file: String,
+    /// `TIEDOKSI_DATA_KEY_PREVIOUS`: earlier keys (base64, comma-separated) whose values still
+    /// open until `tiedoksi rotate-data-key` has re-sealed them under the current one.
+    pub previous_data_keys: Vec<DataKey>,
     pub worker: WorkerConfig,
     pub posti: PostiConfig,
     pub receipt: crate::dates::ReceiptRules,
@@ -42,6 +62,22 @@ pub struct Config {
     pub acknowledgement_days: i64,
     /// Where documents are kept (content-addressed).
     pub blob_dir: String,
+    /// Credentials left at the simulator's demo values (names of the variables not set).
+    pub demo_credentials: Vec<&'static str>,
+}
+
+/// The child processes that read uploaded PDFs (`pdf_worker`).
+#[derive(Debug, Clone)]
+pub struct PdfConfig {
+    /// `TIEDOKSI_PDF_WORKER`: the `tiedoksi` binary to run as `tiedoksi pdf-worker`; default
+    /// the running binary.
+    pub worker: Option<String>,
+    /// `TIEDOKSI_PDF_MEMORY_MB` (1024): address space of one worker.
+    pub memory_mb: u64,
+    /// `TIEDOKSI_PDF_TIMEOUT_SECONDS` (30).
+    pub timeout: Duration,
+    /// `TIEDOKSI_PDF_WORKERS` (2): how many run at once.
+    pub concurrency: usize,
 }
 
 /// The printing contract's Posti credentials, sent with every paper message.
@@ -100,6 +136,11 @@ pub struct LoginPolicy {
     pub max_failures_per_ip: i64,
     /// `TIEDOKSI_LOGIN_IP_WINDOW_MINUTES` (default 15).
     pub ip_window: time::Duration,
+    /// `TIEDOKSI_LOGIN_CONCURRENT_CHECKS` (default 4): password checks running at once; more
+    /// sign-ins wait briefly, then get 503 with `Retry-After`.
+    pub concurrent_checks: usize,
+    /// `TIEDOKSI_LOGIN_CHECK_WAIT_MS` (2000): how long a sign-in waits for a free check.
+    pub check_wait: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,15 +188,49 @@ impl Config {
             session_idle_timeout: Duration::from_secs(
                 60 * parse("TIEDOKSI_SESSION_IDLE_MINUTES", 30)?.max(1) as u64,
             ),
+            session_absolute_lifetime: Duration::from_secs(
+                3600 * parse("TIEDOKSI_SESSION_ABSOLUTE_HOURS", 12)?.max(1) as u64,
+            ),
+            allow_insecure_http: flag("TIEDOKSI_ALLOW_INSECURE_HTTP"),
+            simulator: flag("TIEDOKSI_SIMULATOR"),
+            allow_test_identity_codes: match get("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES") {
+                Some(_) => flag("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES"),
+                None => get("TIEDOKSI_SUOMIFI_URL").is_none(),
+            },
+            mailbox_checks_per_minute: parse("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", 60)?
+                .clamp(1, 100_000) as u32,
+            pdf: PdfConfig {
+                worker: get("TIEDOKSI_PDF_WORKER"),
+                memory_mb: parse("TIEDOKSI_PDF_MEMORY_MB", 1024)?.clamp(256, 65_536) as u64,
+                timeout: Duration::from_secs(
+                    parse("TIEDOKSI_PDF_TIMEOUT_SECONDS", 30)?.clamp(1, 600) as u64,
+                ),
+                concurrency: parse("TIEDOKSI_PDF_WORKERS", 2)?.clamp(1, 64) as usize,
+            },
             login: LoginPolicy {
                 lock_after_failures: parse("TIEDOKSI_LOGIN_LOCK_AFTER", 5)?.max(1) as i32,
                 lock_duration: time::Duration::minutes(parse("TIEDOKSI_LOGIN_LOCK_MINUTES", 15)?),
                 max_failures_per_ip: parse("TIEDOKSI_LOGIN_IP_LIMIT", 20)?.max(1),
                 ip_window: time::Duration::minutes(parse("TIEDOKSI_LOGIN_IP_WINDOW_MINUTES", 15)?),
+                concurrent_checks: parse("TIEDOKSI_LOGIN_CONCURRENT_CHECKS", 4)?.clamp(1, 256)
+                    as usize,
+                check_wait: Duration::from_millis(
+                    parse("TIEDOKSI_LOGIN_CHECK_WAIT_MS", 2000)?.clamp(0, 60_000) as u64,
+                ),
             },
             trust_forwarded_for: flag("TIEDOKSI_TRUST_FORWARDED_FOR"),
             json_logs: get("TIEDOKSI_LOG_FORMAT").is_some_and(|format| format == "json"),
             site_root: get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_string()),
+            demo_credentials: [
+                "TIEDOKSI_SUOMIFI_USERNAME",
+                "TIEDOKSI_SUOMIFI_PASSWORD",
+                "TIEDOKSI_SUOMIFI_SERVICE_ID",
+                "TIEDOKSI_POSTI_USERNAME",
+                "TIEDOKSI_POSTI_PASSWORD",
+            ]
+            .into_iter()
+            .filter(|name| get(name).is_none())
+            .collect(),
             suomifi: SuomiFiConfig {
                 url: get("TIEDOKSI_SUOMIFI_URL").map(|url| url.trim_end_matches('/').to_string()),
                 username: get("TIEDOKSI_SUOMIFI_USERNAME").unwrap_or_else(|| "sim-user".into()),
@@ -178,6 +253,19 @@ impl Config {
                     reason: e.to_string(),
                 })?,
             data_key_file: get("TIEDOKSI_DATA_KEY_FILE").unwrap_or_else(|| "data/data.key".into()),
+            previous_data_keys: get("TIEDOKSI_DATA_KEY_PREVIOUS")
+                .map(|keys| {
+                    keys.split(',')
+                        .filter(|key| !key.trim().is_empty())
+                        .map(DataKey::from_base64)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .map_err(|e| ConfigError {
+                    name: "TIEDOKSI_DATA_KEY_PREVIOUS",
+                    reason: e.to_string(),
+                })?
+                .unwrap_or_default(),
             worker: WorkerConfig {
                 lease: Duration::from_secs(
                     parse("TIEDOKSI_WORKER_LEASE_SECONDS", 300)?.max(1) as u64
@@ -207,6 +295,7 @@ impl Config {
             receipt: crate::dates::ReceiptRules {
                 electronic_days: parse("TIEDOKSI_RECEIPT_ELECTRONIC_DAYS", 3)?.clamp(0, 60),
                 paper_days: parse("TIEDOKSI_RECEIPT_PAPER_DAYS", 7)?.clamp(0, 60),
+                print_lag_days: parse("TIEDOKSI_PRINT_LAG_DAYS", 0)?.clamp(0, 30),
             },
             acknowledgement_days: parse("TIEDOKSI_ACKNOWLEDGEMENT_DAYS", 7)?.clamp(1, 60),
             blob_dir: get("TIEDOKSI_BLOB_DIR").unwrap_or_else(|| "data/blobs".into()),
@@ -217,6 +306,59 @@ impl Config {
         self.public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://"))
+    }
+
+    /// Whether the built-in simulator stands in for Suomi.fi.
+    pub fn uses_simulator(&self) -> bool {
+        self.suomifi.url.is_none()
+    }
+
+    /// Refuses configurations that would be unsafe in production: the simulator (with its
+    /// demo credentials) reachable from the network, a real Suomi.fi with demo credentials,
+    /// or plain http on a non-loopback address.
+    pub fn check_safety(&self) -> Result<(), ConfigError> {
+        let loopback = self.addr.ip().is_loopback();
+        if self.suomifi.url.is_some() && self.simulator {
+            return Err(ConfigError {
+                name: "TIEDOKSI_SIMULATOR",
+                reason: "set together with TIEDOKSI_SUOMIFI_URL; choose one".into(),
+            });
+        }
+        if self.uses_simulator() && !loopback && !self.simulator {
+            return Err(ConfigError {
+                name: "TIEDOKSI_SUOMIFI_URL",
+                reason: format!(
+                    "not set, and {} is not a loopback address: the built-in Suomi.fi simulator \
+                     and its demo credentials start only on a loopback address. Set \
+                     TIEDOKSI_SUOMIFI_URL and the service's credentials for production, or \
+                     TIEDOKSI_SIMULATOR=1 for a lab",
+                    self.addr
+                ),
+            });
+        }
+        if !self.uses_simulator() {
+            if let Some(name) = self.demo_credentials.first() {
+                return Err(ConfigError {
+                    name,
+                    reason: "must be set when TIEDOKSI_SUOMIFI_URL is: the demo credentials \
+                             are only for the built-in simulator"
+                        .into(),
+                });
+            }
+        }
+        if !loopback && !self.secure_cookies() && !self.allow_insecure_http {
+            return Err(ConfigError {
+                name: "TIEDOKSI_PUBLIC_URL",
+                reason: format!(
+                    "must be an https:// URL when listening on {} (not a loopback address): \
+                     sessions and personal data must not travel over plain http. Put Tiedoksi \
+                     behind a TLS proxy and set its https:// URL, or set \
+                     TIEDOKSI_ALLOW_INSECURE_HTTP=1 for a lab",
+                    self.addr
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -252,6 +394,64 @@ mod tests {
             config.public_url.as_deref(),
             Some("https://tiedoksi.example.fi")
         );
+    }
+
+    #[test]
+    fn the_simulator_and_plain_http_stay_on_loopback() {
+        assert!(config(&[]).unwrap().check_safety().is_ok());
+        let public = config(&[("TIEDOKSI_ADDR", "0.0.0.0:3000")]).unwrap();
+        let error = public.check_safety().unwrap_err().to_string();
+        assert!(error.contains("TIEDOKSI_SUOMIFI_URL"), "{error}");
+
+        let lab = config(&[
+            ("TIEDOKSI_ADDR", "0.0.0.0:3000"),
+            ("TIEDOKSI_SIMULATOR", "1"),
+        ])
+        .unwrap();
+        let error = lab.check_safety().unwrap_err().to_string();
+        assert!(error.contains("https://"), "{error}");
+        let insecure_lab = config(&[
+            ("TIEDOKSI_ADDR", "0.0.0.0:3000"),
+            ("TIEDOKSI_SIMULATOR", "1"),
+            ("TIEDOKSI_ALLOW_INSECURE_HTTP", "1"),
+        ])
+        .unwrap();
+        assert!(insecure_lab.check_safety().is_ok());
+        assert!(insecure_lab.allow_test_identity_codes);
+    }
+
+    #[test]
+    fn a_real_suomifi_needs_real_credentials_and_https() {
+        let real = [
+            ("TIEDOKSI_ADDR", "0.0.0.0:3000"),
+            ("TIEDOKSI_SUOMIFI_URL", "https://api.messages-qa.suomi.fi"),
+            ("TIEDOKSI_PUBLIC_URL", "https://tiedoksi.example.fi"),
+        ];
+        let error = config(&real)
+            .unwrap()
+            .check_safety()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("TIEDOKSI_SUOMIFI_USERNAME"), "{error}");
+        let mut complete = real.to_vec();
+        complete.extend([
+            ("TIEDOKSI_SUOMIFI_USERNAME", "user"),
+            ("TIEDOKSI_SUOMIFI_PASSWORD", "secret"),
+            ("TIEDOKSI_SUOMIFI_SERVICE_ID", "service"),
+            ("TIEDOKSI_POSTI_USERNAME", "abcdef"),
+            ("TIEDOKSI_POSTI_PASSWORD", "abcd"),
+        ]);
+        let production = config(&complete).unwrap();
+        assert!(production.check_safety().is_ok());
+        assert!(
+            !production.allow_test_identity_codes,
+            "test codes are not real persons against the real Suomi.fi"
+        );
+        let both = [
+            ("TIEDOKSI_SUOMIFI_URL", "https://api.messages-qa.suomi.fi"),
+            ("TIEDOKSI_SIMULATOR", "1"),
+        ];
+        assert!(config(&both).unwrap().check_safety().is_err());
     }
 
     #[test]

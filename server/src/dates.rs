@@ -25,6 +25,9 @@ pub enum ServiceChannel {
 pub struct ReceiptRules {
     pub electronic_days: i64,
     pub paper_days: i64,
+    /// Days between Suomi.fi's "sent for printing" and the letter's posting, which is its
+    /// sending day (`TIEDOKSI_PRINT_LAG_DAYS`, 0: posted the day it is printed).
+    pub print_lag_days: i64,
 }
 
 impl Default for ReceiptRules {
@@ -32,6 +35,7 @@ impl Default for ReceiptRules {
         Self {
             electronic_days: 3,
             paper_days: 7,
+            print_lag_days: 0,
         }
     }
 }
@@ -286,6 +290,7 @@ mod tests {
         let rules = ReceiptRules {
             electronic_days: 1,
             paper_days: 5,
+            print_lag_days: 0,
         };
         let electronic = legal_dates(
             date!(2026 - 12 - 01),

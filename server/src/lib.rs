@@ -14,6 +14,8 @@ pub mod health;
 pub mod language;
 pub mod notices;
 pub mod pdf;
+pub mod pdf_worker;
+pub mod rotation;
 pub mod secrets;
 pub mod startup;
 pub mod store;

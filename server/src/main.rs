@@ -1,3 +1,5 @@
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use tiedoksi::config::Config;
 use tiedoksi::dates::{legal_dates, ServiceChannel};
@@ -33,6 +35,17 @@ enum Command {
         #[arg(long)]
         acknowledged: Option<String>,
     },
+    /// Re-seal every sealed value under the current data key (TIEDOKSI_DATA_KEY), opening
+    /// those sealed under an earlier one (TIEDOKSI_DATA_KEY_PREVIOUS). Runs in batches and
+    /// can be stopped and started again; the application may keep running meanwhile.
+    RotateDataKey {
+        /// Values re-sealed per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+    },
+    /// Reads and renders PDFs in a child process under memory and time limits (internal).
+    #[command(name = "pdf-worker", hide = true)]
+    PdfWorker,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -41,21 +54,51 @@ enum ChannelArg {
     Paper,
 }
 
-// At least four workers whatever the core count: Leptos 0.8's server rendering can stall a
-// resource on a runtime with a single worker (leptos-rs/leptos#4647), and a one-CPU container
-// would otherwise get exactly one.
-#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve().await,
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        // Before any runtime or thread exists: the worker lives under a small memory limit.
+        Command::PdfWorker => return tiedoksi::pdf_worker::serve_stdio(),
         Command::LegalDates {
             sent,
             channel,
             appeal_days,
             acknowledged,
         } => print_legal_dates(&sent, channel, appeal_days, acknowledged.as_deref()),
+        Command::Serve => runtime().and_then(|runtime| runtime.block_on(serve())),
+        Command::RotateDataKey { batch } => {
+            runtime().and_then(|runtime| runtime.block_on(rotate_data_key(batch)))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // One line, whatever RUST_BACKTRACE says: this is for people, not for debugging.
+        Err(error) => {
+            eprintln!("tiedoksi: {error:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+// At least four workers whatever the core count: Leptos 0.8's server rendering can stall a
+// resource on a runtime with a single worker (leptos-rs/leptos#4647), and a one-CPU container
+// would otherwise get exactly one.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()?)
+}
+
+async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    tiedoksi::telemetry::init(config.json_logs);
+    let report = tiedoksi::rotation::rotate(&config, batch).await?;
+    println!(
+        "re-sealed {} deliveries under key {} ({} were already under it)",
+        report.resealed, report.key_id, report.already_current
+    );
+    Ok(())
 }
 
 fn parse_date(name: &str, value: &str) -> anyhow::Result<time::Date> {
@@ -103,6 +146,7 @@ fn print_legal_dates(
 
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_env()?;
+    config.check_safety()?;
     tiedoksi::telemetry::init(config.json_logs);
     let application = Application::build(config).await?;
     let url = format!("http://{}", application.address());

@@ -33,13 +33,14 @@ const BODY_SIZE: f32 = 11.0;
 const LINE_HEIGHT: f32 = 15.0;
 
 /// What goes on the letter. Plain data: the caller opens nothing sealed for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Letter {
     pub organisation_name: String,
     /// The sender's return address or contact lines, printed under the letterhead.
     pub sender_lines: Vec<String>,
     pub language: LetterLanguage,
-    /// As printed: day.month.year.
+    /// As printed: day.month.year. A decision's own date for a decision (HL 44 §), otherwise
+    /// the day the letter was made.
     pub date: time::Date,
     pub case_reference: String,
     pub title: String,
@@ -47,9 +48,55 @@ pub struct Letter {
     pub markdown: bool,
     /// Appeal or rectification instructions (from the template), on the letter's last page.
     pub appeal_instructions: Option<String>,
+    /// A decision's header lines; empty for other notices.
+    #[serde(default)]
+    pub header: LetterHeader,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a decision shows besides its date (HL 44 §, 53 e §); empty for other notices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LetterHeader {
+    /// The date printed is the decision's date.
+    pub is_decision: bool,
+    pub decision_maker: Option<String>,
+    pub parties: Vec<String>,
+    /// The contact person and how to reach them.
+    pub contact: Option<String>,
+    pub automated_decision: bool,
+}
+
+impl Letter {
+    /// The lines under the date: who decided, the parties, the contact person and the case,
+    /// each with its label — the same lines the electronic message's header carries.
+    pub fn header_lines(&self) -> Vec<(&'static str, String)> {
+        let labels = self.language.labels();
+        let date = format!(
+            "{}.{}.{}",
+            self.date.day(),
+            u8::from(self.date.month()),
+            self.date.year()
+        );
+        let date_label = if self.header.is_decision {
+            labels.decision_date
+        } else {
+            labels.date
+        };
+        let mut lines = vec![(date_label, date)];
+        if let Some(maker) = &self.header.decision_maker {
+            lines.push((labels.decision_maker, maker.clone()));
+        }
+        lines.push((labels.case_reference, self.case_reference.clone()));
+        if !self.header.parties.is_empty() {
+            lines.push((labels.parties, self.header.parties.join(", ")));
+        }
+        if let Some(contact) = &self.header.contact {
+            lines.push((labels.contact, contact.clone()));
+        }
+        lines
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LetterLanguage {
     Fi,
     Sv,
@@ -65,7 +112,7 @@ impl LetterLanguage {
         }
     }
 
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             Self::Fi => "fi",
             Self::Sv => "sv",
@@ -73,25 +120,40 @@ impl LetterLanguage {
         }
     }
 
-    fn labels(self) -> Labels {
+    pub fn labels(self) -> Labels {
         match self {
             Self::Fi => Labels {
                 date: "Päivämäärä",
+                decision_date: "Päätöksen päivämäärä",
+                decision_maker: "Päätöksen tekijä",
                 case_reference: "Diaarinumero",
+                parties: "Asianosaiset",
+                contact: "Yhteyshenkilö",
+                automated: "Päätös on tehty automaattisesti (hallintolaki 53 e §).",
                 appeal: "Muutoksenhakuohjeet",
                 page: "Sivu",
                 of: "/",
             },
             Self::Sv => Labels {
                 date: "Datum",
+                decision_date: "Beslutsdatum",
+                decision_maker: "Beslutsfattare",
                 case_reference: "Diarienummer",
+                parties: "Parter",
+                contact: "Kontaktperson",
+                automated: "Beslutet har fattats automatiskt (förvaltningslagen 53 e §).",
                 appeal: "Anvisningar för ändringssökande",
                 page: "Sida",
                 of: "/",
             },
             Self::En => Labels {
                 date: "Date",
+                decision_date: "Date of decision",
+                decision_maker: "Decision-maker",
                 case_reference: "Case reference",
+                parties: "Parties",
+                contact: "Contact person",
+                automated: "This decision was made by automated processing (Administrative Procedure Act, section 53 e).",
                 appeal: "Appeal instructions",
                 page: "Page",
                 of: "/",
@@ -100,22 +162,28 @@ impl LetterLanguage {
     }
 }
 
-struct Labels {
-    date: &'static str,
-    case_reference: &'static str,
-    appeal: &'static str,
-    page: &'static str,
-    of: &'static str,
+/// The words printed around the content, in the letter's language.
+pub struct Labels {
+    pub date: &'static str,
+    pub decision_date: &'static str,
+    pub decision_maker: &'static str,
+    pub case_reference: &'static str,
+    pub parties: &'static str,
+    pub contact: &'static str,
+    pub automated: &'static str,
+    pub appeal: &'static str,
+    pub page: &'static str,
+    pub of: &'static str,
 }
 
 /// A PDF attachment to append after the letter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PdfAttachment {
     pub filename: String,
     pub bytes: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum LetterError {
     #[error("attachment {0:?} is not a readable PDF")]
     Unreadable(String),
@@ -134,10 +202,14 @@ pub enum LetterError {
     TooLarge { size: usize, max: usize },
     #[error("the PDF could not be written: {0}")]
     Render(String),
+    /// The worker that reads PDFs ran out of its memory or time (e.g. a decompression bomb),
+    /// or failed.
+    #[error("a PDF could not be processed within its limits: {0}")]
+    Limits(String),
 }
 
 /// What a checked attachment brings to the letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AttachmentPages {
     pub pages: usize,
     pub landscape_pages: usize,
@@ -191,7 +263,7 @@ fn load(filename: &str, bytes: &[u8]) -> Result<krilla::pdf::Pdf, LetterError> {
 }
 
 /// The rendered letter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RenderedLetter {
     pub bytes: Vec<u8>,
     pub letter_pages: usize,
@@ -426,17 +498,16 @@ fn layout(letter: &Letter) -> Vec<Vec<Line>> {
         );
     }
     y += LINE_HEIGHT;
-    let date = format!(
-        "{}: {}.{}.{}",
-        labels.date,
-        letter.date.day(),
-        u8::from(letter.date.month()),
-        letter.date.year()
-    );
-    put(&mut pages, &mut y, date, Weight::Regular, BODY_SIZE, MARGIN);
-    let reference = format!("{}: {}", labels.case_reference, letter.case_reference);
-    for line in wrap(&reference, Weight::Regular, BODY_SIZE, width) {
-        put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, MARGIN);
+    for (label, value) in letter.header_lines() {
+        let text = format!("{label}: {value}");
+        for line in wrap(&text, Weight::Regular, BODY_SIZE, width) {
+            put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, MARGIN);
+        }
+    }
+    if letter.header.automated_decision {
+        for line in wrap(labels.automated, Weight::Regular, BODY_SIZE, width) {
+            put(&mut pages, &mut y, line, Weight::Regular, BODY_SIZE, MARGIN);
+        }
     }
     y += LINE_HEIGHT;
     for line in wrap(&letter.title, Weight::Bold, 14.0, width) {
@@ -571,6 +642,7 @@ mod tests {
             body: body.into(),
             markdown: false,
             appeal_instructions: Some("Oikaisuvaatimus 30 päivän kuluessa.".into()),
+            header: LetterHeader::default(),
         }
     }
 

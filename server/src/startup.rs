@@ -23,7 +23,8 @@ use crate::audit::Audit;
 use crate::auth::csrf::{origin_of, refuse_cross_site_writes, AllowedOrigins};
 use crate::auth::login::Authenticator;
 use crate::auth::middleware::{
-    identify_client, load_session_user, require_sign_in, security_headers, ClientIpPolicy,
+    identify_client, input_errors_are_bad_requests, load_session_user, require_sign_in,
+    security_headers, ClientIpPolicy, HeaderPolicy, SessionPolicy,
 };
 use crate::auth::session::session_layer;
 use crate::backend::Backend;
@@ -39,10 +40,11 @@ use crate::delivery::watch::AcknowledgementWatch;
 use crate::delivery::worker::{self, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
-use crate::notices::compose::ComposeService;
+use crate::notices::compose::{mailbox_check_limiter, ComposeService};
 use crate::notices::documents::{self, Documents};
 use crate::notices::view::NoticeViews;
-use crate::secrets::DataKey;
+use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
+use crate::secrets::{DataKey, DataKeys};
 use crate::store::{self, Store};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
 use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
@@ -59,34 +61,60 @@ pub struct Application {
     suomifi: Arc<SuomiFiClient>,
     /// Present when no Suomi.fi URL was configured; stops with the application.
     simulator: Option<RunningSimulator>,
-    data_key: DataKey,
+    data_key: DataKeys,
     blobs: Arc<dyn BlobStore>,
     worker: WorkerSettings,
     events_interval: std::time::Duration,
     posti: PostiConfig,
     receipt: ReceiptRules,
     acknowledgement_days: i64,
+    login_attempt_window: time::Duration,
+    authenticator: Authenticator,
+}
+
+/// The configured data key (and earlier ones): given directly, or read from its file — or,
+/// for a database that holds nothing yet, created there.
+pub fn configured_keys(config: &Config, fresh_database: bool) -> anyhow::Result<DataKeys> {
+    let current = match config.data_key.clone() {
+        Some(key) => key,
+        None => load_or_create_key(&config.data_key_file, fresh_database)?,
+    };
+    Ok(DataKeys::new(current, config.previous_data_keys.clone()))
+}
+
+fn pdf_worker(config: &Config) -> anyhow::Result<PdfWorker> {
+    let program = match &config.pdf.worker {
+        Some(path) => path.into(),
+        None => std::env::current_exe()?,
+    };
+    Ok(PdfWorker::new(PdfWorkerSettings {
+        program,
+        memory_bytes: config.pdf.memory_mb * 1024 * 1024,
+        timeout: config.pdf.timeout,
+        concurrency: config.pdf.concurrency,
+    }))
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.check_safety()?;
         let store = store::connect(&config.database_url).await?;
         let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
         let (suomifi, simulator) = suomifi_client(&config).await?;
-        let data_key = match config.data_key.clone() {
-            Some(key) => key,
-            None => load_or_create_key(&config.data_key_file, fresh_database)?,
-        };
+        let data_key = configured_keys(&config, fresh_database)?;
         let worker = worker_settings(&config);
         let events_interval = config.worker.events_interval;
         let blobs: Arc<dyn BlobStore> = Arc::new(FilesystemBlobStore::new(&config.blob_dir));
+        let authenticator = Authenticator::new(store.clone(), config.login.clone());
         let services = Services {
             store: store.clone(),
             suomifi: suomifi.clone(),
             key: data_key.clone(),
             blobs: blobs.clone(),
+            pdf: pdf_worker(&config)?,
+            authenticator: authenticator.clone(),
         };
         let router = router(&config, &services, address);
         // Last: once the first admin exists, a later start prints no password, so nothing
@@ -107,10 +135,18 @@ impl Application {
             posti: config.posti.clone(),
             receipt: config.receipt,
             acknowledgement_days: config.acknowledgement_days,
+            login_attempt_window: config.login.ip_window,
+            authenticator,
         })
     }
 
-    pub fn data_key(&self) -> DataKey {
+    /// How many passwords sign-ins have checked since start.
+    pub fn passwords_checked(&self) -> Arc<dyn Fn() -> u64 + Send + Sync> {
+        let authenticator = self.authenticator.clone();
+        Arc::new(move || authenticator.passwords_checked())
+    }
+
+    pub fn data_key(&self) -> DataKeys {
         self.data_key.clone()
     }
 
@@ -167,6 +203,11 @@ impl Application {
             acknowledgement_days: self.acknowledgement_days,
         };
         let watch = tokio::spawn(watch.run(ACKNOWLEDGEMENT_WATCH_INTERVAL, worker_stopped.clone()));
+        let pruning = tokio::spawn(prune_login_attempts(
+            self.store.clone(),
+            self.login_attempt_window,
+            worker_stopped.clone(),
+        ));
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let service = self
             .router
@@ -179,10 +220,32 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), watch).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
     }
+}
+
+/// Failed sign-ins older than their window no longer count for anything: they are deleted
+/// (hourly), so the table holds minutes of addresses, not years.
+async fn prune_login_attempts(
+    store: Arc<dyn Store>,
+    window: time::Duration,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    crate::delivery::every(
+        std::time::Duration::from_secs(3600),
+        stop,
+        "pruning old sign-in attempts",
+        || async {
+            store
+                .prune_login_attempts(crate::store::Timestamp::now() - window)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
 }
 
 /// The configured Suomi.fi service, or the simulator started here on a loopback port and
@@ -292,8 +355,20 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 struct Services {
     store: Arc<dyn Store>,
     suomifi: Arc<SuomiFiClient>,
-    key: DataKey,
+    key: DataKeys,
     blobs: Arc<dyn BlobStore>,
+    pdf: PdfWorker,
+    authenticator: Authenticator,
+}
+
+/// The nonce the security-headers middleware put in the request, for Leptos' inline scripts
+/// (it replaces the one leptos_axum made for the render, so page and header agree).
+fn provide_request_nonce() {
+    if let Some(nonce) = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned())
+    {
+        provide_context(nonce);
+    }
 }
 
 fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
@@ -301,7 +376,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     let options = leptos_options(config, address);
     let backend = Backend {
         store: store.clone(),
-        authenticator: Authenticator::new(store.clone(), config.login.clone()),
+        authenticator: services.authenticator.clone(),
     };
     let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
     let admin: Arc<dyn AdminBackend> = Arc::new(backend);
@@ -312,6 +387,9 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         key: services.key.clone(),
         blobs: services.blobs.clone(),
         audit: audit.clone(),
+        pdf: services.pdf.clone(),
+        allow_test_identity_codes: config.allow_test_identity_codes,
+        mailbox_checks: mailbox_check_limiter(config.mailbox_checks_per_minute),
     };
     let preview = Router::new()
         .route(
@@ -323,12 +401,14 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     let notices: Arc<dyn NoticesBackend> = Arc::new(NoticeViews {
         store: store.clone(),
         audit: audit.clone(),
+        receipt: config.receipt,
     });
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
         provide_context(compose.clone());
         provide_context(notices.clone());
+        provide_request_nonce();
     };
     let limits = services.suomifi.limits().clone();
     // Multipart framing on top of the largest file Suomi.fi takes.
@@ -355,7 +435,10 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            provide_request_nonce,
+            shell,
+        ))
         .with_state(options);
 
     let probes = Router::new()
@@ -378,8 +461,15 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(preview)
         .merge(probes)
         .merge(pages)
+        .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))
-        .layer(from_fn_with_state(store.clone(), load_session_user))
+        .layer(from_fn_with_state(
+            SessionPolicy {
+                store: store.clone(),
+                absolute_lifetime: config.session_absolute_lifetime,
+            },
+            load_session_user,
+        ))
         .layer(session_layer(
             store.session_store(),
             config.secure_cookies(),
@@ -390,6 +480,11 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             allowed_origins,
             refuse_cross_site_writes,
         ))
-        .layer(from_fn(security_headers))
+        .layer(from_fn_with_state(
+            HeaderPolicy {
+                https: config.secure_cookies(),
+            },
+            security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
 }

@@ -46,6 +46,67 @@ pub struct SessionUser {
     pub role: Role,
 }
 
+/// Who is acting, whatever the entry point (a page, later the integration API or the SMTP
+/// bridge): services take this, never the UI's session or Leptos context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub principal: Principal,
+    /// As the server decided it (the peer, or a trusted proxy's forwarded address).
+    pub client_ip: String,
+}
+
+/// The one on whose behalf an actor acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    User { id: Uuid, email: String, role: Role },
+}
+
+impl Actor {
+    pub fn user(user: SessionUser, client_ip: impl Into<String>) -> Self {
+        Self {
+            organisation_id: user.organisation_id,
+            organisation_name: user.organisation_name,
+            principal: Principal::User {
+                id: user.id,
+                email: user.email,
+                role: user.role,
+            },
+            client_ip: client_ip.into(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match &self.principal {
+            Principal::User { role, .. } => *role,
+        }
+    }
+
+    /// The user behind the actor, when there is one.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match &self.principal {
+            Principal::User { id, .. } => Some(*id),
+        }
+    }
+
+    /// How the audit log names the actor.
+    pub fn label(&self) -> &str {
+        match &self.principal {
+            Principal::User { email, .. } => email,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role() == Role::Admin
+    }
+
+    /// Caseworkers and admins compose and act on notices; auditors only read.
+    pub fn may_compose(&self) -> bool {
+        matches!(self.role(), Role::Caseworker | Role::Admin)
+    }
+}
+
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     Ok(ssr::session_user())
@@ -157,6 +218,9 @@ pub mod ssr {
 
     /// Where the session keeps the signed-in user's id.
     pub const SESSION_USER_ID: &str = "user_id";
+    /// When the user signed in (Unix seconds): a session ends a fixed time after it however
+    /// active it is.
+    pub const SESSION_SIGNED_IN_AT: &str = "signed_in_at";
 
     /// The client's address as the server decided it (direct peer, or the trusted proxy's
     /// forwarded address); put into request extensions by the server.
@@ -200,6 +264,40 @@ pub mod ssr {
         }
     }
 
+    /// The signed-in user as an actor, if their role is one of `roles`.
+    pub fn require_actor(roles: &[Role]) -> Result<super::Actor, AppError> {
+        Ok(super::Actor::user(require_role(roles)?, client_ip()))
+    }
+
+    /// The signed-in user as an actor, whatever their role.
+    pub fn actor() -> Result<super::Actor, AppError> {
+        let user = session_user().ok_or(AppError::Unauthenticated)?;
+        Ok(super::Actor::user(user, client_ip()))
+    }
+
+    /// Axum handlers take the actor as an extractor: without a session the answer is a 401
+    /// with the same error body server functions give, never a 500 naming a missing type.
+    impl<S: Send + Sync> axum::extract::FromRequestParts<S> for super::Actor {
+        type Rejection = axum::response::Response;
+
+        async fn from_request_parts(
+            parts: &mut Parts,
+            _state: &S,
+        ) -> Result<Self, Self::Rejection> {
+            use axum::response::IntoResponse;
+            let Some(user) = parts.extensions.get::<SessionUser>().cloned() else {
+                let error = AppError::Unauthenticated;
+                return Err((error.status(), axum::Json(error)).into_response());
+            };
+            let client_ip = parts
+                .extensions
+                .get::<ClientIp>()
+                .map(|ip| ip.0.clone())
+                .unwrap_or_else(|| "unknown".to_string());
+            Ok(super::Actor::user(user, client_ip))
+        }
+    }
+
     fn backend() -> Result<Arc<dyn AuthBackend>, AppError> {
         use_context::<Arc<dyn AuthBackend>>()
             .ok_or_else(|| AppError::internal("AuthBackend missing from context"))
@@ -227,6 +325,14 @@ pub mod ssr {
         session.cycle_id().await.map_err(AppError::internal)?;
         session
             .insert(SESSION_USER_ID, user.id)
+            .await
+            .map_err(AppError::internal)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default();
+        session
+            .insert(SESSION_SIGNED_IN_AT, now)
             .await
             .map_err(AppError::internal)?;
         leptos_axum::redirect(&safe_next(next.as_deref()));

@@ -40,6 +40,32 @@ pub struct NoticeDraft {
     #[serde(default)]
     pub attachments: Vec<Uuid>,
     pub recipients: Vec<RecipientDraft>,
+    /// What a decision shows besides its body (HL 44 §); required for decisions.
+    #[serde(default)]
+    pub decision: DecisionDraft,
+    /// The matter concerns the person of a 15–17-year-old party (HL 14 §): the minor and the
+    /// guardians are both notified, each separately.
+    #[serde(default)]
+    pub minor_personal_matter: bool,
+}
+
+/// A decision's content besides its body (HL 44 §, 53 e §). Printed on the letter and at the
+/// head of the electronic message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DecisionDraft {
+    /// The day the decision was made, `YYYY-MM-DD` (not the day it is sent).
+    pub decision_date: Option<String>,
+    /// The deciding authority or official.
+    pub decision_maker: Option<String>,
+    /// The parties' names; when empty, the recipients whose role is "party".
+    pub parties: Vec<String>,
+    /// Who gives more information (HL 44 §), for any notice.
+    pub contact_person: Option<String>,
+    /// How to reach them: phone, e-mail, address.
+    pub contact_details: Option<String>,
+    /// Made by automated processing (HL 53 e §): the recipient is told so.
+    pub automated: bool,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +103,50 @@ pub struct QueuedNotice {
     /// The same draft was queued before; nothing new was queued.
     pub already_queued: bool,
     pub deliveries: Vec<QueuedDelivery>,
+    /// What the caseworker should know but that did not stop the notice.
+    #[serde(default)]
+    pub warnings: Vec<FieldWarning>,
+}
+
+/// A draft checked as queuing would check it, with nothing written: how each recipient's
+/// notice would travel and why, and what to look at before sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedNotice {
+    pub deliveries: Vec<PlannedDelivery>,
+    pub warnings: Vec<FieldWarning>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedDelivery {
+    pub mode: DeliveryMode,
+    pub paper_addressee: PaperAddressee,
+    pub reasons: Vec<ChannelReason>,
+    /// Suomi.fi's answer, when asked (electronic only); `None` when not asked or deferred.
+    pub mailbox_active: Option<bool>,
+}
+
+/// Something about a draft a caseworker should know; it does not stop the notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldWarning {
+    pub field: String,
+    pub warning: Warning,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    /// A party under 15 and no guardian among the recipients (HL 14 §: the guardian acts).
+    MinorWithoutGuardian,
+    /// A 15–17-year-old's personal matter goes to the minor but to no guardian (HL 14 §).
+    PersonalMatterOnlyToMinor,
+    /// A 15–17-year-old's personal matter goes to a guardian but not to the minor.
+    PersonalMatterOnlyToGuardian,
+    /// An identity code with an individual number 900–999 is a temporary or test code, not
+    /// a person's: sent as paper without ID.
+    TemporaryIdentityCode,
+    /// Suomi.fi did not answer the mailbox check: it is made again before sending, and a
+    /// closed mailbox then asks for your decision.
+    MailboxCheckDeferred,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +175,12 @@ pub enum Problem {
         min: u32,
         max: u32,
     },
+    /// Not a real date as `YYYY-MM-DD`.
+    DateInvalid,
+    /// A date that has not come yet.
+    DateInFuture,
+    /// A choice the law leaves to the organisation and the caseworker must make.
+    ChoiceRequired,
     IdentityCode(IdentityError),
     Address(AddressProblem),
     /// Paper may be sent, so a postal address is needed.
@@ -134,6 +210,18 @@ pub enum Problem {
     NotUnacknowledged,
     /// Only a delivery that needs attention is sent again.
     NotNeedingAttention,
+    /// Too many mailbox checks in a short time: try again in a minute.
+    MailboxChecksRateLimited,
+    /// The file's name says another type than its content is declared as.
+    FileExtensionMismatch,
+    /// Only a letter that went to the organisation's forwarding address is forwarded.
+    NotForwarded,
+    /// Only after Posti could not deliver the letter.
+    LetterNotUndelivered,
+    /// A verifiable notice is forwarded against a receipt or in person, with its date.
+    ReceiptRequired,
+    /// The date is before the letter was sent.
+    DateBeforeSending,
 }
 
 impl FieldProblem {
@@ -145,18 +233,36 @@ impl FieldProblem {
     }
 }
 
-/// Queues the notice: one delivery per recipient, each sent to Suomi.fi exactly once.
-#[server(prefix = "/api", endpoint = "send_notice", input = server_fn::codec::Json)]
-pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
+/// Checks the draft as queuing would, asking Suomi.fi about mailboxes where it matters, and
+/// writes nothing: the channel per recipient with its reasons, and the warnings.
+#[server(prefix = "/api", endpoint = "check_notice", input = server_fn::codec::Json)]
+pub async fn check_notice(draft: NoticeDraft) -> Result<CheckedNotice, AppError> {
     crate::error::with_status(
         async {
-            let user = crate::auth::ssr::require_role(&[
+            let actor = crate::auth::ssr::require_actor(&[
                 crate::auth::Role::Caseworker,
                 crate::auth::Role::Admin,
             ])?;
             let backend = use_context::<std::sync::Arc<dyn ssr::ComposeBackend>>()
                 .ok_or_else(|| AppError::internal("ComposeBackend missing from context"))?;
-            backend.send_notice(&user, draft).await
+            backend.check_notice(&actor, draft).await
+        }
+        .await,
+    )
+}
+
+/// Queues the notice: one delivery per recipient, each sent to Suomi.fi exactly once.
+#[server(prefix = "/api", endpoint = "send_notice", input = server_fn::codec::Json)]
+pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            let backend = use_context::<std::sync::Arc<dyn ssr::ComposeBackend>>()
+                .ok_or_else(|| AppError::internal("ComposeBackend missing from context"))?;
+            backend.send_notice(&actor, draft).await
         }
         .await,
     )
@@ -166,15 +272,20 @@ pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
 pub mod ssr {
     use async_trait::async_trait;
 
-    use super::{NoticeDraft, QueuedNotice};
-    use crate::auth::SessionUser;
+    use super::{CheckedNotice, NoticeDraft, QueuedNotice};
+    use crate::auth::Actor;
     use crate::error::AppError;
 
     #[async_trait]
     pub trait ComposeBackend: Send + Sync {
+        async fn check_notice(
+            &self,
+            actor: &Actor,
+            draft: NoticeDraft,
+        ) -> Result<CheckedNotice, AppError>;
         async fn send_notice(
             &self,
-            user: &SessionUser,
+            actor: &Actor,
             draft: NoticeDraft,
         ) -> Result<QueuedNotice, AppError>;
     }
@@ -190,11 +301,17 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
         Problem::OutOfRange { min, max } => {
             t_string!(i18n, problems.out_of_range, min = *min, max = *max).to_string()
         }
+        Problem::DateInvalid => t_string!(i18n, problems.date_invalid).to_string(),
+        Problem::DateInFuture => t_string!(i18n, problems.date_in_future).to_string(),
+        Problem::ChoiceRequired => t_string!(i18n, problems.choice_required).to_string(),
         Problem::IdentityCode(IdentityError::Checksum) => {
             t_string!(i18n, problems.identity_checksum).to_string()
         }
         Problem::IdentityCode(IdentityError::Date) => {
             t_string!(i18n, problems.identity_date).to_string()
+        }
+        Problem::IdentityCode(IdentityError::IndividualNumber) => {
+            t_string!(i18n, problems.identity_individual_number).to_string()
         }
         Problem::IdentityCode(_) => t_string!(i18n, problems.identity_format).to_string(),
         Problem::Address(AddressProblem::ZipCodeNotFinnish) => {
@@ -244,6 +361,41 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
         }
         Problem::NotUnacknowledged => t_string!(i18n, problems.not_unacknowledged).to_string(),
         Problem::NotNeedingAttention => t_string!(i18n, problems.not_needing_attention).to_string(),
+        Problem::MailboxChecksRateLimited => {
+            t_string!(i18n, problems.mailbox_checks_rate_limited).to_string()
+        }
+        Problem::FileExtensionMismatch => {
+            t_string!(i18n, problems.file_extension_mismatch).to_string()
+        }
+        Problem::NotForwarded => t_string!(i18n, problems.not_forwarded).to_string(),
+        Problem::LetterNotUndelivered => {
+            t_string!(i18n, problems.letter_not_undelivered).to_string()
+        }
+        Problem::ReceiptRequired => t_string!(i18n, problems.receipt_required).to_string(),
+        Problem::DateBeforeSending => t_string!(i18n, problems.date_before_sending).to_string(),
+    }
+}
+
+/// A warning as a sentence in the current language.
+#[component]
+pub fn WarningText(warning: Warning) -> impl IntoView {
+    let i18n = use_i18n();
+    move || match warning {
+        Warning::MinorWithoutGuardian => {
+            t_string!(i18n, warnings.minor_without_guardian).to_string()
+        }
+        Warning::PersonalMatterOnlyToMinor => {
+            t_string!(i18n, warnings.personal_matter_only_to_minor).to_string()
+        }
+        Warning::PersonalMatterOnlyToGuardian => {
+            t_string!(i18n, warnings.personal_matter_only_to_guardian).to_string()
+        }
+        Warning::TemporaryIdentityCode => {
+            t_string!(i18n, warnings.temporary_identity_code).to_string()
+        }
+        Warning::MailboxCheckDeferred => {
+            t_string!(i18n, warnings.mailbox_check_deferred).to_string()
+        }
     }
 }
 

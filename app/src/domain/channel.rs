@@ -79,13 +79,20 @@ impl PaperAddressee {
         }
     }
 
-    /// Anything but the forwarding address means the recipient's own.
-    pub fn parse(value: &str) -> Self {
-        if value == PaperAddressee::OrganisationForwarding.as_str() {
-            PaperAddressee::OrganisationForwarding
-        } else {
-            PaperAddressee::Recipient
-        }
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            PaperAddressee::Recipient,
+            PaperAddressee::OrganisationForwarding,
+        ]
+        .into_iter()
+        .find(|addressee| addressee.as_str() == value)
+    }
+}
+
+impl TryFrom<String> for PaperAddressee {
+    type Error = crate::domain::UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or(crate::domain::UnknownValue(value))
     }
 }
 
@@ -100,6 +107,9 @@ pub enum ChannelReason {
     AddressProtectedPaperForwarded,
     /// A paper re-serve: the verifiable electronic notice was not acknowledged in time.
     VerifiableNotAcknowledged,
+    /// Electronic only, but the mailbox check made before sending found no active mailbox:
+    /// a caseworker changed it to multichannel.
+    NoActiveMailboxAtSending,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,7 +344,7 @@ mod tests {
             PaperAddressee::OrganisationForwarding,
         ] {
             assert_eq!(serde_json::to_value(addressee).unwrap(), addressee.as_str());
-            assert_eq!(PaperAddressee::parse(addressee.as_str()), addressee);
+            assert_eq!(PaperAddressee::parse(addressee.as_str()), Some(addressee));
         }
     }
 }

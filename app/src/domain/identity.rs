@@ -18,6 +18,9 @@ pub enum IdentityError {
     CenturySign,
     #[error("check character does not match")]
     Checksum,
+    /// Individual numbers 000 and 001 are not given to anyone.
+    #[error("individual number 000 or 001")]
+    IndividualNumber,
 }
 
 const CHECK_CHARACTERS: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
@@ -52,6 +55,9 @@ impl PersonalIdentityCode {
         if bytes[10] != expected {
             return Err(IdentityError::Checksum);
         }
+        if number(&code[7..10]) < 2 {
+            return Err(IdentityError::IndividualNumber);
+        }
         Ok(Self(code))
     }
 
@@ -70,16 +76,33 @@ impl PersonalIdentityCode {
         number(&self.0[7..10])
     }
 
-    /// Whether the person is under 18 on `on` (year, month, day).
-    pub fn is_minor_on(&self, on: (u32, u32, u32)) -> bool {
-        let (year, month, day) = self.birth_date();
-        let eighteenth = (year + 18, month, day);
-        on < eighteenth
+    /// A temporary or test code (individual number 900–999), not a real person's.
+    pub fn is_temporary(&self) -> bool {
+        self.individual_number() >= 900
     }
 
-    /// `131052-***T`: enough to tell records apart on screen, not enough to use.
+    /// Whether the person is under 18 on `on` (year, month, day).
+    pub fn is_minor_on(&self, on: (u32, u32, u32)) -> bool {
+        self.age_on(on) < 18
+    }
+
+    /// Age in whole years on `on` (year, month, day); someone born on 29 February has
+    /// their birthday on 1 March in other years.
+    pub fn age_on(&self, on: (u32, u32, u32)) -> u32 {
+        let (year, month, day) = self.birth_date();
+        let (on_year, on_month, on_day) = on;
+        let years = on_year.saturating_sub(year);
+        if (on_month, on_day) < (month, day) {
+            years.saturating_sub(1)
+        } else {
+            years
+        }
+    }
+
+    /// `131052-****`: the birth date and century, enough to tell records apart on screen,
+    /// not enough to use.
     pub fn masked(&self) -> String {
-        format!("{}***{}", &self.0[..7], &self.0[10..])
+        format!("{}****", &self.0[..7])
     }
 
     /// The full code, for the Suomi.fi request and encrypted storage only.
@@ -292,6 +315,27 @@ mod tests {
             Err(IdentityError::Format)
         );
         assert_eq!(PersonalIdentityCode::parse(""), Err(IdentityError::Format));
+        for unused in ["010100-000", "010100-001"] {
+            let check = CHECK_CHARACTERS[(format!("{}{}", &unused[0..6], &unused[7..10])
+                .parse::<u32>()
+                .unwrap()
+                % 31) as usize] as char;
+            assert_eq!(
+                PersonalIdentityCode::parse(&format!("{unused}{check}")),
+                Err(IdentityError::IndividualNumber),
+                "{unused}"
+            );
+        }
+    }
+
+    #[test]
+    fn temporary_codes_are_told_apart() {
+        assert!(PersonalIdentityCode::parse("010594Y9032")
+            .unwrap()
+            .is_temporary());
+        assert!(!PersonalIdentityCode::parse("131052-308T")
+            .unwrap()
+            .is_temporary());
     }
 
     #[test]
@@ -303,8 +347,8 @@ mod tests {
     #[test]
     fn identity_codes_never_print_in_full() {
         let code = PersonalIdentityCode::parse("131052-308T").unwrap();
-        assert_eq!(code.to_string(), "131052-***T");
-        assert_eq!(format!("{code:?}"), "PersonalIdentityCode(131052-***T)");
+        assert_eq!(code.to_string(), "131052-****");
+        assert_eq!(format!("{code:?}"), "PersonalIdentityCode(131052-****)");
         assert!(!format!("{:?}", RecipientId::Person(code)).contains("308"));
     }
 
@@ -319,6 +363,8 @@ mod tests {
         // Turns 18 on 1.5.2034: a minor the day before, an adult on the day.
         assert!(code.is_minor_on((2034, 4, 30)));
         assert!(!code.is_minor_on((2034, 5, 1)));
+        assert_eq!(code.age_on((2031, 4, 30)), 14);
+        assert_eq!(code.age_on((2031, 5, 1)), 15);
     }
 
     #[test]

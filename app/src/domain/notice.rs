@@ -71,6 +71,17 @@ pub enum RecipientRole {
 }
 
 impl RecipientRole {
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            RecipientRole::Party,
+            RecipientRole::Guardian,
+            RecipientRole::LegalRepresentative,
+            RecipientRole::Agent,
+        ]
+        .into_iter()
+        .find(|role| role.as_str() == value)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecipientRole::Party => "party",

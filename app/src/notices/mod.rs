@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::channel::ChannelReason;
+use crate::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
+use crate::domain::lifecycle::DeliveryStatus;
 use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 
@@ -29,7 +30,18 @@ pub struct NoticeDetail {
     pub notice_type: String,
     pub case_reference: String,
     pub title: String,
-    pub body: String,
+    /// A recipient has turvakielto and the reader is neither the author nor an admin: the
+    /// body, the documents' names and the electronic body are withheld (`None`, empty).
+    pub restricted: bool,
+    pub body: Option<String>,
+    /// The electronic message's body as sent (header, body, appeal instructions).
+    pub electronic_body: Option<String>,
+    pub decision_date: Option<String>,
+    pub decision_maker: Option<String>,
+    pub parties: Vec<String>,
+    pub contact_person: Option<String>,
+    pub contact_details: Option<String>,
+    pub automated_decision: bool,
     pub language: String,
     pub verifiable: bool,
     pub appeal_days: Option<i32>,
@@ -54,13 +66,14 @@ pub struct DeliveryDetail {
     pub id: Uuid,
     pub role: String,
     pub recipient_name: String,
-    /// `131052-***T`; never the whole code.
+    /// `131052-****`; never the whole code.
     pub identity_masked: Option<String>,
-    pub requested_mode: String,
-    pub decided_mode: String,
+    pub requested_mode: DeliveryMode,
+    pub decided_mode: DeliveryMode,
     pub reasons: Vec<ChannelReason>,
-    pub paper_addressee: String,
-    pub status: String,
+    pub paper_addressee: PaperAddressee,
+    pub status: DeliveryStatus,
+    pub address_protected: bool,
     pub suomifi_message_id: Option<i64>,
     pub needs_attention_reason: Option<String>,
     pub submitted_at: Option<String>,
@@ -87,8 +100,8 @@ pub struct HistoryItem {
 pub async fn list_notices() -> Result<Vec<NoticeSummary>, AppError> {
     crate::error::with_status(
         async {
-            let user = crate::auth::ssr::session_user().ok_or(AppError::Unauthenticated)?;
-            ssr::backend()?.list_notices(&user).await
+            let actor = crate::auth::ssr::actor()?;
+            ssr::backend()?.list_notices(&actor).await
         }
         .await,
     )
@@ -99,8 +112,8 @@ pub async fn list_notices() -> Result<Vec<NoticeSummary>, AppError> {
 pub async fn open_notice(id: Uuid) -> Result<NoticeDetail, AppError> {
     crate::error::with_status(
         async {
-            let user = crate::auth::ssr::session_user().ok_or(AppError::Unauthenticated)?;
-            ssr::backend()?.notice_detail(&user, id).await
+            let actor = crate::auth::ssr::actor()?;
+            ssr::backend()?.notice_detail(&actor, id).await
         }
         .await,
     )
@@ -112,11 +125,11 @@ pub async fn open_notice(id: Uuid) -> Result<NoticeDetail, AppError> {
 pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
     crate::error::with_status(
         async {
-            let user = crate::auth::ssr::require_role(&[
+            let actor = crate::auth::ssr::require_actor(&[
                 crate::auth::Role::Caseworker,
                 crate::auth::Role::Admin,
             ])?;
-            ssr::backend()?.reserve_on_paper(&user, delivery_id).await
+            ssr::backend()?.reserve_on_paper(&actor, delivery_id).await
         }
         .await,
     )
@@ -128,11 +141,86 @@ pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
 pub async fn retry_delivery(delivery_id: Uuid) -> Result<(), AppError> {
     crate::error::with_status(
         async {
-            let user = crate::auth::ssr::require_role(&[
+            let actor = crate::auth::ssr::require_actor(&[
                 crate::auth::Role::Caseworker,
                 crate::auth::Role::Admin,
             ])?;
-            ssr::backend()?.retry_delivery(&user, delivery_id).await
+            ssr::backend()?.retry_delivery(&actor, delivery_id).await
+        }
+        .await,
+    )
+}
+
+/// How a letter sent to the organisation's forwarding address (turvakielto) was served on to
+/// the recipient; the legal dates run from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardingRecord {
+    pub delivery_id: Uuid,
+    /// `ordinary_letter`, `verifiable_letter` or `in_person`.
+    pub method: String,
+    /// `YYYY-MM-DD`: posted or handed over.
+    pub forwarded_on: String,
+    /// `YYYY-MM-DD`: the receipt's date, for a letter against a receipt or in person.
+    #[serde(default)]
+    pub received_on: Option<String>,
+}
+
+/// Substitute service (HL 61 §) or a public notice (HL 62 §) after Posti could not deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualServiceRecord {
+    pub delivery_id: Uuid,
+    /// `substitute_service` or `public_notice`.
+    pub kind: String,
+    /// `YYYY-MM-DD`: the certificate's date, or the day of publication.
+    pub served_on: String,
+    /// The certificate, or the Official Gazette's issue.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+/// Records how a forwarded letter reached its recipient.
+#[server(prefix = "/api", endpoint = "record_forwarding", input = server_fn::codec::Json)]
+pub async fn record_forwarding(record: ForwardingRecord) -> Result<(), AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::backend()?.record_forwarding(&actor, record).await
+        }
+        .await,
+    )
+}
+
+/// Records substitute service or a public notice of a letter Posti could not deliver.
+#[server(prefix = "/api", endpoint = "record_service", input = server_fn::codec::Json)]
+pub async fn record_service(record: ManualServiceRecord) -> Result<(), AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::backend()?.record_service(&actor, record).await
+        }
+        .await,
+    )
+}
+
+/// Sends an electronic-only delivery whose recipient turned out to have no mailbox
+/// multichannel instead (Suomi.fi prints it). One step, audited.
+#[server(prefix = "/api", endpoint = "change_to_multichannel")]
+pub async fn change_to_multichannel(delivery_id: Uuid) -> Result<(), AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::backend()?
+                .change_to_multichannel(&actor, delivery_id)
+                .await
         }
         .await,
     )
@@ -146,26 +234,33 @@ pub mod ssr {
     use leptos::prelude::use_context;
     use uuid::Uuid;
 
-    use super::{NoticeDetail, NoticeSummary};
-    use crate::auth::SessionUser;
+    use super::{ForwardingRecord, ManualServiceRecord, NoticeDetail, NoticeSummary};
+    use crate::auth::Actor;
     use crate::error::AppError;
 
     #[async_trait]
     pub trait NoticesBackend: Send + Sync {
-        async fn list_notices(&self, user: &SessionUser) -> Result<Vec<NoticeSummary>, AppError>;
-        async fn notice_detail(
-            &self,
-            user: &SessionUser,
-            id: Uuid,
-        ) -> Result<NoticeDetail, AppError>;
+        async fn list_notices(&self, actor: &Actor) -> Result<Vec<NoticeSummary>, AppError>;
+        async fn notice_detail(&self, actor: &Actor, id: Uuid) -> Result<NoticeDetail, AppError>;
         async fn reserve_on_paper(
             &self,
-            user: &SessionUser,
+            actor: &Actor,
             delivery_id: Uuid,
         ) -> Result<Uuid, AppError>;
-        async fn retry_delivery(
+        async fn retry_delivery(&self, actor: &Actor, delivery_id: Uuid) -> Result<(), AppError>;
+        async fn record_forwarding(
             &self,
-            user: &SessionUser,
+            actor: &Actor,
+            record: ForwardingRecord,
+        ) -> Result<(), AppError>;
+        async fn record_service(
+            &self,
+            actor: &Actor,
+            record: ManualServiceRecord,
+        ) -> Result<(), AppError>;
+        async fn change_to_multichannel(
+            &self,
+            actor: &Actor,
             delivery_id: Uuid,
         ) -> Result<(), AppError>;
     }

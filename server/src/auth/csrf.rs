@@ -44,23 +44,60 @@ fn is_state_changing(method: &Method) -> bool {
 fn is_same_site(request: &Request, allowed: &AllowedOrigins) -> bool {
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let Ok(origin) = origin.to_str() else {
+        // `Origin: null` (sandboxed frames, some redirects) and anything unparsable match
+        // nothing.
+        let Some(origin) = origin.to_str().ok().and_then(Origin::parse) else {
             return false;
         };
-        if allowed.public_origin.as_deref() == Some(origin) {
-            return true;
-        }
-        // Our own host, as the browser addressed it. `Origin: null` (sandboxed frames,
-        // some redirects) matches nothing.
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"));
-        return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
+        return match allowed.public_origin.as_deref().and_then(Origin::parse) {
+            // Behind a proxy: exactly the public URL's scheme, host and port.
+            Some(public) => origin == public,
+            // Served directly (plain http on loopback): our own host, as addressed.
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+                host.and_then(|host| Origin::parse(&format!("http://{host}")))
+                    .is_some_and(|ours| origin == ours)
+            }
+        };
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",
         None => true,
+    }
+}
+
+/// An origin as browsers compare them: scheme, host (case-insensitive) and port, the
+/// scheme's default port filled in.
+#[derive(Debug, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn parse(text: &str) -> Option<Self> {
+        let (scheme, rest) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.split('/').next()?;
+        if authority.is_empty() || authority.contains('@') {
+            return None;
+        }
+        // `[::1]:3000`, `host:3000`, `host`.
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+            _ => (authority, default_port),
+        };
+        Some(Self {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 }
 
@@ -106,6 +143,48 @@ mod tests {
         assert!(!is_same_site(&request, &no_public_origin()));
         let null = post(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
         assert!(!is_same_site(&null, &no_public_origin()));
+    }
+
+    #[test]
+    fn scheme_and_port_must_match_too() {
+        let public = AllowedOrigins {
+            public_origin: origin_of("https://tiedoksi.example.fi"),
+        };
+        let request = |origin: &str| post(&[("host", "10.0.0.5:3000"), ("origin", origin)]);
+        assert!(is_same_site(
+            &request("https://tiedoksi.example.fi:443"),
+            &public
+        ));
+        assert!(is_same_site(
+            &request("https://TIEDOKSI.example.fi"),
+            &public
+        ));
+        assert!(!is_same_site(
+            &request("http://tiedoksi.example.fi"),
+            &public
+        ));
+        assert!(!is_same_site(
+            &request("https://tiedoksi.example.fi:8443"),
+            &public
+        ));
+        assert!(!is_same_site(
+            &request("https://tiedoksi.example.fi.evil.example"),
+            &public
+        ));
+
+        let direct = |origin: &str| post(&[("host", "127.0.0.1:3000"), ("origin", origin)]);
+        assert!(!is_same_site(
+            &direct("https://127.0.0.1:3000"),
+            &no_public_origin()
+        ));
+        assert!(!is_same_site(
+            &direct("http://127.0.0.1:3001"),
+            &no_public_origin()
+        ));
+        assert!(is_same_site(
+            &direct("http://127.0.0.1:3000"),
+            &no_public_origin()
+        ));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::auth::ssr::{ClientIp, SESSION_USER_ID};
+use app::auth::ssr::{ClientIp, SESSION_SIGNED_IN_AT, SESSION_USER_ID};
 use app::auth::SessionUser;
 use app::layout::encode_query_value;
 use axum::extract::{ConnectInfo, Request, State};
@@ -15,11 +15,14 @@ use uuid::Uuid;
 
 use crate::store::Store;
 
-/// Paths anyone may fetch: the sign-in page and what it needs, static assets, health probes,
-/// and server functions (each of which checks the session itself).
+/// Paths anyone may fetch: the sign-in page and what it needs (its server functions), static
+/// assets, health probes. Every other server function needs a session before its input is
+/// even read.
 const PUBLIC_PREFIXES: &[&str] = &[
     "/login",
-    "/api/",
+    "/api/login",
+    "/api/logout",
+    "/api/current_user",
     "/pkg/",
     "/fonts/",
     "/favicon",
@@ -67,16 +70,46 @@ pub async fn identify_client(
     next.run(request).await
 }
 
+/// What loading a session's user needs: the store, and how long a session may last at most.
+#[derive(Clone)]
+pub struct SessionPolicy {
+    pub store: Arc<dyn Store>,
+    pub absolute_lifetime: std::time::Duration,
+}
+
+/// Whether a session that began at `signed_in_at` (Unix seconds) has outlived `lifetime`;
+/// one without a start time (made before it was kept) has too.
+fn outlived(signed_in_at: Option<u64>, lifetime: std::time::Duration) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default();
+    signed_in_at.is_none_or(|start| now.saturating_sub(start) >= lifetime.as_secs())
+}
+
 /// Loads the signed-in user for this request from the session; a session whose user is gone
-/// or disabled is ended.
+/// or disabled, or that has lasted its absolute lifetime, is ended.
 pub async fn load_session_user(
-    State(store): State<Arc<dyn Store>>,
+    State(policy): State<SessionPolicy>,
     session: Session,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let store = &policy.store;
     match session.get::<Uuid>(SESSION_USER_ID).await {
-        Ok(Some(user_id)) => match session_user(&store, user_id).await {
+        Ok(Some(_))
+            if outlived(
+                session
+                    .get::<u64>(SESSION_SIGNED_IN_AT)
+                    .await
+                    .ok()
+                    .flatten(),
+                policy.absolute_lifetime,
+            ) =>
+        {
+            let _ = session.flush().await;
+        }
+        Ok(Some(user_id)) => match session_user(store, user_id).await {
             Ok(Some(user)) => {
                 request.extensions_mut().insert(user);
             }
@@ -146,12 +179,57 @@ pub async fn require_sign_in(request: Request, next: Next) -> Response {
         };
         return Redirect::to(&target).into_response();
     }
-    (axum::http::StatusCode::UNAUTHORIZED, "Sign-in required.").into_response()
+    let error = app::error::AppError::Unauthenticated;
+    (error.status(), axum::Json(error)).into_response()
 }
 
+/// A server function's input it could not read (a missing field, a wrong type) is answered
+/// 500 by Leptos; it is the caller's mistake, so it is a 400 — with the same error body. A
+/// real internal error stays 500 (its body names only a reference).
+pub async fn input_errors_are_bad_requests(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR).into_response();
+    };
+    if matches!(
+        serde_json::from_slice::<app::error::AppError>(&bytes),
+        Ok(app::error::AppError::Transport(_))
+    ) {
+        parts.status = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// What the security headers depend on.
+#[derive(Clone, Copy)]
+pub struct HeaderPolicy {
+    /// Served over https (the public URL is `https://`): tell browsers to stay on it.
+    pub https: bool,
+}
+
+/// Paths whose responses may be cached: the front end's files, which change only with a build.
+const STATIC_PREFIXES: &[&str] = &["/pkg/", "/fonts/", "/favicon"];
+
 /// Headers every response carries: no framing, no MIME sniffing, referrers only to ourselves
-/// (leptos needs the same-origin Referer to send a form's errors back without wasm).
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// (leptos needs the same-origin Referer to send a form's errors back without wasm), a
+/// Content-Security-Policy whose only inline scripts are Leptos' own, marked with this
+/// request's nonce, and no caching of anything but static files. The nonce is put into the
+/// request for the page renderer (`startup::provide_request_nonce`).
+pub async fn security_headers(
+    State(policy): State<HeaderPolicy>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let nonce = leptos::nonce::Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let cacheable = STATIC_PREFIXES
+        .iter()
+        .any(|prefix| request.uri().path().starts_with(prefix));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(
@@ -163,13 +241,32 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ),
-    );
+    // A handler's own policy (documents: `sandbox`) stays.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce.to_string())) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    if !cacheable && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if policy.https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     response
+}
+
+/// Everything from our own origin; inline scripts only with the nonce; WebAssembly may be
+/// compiled (the front end is wasm); no plugins, no framing, forms only to ourselves.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 #[cfg(test)]
@@ -182,8 +279,31 @@ mod tests {
         assert!(!is_public("/admin"));
         assert!(!is_public("/compose"));
         assert!(is_public("/login"));
+        assert!(is_public("/api/login"));
+        assert!(!is_public("/api/send_notice"));
+        assert!(!is_public("/api/uploads"));
         assert!(is_public("/pkg/tiedoksi.js"));
         assert!(is_public("/readyz"));
+    }
+
+    #[test]
+    fn the_policy_allows_no_inline_script_without_the_nonce() {
+        let policy = content_security_policy("abc123");
+        assert!(policy.starts_with("default-src 'self'"));
+        assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn sessions_end_after_their_absolute_lifetime() {
+        let hour = std::time::Duration::from_secs(3600);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(!outlived(Some(now - 60), hour));
+        assert!(outlived(Some(now - 3600), hour));
+        assert!(outlived(None, hour), "a session without a start time");
     }
 
     #[test]

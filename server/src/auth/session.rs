@@ -8,6 +8,9 @@ use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 pub const COOKIE_NAME: &str = "tiedoksi_session";
+/// Over https the `__Host-` prefix makes browsers refuse the cookie unless it is `Secure`,
+/// for the whole site (`Path=/`) and not shared with subdomains (no `Domain`).
+pub const SECURE_COOKIE_NAME: &str = "__Host-tiedoksi_session";
 
 /// The session store of whichever database was configured: the session layer needs one
 /// concrete type, and the backend is chosen at run time.
@@ -58,7 +61,12 @@ pub fn session_layer(
     idle_timeout: time::Duration,
 ) -> SessionManagerLayer<SessionBackend> {
     SessionManagerLayer::new(store)
-        .with_name(COOKIE_NAME)
+        .with_name(if secure {
+            SECURE_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        })
+        .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(secure)

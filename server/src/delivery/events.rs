@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::domain::lifecycle::DeliveryStatus;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -28,59 +29,23 @@ pub struct PollOutcome {
     pub new: usize,
 }
 
-/// How far along a delivery is; statuses only move forward.
-fn rank(status: &str) -> u8 {
-    match status {
-        "queued" | "needs_attention" => 0,
-        "sent" => 1,
-        "delivered_electronically" | "paper_created" => 2,
-        "sent_for_printing" => 3,
-        "read" => 4,
-        "receipt_confirmed" | "posti_receipt_confirmed" | "returned" | "unresolved" => 5,
-        _ => 0,
-    }
-}
-
-/// Every status a delivery can have, in no particular order.
-const STATUSES: [&str; 11] = [
-    "queued",
-    "needs_attention",
-    "sent",
-    "delivered_electronically",
-    "paper_created",
-    "sent_for_printing",
-    "read",
-    "receipt_confirmed",
-    "posti_receipt_confirmed",
-    "returned",
-    "unresolved",
-];
-
-/// The statuses `to` is forward from: where an event may move a delivery from.
-pub fn statuses_before(to: &str) -> Vec<&'static str> {
-    STATUSES
-        .into_iter()
-        .filter(|status| rank(status) < rank(to))
-        .collect()
-}
-
-/// The status an event moves a delivery to, if it moves it at all.
-pub fn status_after(kind: &EventKind, current: &str) -> Option<&'static str> {
+/// The status an event moves a delivery to, if it moves it at all (only forward).
+pub fn status_after(kind: &EventKind, current: DeliveryStatus) -> Option<DeliveryStatus> {
     let next = status_for(kind)?;
-    (rank(next) > rank(current)).then_some(next)
+    current.may_move_to(next).then_some(next)
 }
 
 /// The status an event stands for.
-fn status_for(kind: &EventKind) -> Option<&'static str> {
+fn status_for(kind: &EventKind) -> Option<DeliveryStatus> {
     let next = match kind {
-        EventKind::ElectronicMessageCreated => "delivered_electronically",
-        EventKind::PaperMailCreated => "paper_created",
-        EventKind::SentForPrintingAndEnveloping => "sent_for_printing",
-        EventKind::ElectronicMessageRead => "read",
-        EventKind::ReceiptConfirmed => "receipt_confirmed",
-        EventKind::PostiReceiptConfirmed => "posti_receipt_confirmed",
-        EventKind::PostiReturnedToSender => "returned",
-        EventKind::PostiUnresolved => "unresolved",
+        EventKind::ElectronicMessageCreated => DeliveryStatus::DeliveredElectronically,
+        EventKind::PaperMailCreated => DeliveryStatus::PaperCreated,
+        EventKind::SentForPrintingAndEnveloping => DeliveryStatus::SentForPrinting,
+        EventKind::ElectronicMessageRead => DeliveryStatus::Read,
+        EventKind::ReceiptConfirmed => DeliveryStatus::ReceiptConfirmed,
+        EventKind::PostiReceiptConfirmed => DeliveryStatus::PostiReceiptConfirmed,
+        EventKind::PostiReturnedToSender => DeliveryStatus::Returned,
+        EventKind::PostiUnresolved => DeliveryStatus::Unresolved,
         EventKind::ElectronicMessageFromEndUser | EventKind::Unknown(_) => return None,
     };
     Some(next)
@@ -134,7 +99,7 @@ impl EventsPoller {
         };
         let moves_to = delivery
             .as_ref()
-            .and_then(|delivery| status_after(&event.kind(), &delivery.status));
+            .and_then(|delivery| status_after(&event.kind(), delivery.status));
         let stored = StoredEvent {
             id: Uuid::now_v7(),
             organisation_id: delivery.as_ref().map(|d| d.organisation_id),
@@ -166,62 +131,46 @@ impl EventsPoller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use DeliveryStatus::*;
 
     #[test]
-    fn a_status_is_forward_only_from_those_before_it() {
-        assert_eq!(statuses_before("queued"), Vec::<&str>::new());
-        assert_eq!(statuses_before("sent"), ["queued", "needs_attention"]);
-        let before_read = statuses_before("read");
-        assert!(before_read.contains(&"sent_for_printing") && before_read.contains(&"sent"));
-        assert!(!before_read.contains(&"receipt_confirmed"));
-        assert!(!statuses_before("returned").contains(&"posti_receipt_confirmed"));
-    }
-
-    #[test]
-    fn statuses_only_move_forward() {
+    fn events_move_statuses_only_forward() {
+        let after = |kind: EventKind, current| status_after(&kind, current);
         assert_eq!(
-            status_after(&EventKind::ElectronicMessageCreated, "sent"),
-            Some("delivered_electronically")
+            after(EventKind::ElectronicMessageCreated, Sent),
+            Some(DeliveredElectronically)
         );
         assert_eq!(
-            status_after(
-                &EventKind::ElectronicMessageRead,
-                "delivered_electronically"
-            ),
-            Some("read")
+            after(EventKind::ElectronicMessageRead, DeliveredElectronically),
+            Some(Read)
         );
         assert_eq!(
-            status_after(&EventKind::ReceiptConfirmed, "delivered_electronically"),
-            Some("receipt_confirmed")
+            after(EventKind::ReceiptConfirmed, DeliveredElectronically),
+            Some(ReceiptConfirmed)
         );
         assert_eq!(
-            status_after(&EventKind::ElectronicMessageRead, "receipt_confirmed"),
+            after(EventKind::ElectronicMessageRead, ReceiptConfirmed),
             None
         );
         assert_eq!(
-            status_after(&EventKind::ElectronicMessageCreated, "read"),
+            after(EventKind::ElectronicMessageCreated, Read),
             None,
             "late event"
         );
+        assert_eq!(after(EventKind::PaperMailCreated, Sent), Some(PaperCreated));
         assert_eq!(
-            status_after(&EventKind::PaperMailCreated, "sent"),
-            Some("paper_created")
+            after(EventKind::SentForPrintingAndEnveloping, PaperCreated),
+            Some(SentForPrinting)
         );
         assert_eq!(
-            status_after(&EventKind::SentForPrintingAndEnveloping, "paper_created"),
-            Some("sent_for_printing")
+            after(EventKind::PostiReturnedToSender, SentForPrinting),
+            Some(Returned)
         );
+        assert_eq!(after(EventKind::Unknown("New".into()), Sent), None);
         assert_eq!(
-            status_after(&EventKind::PostiReturnedToSender, "sent_for_printing"),
-            Some("returned")
+            after(EventKind::ElectronicMessageCreated, NeedsAttention),
+            Some(DeliveredElectronically)
         );
-        assert_eq!(
-            status_after(&EventKind::Unknown("New".into()), "sent"),
-            None
-        );
-        assert_eq!(
-            status_after(&EventKind::ElectronicMessageCreated, "needs_attention"),
-            Some("delivered_electronically")
-        );
+        assert_eq!(after(EventKind::PaperMailCreated, Cancelled), None);
     }
 }

@@ -13,9 +13,12 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use app::domain::channel::DeliveryMode;
+use app::domain::lifecycle::{ForwardingMethod, HistoryKind, ManualService};
 
-use crate::dates::{legal_dates, ReceiptRules, ServiceChannel};
-use crate::store::{Delivery, HistoryEntry, LegalDatesUpdate, Store, StoreError, StoredEvent};
+use crate::dates::{legal_dates, next_working_day, ReceiptRules, ServiceChannel};
+use crate::store::{
+    Delivery, HistoryEntry, LegalDatesUpdate, ServiceRecord, Store, StoreError, StoredEvent,
+};
 use crate::suomifi::model::EventKind;
 
 /// The calendar date in Finland at `instant`.
@@ -45,13 +48,42 @@ pub struct Assessment {
     pub rule: String,
 }
 
+impl Assessment {
+    fn without_dates(channel: Option<ServiceChannel>, rule: impl Into<String>) -> Self {
+        Self {
+            channel,
+            deemed_receipt: None,
+            appeal_deadline: None,
+            moved_from: None,
+            rule: rule.into(),
+        }
+    }
+}
+
+/// Service staff made and recorded themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordedService {
+    /// A letter to the forwarding address (turvakielto), served onwards.
+    Forwarding {
+        method: ForwardingMethod,
+        forwarded_on: Date,
+        received_on: Option<Date>,
+    },
+    /// Substitute service (HL 61 §) or a public notice (HL 62 §).
+    Manual { kind: ManualService, on: Date },
+}
+
 pub struct Facts<'a> {
-    pub decided_mode: &'a str,
+    pub decided_mode: DeliveryMode,
+    /// Paper goes to the organisation's forwarding address (turvakielto).
+    pub forwarded: bool,
     pub verifiable: bool,
     pub appeal_days: Option<i32>,
     pub submitted_at: Option<OffsetDateTime>,
     /// `(kind, time)`, in any order.
     pub events: &'a [(EventKind, OffsetDateTime)],
+    /// The latest forwarding record and the latest substitute service or public notice.
+    pub recorded: &'a [RecordedService],
 }
 
 fn first(events: &[(EventKind, OffsetDateTime)], kind: EventKind) -> Option<OffsetDateTime> {
@@ -83,10 +115,10 @@ fn channel(facts: &Facts) -> Option<ServiceChannel> {
                 | EventKind::ReceiptConfirmed
         )
     });
-    match (electronic_event, paper_event, facts.decided_mode) {
-        (true, false, _) => Some(ServiceChannel::Electronic),
-        (false, true, _) => Some(ServiceChannel::Paper),
-        (_, _, mode) => match DeliveryMode::parse(mode)? {
+    match (electronic_event, paper_event) {
+        (true, false) => Some(ServiceChannel::Electronic),
+        (false, true) => Some(ServiceChannel::Paper),
+        _ => match facts.decided_mode {
             DeliveryMode::ElectronicOnly => Some(ServiceChannel::Electronic),
             DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId => Some(ServiceChannel::Paper),
             DeliveryMode::Multichannel => None,
@@ -94,23 +126,141 @@ fn channel(facts: &Facts) -> Option<ServiceChannel> {
     }
 }
 
-pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
-    let none = |channel, rule: &str| Assessment {
+/// Dates from a day of receipt, with the appeal period when the notice has one.
+fn from_receipt(
+    channel: Option<ServiceChannel>,
+    received: Date,
+    appeal_days: Option<i32>,
+    receipt_rule: String,
+) -> Assessment {
+    let days = appeal_days.filter(|days| *days > 0);
+    let Some(days) = days else {
+        return Assessment {
+            channel,
+            deemed_receipt: Some(received),
+            appeal_deadline: None,
+            moved_from: None,
+            rule: receipt_rule,
+        };
+    };
+    let last_day = received + time::Duration::days(i64::from(days));
+    let deadline = next_working_day(last_day);
+    Assessment {
         channel,
-        deemed_receipt: None,
-        appeal_deadline: None,
-        moved_from: None,
-        rule: rule.to_string(),
+        deemed_receipt: Some(received),
+        appeal_deadline: Some(deadline),
+        moved_from: (deadline != last_day).then_some(last_day),
+        rule: format!(
+            "{receipt_rule}; appeal period {days} days from receipt, the last day moved to the \
+             next working day when it is not one (laki 150/1930 5 §)"
+        ),
+    }
+}
+
+fn day(date: Date) -> String {
+    format!("{}.{}.{}", date.day(), u8::from(date.month()), date.year())
+}
+
+/// Substitute service or a public notice, recorded by staff after Posti failed.
+fn manual_service(
+    channel: Option<ServiceChannel>,
+    kind: ManualService,
+    on: Date,
+    appeal_days: Option<i32>,
+) -> Assessment {
+    let (days, rule) = match kind {
+        ManualService::SubstituteService => (
+            3,
+            format!(
+                "substitute service: received on the 3rd day after the certificate of {} (HL 61 §)",
+                day(on)
+            ),
+        ),
+        ManualService::PublicNotice => (
+            7,
+            format!(
+                "public notice: received on the 7th day after publication in the Official \
+                 Gazette on {} (HL 62 §)",
+                day(on)
+            ),
+        ),
     };
+    from_receipt(channel, on + time::Duration::days(days), appeal_days, rule)
+}
+
+/// A letter that went to the forwarding address: the organisation received it, so the dates
+/// run only from the onward service staff recorded.
+fn forwarded_service(facts: &Facts, rules: ReceiptRules) -> Assessment {
+    let channel = Some(ServiceChannel::Paper);
+    let forwarding = facts.recorded.iter().find_map(|recorded| match recorded {
+        RecordedService::Forwarding {
+            method,
+            forwarded_on,
+            received_on,
+        } => Some((*method, *forwarded_on, *received_on)),
+        RecordedService::Manual { .. } => None,
+    });
+    match forwarding {
+        None => Assessment::without_dates(
+            channel,
+            "not served yet: the letter went to the organisation's forwarding address \
+             (turvakielto) and is not service; record how it was served onwards",
+        ),
+        Some((ForwardingMethod::OrdinaryLetter, forwarded_on, _)) => from_receipt(
+            channel,
+            forwarded_on + time::Duration::days(rules.paper_days),
+            facts.appeal_days,
+            format!(
+                "forwarded by ordinary letter on {}: received on day {} after sending (HL 59 §)",
+                day(forwarded_on),
+                rules.paper_days
+            ),
+        ),
+        Some((method, forwarded_on, Some(received_on))) => from_receipt(
+            channel,
+            received_on,
+            facts.appeal_days,
+            match method {
+                ForwardingMethod::InPerson => format!(
+                    "handed over in person on {} against a signature (HL 60 §)",
+                    day(received_on)
+                ),
+                _ => format!(
+                    "forwarded by letter against a receipt on {}: received on the receipt's \
+                     date (HL 60 §)",
+                    day(forwarded_on)
+                ),
+            },
+        ),
+        Some((_, _, None)) => Assessment::without_dates(
+            channel,
+            "forwarded against a receipt, which has not been recorded yet",
+        ),
+    }
+}
+
+pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
     let Some(submitted_at) = facts.submitted_at else {
-        return none(None, "not sent yet");
+        return Assessment::without_dates(None, "not sent yet");
     };
-    let Some(channel) = channel(facts) else {
-        return none(
+    let channel = channel(facts);
+    // Substitute service and public notice replace whatever the letter did.
+    if let Some(RecordedService::Manual { kind, on }) = facts
+        .recorded
+        .iter()
+        .find(|recorded| matches!(recorded, RecordedService::Manual { .. }))
+    {
+        return manual_service(channel, *kind, *on, facts.appeal_days);
+    }
+    let Some(channel) = channel else {
+        return Assessment::without_dates(
             None,
             "multichannel: waiting for Suomi.fi to tell which channel it took",
         );
     };
+    if channel == ServiceChannel::Paper && facts.forwarded {
+        return forwarded_service(facts, rules);
+    }
     // A letter Posti could not deliver shows it was not received: no presumption holds.
     let undelivered = [EventKind::PostiReturnedToSender, EventKind::PostiUnresolved];
     if let Some((kind, _)) = facts
@@ -124,15 +274,8 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
             }
             _ => "not served: Posti could not deliver the letter",
         };
-        return none(Some(channel), rule);
+        return Assessment::without_dates(Some(channel), rule);
     }
-    // A letter is sent when it goes to print; until that event, the day Suomi.fi took it.
-    let sent_at = match channel {
-        ServiceChannel::Electronic => first(facts.events, EventKind::ElectronicMessageCreated),
-        ServiceChannel::Paper => first(facts.events, EventKind::SentForPrintingAndEnveloping)
-            .or_else(|| first(facts.events, EventKind::PaperMailCreated)),
-    }
-    .unwrap_or(submitted_at);
     let acknowledged = if facts.verifiable {
         let receipt = match channel {
             ServiceChannel::Electronic => first(facts.events, EventKind::ReceiptConfirmed),
@@ -141,7 +284,7 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
         match receipt {
             Some(at) => Some(finnish_date(at)),
             None => {
-                return none(
+                return Assessment::without_dates(
                     Some(channel),
                     "verifiable service: received on acknowledgement, which has not come yet",
                 )
@@ -150,31 +293,76 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
     } else {
         None
     };
+    // A letter is sent when it is posted: the day it went to print plus the print lag;
+    // until that event, the day Suomi.fi took it.
+    let (sent, sent_note) = match channel {
+        ServiceChannel::Electronic => (
+            first(facts.events, EventKind::ElectronicMessageCreated)
+                .map(finnish_date)
+                .unwrap_or_else(|| finnish_date(submitted_at)),
+            String::new(),
+        ),
+        ServiceChannel::Paper => {
+            match first(facts.events, EventKind::SentForPrintingAndEnveloping) {
+                Some(printed) => (
+                    finnish_date(printed) + time::Duration::days(rules.print_lag_days),
+                    format!(
+                        " (sent on the day it went to print{})",
+                        match rules.print_lag_days {
+                            0 => String::new(),
+                            lag => format!(" plus the print lag of {lag} days"),
+                        }
+                    ),
+                ),
+                None => (
+                    first(facts.events, EventKind::PaperMailCreated)
+                        .map(finnish_date)
+                        .unwrap_or_else(|| finnish_date(submitted_at)),
+                    " (sent on the day Suomi.fi took it; printing not reported yet)".to_string(),
+                ),
+            }
+        }
+    };
     let appeal_days = facts.appeal_days.unwrap_or(0).max(0) as i64;
-    let dates = legal_dates(
-        finnish_date(sent_at),
-        channel,
-        acknowledged,
-        appeal_days,
-        rules,
-    );
-    let has_appeal = facts.appeal_days.is_some_and(|days| days > 0);
-    Assessment {
-        channel: Some(channel),
-        deemed_receipt: Some(dates.deemed_receipt),
-        appeal_deadline: has_appeal.then_some(dates.appeal_deadline),
-        moved_from: if has_appeal { dates.moved_from } else { None },
-        rule: if has_appeal {
-            dates.rule
-        } else {
-            dates
-                .rule
-                .split("; appeal period")
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        },
+    let dates = legal_dates(sent, channel, acknowledged, appeal_days, rules);
+    let receipt_rule = dates
+        .rule
+        .split("; appeal period")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let receipt_rule = if acknowledged.is_none() {
+        format!("{receipt_rule}{sent_note}")
+    } else {
+        receipt_rule
+    };
+    from_receipt(
+        Some(channel),
+        dates.deemed_receipt,
+        facts.appeal_days,
+        receipt_rule,
+    )
+}
+
+/// A recipient served twice over (a verifiable electronic notice and its paper re-serve):
+/// the first completed service counts, and only it has dates. `original` keeps them on a tie.
+pub fn first_service_counts(original: &mut Assessment, reserve: &mut Assessment) {
+    match (original.deemed_receipt, reserve.deemed_receipt) {
+        (Some(first), Some(second)) if second < first => supersede(original, second),
+        (Some(first), Some(_)) => supersede(reserve, first),
+        _ => {}
     }
+}
+
+fn supersede(assessment: &mut Assessment, by: Date) {
+    *assessment = Assessment::without_dates(
+        assessment.channel,
+        format!(
+            "no dates of its own: the other delivery to the same recipient served the notice \
+             first, on {}",
+            day(by)
+        ),
+    );
 }
 
 fn channel_name(channel: ServiceChannel) -> &'static str {
@@ -198,58 +386,120 @@ fn events_of(stored: &[StoredEvent]) -> Vec<(EventKind, OffsetDateTime)> {
         .collect()
 }
 
-/// Assesses the delivery again and, when the channel or a date changed, stores the new
-/// values with a history entry naming what they were before. Two assessments racing (the
-/// send job and the events poller) cannot overwrite a newer one: the store writes only over
-/// the values the assessment started from, and the loser assesses again.
+/// The latest record of each kind (forwarding; substitute service or public notice).
+fn recorded_of(records: &[ServiceRecord]) -> Vec<RecordedService> {
+    let date = |text: &str| {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(text, &format).ok()
+    };
+    let latest = |kinds: &[&str]| {
+        records
+            .iter()
+            .rev()
+            .find(|r| kinds.contains(&r.kind.as_str()))
+    };
+    let mut recorded = Vec::new();
+    if let Some(record) = latest(&["forwarding"]) {
+        if let (Some(method), Some(forwarded_on)) = (
+            record.method.as_deref().and_then(ForwardingMethod::parse),
+            date(&record.served_on),
+        ) {
+            recorded.push(RecordedService::Forwarding {
+                method,
+                forwarded_on,
+                received_on: record.receipt_on.as_deref().and_then(date),
+            });
+        }
+    }
+    if let Some(record) = latest(&["substitute_service", "public_notice"]) {
+        if let (Some(kind), Some(on)) =
+            (ManualService::parse(&record.kind), date(&record.served_on))
+        {
+            recorded.push(RecordedService::Manual { kind, on });
+        }
+    }
+    recorded
+}
+
+/// Assesses the delivery again — with its re-serve or the delivery it re-serves, since one
+/// recipient's service counts once — and, where the channel or a date changed, stores the
+/// new values with a history entry naming what they were before. Two assessments racing
+/// (the send job and the events poller) cannot overwrite a newer one: the store writes only
+/// over the values the assessment started from, and the loser assesses again.
 pub async fn reassess(
     store: &Arc<dyn Store>,
     delivery_id: Uuid,
     rules: ReceiptRules,
 ) -> Result<Option<Assessment>, StoreError> {
-    for _ in 0..5 {
+    'again: for _ in 0..5 {
         let Some(delivery) = store.delivery(delivery_id).await? else {
             return Ok(None);
         };
-        match assess_and_record(store, &delivery, rules).await? {
-            Recorded::Unchanged(assessment) | Recorded::Stored(assessment) => {
-                return Ok(Some(assessment))
-            }
-            Recorded::Raced => continue,
+        let partner = match delivery.reserve_of {
+            Some(original) => store.delivery(original).await?,
+            None => store.reserve_of(delivery.id).await?,
+        };
+        let mine = assess_one(store, &delivery, rules).await?;
+        let Some(partner) = partner else {
+            return match record(store, &delivery, &mine).await? {
+                true => Ok(Some(mine)),
+                false => continue 'again,
+            };
+        };
+        let mut theirs = assess_one(store, &partner, rules).await?;
+        let mut mine = mine;
+        if delivery.reserve_of.is_some() {
+            first_service_counts(&mut theirs, &mut mine);
+        } else {
+            first_service_counts(&mut mine, &mut theirs);
         }
+        if !record(store, &delivery, &mine).await? || !record(store, &partner, &theirs).await? {
+            continue 'again;
+        }
+        return Ok(Some(mine));
     }
     Ok(None)
 }
 
-enum Recorded {
-    Unchanged(Assessment),
-    Stored(Assessment),
-    Raced,
-}
-
-async fn assess_and_record(
+async fn assess_one(
     store: &Arc<dyn Store>,
     delivery: &Delivery,
     rules: ReceiptRules,
-) -> Result<Recorded, StoreError> {
+) -> Result<Assessment, StoreError> {
     let Some(notice) = store
         .notice(delivery.organisation_id, delivery.notice_id)
         .await?
     else {
-        return Ok(Recorded::Unchanged(none_yet()));
+        return Ok(Assessment::without_dates(None, "not sent yet"));
     };
     let events = events_of(&store.delivery_events(delivery.id).await?);
-    let assessment = assess(
+    let recorded = recorded_of(&store.service_records(delivery.id).await?);
+    Ok(assess(
         &Facts {
-            decided_mode: &delivery.decided_mode,
+            decided_mode: delivery.decided_mode,
+            forwarded: delivery.forwarded(),
             // A paper re-serve of a verifiable notice is a letter against a receipt too.
             verifiable: notice.verifiable,
             appeal_days: notice.appeal_days,
             submitted_at: delivery.submitted_at.map(|at| at.as_offset_date_time()),
             events: &events,
+            recorded: &recorded,
         },
         rules,
-    );
+    ))
+}
+
+/// Stores the assessment when it differs from the delivery's current values; `false` when
+/// someone else stored another meanwhile.
+async fn record(
+    store: &Arc<dyn Store>,
+    delivery: &Delivery,
+    assessment: &Assessment,
+) -> Result<bool, StoreError> {
+    // Nothing to say of a delivery Suomi.fi does not have yet (a re-serve waiting its turn).
+    if delivery.submitted_at.is_none() && delivery.legal_rule.is_none() {
+        return Ok(true);
+    }
     let channel_taken = assessment.channel.map(|c| channel_name(c).to_string());
     let deemed_receipt = assessment.deemed_receipt.map(|d| d.to_string());
     let appeal_deadline = assessment.appeal_deadline.map(|d| d.to_string());
@@ -258,11 +508,11 @@ async fn assess_and_record(
         && appeal_deadline == delivery.appeal_deadline
         && delivery.legal_rule.as_deref() == Some(assessment.rule.as_str());
     if unchanged {
-        return Ok(Recorded::Unchanged(assessment));
+        return Ok(true);
     }
     let history = HistoryEntry::new(
         delivery,
-        "legal_dates",
+        HistoryKind::LegalDates,
         json!({
             "channel": channel_taken,
             "deemed_receipt": deemed_receipt,
@@ -276,7 +526,7 @@ async fn assess_and_record(
             },
         }),
     );
-    let stored = store
+    store
         .record_legal_dates(
             delivery.id,
             &LegalDatesUpdate {
@@ -292,22 +542,7 @@ async fn assess_and_record(
                 history,
             },
         )
-        .await?;
-    Ok(if stored {
-        Recorded::Stored(assessment)
-    } else {
-        Recorded::Raced
-    })
-}
-
-fn none_yet() -> Assessment {
-    Assessment {
-        channel: None,
-        deemed_receipt: None,
-        appeal_deadline: None,
-        moved_from: None,
-        rule: "not sent yet".to_string(),
-    }
+        .await
 }
 
 #[cfg(test)]
@@ -325,12 +560,136 @@ mod tests {
         events: &'a [(EventKind, OffsetDateTime)],
     ) -> Facts<'a> {
         Facts {
-            decided_mode: mode,
+            decided_mode: DeliveryMode::parse(mode).expect("a mode"),
+            forwarded: false,
             verifiable,
             appeal_days: Some(30),
             submitted_at: at(datetime!(2026-12-18 09:00 UTC)),
             events,
+            recorded: &[],
         }
+    }
+
+    fn printed() -> [(EventKind, OffsetDateTime); 2] {
+        [
+            (EventKind::PaperMailCreated, datetime!(2026-12-18 09:00 UTC)),
+            (
+                EventKind::SentForPrintingAndEnveloping,
+                datetime!(2026-12-18 12:00 UTC),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_letter_to_the_forwarding_address_is_not_service() {
+        let events = printed();
+        let mut forwarded = facts("paper_only", false, &events);
+        forwarded.forwarded = true;
+        let pending = assess(&forwarded, ReceiptRules::default());
+        assert_eq!(pending.deemed_receipt, None, "printing is not service");
+        assert!(
+            pending.rule.contains("forwarding address"),
+            "{}",
+            pending.rule
+        );
+
+        let ordinary = [RecordedService::Forwarding {
+            method: ForwardingMethod::OrdinaryLetter,
+            forwarded_on: date!(2026 - 12 - 28),
+            received_on: None,
+        }];
+        forwarded.recorded = &ordinary;
+        let served = assess(&forwarded, ReceiptRules::default());
+        assert_eq!(served.deemed_receipt, Some(date!(2027 - 01 - 04)));
+        assert!(served
+            .rule
+            .contains("forwarded by ordinary letter on 28.12.2026"));
+
+        let in_person = [RecordedService::Forwarding {
+            method: ForwardingMethod::InPerson,
+            forwarded_on: date!(2026 - 12 - 29),
+            received_on: Some(date!(2026 - 12 - 29)),
+        }];
+        forwarded.recorded = &in_person;
+        let handed = assess(&forwarded, ReceiptRules::default());
+        assert_eq!(handed.deemed_receipt, Some(date!(2026 - 12 - 29)));
+        assert_eq!(handed.appeal_deadline, Some(date!(2027 - 01 - 28)));
+    }
+
+    #[test]
+    fn substitute_service_and_public_notice_have_their_own_days() {
+        let events = [
+            (EventKind::PaperMailCreated, datetime!(2026-12-18 09:00 UTC)),
+            (
+                EventKind::PostiReturnedToSender,
+                datetime!(2027-01-04 09:00 UTC),
+            ),
+        ];
+        let mut returned = facts("paper_only", true, &events);
+        assert_eq!(
+            assess(&returned, ReceiptRules::default()).deemed_receipt,
+            None
+        );
+        let substitute = [RecordedService::Manual {
+            kind: ManualService::SubstituteService,
+            on: date!(2027 - 01 - 11),
+        }];
+        returned.recorded = &substitute;
+        let served = assess(&returned, ReceiptRules::default());
+        assert_eq!(served.deemed_receipt, Some(date!(2027 - 01 - 14)));
+        assert!(served.rule.contains("HL 61"));
+        let public = [RecordedService::Manual {
+            kind: ManualService::PublicNotice,
+            on: date!(2027 - 01 - 15),
+        }];
+        returned.recorded = &public;
+        let published = assess(&returned, ReceiptRules::default());
+        assert_eq!(published.deemed_receipt, Some(date!(2027 - 01 - 22)));
+        assert!(published.rule.contains("HL 62"));
+    }
+
+    #[test]
+    fn the_print_lag_moves_a_letters_sending_day() {
+        let events = printed();
+        let rules = ReceiptRules {
+            print_lag_days: 2,
+            ..ReceiptRules::default()
+        };
+        let lagged = assess(&facts("paper_only", false, &events), rules);
+        assert_eq!(lagged.deemed_receipt, Some(date!(2026 - 12 - 27)));
+        assert!(
+            lagged.rule.contains("print lag of 2 days"),
+            "{}",
+            lagged.rule
+        );
+        let prompt = assess(
+            &facts("paper_only", false, &events),
+            ReceiptRules::default(),
+        );
+        assert_eq!(prompt.deemed_receipt, Some(date!(2026 - 12 - 25)));
+    }
+
+    #[test]
+    fn the_first_completed_service_counts_once() {
+        let served = |on| Assessment {
+            channel: Some(ServiceChannel::Paper),
+            deemed_receipt: Some(on),
+            appeal_deadline: Some(on + time::Duration::days(30)),
+            moved_from: None,
+            rule: "x".into(),
+        };
+        let (mut original, mut reserve) =
+            (served(date!(2027 - 01 - 05)), served(date!(2027 - 01 - 03)));
+        first_service_counts(&mut original, &mut reserve);
+        assert_eq!(original.deemed_receipt, None);
+        assert!(original.rule.contains("3.1.2027"));
+        assert_eq!(reserve.deemed_receipt, Some(date!(2027 - 01 - 03)));
+
+        let (mut original, mut reserve) =
+            (served(date!(2027 - 01 - 03)), served(date!(2027 - 01 - 03)));
+        first_service_counts(&mut original, &mut reserve);
+        assert!(original.deemed_receipt.is_some());
+        assert_eq!(reserve.appeal_deadline, None, "never two deadlines");
     }
 
     #[test]

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use app::domain::channel::{DeliveryMode, PaperAddressee};
+use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use app::domain::notice::PostalAddress;
+use app::domain::RecipientId;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -20,7 +22,7 @@ use super::worker::{JobFailure, JobHandler};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::config::PostiConfig;
 use crate::dates::ReceiptRules;
-use crate::secrets::DataKey;
+use crate::secrets::{Column, DataKeys};
 use crate::store::{
     delivery_settings, Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp,
 };
@@ -34,7 +36,7 @@ use crate::suomifi::{SuomiFiClient, SuomiFiError};
 pub struct SendDelivery {
     pub store: Arc<dyn Store>,
     pub suomifi: Arc<SuomiFiClient>,
-    pub key: DataKey,
+    pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
     pub posti: PostiConfig,
     pub receipt: ReceiptRules,
@@ -90,8 +92,8 @@ impl SendDelivery {
         Ok((delivery, notice))
     }
 
-    fn open(&self, sealed: &[u8], what: &str) -> Result<String, JobFailure> {
-        self.key.open(sealed).map_err(|_| {
+    fn open(&self, column: Column, sealed: &[u8], what: &str) -> Result<String, JobFailure> {
+        self.key.open(column, sealed).map_err(|_| {
             fatal(format!(
                 "the {what} cannot be opened with the configured data key"
             ))
@@ -139,7 +141,7 @@ impl SendDelivery {
         let failure = classify(error);
         let entry = HistoryEntry::new(
             delivery,
-            "attempt_failed",
+            HistoryKind::AttemptFailed,
             json!({
                 "step": step,
                 "error": error.to_string(),
@@ -186,7 +188,12 @@ impl SendDelivery {
         }
         Ok(ElectronicPart {
             title: notice.title.clone(),
-            body: notice.body.clone(),
+            // Composed when queuing: the decision's header, the body and the appeal
+            // instructions, exactly as kept.
+            body: notice
+                .electronic_body
+                .clone()
+                .unwrap_or_else(|| notice.body.clone()),
             body_format: match notice.body_format.as_str() {
                 "Markdown" => BodyFormat::Markdown,
                 _ => BodyFormat::Text,
@@ -234,7 +241,14 @@ impl SendDelivery {
             attachments: vec![attachment],
             color_printing: false,
             create_address_page: true,
-            message_service_type: service_type(notice),
+            // A letter to the forwarding address reaches the organisation, not the
+            // recipient: it is not service, so never a letter against a receipt. Staff serve
+            // it onwards and record how.
+            message_service_type: if delivery.forwarded() {
+                MessageServiceType::Normal
+            } else {
+                service_type(notice)
+            },
             printing_and_enveloping_service: PrintingAndEnvelopingService {
                 posti_messaging: PostiMessaging {
                     contact_details: ContactDetails {
@@ -263,7 +277,7 @@ impl SendDelivery {
         delivery: &Delivery,
         forwarding: Option<PostalAddress>,
     ) -> Result<Address, JobFailure> {
-        match PaperAddressee::parse(&delivery.paper_addressee) {
+        match delivery.paper_addressee {
             PaperAddressee::OrganisationForwarding => {
                 let mut address = wire_address(forwarding.ok_or_else(|| {
                     fatal(
@@ -278,9 +292,12 @@ impl SendDelivery {
                     .address_sealed
                     .as_deref()
                     .ok_or_else(|| fatal("paper delivery without a postal address"))?;
-                let address: PostalAddress =
-                    serde_json::from_str(&self.open(sealed, "postal address")?)
-                        .map_err(|_| fatal("the stored postal address cannot be read"))?;
+                let address: PostalAddress = serde_json::from_str(&self.open(
+                    Column::PostalAddress,
+                    sealed,
+                    "postal address",
+                )?)
+                .map_err(|_| fatal("the stored postal address cannot be read"))?;
                 Ok(wire_address(address))
             }
         }
@@ -288,14 +305,10 @@ impl SendDelivery {
 
     async fn prepare(&self, delivery: &Delivery, notice: &Notice) -> Result<Prepared, JobFailure> {
         let mut documents = Vec::new();
-        let (electronic, paper) = match DeliveryMode::parse(&delivery.decided_mode) {
-            Some(DeliveryMode::ElectronicOnly) => (true, false),
-            Some(DeliveryMode::Multichannel) => (true, true),
-            Some(DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId) => (false, true),
-            None => {
-                let mode = &delivery.decided_mode;
-                return Err(fatal(format!("unknown delivery mode {mode}")));
-            }
+        let (electronic, paper) = match delivery.decided_mode {
+            DeliveryMode::ElectronicOnly => (true, false),
+            DeliveryMode::Multichannel => (true, true),
+            DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId => (false, true),
         };
         let electronic = if electronic {
             Some(
@@ -323,7 +336,7 @@ impl SendDelivery {
             .as_deref()
             .ok_or_else(|| fatal("this delivery mode needs an identity code"))?;
         Ok(Recipient {
-            id: self.open(sealed, "identity code")?,
+            id: self.open(Column::IdentityCode, sealed, "identity code")?,
         })
     }
 
@@ -396,11 +409,104 @@ fn wire_address(address: PostalAddress) -> Address {
     }
 }
 
+/// The reason a delivery needs attention when the mailbox check deferred from composing finds
+/// no active mailbox; the page offers the change to multichannel for it.
+pub const NO_ACTIVE_MAILBOX: &str = "no_active_mailbox: the recipient has no active Suomi.fi \
+     mailbox; change the delivery to multichannel to send it on paper";
+
+impl SendDelivery {
+    /// A paper re-serve is no longer ours to send once the recipient has acknowledged the
+    /// electronic notice: the first completed service counts. `true` when it was cancelled.
+    async fn cancelled_as_served(
+        &self,
+        delivery: &Delivery,
+        job: &Job,
+    ) -> Result<bool, JobFailure> {
+        // Only before any attempt could have reached Suomi.fi: after a lost answer the send
+        // goes on (a 409 names the message), and the dates count the first service only.
+        let (Some(original_id), 1) = (delivery.reserve_of, job.attempts) else {
+            return Ok(false);
+        };
+        let original = self
+            .store
+            .delivery(original_id)
+            .await
+            .map_err(retryable)?
+            .ok_or_else(|| fatal("the re-served delivery no longer exists"))?;
+        if original.status != DeliveryStatus::ReceiptConfirmed {
+            return Ok(false);
+        }
+        let reason = "the recipient acknowledged the electronic notice before the paper \
+                      re-serve went out";
+        self.store
+            .cancel_delivery(delivery.id, reason, Timestamp::now())
+            .await
+            .map_err(retryable)
+    }
+
+    /// The mailbox check composing could not make, made now, before anything is sent.
+    async fn deferred_mailbox_check(&self, delivery: &Delivery) -> Result<(), JobFailure> {
+        if !delivery.mailbox_check_deferred || delivery.decided_mode != DeliveryMode::ElectronicOnly
+        {
+            return Ok(());
+        }
+        let id = self.recipient(delivery)?.id;
+        let active = self
+            .suomifi
+            .active_mailboxes(std::slice::from_ref(&id))
+            .await
+            .map_err(|error| classify(&error))?
+            .contains(&id);
+        self.store
+            .record_mailbox_checked(delivery.id, active, Timestamp::now())
+            .await
+            .map_err(retryable)?;
+        if active {
+            Ok(())
+        } else {
+            Err(fatal(NO_ACTIVE_MAILBOX))
+        }
+    }
+
+    /// A minor on the day of composing may be of age on the day of sending: the facts kept
+    /// are those of the sending day.
+    async fn facts_at_sending(&self, delivery: &Delivery) -> Result<(), JobFailure> {
+        let Some(sealed) = delivery.identity_sealed.as_deref() else {
+            return Ok(());
+        };
+        let Ok(RecipientId::Person(code)) =
+            RecipientId::parse(&self.open(Column::IdentityCode, sealed, "identity code")?)
+        else {
+            return Ok(());
+        };
+        let today = super::legal::finnish_date(time::OffsetDateTime::now_utc());
+        let minor = code.is_minor_on((
+            today.year() as u32,
+            u8::from(today.month()) as u32,
+            today.day() as u32,
+        ));
+        if minor != delivery.recipient_minor {
+            self.store
+                .record_facts_at_sending(delivery.id, minor, Timestamp::now())
+                .await
+                .map_err(retryable)?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl JobHandler for SendDelivery {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
         let (delivery, notice) = self.load(job).await?;
+        if delivery.status == DeliveryStatus::Cancelled
+            || self.cancelled_as_served(&delivery, job).await?
+        {
+            return Ok(());
+        }
         if delivery.suomifi_message_id.is_none() {
+            self.deferred_mailbox_check(&delivery).await?;
+            self.facts_at_sending(&delivery).await?;
             let prepared = self.prepare(&delivery, &notice).await?;
             let (message_id, documents) = self.send(&delivery, &notice, prepared).await?;
             self.store

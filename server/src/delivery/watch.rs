@@ -1,5 +1,6 @@
 //! The acknowledgement watch. A verifiable electronic notice the recipient has not
-//! acknowledged within 7 days of sending must be served by post against a receipt
+//! acknowledged within 7 days of its arrival in the mailbox (Suomi.fi's "Electronic message
+//! created") must be served by post against a receipt
 //! (asiointilaki 18 §); Suomi.fi does not do it. The watch flags such deliveries, and when the
 //! organisation has chosen so, queues the paper re-serve itself; otherwise a caseworker
 //! decides (`reserve_on_paper`).
@@ -15,6 +16,7 @@ use time::Date;
 
 use super::legal::finnish_date;
 use crate::store::{delivery_settings, Store, StoreError, Timestamp};
+use crate::suomifi::model::EventKind;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WatchOutcome {
@@ -50,14 +52,12 @@ impl AcknowledgementWatch {
         let mut outcome = WatchOutcome::default();
         let mut auto_reserve: HashMap<Uuid, bool> = HashMap::new();
         for delivery in candidates {
-            let Some(submitted) = delivery.submitted_at else {
+            // The 7 days run from when the message reached the mailbox, which Suomi.fi tells
+            // in its "Electronic message created" event, not from our submit.
+            let Some(created) = self.message_created(delivery.id).await? else {
                 continue;
             };
-            if !overdue(
-                finnish_date(submitted.as_offset_date_time()),
-                today,
-                self.acknowledgement_days,
-            ) {
+            if !overdue(finnish_date(created), today, self.acknowledgement_days) {
                 continue;
             }
             let auto = match auto_reserve.get(&delivery.organisation_id) {
@@ -85,6 +85,28 @@ impl AcknowledgementWatch {
             }
         }
         Ok(outcome)
+    }
+
+    async fn message_created(
+        &self,
+        delivery_id: Uuid,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        Ok(self
+            .store
+            .delivery_events(delivery_id)
+            .await?
+            .into_iter()
+            .filter(|event| {
+                EventKind::from_wire(&event.event_type) == EventKind::ElectronicMessageCreated
+            })
+            .filter_map(|event| {
+                time::OffsetDateTime::parse(
+                    &event.event_time,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()
+            })
+            .min())
     }
 
     /// Watches every `interval` until `stop` turns true.

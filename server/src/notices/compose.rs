@@ -3,30 +3,40 @@
 //! where it matters, the paper letter rendered, personal data sealed, and the notice, its
 //! deliveries and their send jobs written in one transaction. Nothing is written when
 //! anything is wrong.
+//!
+//! Cheap checks come before costly ones, so an oversized request costs little: counts and
+//! lengths first, then the stored sizes of the attachments, then Suomi.fi, and only then are
+//! files read and PDFs opened (in a limited child process, `pdf_worker`).
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
-use app::auth::SessionUser;
+use app::auth::Actor;
 use app::compose::ssr::ComposeBackend;
 use app::compose::{
-    FieldProblem, NoticeDraft, Problem, QueuedDelivery, QueuedNotice, RecipientDraft,
+    CheckedNotice, FieldProblem, FieldWarning, NoticeDraft, PlannedDelivery, Problem,
+    QueuedDelivery, QueuedNotice, RecipientDraft, Warning,
 };
 use app::domain::channel::{decide, ChannelDecision, DeliveryMode, PaperAddressee, RecipientFacts};
-use app::domain::notice::{DeliverySettings, PostalAddress};
+use app::domain::notice::{DeliverySettings, NoticeType, PostalAddress, RecipientRole};
 use app::domain::RecipientId;
 use app::error::AppError;
 use async_trait::async_trait;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::content::electronic_body;
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::delivery::legal::finnish_date;
-use crate::pdf::{self, Letter, LetterError, LetterLanguage, PdfAttachment};
-use crate::secrets::DataKey;
+use crate::pdf::{Letter, LetterError, LetterHeader, LetterLanguage, PdfAttachment};
+use crate::pdf_worker::{PdfWorker, RenderFailure};
+use crate::secrets::{Column, DataKeys};
 use crate::store::{
-    delivery_settings, NewDelivery, NewNotice, NoticeAttachment, NoticeCreation, Store, Timestamp,
-    Upload,
+    delivery_settings, DecisionContent, NewDelivery, NewNotice, NoticeAttachment, NoticeCreation,
+    Store, Timestamp, Upload,
 };
 use crate::suomifi::limits::Limits;
 use crate::suomifi::SuomiFiClient;
@@ -37,23 +47,34 @@ const MAX_CASE_REFERENCE_CHARS: usize = 100;
 const MAX_NAME_CHARS: usize = 256;
 const MAX_APPEAL_INSTRUCTIONS_CHARS: usize = 10_000;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+const MAX_DECISION_FIELD_CHARS: usize = 500;
+const MAX_PARTIES: usize = 100;
+/// How long composing waits for Suomi.fi's mailbox answer before deferring the check to the
+/// send job, and the pauses between the tries within it.
+const MAILBOX_CHECK_DEADLINE: Duration = Duration::from_secs(2);
+const MAILBOX_CHECK_PAUSES: [Duration; 2] =
+    [Duration::from_millis(200), Duration::from_millis(500)];
+
+/// Mailbox checks one user may have made, per user id.
+pub type MailboxCheckLimiter = DefaultKeyedRateLimiter<Uuid>;
+
+pub fn mailbox_check_limiter(per_minute: u32) -> Arc<MailboxCheckLimiter> {
+    let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+    Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)))
+}
 
 #[derive(Clone)]
 pub struct ComposeService {
     pub store: Arc<dyn Store>,
     pub suomifi: Arc<SuomiFiClient>,
-    pub key: DataKey,
+    pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
     pub audit: Audit,
-}
-
-/// A recipient once checked: what gets sealed and stored.
-struct CheckedRecipient {
-    draft: RecipientDraft,
-    id: Option<RecipientId>,
-    address: Option<PostalAddress>,
-    facts: RecipientFacts,
-    decision: ChannelDecision,
+    pub pdf: PdfWorker,
+    /// Identity codes 900–999 are sent as codes (simulator, tests); otherwise they are
+    /// treated as no identity code.
+    pub allow_test_identity_codes: bool,
+    pub mailbox_checks: Arc<MailboxCheckLimiter>,
 }
 
 #[derive(Default)]
@@ -67,9 +88,19 @@ impl Problems {
     fn text(&mut self, field: &str, value: &str, max: usize) {
         if value.trim().is_empty() {
             self.add(field, Problem::Required);
-        } else if value.chars().count() > max {
+        } else {
+            self.optional_text(field, value, max);
+        }
+    }
+
+    fn optional_text(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
             self.add(field, Problem::TooLong { max: max as u32 });
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     fn into_result(self) -> Result<(), AppError> {
@@ -81,8 +112,86 @@ impl Problems {
     }
 }
 
+#[derive(Default)]
+struct Warnings(Vec<FieldWarning>);
+
+impl Warnings {
+    fn add(&mut self, field: impl Into<String>, warning: Warning) {
+        self.0.push(FieldWarning {
+            field: field.into(),
+            warning,
+        });
+    }
+}
+
+fn invalid(field: &str, problem: Problem) -> AppError {
+    AppError::Invalid(vec![FieldProblem::new(field, problem)])
+}
+
 fn paper_possible(mode: DeliveryMode) -> bool {
     mode != DeliveryMode::ElectronicOnly
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+}
+
+/// The Finnish calendar day now: the sending day of a notice queued now.
+fn sending_day() -> time::Date {
+    finnish_date(time::OffsetDateTime::now_utc())
+}
+
+fn ymd(date: time::Date) -> (u32, u32, u32) {
+    (
+        date.year() as u32,
+        u8::from(date.month()) as u32,
+        date.day() as u32,
+    )
+}
+
+/// What the notice says, checked.
+struct Content {
+    notice_type: NoticeType,
+    verifiable: bool,
+    /// `None`, or a period of at least one day.
+    appeal_days: Option<u16>,
+    appeal_instructions: Option<String>,
+    decision: DecisionContent,
+    decision_date: Option<time::Date>,
+    /// Upload ids, each once, in the order first given.
+    attachments: Vec<Uuid>,
+}
+
+/// A recipient once checked: what gets sealed and stored.
+struct CheckedRecipient {
+    draft: RecipientDraft,
+    id: Option<RecipientId>,
+    address: Option<PostalAddress>,
+    facts: RecipientFacts,
+    decision: ChannelDecision,
+    mailbox_check_deferred: bool,
+}
+
+/// Everything decided about a draft before any file is read.
+struct Plan {
+    content: Content,
+    settings: DeliverySettings,
+    uploads: Vec<Upload>,
+    recipients: Vec<CheckedRecipient>,
+    any_paper: bool,
+    warnings: Warnings,
+}
+
+/// What Suomi.fi said about the mailboxes asked.
+enum MailboxAnswer {
+    NotAsked,
+    Active(Vec<String>),
+    /// No answer in time: the send job asks before sending.
+    Deferred,
 }
 
 impl ComposeService {
@@ -90,42 +199,11 @@ impl ComposeService {
         self.suomifi.limits()
     }
 
-    /// What goes on the letter: also all a preview needs.
-    fn check_letter_fields(&self, draft: &NoticeDraft, problems: &mut Problems) {
-        problems.text(
-            "case_reference",
-            &draft.case_reference,
-            MAX_CASE_REFERENCE_CHARS,
-        );
-        problems.text("title", &draft.title, self.limits().max_title_chars);
-        problems.text("body", &draft.body, self.limits().max_body_chars);
-        if let Some(instructions) = &draft.appeal_instructions {
-            if instructions.chars().count() > MAX_APPEAL_INSTRUCTIONS_CHARS {
-                problems.add(
-                    "appeal_instructions",
-                    Problem::TooLong {
-                        max: MAX_APPEAL_INSTRUCTIONS_CHARS as u32,
-                    },
-                );
-            }
-        }
-    }
-
-    fn check_notice_fields(&self, draft: &NoticeDraft, problems: &mut Problems) {
-        problems.text(
-            "idempotency_key",
-            &draft.idempotency_key,
-            MAX_IDEMPOTENCY_KEY_CHARS,
-        );
-        self.check_letter_fields(draft, problems);
-        if let Some(days) = draft.appeal_days {
-            if !(1..=365).contains(&days) {
-                problems.add("appeal_days", Problem::OutOfRange { min: 1, max: 365 });
-            }
-        }
-        if draft.recipients.is_empty() {
-            problems.add("recipients", Problem::Required);
-        } else if draft.recipients.len() > MAX_RECIPIENTS {
+    /// Counts and lengths: everything that costs nothing to check. Too many recipients or
+    /// attachments end the check here, before anything is loaded or asked.
+    fn check_sizes(&self, draft: &NoticeDraft) -> Result<(), AppError> {
+        let mut problems = Problems::default();
+        if draft.recipients.len() > MAX_RECIPIENTS {
             problems.add(
                 "recipients",
                 Problem::TooMany {
@@ -134,7 +212,7 @@ impl ComposeService {
             );
         }
         let max_attachments = self.limits().max_electronic_attachments;
-        if draft.attachments.len() > max_attachments {
+        if distinct(&draft.attachments).len() > max_attachments {
             problems.add(
                 "attachments",
                 Problem::TooMany {
@@ -142,47 +220,241 @@ impl ComposeService {
                 },
             );
         }
+        problems.into_result()
     }
 
-    async fn load_attachments(
+    /// What goes on the letter: also all a preview needs.
+    fn check_content(&self, draft: &NoticeDraft, problems: &mut Problems) -> Content {
+        problems.text(
+            "case_reference",
+            &draft.case_reference,
+            MAX_CASE_REFERENCE_CHARS,
+        );
+        problems.text("title", &draft.title, self.limits().max_title_chars);
+        problems.text("body", &draft.body, self.limits().max_body_chars);
+        let notice_type = draft.notice_type;
+        // HL 60 §: which decisions need verifiable service is the organisation's judgement,
+        // so a decision never falls back on a default; the other notices have one.
+        let verifiable = match (draft.verifiable, notice_type) {
+            (Some(verifiable), _) => verifiable,
+            (None, NoticeType::Decision) => {
+                problems.add("verifiable", Problem::ChoiceRequired);
+                false
+            }
+            (None, kind) => kind.verifiable_by_default(),
+        };
+        let appeal_days = match draft.appeal_days {
+            Some(days) if days > 365 => {
+                problems.add("appeal_days", Problem::OutOfRange { min: 0, max: 365 });
+                None
+            }
+            // 0: no appeal period (the decision cannot be appealed).
+            Some(days) => (days > 0).then_some(days),
+            None => notice_type.default_appeal_days(),
+        };
+        let appeal_instructions = non_empty(&draft.appeal_instructions);
+        if let Some(instructions) = &appeal_instructions {
+            problems.optional_text(
+                "appeal_instructions",
+                instructions,
+                MAX_APPEAL_INSTRUCTIONS_CHARS,
+            );
+        }
+        // Without the instructions the appeal period does not start as computed (HL 47 §).
+        if appeal_days.is_some() && appeal_instructions.is_none() {
+            problems.add("appeal_instructions", Problem::Required);
+        }
+        let (decision, decision_date) = self.check_decision(draft, problems);
+        Content {
+            notice_type,
+            verifiable,
+            appeal_days,
+            appeal_instructions,
+            decision,
+            decision_date,
+            attachments: distinct(&draft.attachments),
+        }
+    }
+
+    /// A decision's content (HL 44 §): its date, who made it, the contact person. Other
+    /// notices may name a contact person.
+    fn check_decision(
         &self,
-        user: &SessionUser,
         draft: &NoticeDraft,
         problems: &mut Problems,
-    ) -> Result<Vec<(Upload, Vec<u8>)>, AppError> {
-        let mut loaded = Vec::new();
-        for (index, id) in draft.attachments.iter().enumerate() {
-            let field = format!("attachments[{index}]");
-            let upload = self
-                .store
-                .upload(user.organisation_id, *id)
-                .await
-                .map_err(AppError::internal)?;
-            let Some(upload) = upload else {
-                problems.add(field, Problem::UnknownAttachment);
-                continue;
-            };
-            let digest = Sha256Hex::parse(&upload.sha256).map_err(AppError::internal)?;
-            match self.blobs.get(&digest).await.map_err(AppError::internal)? {
-                Some(bytes) => loaded.push((upload, bytes)),
-                None => problems.add(field, Problem::UnknownAttachment),
+    ) -> (DecisionContent, Option<time::Date>) {
+        let given = &draft.decision;
+        let is_decision = draft.notice_type == NoticeType::Decision;
+        let field = |name: &str| format!("decision.{name}");
+        let decision_maker = non_empty(&given.decision_maker);
+        let contact_person = non_empty(&given.contact_person);
+        let contact_details = non_empty(&given.contact_details);
+        for (name, value) in [
+            ("decision_maker", &decision_maker),
+            ("contact_person", &contact_person),
+            ("contact_details", &contact_details),
+        ] {
+            if let Some(value) = value {
+                problems.optional_text(&field(name), value, MAX_DECISION_FIELD_CHARS);
             }
         }
-        Ok(loaded)
+        let decision_date = match non_empty(&given.decision_date) {
+            None => None,
+            Some(text) => match parse_date(&text) {
+                None => {
+                    problems.add(field("decision_date"), Problem::DateInvalid);
+                    None
+                }
+                Some(date) if date > sending_day() => {
+                    problems.add(field("decision_date"), Problem::DateInFuture);
+                    None
+                }
+                Some(date) => Some(date),
+            },
+        };
+        if is_decision {
+            if given
+                .decision_date
+                .as_deref()
+                .is_none_or(|d| d.trim().is_empty())
+            {
+                problems.add(field("decision_date"), Problem::Required);
+            }
+            if decision_maker.is_none() {
+                problems.add(field("decision_maker"), Problem::Required);
+            }
+            if contact_person.is_none() {
+                problems.add(field("contact_person"), Problem::Required);
+            }
+        }
+        let mut parties: Vec<String> = given
+            .parties
+            .iter()
+            .map(|party| party.trim().to_string())
+            .filter(|party| !party.is_empty())
+            .collect();
+        if parties.is_empty() && is_decision {
+            parties = draft
+                .recipients
+                .iter()
+                .filter(|recipient| recipient.role == RecipientRole::Party)
+                .map(|recipient| recipient.name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .collect();
+        }
+        if parties.len() > MAX_PARTIES {
+            problems.add(
+                field("parties"),
+                Problem::TooMany {
+                    max: MAX_PARTIES as u32,
+                },
+            );
+        }
+        for (index, party) in parties.iter().enumerate() {
+            problems.optional_text(&format!("decision.parties[{index}]"), party, MAX_NAME_CHARS);
+        }
+        let content = DecisionContent {
+            decision_date: decision_date.map(|date| date.to_string()),
+            decision_maker,
+            parties: if is_decision { parties } else { Vec::new() },
+            contact_person,
+            contact_details,
+            automated_decision: is_decision && given.automated,
+        };
+        (content, decision_date)
     }
 
-    /// Parses and checks one recipient, without the mailbox answer.
-    fn check_recipient(
+    fn check_notice_fields(&self, draft: &NoticeDraft, problems: &mut Problems) -> Content {
+        problems.text(
+            "idempotency_key",
+            &draft.idempotency_key,
+            MAX_IDEMPOTENCY_KEY_CHARS,
+        );
+        if draft.recipients.is_empty() {
+            problems.add("recipients", Problem::Required);
+        }
+        self.check_content(draft, problems)
+    }
+
+    /// The uploads named, from the database only (no file is read yet).
+    async fn load_uploads(
+        &self,
+        actor: &Actor,
+        ids: &[Uuid],
+        problems: &mut Problems,
+    ) -> Result<Vec<Upload>, AppError> {
+        let mut uploads = Vec::new();
+        for (index, id) in ids.iter().enumerate() {
+            match self
+                .store
+                .upload(actor.organisation_id, *id)
+                .await
+                .map_err(AppError::internal)?
+            {
+                Some(upload) => uploads.push(upload),
+                None => problems.add(format!("attachments[{index}]"), Problem::UnknownAttachment),
+            }
+        }
+        Ok(uploads)
+    }
+
+    /// The files themselves, once everything else is known to be in order.
+    async fn read_uploads(&self, uploads: &[Upload]) -> Result<Vec<Vec<u8>>, AppError> {
+        let mut files = Vec::with_capacity(uploads.len());
+        for (index, upload) in uploads.iter().enumerate() {
+            let digest = Sha256Hex::parse(&upload.sha256).map_err(AppError::internal)?;
+            match self.blobs.get(&digest).await.map_err(AppError::internal)? {
+                Some(bytes) => files.push(bytes),
+                None => {
+                    return Err(invalid(
+                        &format!("attachments[{index}]"),
+                        Problem::UnknownAttachment,
+                    ))
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// Paper takes PDFs only, and the letter with them at most the print ceiling: both
+    /// known from what was stored at upload, before any file is read.
+    fn check_paper_attachments(&self, uploads: &[Upload], problems: &mut Problems) {
+        let mut pdf_bytes = 0i64;
+        for (index, upload) in uploads.iter().enumerate() {
+            if upload.media_type != "application/pdf" {
+                problems.add(format!("attachments[{index}]"), Problem::AttachmentNotPdf);
+            } else {
+                pdf_bytes += upload.size_bytes;
+            }
+        }
+        let max = self
+            .limits()
+            .max_paper_pdf_bytes
+            .min(self.limits().max_upload_bytes) as i64;
+        if pdf_bytes > max {
+            problems.add("attachments", Problem::LetterTooLarge);
+        }
+    }
+
+    /// Parses one recipient, without the mailbox answer.
+    fn parse_recipient(
         &self,
         index: usize,
         draft: &RecipientDraft,
         problems: &mut Problems,
+        warnings: &mut Warnings,
     ) -> (Option<RecipientId>, Option<PostalAddress>) {
         let field = |name: &str| format!("recipients[{index}].{name}");
         problems.text(&field("name"), &draft.name, MAX_NAME_CHARS);
         let id = match draft.identity_code.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(code) => match RecipientId::parse(code) {
+                Ok(RecipientId::Person(code))
+                    if code.is_temporary() && !self.allow_test_identity_codes =>
+                {
+                    warnings.add(field("identity_code"), Warning::TemporaryIdentityCode);
+                    None
+                }
                 Ok(id) => Some(id),
                 Err(error) => {
                     problems.add(field("identity_code"), Problem::IdentityCode(error));
@@ -203,33 +475,80 @@ impl ComposeService {
         (id, address)
     }
 
-    /// Which identity codes have an active mailbox, asked only for electronic-only
-    /// recipients (multichannel lets Suomi.fi decide). `None`: Suomi.fi could not be asked.
-    async fn active_mailboxes(&self, ids: Vec<String>) -> Option<Vec<String>> {
+    /// Which identity codes have an active mailbox. Asked only for electronic-only
+    /// recipients (multichannel lets Suomi.fi decide), audited, limited per user, tried a
+    /// few times within about two seconds; no answer by then defers the check to sending.
+    async fn check_mailboxes(
+        &self,
+        actor: &Actor,
+        ids: Vec<String>,
+    ) -> Result<MailboxAnswer, AppError> {
         if ids.is_empty() {
-            return Some(Vec::new());
+            return Ok(MailboxAnswer::NotAsked);
         }
-        match self.suomifi.active_mailboxes(&ids).await {
-            Ok(active) => Some(active),
-            Err(error) => {
-                tracing::warn!(%error, "mailbox check failed while composing");
-                None
+        let user = actor.user_id().unwrap_or(actor.organisation_id);
+        let count = NonZeroU32::new(ids.len() as u32).expect("not empty");
+        if !matches!(self.mailbox_checks.check_key_n(&user, count), Ok(Ok(()))) {
+            return Err(invalid("recipients", Problem::MailboxChecksRateLimited));
+        }
+        let answer = tokio::time::timeout(MAILBOX_CHECK_DEADLINE, async {
+            let mut pauses = MAILBOX_CHECK_PAUSES.iter();
+            loop {
+                match self.suomifi.active_mailboxes(&ids).await {
+                    Ok(active) => return Some(active),
+                    Err(error) if error.is_retryable() => {
+                        tracing::warn!(%error, "mailbox check failed while composing");
+                        tokio::time::sleep(*pauses.next()?).await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "mailbox check refused while composing");
+                        return None;
+                    }
+                }
             }
-        }
+        })
+        .await
+        .ok()
+        .flatten();
+        // Who asked about whom, without the codes: the same hashes the search uses.
+        let lookups: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                self.key
+                    .lookup_hash(id)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            })
+            .collect();
+        let entry = AuditEntry::new(AuditAction::MailboxChecked)
+            .by(actor)
+            .details(json!({
+                "count": ids.len(),
+                "lookup_hashes": lookups,
+                "answered": answer.is_some(),
+            }));
+        self.audit.record(entry).await.map_err(AppError::internal)?;
+        Ok(match answer {
+            Some(active) => MailboxAnswer::Active(active),
+            None => MailboxAnswer::Deferred,
+        })
     }
 
     async fn check_recipients(
         &self,
+        actor: &Actor,
         draft: &NoticeDraft,
+        content: &Content,
         settings: &DeliverySettings,
-        verifiable: bool,
         problems: &mut Problems,
-    ) -> Vec<CheckedRecipient> {
+        warnings: &mut Warnings,
+    ) -> Result<Vec<CheckedRecipient>, AppError> {
         let parsed: Vec<_> = draft
             .recipients
             .iter()
             .enumerate()
-            .map(|(index, recipient)| self.check_recipient(index, recipient, problems))
+            .map(|(index, recipient)| self.parse_recipient(index, recipient, problems, warnings))
             .collect();
         let to_check: Vec<String> = draft
             .recipients
@@ -238,28 +557,27 @@ impl ComposeService {
             .filter(|(recipient, _)| recipient.mode == DeliveryMode::ElectronicOnly)
             .filter_map(|(_, (id, _))| id.as_ref().map(|id| id.expose().to_string()))
             .collect();
-        let asked = !to_check.is_empty();
-        let active = self.active_mailboxes(to_check).await;
-        let today = finnish_date(time::OffsetDateTime::now_utc());
-        let today = (
-            today.year() as u32,
-            u8::from(today.month()) as u32,
-            today.day() as u32,
-        );
+        // Nothing is asked of Suomi.fi about a draft that is wrong anyway.
+        let answer = if problems.is_empty() {
+            self.check_mailboxes(actor, to_check).await?
+        } else {
+            MailboxAnswer::NotAsked
+        };
+        let today = ymd(sending_day());
 
         let mut checked = Vec::new();
         for (index, (recipient, (id, address))) in draft.recipients.iter().zip(parsed).enumerate() {
             let field = |name: &str| format!("recipients[{index}].{name}");
             let electronic_only = recipient.mode == DeliveryMode::ElectronicOnly;
-            let mailbox_active = match (&id, &active) {
-                (Some(id), Some(active)) if electronic_only && asked => {
-                    Some(active.iter().any(|active_id| active_id == id.expose()))
+            let (mailbox_active, deferred) = match (&id, &answer) {
+                (Some(id), MailboxAnswer::Active(active)) if electronic_only => {
+                    (Some(active.iter().any(|a| a == id.expose())), false)
                 }
-                (Some(_), None) if electronic_only => {
-                    problems.add(field("mode"), Problem::MailboxCheckUnavailable);
-                    continue;
+                (Some(_), MailboxAnswer::Deferred) if electronic_only => {
+                    warnings.add(field("mode"), Warning::MailboxCheckDeferred);
+                    (None, true)
                 }
-                _ => None,
+                _ => (None, false),
             };
             let facts = RecipientFacts {
                 has_identity_code: id.is_some(),
@@ -276,7 +594,7 @@ impl ComposeService {
                 }
             };
             let forwarded = decision.paper_addressee == PaperAddressee::OrganisationForwarding;
-            let may_need_paper = paper_possible(decision.mode) || verifiable;
+            let may_need_paper = paper_possible(decision.mode) || content.verifiable || deferred;
             if may_need_paper {
                 if forwarded && settings.forwarding_address.is_none() {
                     problems.add(field("address_protected"), Problem::ForwardingAddressNotSet);
@@ -290,83 +608,159 @@ impl ComposeService {
                 address,
                 facts,
                 decision,
+                mailbox_check_deferred: deferred,
             });
         }
-        checked
+        minor_warnings(draft, &checked, today, warnings);
+        Ok(checked)
     }
 
-    fn check_printable(attachments: &[(Upload, Vec<u8>)], problems: &mut Problems) {
-        for (index, (upload, bytes)) in attachments.iter().enumerate() {
-            let field = format!("attachments[{index}]");
-            if upload.media_type != "application/pdf" {
-                problems.add(field, Problem::AttachmentNotPdf);
-            } else if pdf::check_attachment(&upload.filename, bytes).is_err() {
-                problems.add(field, Problem::AttachmentNotPrintable);
+    /// Every check, in order of cost; nothing read from the document store, nothing written.
+    async fn plan(&self, actor: &Actor, draft: &NoticeDraft) -> Result<Plan, AppError> {
+        self.check_sizes(draft)?;
+        let mut problems = Problems::default();
+        let mut warnings = Warnings::default();
+        let content = self.check_notice_fields(draft, &mut problems);
+        let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        let uploads = self
+            .load_uploads(actor, &content.attachments, &mut problems)
+            .await?;
+        let recipients = self
+            .check_recipients(
+                actor,
+                draft,
+                &content,
+                &settings,
+                &mut problems,
+                &mut warnings,
+            )
+            .await?;
+        let any_paper = content.verifiable
+            || recipients.iter().any(|recipient| {
+                paper_possible(recipient.decision.mode) || recipient.mailbox_check_deferred
+            });
+        if any_paper {
+            if settings.return_address.is_none() {
+                problems.add("recipients", Problem::ReturnAddressNotSet);
             }
+            self.check_paper_attachments(&uploads, &mut problems);
         }
+        problems.into_result()?;
+        Ok(Plan {
+            content,
+            settings,
+            uploads,
+            recipients,
+            any_paper,
+            warnings,
+        })
     }
 
-    async fn render_letter(
+    fn letter(
         &self,
-        user: &SessionUser,
+        actor: &Actor,
         draft: &NoticeDraft,
+        content: &Content,
         settings: &DeliverySettings,
-        attachments: &[(Upload, Vec<u8>)],
-    ) -> Result<Vec<u8>, LetterError> {
-        let letter = Letter {
-            organisation_name: user.organisation_name.clone(),
+    ) -> Letter {
+        let decision = &content.decision;
+        let contact = match (&decision.contact_person, &decision.contact_details) {
+            (Some(person), Some(details)) => Some(format!("{person}, {details}")),
+            (Some(person), None) => Some(person.clone()),
+            (None, Some(details)) => Some(details.clone()),
+            (None, None) => None,
+        };
+        let is_decision = content.notice_type == NoticeType::Decision;
+        Letter {
+            organisation_name: actor.organisation_name.clone(),
             sender_lines: settings.letter_sender_lines.clone(),
             language: LetterLanguage::parse(draft.language.as_str()),
-            date: finnish_date(time::OffsetDateTime::now_utc()),
+            date: content.decision_date.unwrap_or_else(sending_day),
             case_reference: draft.case_reference.trim().to_string(),
             title: draft.title.trim().to_string(),
             body: draft.body.clone(),
             markdown: draft.markdown,
-            appeal_instructions: draft
-                .appeal_instructions
-                .clone()
-                .filter(|text| !text.trim().is_empty()),
-        };
-        let pdfs: Vec<PdfAttachment> = attachments
-            .iter()
-            .filter(|(upload, _)| upload.media_type == "application/pdf")
-            .map(|(upload, bytes)| PdfAttachment {
-                filename: upload.filename.clone(),
-                bytes: bytes.clone(),
-            })
-            .collect();
-        let limits = self.limits().clone();
-        tokio::task::spawn_blocking(move || pdf::render(&letter, &pdfs, &limits))
-            .await
-            .map_err(|error| LetterError::Render(error.to_string()))?
-            .map(|rendered| rendered.bytes)
+            appeal_instructions: content.appeal_instructions.clone(),
+            header: LetterHeader {
+                is_decision: is_decision && content.decision_date.is_some(),
+                decision_maker: decision.decision_maker.clone(),
+                parties: decision.parties.clone(),
+                contact,
+                automated_decision: decision.automated_decision,
+            },
+        }
+    }
+
+    /// The letter with the PDF attachments appended, rendered by a PDF worker; a file that
+    /// cannot be printed is a problem of its field.
+    async fn render_letter(
+        &self,
+        letter: &Letter,
+        uploads: &[Upload],
+        files: &[Vec<u8>],
+    ) -> Result<Vec<u8>, AppError> {
+        let mut positions = Vec::new();
+        let mut pdfs = Vec::new();
+        for (index, (upload, bytes)) in uploads.iter().zip(files).enumerate() {
+            if upload.media_type == "application/pdf" {
+                positions.push(index);
+                pdfs.push(PdfAttachment {
+                    filename: upload.filename.clone(),
+                    bytes: bytes.clone(),
+                });
+            }
+        }
+        match self.pdf.render(letter, &pdfs, self.limits()).await {
+            Ok(rendered) => Ok(rendered.bytes),
+            Err(RenderFailure::NotPrintable(failures)) => Err(AppError::Invalid(
+                failures
+                    .into_iter()
+                    .map(|(pdf_index, _)| {
+                        let index = positions.get(pdf_index).copied().unwrap_or(pdf_index);
+                        FieldProblem::new(
+                            format!("attachments[{index}]"),
+                            Problem::AttachmentNotPrintable,
+                        )
+                    })
+                    .collect(),
+            )),
+            Err(RenderFailure::Letter(LetterError::TooLarge { .. })) => {
+                Err(invalid("attachments", Problem::LetterTooLarge))
+            }
+            // Over the worker's memory or time: what an attachment asks for is too much.
+            Err(RenderFailure::Letter(LetterError::Limits(cause))) => {
+                tracing::warn!(%cause, "a PDF attachment exceeded the worker's limits");
+                Err(invalid("attachments", Problem::AttachmentNotPrintable))
+            }
+            Err(RenderFailure::Letter(error)) => Err(AppError::internal(error)),
+        }
     }
 
     fn new_delivery(&self, recipient: &CheckedRecipient) -> Result<NewDelivery, AppError> {
         let (identity_kind, sealed, lookup, masked) = match &recipient.id {
             None => ("none", None, None, None),
             Some(id) => {
-                let kind = match id {
-                    RecipientId::Person(_) => "person",
-                    RecipientId::Organisation(_) => "organisation",
-                };
-                let masked = match id {
-                    RecipientId::Person(code) => code.masked(),
-                    RecipientId::Organisation(business_id) => business_id.as_str().to_string(),
+                let (kind, masked) = match id {
+                    RecipientId::Person(code) => ("person", code.masked()),
+                    RecipientId::Organisation(business_id) => {
+                        ("organisation", business_id.as_str().to_string())
+                    }
                 };
                 (
                     kind,
-                    Some(self.key.seal(id.expose())),
+                    Some(self.key.seal(Column::IdentityCode, id.expose())),
                     Some(self.key.lookup_hash(id.expose())),
                     Some(masked),
                 )
             }
         };
         let address_sealed = match &recipient.address {
-            Some(address) => Some(
-                self.key
-                    .seal(&serde_json::to_string(address).map_err(AppError::internal)?),
-            ),
+            Some(address) => Some(self.key.seal(
+                Column::PostalAddress,
+                &serde_json::to_string(address).map_err(AppError::internal)?,
+            )),
             None => None,
         };
         Ok(NewDelivery {
@@ -381,24 +775,30 @@ impl ComposeService {
             facts: json!({
                 "facts": recipient.facts,
                 "checked_at": Timestamp::now().to_rfc3339(),
+                "sending_day": sending_day().to_string(),
             })
             .to_string(),
-            requested_mode: recipient.draft.mode.as_str().to_string(),
-            decided_mode: recipient.decision.mode.as_str().to_string(),
-            channel_reasons: json!(recipient.decision.reasons).to_string(),
-            paper_addressee: recipient.decision.paper_addressee.as_str().to_string(),
+            requested_mode: recipient.draft.mode,
+            decided_mode: recipient.decision.mode,
+            channel_reasons: recipient.decision.reasons.clone(),
+            paper_addressee: recipient.decision.paper_addressee,
+            address_protected: recipient.facts.address_protected,
+            content_not_for_others: recipient.facts.content_not_for_others,
+            recipient_minor: recipient.facts.is_minor,
+            mailbox_check_deferred: recipient.mailbox_check_deferred,
         })
     }
 
     async fn queued(
         &self,
-        user: &SessionUser,
+        actor: &Actor,
         notice_id: Uuid,
         already_queued: bool,
+        warnings: Vec<FieldWarning>,
     ) -> Result<QueuedNotice, AppError> {
         let deliveries = self
             .store
-            .deliveries(user.organisation_id, notice_id)
+            .deliveries(actor.organisation_id, notice_id)
             .await
             .map_err(AppError::internal)?;
         Ok(QueuedNotice {
@@ -408,60 +808,76 @@ impl ComposeService {
                 .into_iter()
                 .map(|delivery| QueuedDelivery {
                     delivery_id: delivery.id,
-                    mode: DeliveryMode::parse(&delivery.decided_mode).unwrap_or_default(),
-                    paper_addressee: PaperAddressee::parse(&delivery.paper_addressee),
-                    reasons: serde_json::from_str(&delivery.channel_reasons).unwrap_or_default(),
+                    mode: delivery.decided_mode,
+                    paper_addressee: delivery.paper_addressee,
+                    reasons: delivery.reasons(),
                 })
                 .collect(),
+            warnings,
+        })
+    }
+
+    /// The notice this compose form queued before, if it did.
+    async fn queued_before(
+        &self,
+        actor: &Actor,
+        draft: &NoticeDraft,
+    ) -> Result<Option<Uuid>, AppError> {
+        let Some(author) = actor.user_id() else {
+            return Ok(None);
+        };
+        self.store
+            .notice_by_idempotency_key(actor.organisation_id, author, draft.idempotency_key.trim())
+            .await
+            .map_err(AppError::internal)
+    }
+
+    pub async fn check(
+        &self,
+        actor: &Actor,
+        draft: &NoticeDraft,
+    ) -> Result<CheckedNotice, AppError> {
+        let plan = self.plan(actor, draft).await?;
+        Ok(CheckedNotice {
+            deliveries: plan
+                .recipients
+                .iter()
+                .map(|recipient| PlannedDelivery {
+                    mode: recipient.decision.mode,
+                    paper_addressee: recipient.decision.paper_addressee,
+                    reasons: recipient.decision.reasons.clone(),
+                    mailbox_active: recipient.facts.mailbox_active,
+                })
+                .collect(),
+            warnings: plan.warnings.0,
         })
     }
 
     pub async fn compose(
         &self,
-        user: &SessionUser,
+        actor: &Actor,
         draft: NoticeDraft,
     ) -> Result<QueuedNotice, AppError> {
-        let mut problems = Problems::default();
-        self.check_notice_fields(&draft, &mut problems);
-        let settings = delivery_settings(self.store.as_ref(), user.organisation_id)
-            .await
-            .map_err(AppError::internal)?;
-        let verifiable = draft
-            .verifiable
-            .unwrap_or_else(|| draft.notice_type.verifiable_by_default());
-        let attachments = self.load_attachments(user, &draft, &mut problems).await?;
-        let recipients = self
-            .check_recipients(&draft, &settings, verifiable, &mut problems)
-            .await;
-        let any_paper = verifiable
-            || recipients
-                .iter()
-                .any(|recipient| paper_possible(recipient.decision.mode));
-        if any_paper {
-            if settings.return_address.is_none() {
-                problems.add("recipients", Problem::ReturnAddressNotSet);
+        let author_id = actor.user_id().ok_or(AppError::Forbidden)?;
+        // A repeated submit answers with what the first one queued, whatever has changed
+        // since (a rate limit, Suomi.fi's availability).
+        if !draft.idempotency_key.trim().is_empty() {
+            if let Some(notice_id) = self.queued_before(actor, &draft).await? {
+                return self.queued(actor, notice_id, true, Vec::new()).await;
             }
-            Self::check_printable(&attachments, &mut problems);
         }
-        problems.into_result()?;
+        let plan = self.plan(actor, &draft).await?;
+        let files = self.read_uploads(&plan.uploads).await?;
+        let letter = self.letter(actor, &draft, &plan.content, &plan.settings);
 
         // The letter is the paper copy, the preview and, for a verifiable notice, what a
         // re-serve prints: rendered once, kept by its hash.
-        let letter = match self
-            .render_letter(user, &draft, &settings, &attachments)
-            .await
-        {
+        let rendered = match self.render_letter(&letter, &plan.uploads, &files).await {
             Ok(bytes) => Some(bytes),
-            Err(LetterError::TooLarge { .. }) if any_paper => {
-                return Err(AppError::Invalid(vec![FieldProblem::new(
-                    "attachments",
-                    Problem::LetterTooLarge,
-                )]))
-            }
-            Err(error) if any_paper => return Err(AppError::internal(error)),
+            Err(error) if plan.any_paper => return Err(error),
             Err(_) => None,
         };
-        let paper_letter_sha256 = match letter {
+        let paper_letter_sha256 = match rendered {
             Some(bytes) => Some(
                 self.blobs
                     .put(&bytes)
@@ -471,38 +887,45 @@ impl ComposeService {
             ),
             None => None,
         };
+        let electronic_body = electronic_body(&letter);
+        if electronic_body.chars().count() > self.limits().max_body_chars {
+            return Err(invalid(
+                "body",
+                Problem::TooLong {
+                    max: self.limits().max_body_chars as u32,
+                },
+            ));
+        }
 
-        let deliveries = recipients
+        let deliveries = plan
+            .recipients
             .iter()
             .map(|recipient| self.new_delivery(recipient))
             .collect::<Result<Vec<_>, _>>()?;
-        let notice_type = draft.notice_type;
+        let content = &plan.content;
         let new_notice = NewNotice {
             id: Uuid::now_v7(),
-            organisation_id: user.organisation_id,
-            author_id: user.id,
-            notice_type: notice_type.as_str().to_string(),
+            organisation_id: actor.organisation_id,
+            author_id,
+            notice_type: content.notice_type.as_str().to_string(),
             case_reference: draft.case_reference.trim().to_string(),
             title: draft.title.trim().to_string(),
             body: draft.body.clone(),
             body_format: if draft.markdown { "Markdown" } else { "Text" }.to_string(),
             language: draft.language.as_str().to_string(),
-            verifiable,
-            appeal_days: draft
-                .appeal_days
-                .or_else(|| notice_type.default_appeal_days())
-                .map(i32::from),
+            verifiable: content.verifiable,
+            appeal_days: content.appeal_days.map(i32::from),
             service_id: self.suomifi.service_id().to_string(),
             idempotency_key: draft.idempotency_key.trim().to_string(),
-            appeal_instructions: draft
-                .appeal_instructions
-                .clone()
-                .filter(|text| !text.trim().is_empty()),
+            appeal_instructions: content.appeal_instructions.clone(),
             paper_letter_sha256,
-            attachments: attachments
+            decision: content.decision.clone(),
+            electronic_body,
+            attachments: plan
+                .uploads
                 .iter()
                 .enumerate()
-                .map(|(position, (upload, _))| NoticeAttachment {
+                .map(|(position, upload)| NoticeAttachment {
                     position: position as i32,
                     filename: upload.filename.clone(),
                     media_type: upload.media_type.clone(),
@@ -522,18 +945,16 @@ impl ComposeService {
             NoticeCreation::AlreadyCreated(id) => (id, true),
         };
         if !already_queued {
-            let modes: Vec<_> = recipients.iter().map(|r| r.decision.mode).collect();
+            let modes: Vec<_> = plan.recipients.iter().map(|r| r.decision.mode).collect();
             let entry = AuditEntry::new(AuditAction::NoticeQueued)
-                .organisation(user.organisation_id)
-                .actor(user.id, user.email.clone())
+                .by(actor)
                 .subject("notice", notice_id)
-                .client_ip(app::auth::ssr::client_ip())
                 .details(json!({
-                    "notice_type": notice_type.as_str(),
-                    "recipients": recipients.len(),
+                    "notice_type": content.notice_type.as_str(),
+                    "recipients": plan.recipients.len(),
                     "modes": modes,
-                    "verifiable": verifiable,
-                    "attachments": attachments.len(),
+                    "verifiable": content.verifiable,
+                    "attachments": plan.uploads.len(),
                 }));
             // The notice is committed and will be sent: a failed audit write must not tell
             // the caseworker otherwise (the delivery history has the queuing too).
@@ -541,58 +962,126 @@ impl ComposeService {
                 tracing::error!(%error, notice = %notice_id, "could not audit a queued notice");
             }
         }
-        self.queued(user, notice_id, already_queued).await
+        let warnings = if already_queued {
+            Vec::new()
+        } else {
+            plan.warnings.0
+        };
+        self.queued(actor, notice_id, already_queued, warnings)
+            .await
     }
+
+    /// The letter a draft would get, rendered exactly as queuing renders it (same day, same
+    /// bytes), with the same limits, without queuing anything.
+    pub async fn preview(&self, actor: &Actor, draft: &NoticeDraft) -> Result<Vec<u8>, AppError> {
+        self.check_sizes(draft)?;
+        let mut problems = Problems::default();
+        let content = self.check_content(draft, &mut problems);
+        let uploads = self
+            .load_uploads(actor, &content.attachments, &mut problems)
+            .await?;
+        self.check_paper_attachments(&uploads, &mut problems);
+        problems.into_result()?;
+        let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        let files = self.read_uploads(&uploads).await?;
+        let letter = self.letter(actor, draft, &content, &settings);
+        self.render_letter(&letter, &uploads, &files).await
+    }
+}
+
+/// Warnings about minors (HL 14 §, 56 §), by their age on the sending day: a party under 15
+/// with no guardian among the recipients; a 15–17-year-old's personal matter that reaches
+/// only the minor or only a guardian.
+fn minor_warnings(
+    draft: &NoticeDraft,
+    recipients: &[CheckedRecipient],
+    today: (u32, u32, u32),
+    warnings: &mut Warnings,
+) {
+    let age = |recipient: &CheckedRecipient| match &recipient.id {
+        Some(RecipientId::Person(code)) => Some(code.age_on(today)),
+        _ => None,
+    };
+    let has_guardian = recipients
+        .iter()
+        .any(|recipient| recipient.draft.role == RecipientRole::Guardian);
+    let mut minor_party_15_to_17 = false;
+    for (index, recipient) in recipients.iter().enumerate() {
+        if recipient.draft.role != RecipientRole::Party {
+            continue;
+        }
+        match age(recipient) {
+            Some(age) if age < 15 && !has_guardian => {
+                warnings.add(
+                    format!("recipients[{index}]"),
+                    Warning::MinorWithoutGuardian,
+                );
+            }
+            Some(15..=17) => {
+                minor_party_15_to_17 = true;
+                if draft.minor_personal_matter && !has_guardian {
+                    warnings.add(
+                        format!("recipients[{index}]"),
+                        Warning::PersonalMatterOnlyToMinor,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let any_party = recipients
+        .iter()
+        .any(|recipient| recipient.draft.role == RecipientRole::Party);
+    if draft.minor_personal_matter && has_guardian && !minor_party_15_to_17 && !any_party {
+        warnings.add("recipients", Warning::PersonalMatterOnlyToGuardian);
+    }
+}
+
+/// Each id once, in the order first given.
+fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+fn parse_date(text: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format).ok()
 }
 
 #[async_trait]
 impl ComposeBackend for ComposeService {
+    async fn check_notice(
+        &self,
+        actor: &Actor,
+        draft: NoticeDraft,
+    ) -> Result<CheckedNotice, AppError> {
+        self.check(actor, &draft).await
+    }
+
     async fn send_notice(
         &self,
-        user: &SessionUser,
+        actor: &Actor,
         draft: NoticeDraft,
     ) -> Result<QueuedNotice, AppError> {
-        self.compose(user, draft).await
+        self.compose(actor, draft).await
     }
 }
 
-/// `POST /api/letter_preview` with `{"draft": …}`: the paper letter the draft would get,
-/// rendered exactly as queuing renders it (same day, same bytes), without queuing anything.
+/// `POST /api/letter_preview` with `{"draft": …}`: the paper letter the draft would get.
 pub async fn letter_preview(
     axum::extract::State(service): axum::extract::State<ComposeService>,
-    axum::Extension(user): axum::Extension<SessionUser>,
+    actor: Actor,
     axum::Json(body): axum::Json<PreviewRequest>,
 ) -> axum::response::Response {
-    use axum::http::{header, StatusCode};
+    use axum::http::header;
     use axum::response::IntoResponse;
-    let refuse = |status: StatusCode, error: AppError| (status, axum::Json(error)).into_response();
-    if !matches!(
-        user.role,
-        app::auth::Role::Caseworker | app::auth::Role::Admin
-    ) {
-        return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
+    if !actor.may_compose() {
+        let error = AppError::Forbidden;
+        return (error.status(), axum::Json(error)).into_response();
     }
-    let draft = body.draft;
-    let mut problems = Problems::default();
-    service.check_letter_fields(&draft, &mut problems);
-    let attachments = match service.load_attachments(&user, &draft, &mut problems).await {
-        Ok(attachments) => attachments,
-        Err(error) => return refuse(error.status(), error),
-    };
-    if let Err(error) = problems.into_result() {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, error);
-    }
-    let settings = match delivery_settings(service.store.as_ref(), user.organisation_id).await {
-        Ok(settings) => settings,
-        Err(error) => {
-            let error = AppError::internal(error);
-            return refuse(error.status(), error);
-        }
-    };
-    match service
-        .render_letter(&user, &draft, &settings, &attachments)
-        .await
-    {
+    match service.preview(&actor, &body.draft).await {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "application/pdf"),
@@ -601,24 +1090,116 @@ pub async fn letter_preview(
             bytes,
         )
             .into_response(),
-        Err(LetterError::TooLarge { .. }) => refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Invalid(vec![FieldProblem::new(
-                "attachments",
-                Problem::LetterTooLarge,
-            )]),
-        ),
-        Err(_) => refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Invalid(vec![FieldProblem::new(
-                "attachments",
-                Problem::AttachmentNotPrintable,
-            )]),
-        ),
+        Err(error) => (error.status(), axum::Json(error)).into_response(),
     }
 }
 
 #[derive(serde::Deserialize)]
 pub struct PreviewRequest {
     pub draft: NoticeDraft,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::compose::DecisionDraft;
+    use app::domain::channel::ChannelReason;
+
+    fn recipient(role: RecipientRole, code: &str) -> CheckedRecipient {
+        let id = RecipientId::parse(code).ok();
+        CheckedRecipient {
+            draft: RecipientDraft {
+                role,
+                name: "X".into(),
+                identity_code: Some(code.into()),
+                address: None,
+                mode: DeliveryMode::Multichannel,
+                address_protected: false,
+                content_not_for_others: false,
+            },
+            id,
+            address: None,
+            facts: RecipientFacts::default(),
+            decision: ChannelDecision {
+                mode: DeliveryMode::Multichannel,
+                paper_addressee: PaperAddressee::Recipient,
+                reasons: vec![ChannelReason::AsRequested],
+            },
+            mailbox_check_deferred: false,
+        }
+    }
+
+    fn draft(personal: bool) -> NoticeDraft {
+        NoticeDraft {
+            idempotency_key: "k".into(),
+            notice_type: NoticeType::Decision,
+            case_reference: "1".into(),
+            title: "t".into(),
+            body: "b".into(),
+            markdown: false,
+            language: Default::default(),
+            verifiable: Some(true),
+            appeal_days: None,
+            appeal_instructions: None,
+            attachments: vec![],
+            recipients: vec![],
+            decision: DecisionDraft::default(),
+            minor_personal_matter: personal,
+        }
+    }
+
+    fn warned(draft: &NoticeDraft, recipients: &[CheckedRecipient]) -> Vec<Warning> {
+        let mut warnings = Warnings::default();
+        // 10.1.2026: born 1.5.2016 → 9; born 1.5.2010 → 15; born 13.10.1952 → adult.
+        minor_warnings(draft, recipients, (2026, 1, 10), &mut warnings);
+        warnings.0.into_iter().map(|w| w.warning).collect()
+    }
+
+    const CHILD_9: &str = "010516B903X";
+    const YOUTH_15: &str = "010510A903C";
+    const ADULT: &str = "131052-308T";
+
+    #[test]
+    fn a_child_party_without_a_guardian_is_warned_about() {
+        assert!(RecipientId::parse(YOUTH_15).is_ok(), "fixture");
+        let alone = [recipient(RecipientRole::Party, CHILD_9)];
+        assert_eq!(
+            warned(&draft(false), &alone),
+            vec![Warning::MinorWithoutGuardian]
+        );
+        let with_guardian = [
+            recipient(RecipientRole::Party, CHILD_9),
+            recipient(RecipientRole::Guardian, ADULT),
+        ];
+        assert!(warned(&draft(false), &with_guardian).is_empty());
+    }
+
+    #[test]
+    fn a_youths_personal_matter_goes_to_both() {
+        let only_minor = [recipient(RecipientRole::Party, YOUTH_15)];
+        assert_eq!(
+            warned(&draft(true), &only_minor),
+            vec![Warning::PersonalMatterOnlyToMinor]
+        );
+        assert!(
+            warned(&draft(false), &only_minor).is_empty(),
+            "not a personal matter"
+        );
+        let only_guardian = [recipient(RecipientRole::Guardian, ADULT)];
+        assert_eq!(
+            warned(&draft(true), &only_guardian),
+            vec![Warning::PersonalMatterOnlyToGuardian]
+        );
+        let both = [
+            recipient(RecipientRole::Party, YOUTH_15),
+            recipient(RecipientRole::Guardian, ADULT),
+        ];
+        assert!(warned(&draft(true), &both).is_empty());
+    }
+
+    #[test]
+    fn attachment_ids_count_once() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(distinct(&[a, b, a, a, b]), vec![a, b]);
+    }
 }

@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use app::auth::ssr::ClientIp;
-use app::auth::{Role, SessionUser};
+use app::auth::Actor;
 use app::compose::{FieldProblem, Problem};
 use app::error::AppError;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -54,15 +53,21 @@ fn internal(cause: impl std::fmt::Display) -> Response {
     refuse(StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(cause))
 }
 
-fn may_compose(user: &SessionUser) -> bool {
-    matches!(user.role, Role::Caseworker | Role::Admin)
+/// Characters that change how text is shown without being seen: bidirectional overrides
+/// (`evil\u{202E}fdp.exe` shows as `evilexe.pdf`), zero-width and other format characters.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
-/// Keeps only the last path segment and drops control characters: the name is shown and
-/// sent on, never used as a path.
+/// Keeps only the last path segment and drops control and format characters: the name is
+/// shown and sent on, never used as a path.
 fn clean_filename(raw: &str) -> String {
     let name = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
+    let cleaned: String = name.chars().filter(|c| !is_invisible(*c)).collect();
     let trimmed = cleaned.trim();
     if trimmed.is_empty() {
         "document".to_string()
@@ -74,11 +79,10 @@ fn clean_filename(raw: &str) -> String {
 /// `POST /api/uploads`, multipart with one `file` part.
 pub async fn upload(
     State(documents): State<Documents>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    actor: Actor,
     mut multipart: Multipart,
 ) -> Response {
-    if !may_compose(&user) {
+    if !actor.may_compose() {
         return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
     }
     let max = documents.limits.max_upload_bytes;
@@ -104,6 +108,13 @@ pub async fn upload(
             Problem::FileTypeNotAccepted,
         );
     };
+    // The recipient's device opens the file by its name: the name must say what it is.
+    if attachment_media_type(&filename, None) != Some(media_type) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Problem::FileExtensionMismatch,
+        );
+    }
     let bytes = match field.bytes().await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -135,8 +146,11 @@ pub async fn upload(
     };
     let upload = Upload {
         id: Uuid::now_v7(),
-        organisation_id: user.organisation_id,
-        uploaded_by: user.id,
+        organisation_id: actor.organisation_id,
+        uploaded_by: match actor.user_id() {
+            Some(id) => id,
+            None => return refuse(StatusCode::FORBIDDEN, AppError::Forbidden),
+        },
         sha256: sha256.clone(),
         filename: filename.clone(),
         media_type: media_type.to_string(),
@@ -147,10 +161,8 @@ pub async fn upload(
         return internal(error);
     }
     let entry = AuditEntry::new(AuditAction::DocumentUploaded)
-        .organisation(user.organisation_id)
-        .actor(user.id, user.email.clone())
+        .by(&actor)
         .subject("upload", upload.id)
-        .client_ip(client_ip)
         .details(
             json!({ "sha256": sha256, "media_type": media_type, "size_bytes": upload.size_bytes }),
         );
@@ -173,41 +185,23 @@ pub async fn upload(
 /// A notice one of whose recipients has turvakielto: its documents may reveal where that
 /// person lives, so only the notice's author and administrators open them (domain rules:
 /// restrict downloads of such documents).
-async fn may_open(
-    documents: &Documents,
-    user: &SessionUser,
-    notice: &Notice,
-) -> Result<bool, Response> {
-    if user.id == notice.author_id || user.role == Role::Admin {
+async fn may_open(documents: &Documents, actor: &Actor, notice: &Notice) -> Result<bool, Response> {
+    if actor.user_id() == Some(notice.author_id) || actor.is_admin() {
         return Ok(true);
     }
     let deliveries = documents
         .store
-        .deliveries(user.organisation_id, notice.id)
+        .deliveries(actor.organisation_id, notice.id)
         .await
         .map_err(internal)?;
-    Ok(!deliveries.iter().any(address_protected))
-}
-
-fn address_protected(delivery: &crate::store::Delivery) -> bool {
-    serde_json::from_str::<serde_json::Value>(&delivery.facts)
-        .ok()
-        .and_then(|facts| facts["facts"]["address_protected"].as_bool())
-        .unwrap_or(false)
+    Ok(!deliveries.iter().any(|delivery| delivery.address_protected))
 }
 
 /// Refuses a download, on the record.
-async fn refuse_download(
-    documents: &Documents,
-    user: &SessionUser,
-    client_ip: &str,
-    notice_id: Uuid,
-) -> Response {
+async fn refuse_download(documents: &Documents, actor: &Actor, notice_id: Uuid) -> Response {
     let entry = AuditEntry::new(AuditAction::DocumentDownloadRefused)
-        .organisation(user.organisation_id)
-        .actor(user.id, user.email.clone())
+        .by(actor)
         .subject("notice", notice_id)
-        .client_ip(client_ip)
         .details(json!({ "reason": "address_protected" }));
     if let Err(error) = documents.audit.record(entry).await {
         return internal(error);
@@ -218,23 +212,22 @@ async fn refuse_download(
 /// The notice, if the user may open its documents; otherwise the response to give.
 async fn openable_notice(
     documents: &Documents,
-    user: &SessionUser,
-    client_ip: &str,
+    actor: &Actor,
     notice_id: Uuid,
 ) -> Result<Notice, Response> {
     let notice = match documents
         .store
-        .notice(user.organisation_id, notice_id)
+        .notice(actor.organisation_id, notice_id)
         .await
     {
         Ok(Some(notice)) => notice,
         Ok(None) => return Err(refuse(StatusCode::NOT_FOUND, AppError::NotFound)),
         Err(error) => return Err(internal(error)),
     };
-    if may_open(documents, user, &notice).await? {
+    if may_open(documents, actor, &notice).await? {
         Ok(notice)
     } else {
-        Err(refuse_download(documents, user, client_ip, notice_id).await)
+        Err(refuse_download(documents, actor, notice_id).await)
     }
 }
 
@@ -249,8 +242,7 @@ struct KeptDocument<'a> {
 
 async fn serve(
     documents: &Documents,
-    user: &SessionUser,
-    client_ip: String,
+    actor: &Actor,
     notice_id: Uuid,
     document: KeptDocument<'_>,
 ) -> Response {
@@ -269,18 +261,13 @@ async fn serve(
         Err(error) => return internal(error),
     };
     let entry = AuditEntry::new(AuditAction::DocumentDownloaded)
-        .organisation(user.organisation_id)
-        .actor(user.id, user.email.clone())
+        .by(actor)
         .subject("notice", notice_id)
-        .client_ip(client_ip)
         .details(json!({ "document": what, "sha256": sha256 }));
     if let Err(error) = documents.audit.record(entry).await {
         return internal(error);
     }
-    let disposition = format!(
-        "inline; filename=\"{}\"",
-        filename.replace(['"', '\\'], "_")
-    );
+    let disposition = content_disposition(filename);
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -292,18 +279,47 @@ async fn serve(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Opened from our origin, a document must not run anything there.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     response
+}
+
+/// `attachment` with an ASCII `filename` for old clients and the exact name in `filename*`
+/// (RFC 6266, RFC 8187 percent-encoding of UTF-8).
+fn content_disposition(filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in filename.as_bytes() {
+        let keep = byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(byte);
+        if keep {
+            encoded.push(*byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// `GET /notices/{id}/letter.pdf`: the paper letter exactly as rendered when the notice was
 /// composed (the preview is the document sent).
 pub async fn letter(
     State(documents): State<Documents>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    actor: Actor,
     Path(notice_id): Path<Uuid>,
 ) -> Response {
-    let notice = match openable_notice(&documents, &user, &client_ip, notice_id).await {
+    let notice = match openable_notice(&documents, &actor, notice_id).await {
         Ok(notice) => notice,
         Err(response) => return response,
     };
@@ -313,8 +329,7 @@ pub async fn letter(
     let filename = format!("{}.pdf", notice.case_reference);
     serve(
         &documents,
-        &user,
-        client_ip,
+        &actor,
         notice_id,
         KeptDocument {
             what: "paper_letter",
@@ -329,11 +344,10 @@ pub async fn letter(
 /// `GET /notices/{id}/attachments/{position}`.
 pub async fn attachment(
     State(documents): State<Documents>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientIp(client_ip)): Extension<ClientIp>,
+    actor: Actor,
     Path((notice_id, position)): Path<(Uuid, i32)>,
 ) -> Response {
-    if let Err(response) = openable_notice(&documents, &user, &client_ip, notice_id).await {
+    if let Err(response) = openable_notice(&documents, &actor, notice_id).await {
         return response;
     }
     let attachments = match documents.store.notice_attachments(notice_id).await {
@@ -345,8 +359,7 @@ pub async fn attachment(
     };
     serve(
         &documents,
-        &user,
-        client_ip,
+        &actor,
         notice_id,
         KeptDocument {
             what: "attachment",
@@ -360,7 +373,7 @@ pub async fn attachment(
 
 #[cfg(test)]
 mod tests {
-    use super::clean_filename;
+    use super::{clean_filename, content_disposition};
 
     #[test]
     fn filenames_lose_their_paths_and_control_characters() {
@@ -368,5 +381,20 @@ mod tests {
         assert_eq!(clean_filename("C:\\Users\\x\\päätös.pdf"), "päätös.pdf");
         assert_eq!(clean_filename("a\u{0}b\n.pdf"), "ab.pdf");
         assert_eq!(clean_filename("  "), "document");
+    }
+
+    #[test]
+    fn filenames_lose_bidi_overrides_and_invisible_characters() {
+        assert_eq!(clean_filename("lasku\u{202E}fdp.exe"), "laskufdp.exe");
+        assert_eq!(clean_filename("a\u{200B}b\u{2066}c\u{FEFF}.pdf"), "abc.pdf");
+    }
+
+    #[test]
+    fn downloads_are_attachments_named_in_both_forms() {
+        assert_eq!(
+            content_disposition("päätös \"1\".pdf"),
+            "attachment; filename=\"p__t_s _1_.pdf\"; \
+             filename*=UTF-8''p%C3%A4%C3%A4t%C3%B6s%20%221%22.pdf"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Notices: composing and queuing them, and their documents.
 
 pub mod compose;
+pub mod content;
 pub mod documents;
 pub mod view;

@@ -1,49 +1,108 @@
-//! What the notice pages read: the list, a notice's detail with every delivery's history,
-//! and the caseworker's paper re-serve. Reads are scoped to the user's organisation; a notice
-//! of another organisation is "not found".
+//! What the notice pages read and do after sending: the list, a notice's detail with every
+//! delivery's history, and the caseworker's actions on a delivery — re-serve on paper, retry,
+//! change to multichannel, record the onward forwarding of a turvakielto letter, record
+//! substitute service or a public notice. Everything is scoped to the actor's organisation:
+//! a notice of another organisation is "not found".
 
 use std::sync::Arc;
 
-use app::auth::SessionUser;
+use app::auth::Actor;
+use app::compose::{FieldProblem, Problem};
+use app::domain::channel::{ChannelReason, DeliveryMode};
+use app::domain::lifecycle::{DeliveryStatus, ForwardingMethod, ManualService};
 use app::error::AppError;
 use app::notices::ssr::NoticesBackend;
-use app::notices::{DeliveryDetail, DocumentSummary, HistoryItem, NoticeDetail, NoticeSummary};
+use app::notices::{
+    DeliveryDetail, DocumentSummary, ForwardingRecord, HistoryItem, ManualServiceRecord,
+    NoticeDetail, NoticeSummary,
+};
 use async_trait::async_trait;
 use serde_json::json;
+use time::Date;
 use uuid::Uuid;
 
 use crate::audit::{Audit, AuditAction, AuditEntry};
-use crate::store::{Delivery, Store, Timestamp};
+use crate::dates::ReceiptRules;
+use crate::delivery::legal::{self, finnish_date};
+use crate::store::{
+    delivery_settings, Delivery, ModeChange, Notice, ServiceRecord, Store, Timestamp,
+};
 
 /// How many notices the list shows.
 const LIST_LIMIT: i64 = 100;
+const MAX_REFERENCE_CHARS: usize = 200;
+
+fn invalid(field: &str, problem: Problem) -> AppError {
+    AppError::Invalid(vec![FieldProblem::new(field, problem)])
+}
 
 fn not_unacknowledged() -> AppError {
-    AppError::Invalid(vec![app::compose::FieldProblem::new(
-        "delivery_id",
-        app::compose::Problem::NotUnacknowledged,
-    )])
+    invalid("delivery_id", Problem::NotUnacknowledged)
 }
 
 #[derive(Clone)]
 pub struct NoticeViews {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
+    pub receipt: ReceiptRules,
+}
+
+/// A notice with a turvakielto recipient shows its content only to its author and admins:
+/// its documents may reveal where that person lives (the same rule as the downloads).
+pub fn may_see_protected(actor: &Actor, notice: &Notice) -> bool {
+    actor.user_id() == Some(notice.author_id) || actor.is_admin()
+}
+
+/// A date the caseworker typed: real, `YYYY-MM-DD`, not in the future, not before `not_before`.
+fn past_date(text: &str, field: &str, not_before: Option<Date>) -> Result<Date, AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date =
+        Date::parse(text.trim(), &format).map_err(|_| invalid(field, Problem::DateInvalid))?;
+    if date > finnish_date(time::OffsetDateTime::now_utc()) {
+        return Err(invalid(field, Problem::DateInFuture));
+    }
+    if not_before.is_some_and(|first| date < first) {
+        return Err(invalid(field, Problem::DateBeforeSending));
+    }
+    Ok(date)
+}
+
+fn documents(
+    summaries: impl IntoIterator<Item = DocumentSummary>,
+    hidden: bool,
+) -> Vec<DocumentSummary> {
+    if hidden {
+        Vec::new()
+    } else {
+        summaries.into_iter().collect()
+    }
 }
 
 impl NoticeViews {
-    /// A delivery of the user's own organisation; any other is "not found".
-    async fn own_delivery(&self, user: &SessionUser, id: Uuid) -> Result<Delivery, AppError> {
+    /// A delivery of the actor's own organisation; any other is "not found".
+    async fn own_delivery(&self, actor: &Actor, id: Uuid) -> Result<Delivery, AppError> {
         self.store
             .delivery(id)
             .await
             .map_err(AppError::internal)?
-            .filter(|d| d.organisation_id == user.organisation_id)
+            .filter(|d| d.organisation_id == actor.organisation_id)
             .ok_or(AppError::NotFound)
     }
 
-    async fn delivery_detail(&self, delivery: Delivery) -> Result<DeliveryDetail, AppError> {
-        let documents = self
+    async fn own_notice(&self, actor: &Actor, id: Uuid) -> Result<Notice, AppError> {
+        self.store
+            .notice(actor.organisation_id, id)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)
+    }
+
+    async fn delivery_detail(
+        &self,
+        delivery: Delivery,
+        restricted: bool,
+    ) -> Result<DeliveryDetail, AppError> {
+        let sent = self
             .store
             .delivery_documents(delivery.id)
             .await
@@ -53,6 +112,7 @@ impl NoticeViews {
             .delivery_history(delivery.id)
             .await
             .map_err(AppError::internal)?;
+        let reasons = delivery.reasons();
         Ok(DeliveryDetail {
             id: delivery.id,
             role: delivery.role,
@@ -60,9 +120,10 @@ impl NoticeViews {
             identity_masked: delivery.identity_masked,
             requested_mode: delivery.requested_mode,
             decided_mode: delivery.decided_mode,
-            reasons: serde_json::from_str(&delivery.channel_reasons).unwrap_or_default(),
+            reasons,
             paper_addressee: delivery.paper_addressee,
             status: delivery.status,
+            address_protected: delivery.address_protected,
             suomifi_message_id: delivery.suomifi_message_id,
             needs_attention_reason: delivery.needs_attention_reason,
             submitted_at: delivery.submitted_at.map(Timestamp::to_rfc3339),
@@ -72,34 +133,112 @@ impl NoticeViews {
             legal_rule: delivery.legal_rule,
             unacknowledged_at: delivery.unacknowledged_at.map(Timestamp::to_rfc3339),
             reserve_of: delivery.reserve_of,
-            documents: documents
-                .into_iter()
-                .map(|d| DocumentSummary {
+            documents: documents(
+                sent.into_iter().map(|d| DocumentSummary {
                     kind: d.kind,
                     filename: d.filename,
                     media_type: d.media_type,
                     sha256: d.sha256,
                     size_bytes: d.size_bytes,
-                })
-                .collect(),
+                }),
+                restricted,
+            ),
             history: history
                 .into_iter()
                 .map(|entry| HistoryItem {
                     occurred_at: entry.occurred_at.to_rfc3339(),
+                    details: if restricted {
+                        without_file_names(&entry.details)
+                    } else {
+                        entry.details
+                    },
                     kind: entry.kind,
-                    details: entry.details,
                 })
                 .collect(),
         })
     }
+
+    async fn audit_action(&self, entry: AuditEntry, what: &str) {
+        if let Err(error) = self.audit.record(entry).await {
+            tracing::error!(%error, "could not audit {what}");
+        }
+    }
+
+    /// Keeps a record staff made, then the dates it gives.
+    async fn keep_record(
+        &self,
+        actor: &Actor,
+        delivery: &Delivery,
+        record: ServiceRecord,
+    ) -> Result<(), AppError> {
+        self.store
+            .record_service(&record)
+            .await
+            .map_err(AppError::internal)?;
+        let entry = AuditEntry::new(AuditAction::ServiceRecorded)
+            .by(actor)
+            .subject("notice", delivery.notice_id)
+            .details(json!({
+                "delivery_id": delivery.id,
+                "kind": record.kind,
+                "method": record.method,
+                "served_on": record.served_on,
+                "receipt_on": record.receipt_on,
+            }));
+        self.audit_action(entry, "a service record").await;
+        legal::reassess(&self.store, delivery.id, self.receipt)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    fn new_record(actor: &Actor, delivery: &Delivery, kind: &str) -> ServiceRecord {
+        ServiceRecord {
+            id: Uuid::now_v7(),
+            organisation_id: delivery.organisation_id,
+            delivery_id: delivery.id,
+            kind: kind.to_string(),
+            method: None,
+            served_on: String::new(),
+            receipt_on: None,
+            reference: None,
+            recorded_by: actor.user_id(),
+            recorded_at: Timestamp::now(),
+        }
+    }
+}
+
+/// A history entry's details without the names of the documents it lists (their hashes
+/// stay): for readers of a turvakielto notice who may not see its content.
+fn without_file_names(details: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(details) else {
+        return "{}".to_string();
+    };
+    if let Some(documents) = value
+        .get_mut("documents")
+        .and_then(|documents| documents.as_array_mut())
+    {
+        for document in documents {
+            if let Some(document) = document.as_object_mut() {
+                document.remove("filename");
+            }
+        }
+    }
+    value.to_string()
+}
+
+fn submitted_day(delivery: &Delivery) -> Option<Date> {
+    delivery
+        .submitted_at
+        .map(|at| finnish_date(at.as_offset_date_time()))
 }
 
 #[async_trait]
 impl NoticesBackend for NoticeViews {
-    async fn list_notices(&self, user: &SessionUser) -> Result<Vec<NoticeSummary>, AppError> {
+    async fn list_notices(&self, actor: &Actor) -> Result<Vec<NoticeSummary>, AppError> {
         let rows = self
             .store
-            .notice_summaries(user.organisation_id, LIST_LIMIT)
+            .notice_summaries(actor.organisation_id, LIST_LIMIT)
             .await
             .map_err(AppError::internal)?;
         Ok(rows
@@ -116,93 +255,87 @@ impl NoticesBackend for NoticeViews {
             .collect())
     }
 
-    async fn notice_detail(&self, user: &SessionUser, id: Uuid) -> Result<NoticeDetail, AppError> {
-        let notice = self
+    async fn notice_detail(&self, actor: &Actor, id: Uuid) -> Result<NoticeDetail, AppError> {
+        let notice = self.own_notice(actor, id).await?;
+        let rows = self
             .store
-            .notice(user.organisation_id, id)
+            .deliveries(actor.organisation_id, id)
             .await
-            .map_err(AppError::internal)?
-            .ok_or(AppError::NotFound)?;
+            .map_err(AppError::internal)?;
+        let restricted =
+            rows.iter().any(|d| d.address_protected) && !may_see_protected(actor, &notice);
         let attachments = self
             .store
             .notice_attachments(id)
             .await
             .map_err(AppError::internal)?;
         let mut deliveries = Vec::new();
-        for delivery in self
-            .store
-            .deliveries(user.organisation_id, id)
-            .await
-            .map_err(AppError::internal)?
-        {
-            deliveries.push(self.delivery_detail(delivery).await?);
+        for delivery in rows {
+            deliveries.push(self.delivery_detail(delivery, restricted).await?);
         }
         let entry = AuditEntry::new(AuditAction::NoticeViewed)
-            .organisation(user.organisation_id)
-            .actor(user.id, user.email.clone())
+            .by(actor)
             .subject("notice", id)
-            .client_ip(app::auth::ssr::client_ip());
+            .details(json!({ "restricted": restricted }));
         // The read is shown only once it is on record.
         self.audit.record(entry).await.map_err(AppError::internal)?;
+        let parties = notice.parties();
         Ok(NoticeDetail {
             id: notice.id,
             notice_type: notice.notice_type,
             case_reference: notice.case_reference,
             title: notice.title,
-            body: notice.body,
+            restricted,
+            body: (!restricted).then_some(notice.body),
+            electronic_body: notice.electronic_body.filter(|_| !restricted),
+            decision_date: notice.decision_date,
+            decision_maker: notice.decision_maker,
+            parties,
+            contact_person: notice.contact_person,
+            contact_details: notice.contact_details,
+            automated_decision: notice.automated_decision,
             language: notice.language,
             verifiable: notice.verifiable,
             appeal_days: notice.appeal_days,
             created_at: notice.created_at.to_rfc3339(),
             has_letter: notice.paper_letter_sha256.is_some(),
-            attachments: attachments
-                .into_iter()
-                .map(|a| DocumentSummary {
+            attachments: documents(
+                attachments.into_iter().map(|a| DocumentSummary {
                     kind: "attachment".into(),
                     filename: a.filename,
                     media_type: a.media_type,
                     sha256: a.sha256,
                     size_bytes: a.size_bytes,
-                })
-                .collect(),
+                }),
+                restricted,
+            ),
             deliveries,
         })
     }
 
-    async fn retry_delivery(&self, user: &SessionUser, delivery_id: Uuid) -> Result<(), AppError> {
-        let delivery = self.own_delivery(user, delivery_id).await?;
+    async fn retry_delivery(&self, actor: &Actor, delivery_id: Uuid) -> Result<(), AppError> {
+        let delivery = self.own_delivery(actor, delivery_id).await?;
         let retried = self
             .store
             .retry_delivery(delivery_id, Timestamp::now())
             .await
             .map_err(AppError::internal)?;
         if !retried {
-            return Err(AppError::Invalid(vec![app::compose::FieldProblem::new(
-                "delivery_id",
-                app::compose::Problem::NotNeedingAttention,
-            )]));
+            return Err(invalid("delivery_id", Problem::NotNeedingAttention));
         }
         let entry = AuditEntry::new(AuditAction::DeliveryRetried)
-            .organisation(user.organisation_id)
-            .actor(user.id, user.email.clone())
+            .by(actor)
             .subject("notice", delivery.notice_id)
-            .client_ip(app::auth::ssr::client_ip())
             .details(json!({
                 "delivery_id": delivery_id,
                 "reason": delivery.needs_attention_reason,
             }));
-        if let Err(error) = self.audit.record(entry).await {
-            tracing::error!(%error, "could not audit a retry");
-        }
+        self.audit_action(entry, "a retry").await;
         Ok(())
     }
 
-    async fn reserve_on_paper(
-        &self,
-        user: &SessionUser,
-        delivery_id: Uuid,
-    ) -> Result<Uuid, AppError> {
-        let delivery = self.own_delivery(user, delivery_id).await?;
+    async fn reserve_on_paper(&self, actor: &Actor, delivery_id: Uuid) -> Result<Uuid, AppError> {
+        let delivery = self.own_delivery(actor, delivery_id).await?;
         // Only what the watch flagged: an acknowledged or paper delivery is not served again.
         if delivery.unacknowledged_at.is_none() {
             return Err(not_unacknowledged());
@@ -215,27 +348,146 @@ impl NoticesBackend for NoticeViews {
         {
             Some(created) => {
                 let entry = AuditEntry::new(AuditAction::DeliveryReserved)
-                    .organisation(user.organisation_id)
-                    .actor(user.id, user.email.clone())
+                    .by(actor)
                     .subject("notice", delivery.notice_id)
-                    .client_ip(app::auth::ssr::client_ip())
                     .details(json!({ "delivery_id": delivery_id, "reserve_delivery_id": created }));
-                if let Err(error) = self.audit.record(entry).await {
-                    tracing::error!(%error, "could not audit a re-serve");
-                }
+                self.audit_action(entry, "a re-serve").await;
                 created
             }
             // Re-served before (asking twice is fine), or acknowledged meanwhile.
             None => self
                 .store
-                .deliveries(user.organisation_id, delivery.notice_id)
+                .reserve_of(delivery_id)
                 .await
                 .map_err(AppError::internal)?
-                .into_iter()
-                .find(|d| d.reserve_of == Some(delivery_id))
                 .map(|d| d.id)
                 .ok_or_else(not_unacknowledged)?,
         };
         Ok(reserve)
+    }
+
+    async fn record_forwarding(
+        &self,
+        actor: &Actor,
+        record: ForwardingRecord,
+    ) -> Result<(), AppError> {
+        let delivery = self.own_delivery(actor, record.delivery_id).await?;
+        let notice = self.own_notice(actor, delivery.notice_id).await?;
+        let went_on_paper = delivery.channel_taken.as_deref() == Some("paper")
+            || matches!(
+                delivery.decided_mode,
+                DeliveryMode::PaperOnly | DeliveryMode::PaperWithoutId
+            );
+        if !delivery.forwarded() || delivery.suomifi_message_id.is_none() || !went_on_paper {
+            return Err(invalid("delivery_id", Problem::NotForwarded));
+        }
+        let method = ForwardingMethod::parse(&record.method)
+            .ok_or_else(|| invalid("method", Problem::Required))?;
+        let forwarded_on = past_date(
+            &record.forwarded_on,
+            "forwarded_on",
+            submitted_day(&delivery),
+        )?;
+        // A verifiable notice stays verifiable on its way on.
+        if notice.verifiable && !method.needs_receipt() {
+            return Err(invalid("method", Problem::ReceiptRequired));
+        }
+        let received_on = match (method, record.received_on.as_deref().map(str::trim)) {
+            (ForwardingMethod::OrdinaryLetter, _) => None,
+            (ForwardingMethod::InPerson, None | Some("")) => Some(forwarded_on),
+            (_, None | Some("")) => return Err(invalid("received_on", Problem::ReceiptRequired)),
+            (_, Some(text)) => Some(past_date(text, "received_on", Some(forwarded_on))?),
+        };
+        let mut kept = Self::new_record(actor, &delivery, "forwarding");
+        kept.method = Some(method.as_str().to_string());
+        kept.served_on = forwarded_on.to_string();
+        kept.receipt_on = received_on.map(|date| date.to_string());
+        self.keep_record(actor, &delivery, kept).await
+    }
+
+    async fn record_service(
+        &self,
+        actor: &Actor,
+        record: ManualServiceRecord,
+    ) -> Result<(), AppError> {
+        let delivery = self.own_delivery(actor, record.delivery_id).await?;
+        if !delivery.status.letter_undelivered() {
+            return Err(invalid("delivery_id", Problem::LetterNotUndelivered));
+        }
+        let kind =
+            ManualService::parse(&record.kind).ok_or_else(|| invalid("kind", Problem::Required))?;
+        let served_on = past_date(&record.served_on, "served_on", submitted_day(&delivery))?;
+        let reference = record
+            .reference
+            .map(|text| text.trim().to_string())
+            .filter(|text| !text.is_empty());
+        if reference
+            .as_ref()
+            .is_some_and(|text| text.chars().count() > MAX_REFERENCE_CHARS)
+        {
+            return Err(invalid(
+                "reference",
+                Problem::TooLong {
+                    max: MAX_REFERENCE_CHARS as u32,
+                },
+            ));
+        }
+        let mut kept = Self::new_record(actor, &delivery, kind.as_str());
+        kept.served_on = served_on.to_string();
+        kept.reference = reference;
+        self.keep_record(actor, &delivery, kept).await
+    }
+
+    async fn change_to_multichannel(
+        &self,
+        actor: &Actor,
+        delivery_id: Uuid,
+    ) -> Result<(), AppError> {
+        let delivery = self.own_delivery(actor, delivery_id).await?;
+        let notice = self.own_notice(actor, delivery.notice_id).await?;
+        if delivery.status != DeliveryStatus::NeedsAttention
+            || delivery.decided_mode != DeliveryMode::ElectronicOnly
+        {
+            return Err(invalid("delivery_id", Problem::NotNeedingAttention));
+        }
+        // Multichannel may print: everything paper needs must be there.
+        let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        if settings.return_address.is_none() {
+            return Err(invalid("delivery_id", Problem::ReturnAddressNotSet));
+        }
+        if delivery.forwarded() && settings.forwarding_address.is_none() {
+            return Err(invalid("delivery_id", Problem::ForwardingAddressNotSet));
+        }
+        if !delivery.forwarded() && delivery.address_sealed.is_none() {
+            return Err(invalid("delivery_id", Problem::AddressRequired));
+        }
+        if notice.paper_letter_sha256.is_none() {
+            return Err(invalid("delivery_id", Problem::AttachmentNotPrintable));
+        }
+        let change = ModeChange {
+            mode: DeliveryMode::Multichannel,
+            reasons: vec![ChannelReason::NoActiveMailboxAtSending],
+            by: actor.user_id(),
+        };
+        if !self
+            .store
+            .change_delivery_mode(delivery_id, &change, Timestamp::now())
+            .await
+            .map_err(AppError::internal)?
+        {
+            return Err(invalid("delivery_id", Problem::NotNeedingAttention));
+        }
+        let entry = AuditEntry::new(AuditAction::DeliveryModeChanged)
+            .by(actor)
+            .subject("notice", delivery.notice_id)
+            .details(json!({
+                "delivery_id": delivery_id,
+                "from": delivery.decided_mode,
+                "to": DeliveryMode::Multichannel,
+            }));
+        self.audit_action(entry, "a mode change").await;
+        Ok(())
     }
 }

@@ -14,6 +14,8 @@ mod timestamp;
 use std::sync::Arc;
 
 use app::auth::Role;
+use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
+use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -140,12 +142,17 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait LoginAttemptStore: Send + Sync {
+    /// Records an attempt; returns its id.
     async fn record_login_attempt(
         &self,
         client_ip: &str,
         succeeded: bool,
         at: Timestamp,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<i64>;
+    /// An attempt recorded as failed before its password was checked turned out right.
+    async fn mark_login_attempt_succeeded(&self, id: i64) -> StoreResult<()>;
+    /// Forgets attempts older than `before` (they no longer count for throttling).
+    async fn prune_login_attempts(&self, before: Timestamp) -> StoreResult<u64>;
     async fn failed_login_attempts_since(
         &self,
         client_ip: &str,
@@ -265,8 +272,25 @@ pub struct NewNotice {
     pub appeal_instructions: Option<String>,
     /// The paper letter rendered at compose time (blob store), when it was rendered.
     pub paper_letter_sha256: Option<String>,
+    pub decision: DecisionContent,
+    /// The electronic message's body exactly as it will be sent: the decision header, the
+    /// body and the appeal instructions.
+    pub electronic_body: String,
     pub attachments: Vec<NoticeAttachment>,
     pub deliveries: Vec<NewDelivery>,
+}
+
+/// What a decision shows besides its body (HL 44 §); empty for other notices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionContent {
+    /// `YYYY-MM-DD`.
+    pub decision_date: Option<String>,
+    pub decision_maker: Option<String>,
+    pub parties: Vec<String>,
+    pub contact_person: Option<String>,
+    pub contact_details: Option<String>,
+    /// Made by automated processing (HL 53 e §).
+    pub automated_decision: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -282,11 +306,17 @@ pub struct NewDelivery {
     pub address_sealed: Option<Vec<u8>>,
     /// JSON of the recipient facts at send time.
     pub facts: String,
-    pub requested_mode: String,
-    pub decided_mode: String,
-    /// JSON list of channel reasons.
-    pub channel_reasons: String,
-    pub paper_addressee: String,
+    pub requested_mode: DeliveryMode,
+    pub decided_mode: DeliveryMode,
+    pub channel_reasons: Vec<ChannelReason>,
+    pub paper_addressee: PaperAddressee,
+    /// Turvakielto.
+    pub address_protected: bool,
+    pub content_not_for_others: bool,
+    /// Under 18 on the sending day.
+    pub recipient_minor: bool,
+    /// Suomi.fi could not be asked whether the mailbox is active: the send job asks first.
+    pub mailbox_check_deferred: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -306,6 +336,24 @@ pub struct Notice {
     pub created_at: Timestamp,
     pub appeal_instructions: Option<String>,
     pub paper_letter_sha256: Option<String>,
+    pub decision_date: Option<String>,
+    pub decision_maker: Option<String>,
+    /// JSON list of names.
+    pub parties: Option<String>,
+    pub contact_person: Option<String>,
+    pub contact_details: Option<String>,
+    pub automated_decision: bool,
+    /// `None` for notices queued before the body was composed at queuing time.
+    pub electronic_body: Option<String>,
+}
+
+impl Notice {
+    pub fn parties(&self) -> Vec<String> {
+        self.parties
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// A notice as the list shows it.
@@ -335,11 +383,16 @@ pub struct Delivery {
     pub identity_masked: Option<String>,
     pub address_sealed: Option<Vec<u8>>,
     pub facts: String,
-    pub requested_mode: String,
-    pub decided_mode: String,
+    #[sqlx(try_from = "String")]
+    pub requested_mode: DeliveryMode,
+    #[sqlx(try_from = "String")]
+    pub decided_mode: DeliveryMode,
+    /// JSON list of channel reasons; `reasons()` reads it.
     pub channel_reasons: String,
-    pub paper_addressee: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub paper_addressee: PaperAddressee,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub suomifi_message_id: Option<i64>,
     pub needs_attention_reason: Option<String>,
     /// When Suomi.fi accepted it.
@@ -354,6 +407,21 @@ pub struct Delivery {
     pub unacknowledged_at: Option<Timestamp>,
     /// This delivery re-serves that one on paper.
     pub reserve_of: Option<Uuid>,
+    pub address_protected: bool,
+    pub content_not_for_others: bool,
+    pub recipient_minor: bool,
+    pub mailbox_check_deferred: bool,
+}
+
+impl Delivery {
+    pub fn reasons(&self) -> Vec<ChannelReason> {
+        serde_json::from_str(&self.channel_reasons).unwrap_or_default()
+    }
+
+    /// Paper goes to the organisation's forwarding address (turvakielto).
+    pub fn forwarded(&self) -> bool {
+        self.paper_addressee == PaperAddressee::OrganisationForwarding
+    }
 }
 
 impl std::fmt::Debug for Delivery {
@@ -381,6 +449,13 @@ pub trait NoticeStore: Send + Sync {
     /// Writes the notice, its deliveries (status `queued`) and one send job per delivery in
     /// one transaction: all of it or nothing.
     async fn create_notice(&self, notice: &NewNotice) -> StoreResult<NoticeCreation>;
+    /// The notice a compose form (its idempotency key) queued, if it did.
+    async fn notice_by_idempotency_key(
+        &self,
+        organisation_id: Uuid,
+        author_id: Uuid,
+        key: &str,
+    ) -> StoreResult<Option<Uuid>>;
     /// Only within `organisation_id`.
     async fn notice(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Notice>>;
     /// The newest notices of `organisation_id` with their delivery counts, in one query (the
@@ -417,6 +492,71 @@ pub trait NoticeStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Deliveries by status, across organisations (metrics, tests).
     async fn delivery_status_counts(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// The paper re-serve of `original_id`, if one was queued.
+    async fn reserve_of(&self, original_id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// Cancels a delivery Suomi.fi has not got (still queued, no message id), with a history
+    /// entry; `false` when it is no longer ours to cancel.
+    async fn cancel_delivery(&self, id: Uuid, reason: &str, at: Timestamp) -> StoreResult<bool>;
+    /// The mailbox check deferred from composing was made: its answer in the history.
+    async fn record_mailbox_checked(
+        &self,
+        id: Uuid,
+        active: bool,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// A delivery that needs attention goes out in another mode: decided mode and reasons
+    /// changed, back to `queued`, its send job pending again, a history entry. `false` when
+    /// it does not need attention. The externalId stays: Suomi.fi never took the first try.
+    async fn change_delivery_mode(
+        &self,
+        id: Uuid,
+        change: &ModeChange,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Facts that depend on the sending day, as they were when sending; in the history.
+    async fn record_facts_at_sending(
+        &self,
+        id: Uuid,
+        recipient_minor: bool,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+}
+
+/// A caseworker's change of a delivery's mode.
+#[derive(Debug, Clone)]
+pub struct ModeChange {
+    pub mode: DeliveryMode,
+    pub reasons: Vec<ChannelReason>,
+    pub by: Option<Uuid>,
+}
+
+/// Service staff made and recorded: the onward forwarding of a turvakielto letter,
+/// substitute service or a public notice.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ServiceRecord {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub delivery_id: Uuid,
+    /// `forwarding`, `substitute_service` or `public_notice`.
+    pub kind: String,
+    /// How a forwarding went (`ForwardingMethod`).
+    pub method: Option<String>,
+    /// `YYYY-MM-DD`: forwarded, the certificate's date, or the publication date.
+    pub served_on: String,
+    /// `YYYY-MM-DD`: when a verifiable forwarding was received.
+    pub receipt_on: Option<String>,
+    /// Certificate number, Virallinen lehti issue, or a note.
+    pub reference: Option<String>,
+    pub recorded_by: Option<Uuid>,
+    pub recorded_at: Timestamp,
+}
+
+#[async_trait]
+pub trait ServiceRecordStore: Send + Sync {
+    /// The record and its history entry, together.
+    async fn record_service(&self, record: &ServiceRecord) -> StoreResult<()>;
+    /// Oldest first.
+    async fn service_records(&self, delivery_id: Uuid) -> StoreResult<Vec<ServiceRecord>>;
 }
 
 /// One fetched Suomi.fi event, tied to our delivery when its externalId is one of ours.
@@ -440,7 +580,11 @@ pub trait EventStore: Send + Sync {
     /// Stores the event unless it is stored already; `true` when it is new. A new event
     /// tied to a delivery is added to its history and moves its status to `moves_to` if that
     /// is forward from wherever the status is by then.
-    async fn record_event(&self, event: &StoredEvent, moves_to: Option<&str>) -> StoreResult<bool>;
+    async fn record_event(
+        &self,
+        event: &StoredEvent,
+        moves_to: Option<DeliveryStatus>,
+    ) -> StoreResult<bool>;
     /// Oldest first.
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }
@@ -491,13 +635,13 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
-    pub fn new(delivery: &Delivery, kind: &str, details: serde_json::Value) -> Self {
+    pub fn new(delivery: &Delivery, kind: HistoryKind, details: serde_json::Value) -> Self {
         Self {
             id: Uuid::now_v7(),
             organisation_id: delivery.organisation_id,
             delivery_id: delivery.id,
             occurred_at: Timestamp::now(),
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             details: details.to_string(),
         }
     }
@@ -579,12 +723,39 @@ pub trait Store:
     + EventStore
     + DocumentStore
     + HistoryStore
+    + ServiceRecordStore
+    + SealedDataStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
     /// The pool-specific session store for tower-sessions.
     fn session_store(&self) -> crate::auth::session::SessionBackend;
     async fn close(&self);
+}
+
+/// One sealed value in the database, for re-sealing under a new data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedDelivery {
+    pub id: Uuid,
+    pub identity_sealed: Option<Vec<u8>>,
+    pub identity_lookup: Option<Vec<u8>>,
+    pub address_sealed: Option<Vec<u8>>,
+}
+
+#[async_trait]
+pub trait SealedDataStore: Send + Sync {
+    /// Deliveries with sealed data, by id after `after`, `limit` at a time.
+    async fn sealed_deliveries(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedDelivery>>;
+    /// Writes re-sealed values, only over the values read (`false`: changed meanwhile).
+    async fn reseal_delivery(
+        &self,
+        previous: &SealedDelivery,
+        resealed: &SealedDelivery,
+    ) -> StoreResult<bool>;
 }
 
 /// Connects to the database named by `url` (`sqlite://…` or `postgres://…`) and brings its

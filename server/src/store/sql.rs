@@ -245,17 +245,38 @@ macro_rules! impl_shared_stores {
                 client_ip: &str,
                 succeeded: bool,
                 at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
+            ) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
                     "INSERT INTO login_attempts (client_ip, succeeded, attempted_at) \
-                     VALUES ($1, $2, $3)",
+                     VALUES ($1, $2, $3) RETURNING id",
                 )
                 .bind(client_ip)
                 .bind(succeeded)
                 .bind(at)
-                .execute(&self.pool)
-                .await?;
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn mark_login_attempt_succeeded(
+                &self,
+                id: i64,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE login_attempts SET succeeded = TRUE WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
+            }
+
+            async fn prune_login_attempts(
+                &self,
+                before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM login_attempts WHERE attempted_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
             }
 
             async fn failed_login_attempts_since(
@@ -490,19 +511,30 @@ pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
     )
 }
 
+/// `'a', 'b'`: statuses as an SQL list (stored forms are plain identifiers, never input).
+pub(crate) fn status_list(statuses: &[app::domain::lifecycle::DeliveryStatus]) -> String {
+    statuses
+        .iter()
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(super) const INSERT_HISTORY: &str = "INSERT INTO delivery_history \
      (id, organisation_id, delivery_id, occurred_at, kind, details) \
      VALUES ($1, $2, $3, $4, $5, $6)";
 
 pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_type, \
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
-     created_at, appeal_instructions, paper_letter_sha256";
+     created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
+     parties, contact_person, contact_details, automated_decision, electronic_body";
 
 pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, position, role, \
      recipient_name, identity_kind, identity_sealed, identity_lookup, identity_masked, \
      address_sealed, facts, requested_mode, decided_mode, channel_reasons, paper_addressee, \
      status, suomifi_message_id, needs_attention_reason, submitted_at, channel_taken, \
-     deemed_receipt, appeal_deadline, legal_rule, unacknowledged_at, reserve_of";
+     deemed_receipt, appeal_deadline, legal_rule, unacknowledged_at, reserve_of, \
+     address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred";
 
 macro_rules! impl_shared_notice_store {
     ($store:ty) => {
@@ -512,20 +544,37 @@ macro_rules! impl_shared_notice_store {
                 &self,
                 notice: &$crate::store::NewNotice,
             ) -> $crate::store::StoreResult<$crate::store::NoticeCreation> {
-                if let Some(existing) = self.notice_by_idempotency_key(notice).await? {
+                if let Some(existing) = self.existing_notice(notice).await? {
                     return Ok($crate::store::NoticeCreation::AlreadyCreated(existing));
                 }
                 match self.insert_notice(notice).await {
                     Ok(()) => Ok($crate::store::NoticeCreation::Created(notice.id)),
                     // A concurrent submit of the same form won the race: answer with its notice.
                     Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-                        match self.notice_by_idempotency_key(notice).await? {
+                        match self.existing_notice(notice).await? {
                             Some(existing) => Ok($crate::store::NoticeCreation::AlreadyCreated(existing)),
                             None => Err(sqlx::Error::Database(error).into()),
                         }
                     }
                     Err(error) => Err(error.into()),
                 }
+            }
+
+            async fn notice_by_idempotency_key(
+                &self,
+                organisation_id: uuid::Uuid,
+                author_id: uuid::Uuid,
+                key: &str,
+            ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM notices \
+                     WHERE organisation_id = $1 AND author_id = $2 AND idempotency_key = $3",
+                )
+                .bind(organisation_id)
+                .bind(author_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?)
             }
 
             async fn notice(
@@ -592,7 +641,7 @@ macro_rules! impl_shared_notice_store {
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let Some(organisation_id) =
-                    Self::set_delivery_outcome(&mut tx, id, "sent", Some(message_id), None, at).await?
+                    Self::set_delivery_outcome(&mut tx, id, app::domain::lifecycle::DeliveryStatus::Sent, Some(message_id), None, at).await?
                 else {
                     return Ok(());
                 };
@@ -620,7 +669,7 @@ macro_rules! impl_shared_notice_store {
                         "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
                     })).collect::<Vec<_>>(),
                 });
-                Self::insert_history(&mut tx, organisation_id, id, at, "submitted", &details.to_string())
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::Submitted.as_str(), &details.to_string())
                     .await?;
                 tx.commit().await?;
                 Ok(())
@@ -634,13 +683,13 @@ macro_rules! impl_shared_notice_store {
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let Some(organisation_id) =
-                    Self::set_delivery_outcome(&mut tx, id, "needs_attention", None, Some(reason), at)
+                    Self::set_delivery_outcome(&mut tx, id, app::domain::lifecycle::DeliveryStatus::NeedsAttention, None, Some(reason), at)
                         .await?
                 else {
                     return Ok(());
                 };
                 let details = serde_json::json!({ "reason": reason }).to_string();
-                Self::insert_history(&mut tx, organisation_id, id, at, "needs_attention", &details)
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::NeedsAttention.as_str(), &details)
                     .await?;
                 tx.commit().await?;
                 Ok(())
@@ -652,6 +701,141 @@ macro_rules! impl_shared_notice_store {
                 )
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn reserve_of(
+                &self,
+                original_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Delivery>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM deliveries WHERE reserve_of = $1",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ))
+                .bind(original_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn cancel_delivery(
+                &self,
+                id: uuid::Uuid,
+                reason: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "UPDATE deliveries SET status = 'cancelled', updated_at = $2 \
+                     WHERE id = $1 AND status = 'queued' AND suomifi_message_id IS NULL \
+                     RETURNING organisation_id",
+                )
+                .bind(id)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(false);
+                };
+                let details = serde_json::json!({ "reason": reason }).to_string();
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::Cancelled.as_str(), &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn record_mailbox_checked(
+                &self,
+                id: uuid::Uuid,
+                active: bool,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "UPDATE deliveries SET mailbox_check_deferred = FALSE, updated_at = $2 \
+                     WHERE id = $1 RETURNING organisation_id",
+                )
+                .bind(id)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(());
+                };
+                let details = serde_json::json!({ "mailbox_active": active }).to_string();
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::MailboxChecked.as_str(), &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn change_delivery_mode(
+                &self,
+                id: uuid::Uuid,
+                change: &$crate::store::ModeChange,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let changed: Option<(uuid::Uuid, String)> = sqlx::query_as(
+                    "UPDATE deliveries SET decided_mode = $2, channel_reasons = $3, \
+                     status = 'queued', needs_attention_reason = NULL, \
+                     mailbox_check_deferred = FALSE, updated_at = $4 \
+                     WHERE id = $1 AND status = 'needs_attention' AND suomifi_message_id IS NULL \
+                     RETURNING organisation_id, requested_mode",
+                )
+                .bind(id)
+                .bind(change.mode.as_str())
+                .bind(serde_json::json!(change.reasons).to_string())
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((organisation_id, _)) = changed else {
+                    return Ok(false);
+                };
+                sqlx::query(
+                    "UPDATE outbox_jobs SET state = 'pending', attempts = 0, run_after = $3, \
+                     leased_until = NULL, lease_owner = NULL, last_error = NULL, finished_at = NULL \
+                     WHERE kind = $1 AND subject_id = $2 AND state IN ('failed', 'done')",
+                )
+                .bind($crate::store::JobKind::SendDelivery.as_str())
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                let details = serde_json::json!({
+                    "decided_mode": change.mode,
+                    "reasons": change.reasons,
+                    "by": change.by,
+                })
+                .to_string();
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::ModeChanged.as_str(), &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn record_facts_at_sending(
+                &self,
+                id: uuid::Uuid,
+                recipient_minor: bool,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "UPDATE deliveries SET recipient_minor = $2, updated_at = $3 \
+                     WHERE id = $1 RETURNING organisation_id",
+                )
+                .bind(id)
+                .bind(recipient_minor)
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(organisation_id) = organisation_id else {
+                    return Ok(());
+                };
+                let details = serde_json::json!({ "recipient_minor": recipient_minor }).to_string();
+                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::FactsAtSending.as_str(), &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn delivery_by_message_id(
@@ -685,19 +869,20 @@ macro_rules! impl_shared_notice_store {
             async fn set_delivery_outcome(
                 tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 id: uuid::Uuid,
-                status: &str,
+                status: app::domain::lifecycle::DeliveryStatus,
                 message_id: Option<i64>,
                 reason: Option<&str>,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                use app::domain::lifecycle::DeliveryStatus;
                 // The write comes first in its transaction: SQLite (WAL) cannot upgrade a
                 // read snapshot that another connection has written past.
                 // Statuses only move forward: a late "sent" (a retry answered 409) must not
                 // overwrite "read", nor a late give-up a delivery Suomi.fi has.
-                let movable_from = if status == "sent" {
-                    "('queued', 'needs_attention')"
+                let movable_from = if status == DeliveryStatus::Sent {
+                    format!("({})", $crate::store::sql::status_list(&DeliveryStatus::SENDABLE))
                 } else {
-                    "('queued')"
+                    format!("({})", $crate::store::sql::status_list(&[DeliveryStatus::Queued]))
                 };
                 Ok(sqlx::query_scalar(&format!(
                     "UPDATE deliveries SET \
@@ -710,7 +895,7 @@ macro_rules! impl_shared_notice_store {
                      updated_at = $5 WHERE id = $1 RETURNING organisation_id"
                 ))
                 .bind(id)
-                .bind(status)
+                .bind(status.as_str())
                 .bind(message_id)
                 .bind(reason)
                 .bind(at)
@@ -738,7 +923,7 @@ macro_rules! impl_shared_notice_store {
                 Ok(())
             }
 
-            async fn notice_by_idempotency_key(
+            async fn existing_notice(
                 &self,
                 notice: &$crate::store::NewNotice,
             ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
@@ -760,8 +945,10 @@ macro_rules! impl_shared_notice_store {
                     "INSERT INTO notices (id, organisation_id, author_id, notice_type, \
                      case_reference, title, body, body_format, language, verifiable, appeal_days, \
                      service_id, idempotency_key, created_at, appeal_instructions, \
-                     paper_letter_sha256) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                     paper_letter_sha256, decision_date, decision_maker, parties, contact_person, \
+                     contact_details, automated_decision, electronic_body) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                     $17, $18, $19, $20, $21, $22, $23)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -779,6 +966,14 @@ macro_rules! impl_shared_notice_store {
                 .bind(now)
                 .bind(&notice.appeal_instructions)
                 .bind(&notice.paper_letter_sha256)
+                .bind(&notice.decision.decision_date)
+                .bind(&notice.decision.decision_maker)
+                .bind((!notice.decision.parties.is_empty())
+                    .then(|| serde_json::json!(notice.decision.parties).to_string()))
+                .bind(&notice.decision.contact_person)
+                .bind(&notice.decision.contact_details)
+                .bind(notice.decision.automated_decision)
+                .bind(&notice.electronic_body)
                 .execute(&mut *tx)
                 .await?;
                 for attachment in &notice.attachments {
@@ -800,9 +995,11 @@ macro_rules! impl_shared_notice_store {
                         "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
                          recipient_name, identity_kind, identity_sealed, identity_lookup, \
                          identity_masked, address_sealed, facts, requested_mode, decided_mode, \
-                         channel_reasons, paper_addressee, status, created_at, updated_at) \
+                         channel_reasons, paper_addressee, status, created_at, updated_at, \
+                         address_protected, content_not_for_others, recipient_minor, \
+                         mailbox_check_deferred) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                         $15, $16, 'queued', $17, $17)",
+                         $15, $16, 'queued', $17, $17, $18, $19, $20, $21)",
                     )
                     .bind(delivery.id)
                     .bind(notice.organisation_id)
@@ -816,11 +1013,15 @@ macro_rules! impl_shared_notice_store {
                     .bind(&delivery.identity_masked)
                     .bind(&delivery.address_sealed)
                     .bind(&delivery.facts)
-                    .bind(&delivery.requested_mode)
-                    .bind(&delivery.decided_mode)
-                    .bind(&delivery.channel_reasons)
-                    .bind(&delivery.paper_addressee)
+                    .bind(delivery.requested_mode.as_str())
+                    .bind(delivery.decided_mode.as_str())
+                    .bind(serde_json::json!(delivery.channel_reasons).to_string())
+                    .bind(delivery.paper_addressee.as_str())
                     .bind(now)
+                    .bind(delivery.address_protected)
+                    .bind(delivery.content_not_for_others)
+                    .bind(delivery.recipient_minor)
+                    .bind(delivery.mailbox_check_deferred)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
@@ -837,11 +1038,11 @@ macro_rules! impl_shared_notice_store {
                     let details = serde_json::json!({
                         "requested_mode": delivery.requested_mode,
                         "decided_mode": delivery.decided_mode,
-                        "reasons": serde_json::from_str::<serde_json::Value>(&delivery.channel_reasons)
-                            .unwrap_or_default(),
+                        "reasons": delivery.channel_reasons,
                         "paper_addressee": delivery.paper_addressee,
+                        "mailbox_check_deferred": delivery.mailbox_check_deferred,
                     });
-                    Self::insert_history(&mut tx, notice.organisation_id, delivery.id, now, "queued", &details.to_string())
+                    Self::insert_history(&mut tx, notice.organisation_id, delivery.id, now, app::domain::lifecycle::HistoryKind::Queued.as_str(), &details.to_string())
                         .await?;
                 }
                 tx.commit().await
@@ -888,7 +1089,7 @@ macro_rules! impl_shared_event_store {
             async fn record_event(
                 &self,
                 event: &$crate::store::StoredEvent,
-                moves_to: Option<&str>,
+                moves_to: Option<app::domain::lifecycle::DeliveryStatus>,
             ) -> $crate::store::StoreResult<bool> {
                 let now = $crate::store::Timestamp::now();
                 let mut tx = self.pool.begin().await?;
@@ -920,23 +1121,21 @@ macro_rules! impl_shared_event_store {
                         "message_id": event.message_id,
                         "status": moves_to,
                     });
-                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, "suomifi_event", &details.to_string())
+                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, app::domain::lifecycle::HistoryKind::SuomifiEvent.as_str(), &details.to_string())
                         .await?;
                 }
                 if let (true, Some(delivery_id), Some(to)) = (inserted, event.delivery_id, moves_to) {
                     // Decided in the statement, from whatever the status is now: only forward.
-                    let earlier = $crate::delivery::events::statuses_before(to)
-                        .iter()
-                        .map(|status| format!("'{status}'"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let earlier = $crate::store::sql::status_list(
+                        &app::domain::lifecycle::DeliveryStatus::before(to),
+                    );
                     if !earlier.is_empty() {
                         sqlx::query(&format!(
                             "UPDATE deliveries SET status = $2, updated_at = $3 \
                              WHERE id = $1 AND status IN ({earlier})"
                         ))
                         .bind(delivery_id)
-                        .bind(to)
+                        .bind(to.as_str())
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;

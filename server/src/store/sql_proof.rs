@@ -185,7 +185,7 @@ macro_rules! impl_shared_proof_stores {
                 let Some(organisation_id) = organisation_id else {
                     return Ok(false);
                 };
-                Self::insert_history(&mut tx, organisation_id, delivery_id, at, "unacknowledged", "{}")
+                Self::insert_history(&mut tx, organisation_id, delivery_id, at, app::domain::lifecycle::HistoryKind::Unacknowledged.as_str(), "{}")
                     .await?;
                 if let Some(reserve_id) = reserve_id {
                     Self::insert_reserve(&mut tx, delivery_id, reserve_id, at).await?;
@@ -246,7 +246,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(at)
                 .execute(&mut **tx)
                 .await?;
-                Self::insert_history(tx, organisation_id, delivery_id, at, "retry_requested", "{}")
+                Self::insert_history(tx, organisation_id, delivery_id, at, app::domain::lifecycle::HistoryKind::RetryRequested.as_str(), "{}")
                     .await?;
                 Ok(true)
             }
@@ -263,13 +263,15 @@ macro_rules! impl_shared_proof_stores {
                     "INSERT INTO deliveries (id, organisation_id, notice_id, position, role, \
                      recipient_name, identity_kind, identity_sealed, identity_lookup, \
                      identity_masked, address_sealed, facts, requested_mode, decided_mode, \
-                     channel_reasons, paper_addressee, status, created_at, updated_at, reserve_of) \
+                     channel_reasons, paper_addressee, status, created_at, updated_at, reserve_of, \
+                     address_protected, content_not_for_others, recipient_minor) \
                      SELECT $2, d.organisation_id, d.notice_id, \
                      (SELECT MAX(position) + 1 FROM deliveries WHERE notice_id = d.notice_id), \
                      d.role, d.recipient_name, d.identity_kind, d.identity_sealed, \
                      d.identity_lookup, d.identity_masked, d.address_sealed, d.facts, \
                      'paper_only', 'paper_only', '[\"verifiable_not_acknowledged\"]', \
-                     d.paper_addressee, 'queued', $3, $3, d.id \
+                     d.paper_addressee, 'queued', $3, $3, d.id, \
+                     d.address_protected, d.content_not_for_others, d.recipient_minor \
                      FROM deliveries d WHERE d.id = $1 \
                      AND d.unacknowledged_at IS NOT NULL \
                      AND d.status IN ('sent', 'delivered_electronically') \
@@ -303,16 +305,130 @@ macro_rules! impl_shared_proof_stores {
                 .execute(&mut **tx)
                 .await?;
                 let to_original = serde_json::json!({ "reserve_delivery_id": reserve_id });
-                Self::insert_history(tx, organisation_id, original_id, at, "reserve_queued", &to_original.to_string())
+                Self::insert_history(tx, organisation_id, original_id, at, app::domain::lifecycle::HistoryKind::ReserveQueued.as_str(), &to_original.to_string())
                     .await?;
                 let to_reserve = serde_json::json!({
                     "reserve_of": original_id,
                     "decided_mode": "paper_only",
                     "reasons": ["verifiable_not_acknowledged"],
                 });
-                Self::insert_history(tx, organisation_id, reserve_id, at, "queued", &to_reserve.to_string())
+                Self::insert_history(tx, organisation_id, reserve_id, at, app::domain::lifecycle::HistoryKind::Queued.as_str(), &to_reserve.to_string())
                     .await?;
                 Ok(Some(reserve_id))
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::ServiceRecordStore for $store {
+            async fn record_service(
+                &self,
+                record: &$crate::store::ServiceRecord,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO service_records (id, organisation_id, delivery_id, kind, method, \
+                     served_on, receipt_on, reference, recorded_by, recorded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(record.id)
+                .bind(record.organisation_id)
+                .bind(record.delivery_id)
+                .bind(&record.kind)
+                .bind(&record.method)
+                .bind(&record.served_on)
+                .bind(&record.receipt_on)
+                .bind(&record.reference)
+                .bind(record.recorded_by)
+                .bind(record.recorded_at)
+                .execute(&mut *tx)
+                .await?;
+                let kind = if record.kind == "forwarding" {
+                    app::domain::lifecycle::HistoryKind::ForwardingRecorded
+                } else {
+                    app::domain::lifecycle::HistoryKind::ServiceRecorded
+                };
+                let details = serde_json::json!({
+                    "record_id": record.id,
+                    "kind": record.kind,
+                    "method": record.method,
+                    "served_on": record.served_on,
+                    "receipt_on": record.receipt_on,
+                    "reference": record.reference,
+                    "by": record.recorded_by,
+                })
+                .to_string();
+                Self::insert_history(&mut tx, record.organisation_id, record.delivery_id, record.recorded_at, kind.as_str(), &details)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn service_records(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ServiceRecord>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, delivery_id, kind, method, served_on, receipt_on, \
+                     reference, recorded_by, recorded_at FROM service_records \
+                     WHERE delivery_id = $1 ORDER BY recorded_at, id",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::SealedDataStore for $store {
+            async fn sealed_deliveries(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::SealedDelivery>> {
+                let rows: Vec<(uuid::Uuid, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>)> =
+                    sqlx::query_as(
+                        "SELECT id, identity_sealed, identity_lookup, address_sealed \
+                         FROM deliveries WHERE ($1 IS NULL OR id > $1) \
+                         AND (identity_sealed IS NOT NULL OR address_sealed IS NOT NULL) \
+                         ORDER BY id LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, identity_sealed, identity_lookup, address_sealed)| {
+                        $crate::store::SealedDelivery {
+                            id,
+                            identity_sealed,
+                            identity_lookup,
+                            address_sealed,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn reseal_delivery(
+                &self,
+                previous: &$crate::store::SealedDelivery,
+                resealed: &$crate::store::SealedDelivery,
+            ) -> $crate::store::StoreResult<bool> {
+                let updated = sqlx::query(
+                    "UPDATE deliveries SET identity_sealed = $2, identity_lookup = $3, \
+                     address_sealed = $4 WHERE id = $1 \
+                     AND identity_sealed IS NOT DISTINCT FROM $5 \
+                     AND address_sealed IS NOT DISTINCT FROM $6",
+                )
+                .bind(previous.id)
+                .bind(&resealed.identity_sealed)
+                .bind(&resealed.identity_lookup)
+                .bind(&resealed.address_sealed)
+                .bind(&previous.identity_sealed)
+                .bind(&previous.address_sealed)
+                .execute(&self.pool)
+                .await?;
+                Ok(updated.rows_affected() == 1)
             }
         }
     };

@@ -3,8 +3,15 @@
 use std::process::Command;
 
 fn tiedoksi(args: &[&str]) -> (bool, String, String) {
+    tiedoksi_with(args, &[])
+}
+
+fn tiedoksi_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
         .args(args)
+        .envs(env.iter().copied())
+        // Errors are for people: one line, whatever the backtrace setting.
+        .env("RUST_BACKTRACE", "1")
         .output()
         .expect("runs");
     (
@@ -92,5 +99,124 @@ fn legal_dates_refuses_bad_input_clearly() {
         assert!(!ok, "{args:?}");
         assert!(stdout.is_empty(), "{args:?}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("backtrace"), "{args:?}: {stderr}");
     }
+    // Ours are one line (clap's usage errors have their own short form).
+    let (_, _, stderr) = tiedoksi(&["legal-dates", "--sent", "2026-02-30", "--channel", "paper"]);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("tiedoksi: "), "{stderr}");
+}
+
+#[test]
+fn the_server_refuses_unsafe_production_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("t.db").display());
+    let common = [
+        ("TIEDOKSI_DATABASE_URL", database.as_str()),
+        ("TIEDOKSI_DATA_KEY_FILE", "/nonexistent/never-written.key"),
+    ];
+    for (extra, says) in [
+        (
+            vec![("TIEDOKSI_ADDR", "0.0.0.0:0")],
+            "TIEDOKSI_SIMULATOR=1 for a lab",
+        ),
+        (
+            vec![("TIEDOKSI_ADDR", "0.0.0.0:0"), ("TIEDOKSI_SIMULATOR", "1")],
+            "https://",
+        ),
+        (
+            vec![("TIEDOKSI_SUOMIFI_URL", "https://api.messages-qa.suomi.fi")],
+            "TIEDOKSI_SUOMIFI_USERNAME",
+        ),
+    ] {
+        let mut env = common.to_vec();
+        env.extend(extra);
+        let (ok, _, stderr) = tiedoksi_with(&["serve"], &env);
+        assert!(!ok, "{env:?}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(says), "{env:?}: {stderr}");
+    }
+}
+
+crate::on_both_backends!(the_data_key_rotates_without_losing_anything);
+
+/// Values sealed under one key are re-sealed under a new one by `tiedoksi rotate-data-key`,
+/// in batches, and a second run finds nothing left to do.
+async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::TestBackend) {
+    use tiedoksi::secrets::{Column, DataKey, DataKeys};
+    let (store, database) = crate::helpers::fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap();
+    let author = store
+        .create_user(&tiedoksi::store::NewUser {
+            organisation_id: organisation.id,
+            email: "k@example.fi".into(),
+            display_name: "K".into(),
+            password_hash: "x".into(),
+            role: app::auth::Role::Caseworker,
+        })
+        .await
+        .unwrap();
+    let old = DataKey::generate();
+    let old_keys = DataKeys::from(old.clone());
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let mut notice =
+            crate::delivery::electronic_notice(&old_keys, organisation.id, author.id, n);
+        notice.deliveries[0].address_sealed =
+            Some(old_keys.seal(Column::PostalAddress, &format!("{{\"n\":{n}}}")));
+        ids.push(notice.deliveries[0].id);
+        store.create_notice(&notice).await.unwrap();
+    }
+    let new = DataKey::generate();
+    let run = || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
+            .args(["rotate-data-key", "--batch", "3"])
+            .env("TIEDOKSI_DATABASE_URL", &database.url)
+            .env("TIEDOKSI_DATA_KEY", new.to_base64())
+            .env("TIEDOKSI_DATA_KEY_PREVIOUS", old.to_base64())
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = run();
+    assert!(first.contains("re-sealed 7 deliveries"), "{first}");
+    let only_new = DataKeys::from(new.clone());
+    for (n, id) in ids.iter().enumerate() {
+        let delivery = store.delivery(*id).await.unwrap().unwrap();
+        let code = only_new
+            .open(
+                Column::IdentityCode,
+                delivery.identity_sealed.as_deref().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            delivery.identity_lookup.as_deref(),
+            Some(only_new.lookup_hash(&code).as_slice()),
+            "the search hash follows the key"
+        );
+        assert_eq!(
+            only_new
+                .open(
+                    Column::PostalAddress,
+                    delivery.address_sealed.as_deref().unwrap()
+                )
+                .unwrap(),
+            format!("{{\"n\":{n}}}")
+        );
+        assert!(old_keys
+            .open(
+                Column::IdentityCode,
+                delivery.identity_sealed.as_deref().unwrap()
+            )
+            .is_err());
+    }
+    let second = run();
+    assert!(second.contains("re-sealed 0 deliveries"), "{second}");
+    assert!(second.contains("7 were already under it"), "{second}");
 }

@@ -6,9 +6,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
 use serde_json::{json, Value};
-use tiedoksi::secrets::DataKey;
-use tiedoksi::store::{self, NewDelivery, NewNotice, Store};
+use tiedoksi::secrets::{Column, DataKeys};
+use tiedoksi::store::{self, DecisionContent, NewDelivery, NewNotice, Store};
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app_with, TestBackend, TestDatabase, ADMIN_EMAIL};
@@ -24,7 +25,12 @@ on_both_backends!(
 /// Identity codes with an odd individual number: an active mailbox in the simulator.
 const RECIPIENTS: [&str; 4] = ["010594Y9032", "020594X903P", "030594W903B", "040594V9030"];
 
-fn electronic_notice(store_key: &DataKey, organisation: Uuid, author: Uuid, n: usize) -> NewNotice {
+pub(crate) fn electronic_notice(
+    store_key: &DataKeys,
+    organisation: Uuid,
+    author: Uuid,
+    n: usize,
+) -> NewNotice {
     let recipient = RECIPIENTS[n % RECIPIENTS.len()];
     NewNotice {
         id: Uuid::now_v7(),
@@ -42,26 +48,32 @@ fn electronic_notice(store_key: &DataKey, organisation: Uuid, author: Uuid, n: u
         idempotency_key: format!("form-{n}"),
         appeal_instructions: None,
         paper_letter_sha256: None,
+        decision: DecisionContent::default(),
+        electronic_body: "Päätös liitteenä.".into(),
         attachments: Vec::new(),
         deliveries: vec![NewDelivery {
             id: Uuid::now_v7(),
             role: "party".into(),
             recipient_name: "Maija Meikäläinen".into(),
             identity_kind: "person".into(),
-            identity_sealed: Some(store_key.seal(recipient)),
+            identity_sealed: Some(store_key.seal(Column::IdentityCode, recipient)),
             identity_lookup: Some(store_key.lookup_hash(recipient)),
             identity_masked: None,
             address_sealed: None,
             facts: "{}".into(),
-            requested_mode: "electronic_only".into(),
-            decided_mode: "electronic_only".into(),
-            channel_reasons: r#"["as_requested"]"#.into(),
-            paper_addressee: "recipient".into(),
+            requested_mode: DeliveryMode::ElectronicOnly,
+            decided_mode: DeliveryMode::ElectronicOnly,
+            channel_reasons: vec![ChannelReason::AsRequested],
+            paper_addressee: PaperAddressee::Recipient,
+            address_protected: false,
+            content_not_for_others: false,
+            recipient_minor: false,
+            mailbox_check_deferred: false,
         }],
     }
 }
 
-async fn queue_notices(store: &Arc<dyn Store>, key: &DataKey, count: usize) -> Vec<NewNotice> {
+async fn queue_notices(store: &Arc<dyn Store>, key: &DataKeys, count: usize) -> Vec<NewNotice> {
     let admin = store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
     let mut notices = Vec::new();
     for n in 0..count {
@@ -220,13 +232,19 @@ fn start(command: &mut Command, ready_marker: &str) -> (Child, String) {
     (child, ready)
 }
 
-fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey) -> Command {
+fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKeys) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tiedoksi"));
     command
         .env("TIEDOKSI_ADDR", "127.0.0.1:0")
         .env("TIEDOKSI_DATABASE_URL", database_url)
         .env("TIEDOKSI_SUOMIFI_URL", simulator)
-        .env("TIEDOKSI_DATA_KEY", key.to_base64())
+        .env("TIEDOKSI_DATA_KEY", key.current().to_base64())
+        // A Suomi.fi URL of our own: nothing may fall back on the simulator's demo values.
+        .env("TIEDOKSI_SUOMIFI_USERNAME", "sim-user")
+        .env("TIEDOKSI_SUOMIFI_PASSWORD", "sim-password")
+        .env("TIEDOKSI_SUOMIFI_SERVICE_ID", "sim-service")
+        .env("TIEDOKSI_POSTI_USERNAME", "tiedok")
+        .env("TIEDOKSI_POSTI_PASSWORD", "demo")
         .env("TIEDOKSI_ADMIN_PASSWORD", "crash-test-password")
         .env("TIEDOKSI_WORKER_LEASE_SECONDS", "2")
         .env("TIEDOKSI_WORKER_IDLE_MS", "20")
@@ -256,7 +274,7 @@ async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
         .await
         .unwrap();
 
-    let key = DataKey::generate();
+    let key = DataKeys::generate();
     let (mut server, _) = start(
         &mut tiedoksi_server(&database.url, &simulator, &key),
         "Tiedoksi is running",
@@ -305,12 +323,12 @@ async fn wait_for_status(store: &Arc<dyn Store>, delivery: Uuid, status: &str) {
     let started = Instant::now();
     loop {
         let current = store.delivery(delivery).await.unwrap().unwrap().status;
-        if current == status {
+        if current.as_str() == status {
             return;
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "still {current}, waiting for {status}"
+            "still {current:?}, waiting for {status}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -121,7 +121,9 @@ pub struct TestApp {
     pub organisation: Organisation,
     pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
     pub simulator_url: Option<String>,
-    pub data_key: tiedoksi::secrets::DataKey,
+    pub data_key: tiedoksi::secrets::DataKeys,
+    /// How many passwords sign-ins have checked.
+    pub passwords_checked: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
     pub blob_dir: tempfile::TempDir,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -142,6 +144,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     config.blob_dir = blob_dir.path().to_string_lossy().into_owned();
     // Paced like production, only faster, so hundreds of notices go in seconds.
     config.suomifi.requests_per_second = 200;
+    // The test binary is not `tiedoksi`: PDFs are read by the real binary's worker.
+    config.pdf.worker = Some(env!("CARGO_BIN_EXE_tiedoksi").to_string());
     adjust(&mut config);
 
     let application = Application::build(config)
@@ -152,6 +156,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let suomifi = application.suomifi();
     let simulator_url = application.simulator_url();
     let data_key = application.data_key();
+    let passwords_checked = application.passwords_checked();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -178,6 +183,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         suomifi,
         simulator_url,
         data_key,
+        passwords_checked,
         blob_dir,
         _shutdown: shutdown,
     }

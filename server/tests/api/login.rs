@@ -180,7 +180,9 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("tiedoksi_session="))
+        .find(|value| {
+            value.starts_with("tiedoksi_session=") || value.starts_with("__Host-tiedoksi_session=")
+        })
         .map(str::to_string)
 }
 
@@ -233,7 +235,26 @@ async fn session_cookie_is_http_only_and_strict(backend: TestBackend) {
         .send()
         .await
         .unwrap();
-    assert!(session_cookie(&response).unwrap().contains("Secure"));
+    let cookie = session_cookie(&response).unwrap();
+    assert!(cookie.starts_with("__Host-tiedoksi_session="), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_some(),
+        "HSTS over https"
+    );
+    assert!(app
+        .get("/login")
+        .await
+        .headers()
+        .get("strict-transport-security")
+        .is_none());
 }
 
 async fn next_parameter_only_leads_inside_the_site(backend: TestBackend) {

@@ -4,6 +4,8 @@ use app::auth::Role;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
+use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use tiedoksi::store::{
     AuditEvent, HistoryEntry, JobKind, LegalDatesUpdate, NewDelivery, NewNotice, NewUser,
     NoticeCreation, SentDocument, Store, StoreError, Timestamp,
@@ -182,10 +184,12 @@ async fn login_attempts_are_counted_per_address_within_the_window(backend: TestB
         .record_login_attempt("192.0.2.1", false, now)
         .await
         .unwrap();
-    store
-        .record_login_attempt("192.0.2.1", true, now)
+    // Recorded as failed before its password is checked, then found right.
+    let right = store
+        .record_login_attempt("192.0.2.1", false, now)
         .await
         .unwrap();
+    store.mark_login_attempt_succeeded(right).await.unwrap();
     store
         .record_login_attempt("192.0.2.2", false, now)
         .await
@@ -212,6 +216,15 @@ async fn login_attempts_are_counted_per_address_within_the_window(backend: TestB
             .await
             .unwrap(),
         0
+    );
+    // After their window they no longer count for anything, and are deleted.
+    assert_eq!(store.prune_login_attempts(since).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .failed_login_attempts_since("192.0.2.1", now - Duration::hours(2))
+            .await
+            .unwrap(),
+        2
     );
 }
 
@@ -524,6 +537,8 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
         idempotency_key: key.into(),
         appeal_instructions: None,
         paper_letter_sha256: None,
+        decision: Default::default(),
+        electronic_body: "Päätös liitteenä.".into(),
         attachments: Vec::new(),
         deliveries: (0..recipients)
             .map(|n| NewDelivery {
@@ -537,13 +552,17 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
                 identity_kind: "person".into(),
                 identity_sealed: Some(vec![1, 2, 3, n as u8]),
                 identity_lookup: Some(vec![9, 9, n as u8]),
-                identity_masked: Some("131052-***T".into()),
+                identity_masked: Some("131052-****".into()),
                 address_sealed: None,
                 facts: "{}".into(),
-                requested_mode: "multichannel".into(),
-                decided_mode: "multichannel".into(),
-                channel_reasons: r#"["as_requested"]"#.into(),
-                paper_addressee: "recipient".into(),
+                requested_mode: DeliveryMode::Multichannel,
+                decided_mode: DeliveryMode::Multichannel,
+                channel_reasons: vec![ChannelReason::AsRequested],
+                paper_addressee: PaperAddressee::Recipient,
+                address_protected: n == 2,
+                content_not_for_others: false,
+                recipient_minor: false,
+                mailbox_check_deferred: false,
             })
             .collect(),
     }
@@ -580,7 +599,11 @@ async fn a_notice_is_written_with_its_deliveries_and_jobs_at_once(backend: TestB
     for (position, (stored, sent)) in deliveries.iter().zip(&notice.deliveries).enumerate() {
         assert_eq!(stored.id, sent.id, "recipient order kept");
         assert_eq!(stored.position, position as i32);
-        assert_eq!(stored.status, "queued");
+        assert_eq!(stored.status, DeliveryStatus::Queued);
+        assert_eq!(
+            stored.address_protected, sent.address_protected,
+            "a typed column"
+        );
         assert_eq!(
             stored.identity_sealed, sent.identity_sealed,
             "sealed bytes round-trip"
@@ -732,7 +755,11 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
         .await
         .unwrap();
     let delivery = store.delivery(id).await.unwrap().unwrap();
-    assert_eq!(delivery.status, "sent", "a sent delivery never goes back");
+    assert_eq!(
+        delivery.status,
+        DeliveryStatus::Sent,
+        "a sent delivery never goes back"
+    );
 }
 
 async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBackend) {
@@ -749,11 +776,47 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
         .record_delivery_sent(id, 7, Timestamp::now(), &[document])
         .await
         .unwrap();
+    let delivery = store.delivery(id).await.unwrap().unwrap();
+    store
+        .record_service(&tiedoksi::store::ServiceRecord {
+            id: Uuid::now_v7(),
+            organisation_id: organisation,
+            delivery_id: id,
+            kind: "substitute_service".into(),
+            method: None,
+            served_on: "2026-12-01".into(),
+            receipt_on: None,
+            reference: Some("Todistus 1".into()),
+            recorded_by: None,
+            recorded_at: Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.service_records(id).await.unwrap().len(), 1);
+    store
+        .append_audit_event(&AuditEvent {
+            id: Uuid::now_v7(),
+            organisation_id: Some(delivery.organisation_id),
+            occurred_at: Timestamp::now(),
+            actor_user_id: None,
+            actor_label: None,
+            action: "notice.viewed".into(),
+            subject_kind: None,
+            subject_id: None,
+            client_ip: None,
+            details: "{}".into(),
+        })
+        .await
+        .unwrap();
     let statements = [
         "UPDATE delivery_history SET kind = 'changed'",
         "DELETE FROM delivery_history",
         "UPDATE delivery_documents SET sha256 = 'forged'",
         "DELETE FROM delivery_documents",
+        "UPDATE service_records SET served_on = '2000-01-01'",
+        "DELETE FROM service_records",
+        "UPDATE audit_events SET action = 'forged'",
+        "DELETE FROM audit_events",
     ];
     for statement in statements {
         let refused = match backend {
@@ -770,7 +833,7 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
     }
     assert_eq!(
         kinds(&store.delivery_history(id).await.unwrap()),
-        ["queued", "submitted"]
+        ["queued", "submitted", "service_recorded"]
     );
     assert_eq!(
         store.delivery_documents(id).await.unwrap()[0].sha256,
@@ -795,7 +858,7 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
             legal_rule: Some("ordinary letter".into()),
             history: HistoryEntry::new(
                 &delivery,
-                "legal_dates",
+                HistoryKind::LegalDates,
                 serde_json::json!({ "deemed_receipt": deemed }),
             ),
         };
@@ -840,7 +903,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
             deemed_receipt: None,
             appeal_deadline: None,
             legal_rule: None,
-            history: HistoryEntry::new(&delivery, "legal_dates", serde_json::json!({})),
+            history: HistoryEntry::new(&delivery, HistoryKind::LegalDates, serde_json::json!({})),
         };
         store.record_legal_dates(id, &update).await.unwrap();
     }

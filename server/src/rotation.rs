@@ -1,0 +1,98 @@
+//! Rotating the data key: every sealed value is opened with whichever configured key sealed
+//! it and sealed again under the current one, its lookup hash recomputed. Batches walk the
+//! rows in id order and write each row only over the values they read, so the command can be
+//! stopped and run again, and the application may run meanwhile (it opens both keys).
+//!
+//! The procedure (README, security): make the new key current and the old one previous
+//! (`TIEDOKSI_DATA_KEY_PREVIOUS`), restart, run `tiedoksi rotate-data-key`, then drop the
+//! previous key.
+
+use crate::config::Config;
+use crate::secrets::{Column, DataKeys};
+use crate::store::{self, SealedDelivery, Store};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationReport {
+    pub resealed: u64,
+    pub already_current: u64,
+    /// The current key's id, as printed in each sealed value.
+    pub key_id: String,
+}
+
+pub async fn rotate(config: &Config, batch: i64) -> anyhow::Result<RotationReport> {
+    let store = store::connect(&config.database_url).await?;
+    let keys = crate::startup::configured_keys(config, false)?;
+    let report = reseal_all(store.as_ref(), &keys, batch.clamp(1, 10_000)).await;
+    store.close().await;
+    report
+}
+
+/// Re-seals every delivery's sealed values not yet under the current key.
+pub async fn reseal_all(
+    store: &dyn Store,
+    keys: &DataKeys,
+    batch: i64,
+) -> anyhow::Result<RotationReport> {
+    let mut report = RotationReport {
+        key_id: keys.current().id_hex(),
+        ..RotationReport::default()
+    };
+    let mut after = None;
+    loop {
+        let rows = store.sealed_deliveries(after, batch).await?;
+        let Some(last) = rows.last() else {
+            return Ok(report);
+        };
+        after = Some(last.id);
+        for row in rows {
+            let current =
+                |value: &Option<Vec<u8>>| value.as_deref().is_none_or(|v| keys.is_current(v));
+            if current(&row.identity_sealed) && current(&row.address_sealed) {
+                report.already_current += 1;
+                continue;
+            }
+            let resealed = reseal(keys, &row)?;
+            // Changed meanwhile (a concurrent rotation): whatever is there was sealed by it.
+            if store.reseal_delivery(&row, &resealed).await? {
+                report.resealed += 1;
+            }
+        }
+    }
+}
+
+fn reseal(keys: &DataKeys, row: &SealedDelivery) -> anyhow::Result<SealedDelivery> {
+    let cannot_open = |what: &str| {
+        anyhow::anyhow!(
+            "the {what} of delivery {} opens with none of the configured data keys \
+             (TIEDOKSI_DATA_KEY, TIEDOKSI_DATA_KEY_PREVIOUS)",
+            row.id
+        )
+    };
+    let (identity_sealed, identity_lookup) = match &row.identity_sealed {
+        Some(sealed) => {
+            let code = keys
+                .open(Column::IdentityCode, sealed)
+                .map_err(|_| cannot_open("identity code"))?;
+            (
+                Some(keys.seal(Column::IdentityCode, &code)),
+                Some(keys.lookup_hash(&code)),
+            )
+        }
+        None => (None, row.identity_lookup.clone()),
+    };
+    let address_sealed = match &row.address_sealed {
+        Some(sealed) => {
+            let address = keys
+                .open(Column::PostalAddress, sealed)
+                .map_err(|_| cannot_open("postal address"))?;
+            Some(keys.seal(Column::PostalAddress, &address))
+        }
+        None => None,
+    };
+    Ok(SealedDelivery {
+        id: row.id,
+        identity_sealed,
+        identity_lookup,
+        address_sealed,
+    })
+}
