@@ -365,7 +365,9 @@ pub struct NoticeSummaryRow {
     pub title: String,
     pub created_at: Timestamp,
     pub recipients: i64,
-    /// Failed, undeliverable, or unacknowledged in time and not yet re-served.
+    /// Failed; undeliverable with no substitute service or public notice recorded;
+    /// unacknowledged in time and not yet re-served; or a turvakielto letter at the forwarding
+    /// address whose onward service is not recorded yet.
     pub needs_attention: i64,
 }
 

@@ -600,10 +600,18 @@ macro_rules! impl_shared_notice_store {
                 Ok(sqlx::query_as(
                     "SELECT n.id, n.notice_type, n.case_reference, n.title, n.created_at, \
                      COUNT(d.id) AS recipients, \
-                     COALESCE(SUM(CASE WHEN d.status IN ('needs_attention', 'returned', 'unresolved') \
+                     COALESCE(SUM(CASE WHEN d.status = 'needs_attention' \
+                         OR (d.status IN ('returned', 'unresolved') \
+                             AND NOT EXISTS (SELECT 1 FROM service_records s \
+                                 WHERE s.delivery_id = d.id AND s.kind <> 'forwarding')) \
                          OR (d.unacknowledged_at IS NOT NULL \
                              AND d.status IN ('sent', 'delivered_electronically') \
                              AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = d.id)) \
+                         OR (d.paper_addressee = 'organisation_forwarding' \
+                             AND d.channel_taken = 'paper' \
+                             AND d.status IN ('paper_created', 'sent_for_printing') \
+                             AND NOT EXISTS (SELECT 1 FROM service_records s \
+                                 WHERE s.delivery_id = d.id AND s.kind = 'forwarding')) \
                          THEN 1 ELSE 0 END), 0) AS needs_attention \
                      FROM notices n LEFT JOIN deliveries d ON d.notice_id = n.id \
                      WHERE n.organisation_id = $1 \

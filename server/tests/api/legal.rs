@@ -180,6 +180,8 @@ async fn a_forwarded_letter_is_not_service_until_staff_record_how_it_went_on(bac
     })
     .await;
     assert_eq!(printed.deemed_receipt, None, "printing is not service");
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list[0]["needs_attention"], 1, "to be forwarded by hand");
     assert!(
         printed
             .legal_rule
@@ -252,6 +254,8 @@ async fn a_forwarded_letter_is_not_service_until_staff_record_how_it_went_on(bac
         .audit_actions()
         .await
         .contains(&"service.recorded".to_string()));
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list[0]["needs_attention"], 0, "forwarded and recorded");
 
     // Only a forwarded letter is forwarded.
     let plain = draft(
@@ -314,6 +318,8 @@ async fn substitute_service_and_public_notice_follow_a_letter_posti_could_not_de
     let returned = wait_until(&app, id, "returned", |d| d.status.as_str() == "returned").await;
     assert_eq!(returned.deemed_receipt, None);
 
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(list[0]["needs_attention"], 1, "not served");
     let recorded = call_json(
         &app,
         "record_service",
@@ -321,6 +327,11 @@ async fn substitute_service_and_public_notice_follow_a_letter_posti_could_not_de
     )
     .await;
     assert_eq!(recorded.status(), 200, "{:?}", recorded.text().await);
+    let list: Value = app.call("list_notices", &[]).await.json().await.unwrap();
+    assert_eq!(
+        list[0]["needs_attention"], 0,
+        "served by substitute service"
+    );
     let today_date = finnish_date(time::OffsetDateTime::now_utc());
     let substitute = delivery(&app, id).await;
     assert_eq!(

@@ -72,6 +72,22 @@ async fn oversized_requests_are_refused_before_anything_is_loaded_or_asked(backe
         )],
         "counted before any is looked up"
     );
+    let preview = app
+        .client
+        .post(app.url("/api/letter_preview"))
+        .header(ORIGIN, app.origin())
+        .json(&json!({ "draft": unknown }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused_with(preview).await,
+        [(
+            "attachments".to_string(),
+            json!({ "too_many": { "max": 50 } })
+        )],
+        "the preview has the same limits"
+    );
 
     // Two files said to be PDFs, 1.6 MB each: over the print ceiling by their stored sizes,
     // refused before either is read.
