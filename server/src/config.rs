@@ -33,9 +33,9 @@ pub struct Config {
     /// (temporary and test codes) are sent as codes. On by default with the simulator; off
     /// against the real Suomi.fi, where they are treated as "no identity code".
     pub allow_test_identity_codes: bool,
-    /// `TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE`, default 60: identity codes one user may have
-    /// checked for an active mailbox per minute (the check is for sending, not for building
-    /// a register).
+    /// `TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE`, default 200: identity codes one user may have
+    /// checked for an active mailbox per minute, and so at most in one notice (the check is
+    /// for sending, not for building a register).
     pub mailbox_checks_per_minute: u32,
     pub pdf: PdfConfig,
     pub login: LoginPolicy,
@@ -197,7 +197,7 @@ impl Config {
                 Some(_) => flag("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES"),
                 None => get("TIEDOKSI_SUOMIFI_URL").is_none(),
             },
-            mailbox_checks_per_minute: parse("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", 60)?
+            mailbox_checks_per_minute: parse("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", 200)?
                 .clamp(1, 100_000) as u32,
             pdf: PdfConfig {
                 worker: get("TIEDOKSI_PDF_WORKER"),

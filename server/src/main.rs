@@ -103,8 +103,14 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
 
 fn parse_date(name: &str, value: &str) -> anyhow::Result<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(value.trim(), &format)
-        .map_err(|_| anyhow::anyhow!("--{name} must be a real date as YYYY-MM-DD, got {value:?}"))
+    let date = time::Date::parse(value.trim(), &format).map_err(|_| {
+        anyhow::anyhow!("--{name} must be a real date as YYYY-MM-DD, got {value:?}")
+    })?;
+    // Notices are served in this era: the dates that follow must exist too.
+    if !(1900..=2200).contains(&date.year()) {
+        anyhow::bail!("--{name} must be between 1900 and 2200, got {value:?}");
+    }
+    Ok(date)
 }
 
 fn print_legal_dates(

@@ -202,10 +202,13 @@ pub enum LetterError {
     TooLarge { size: usize, max: usize },
     #[error("the PDF could not be written: {0}")]
     Render(String),
-    /// The worker that reads PDFs ran out of its memory or time (e.g. a decompression bomb),
-    /// or failed.
+    /// The worker that read the PDFs ran out of its memory or time (a decompression bomb) or
+    /// stopped on them: the files are the problem.
     #[error("a PDF could not be processed within its limits: {0}")]
     Limits(String),
+    /// The worker could not be run or answered nonsense: our problem, not the file's.
+    #[error("the PDF worker failed: {0}")]
+    Worker(String),
 }
 
 /// What a checked attachment brings to the letter.

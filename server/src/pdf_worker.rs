@@ -84,6 +84,17 @@ pub struct PdfWorker {
 }
 
 impl PdfWorker {
+    /// Refuses a program that is not there: every paper notice would fail otherwise.
+    pub fn checked(settings: PdfWorkerSettings) -> Result<Self, String> {
+        match std::fs::metadata(&settings.program) {
+            Ok(metadata) if metadata.is_file() => Ok(Self::new(settings)),
+            _ => Err(format!(
+                "the PDF worker {} is not a file (set TIEDOKSI_PDF_WORKER to the tiedoksi binary)",
+                settings.program.display()
+            )),
+        }
+    }
+
     pub fn new(settings: PdfWorkerSettings) -> Self {
         let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
         Self {
@@ -100,7 +111,7 @@ impl PdfWorker {
         match self.run(Job::Check, attachments).await? {
             (Reply::Checked(results), _) => Ok(results),
             (Reply::Failed(error), _) => Err(error),
-            (other, _) => Err(LetterError::Limits(format!("unexpected reply {other:?}"))),
+            (other, _) => Err(LetterError::Worker(format!("unexpected reply {other:?}"))),
         }
     }
 
@@ -136,7 +147,7 @@ impl PdfWorker {
             }),
             (Reply::NotPrintable(problems), _) => Err(RenderFailure::NotPrintable(problems)),
             (Reply::Failed(error), _) => Err(RenderFailure::Letter(error)),
-            (other, _) => Err(RenderFailure::Letter(LetterError::Limits(format!(
+            (other, _) => Err(RenderFailure::Letter(LetterError::Worker(format!(
                 "unexpected reply {other:?}"
             )))),
         }
@@ -151,7 +162,7 @@ impl PdfWorker {
             .permits
             .acquire()
             .await
-            .map_err(|_| LetterError::Limits("the PDF workers are shut down".into()))?;
+            .map_err(|_| LetterError::Worker("the PDF workers are shut down".into()))?;
         let request = Request {
             job,
             attachments: attachments
@@ -168,7 +179,7 @@ impl PdfWorker {
             .await
             .map_err(|_| LetterError::Limits("the PDF worker ran out of time".into()))??;
         let (reply, rest): (Reply, &[u8]) = unframe(&output)
-            .ok_or_else(|| LetterError::Limits("the PDF worker's answer is unreadable".into()))?;
+            .ok_or_else(|| LetterError::Worker("the PDF worker's answer is unreadable".into()))?;
         Ok((reply, rest.to_vec()))
     }
 }
@@ -230,6 +241,7 @@ async fn spawn_and_talk(
         .wait()
         .await
         .map_err(|e| failed("waiting for the PDF worker", e))?;
+    // Killed by a signal (memory refused, CPU time out) or stopped by a panic on the file.
     if !status.success() {
         return Err(LetterError::Limits(format!(
             "the PDF worker stopped ({status}): the file needs more memory or time than a PDF may"

@@ -40,7 +40,7 @@ use crate::delivery::watch::AcknowledgementWatch;
 use crate::delivery::worker::{self, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
-use crate::notices::compose::{mailbox_check_limiter, ComposeService};
+use crate::notices::compose::{ComposeService, MailboxChecks};
 use crate::notices::documents::{self, Documents};
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
@@ -87,12 +87,13 @@ fn pdf_worker(config: &Config) -> anyhow::Result<PdfWorker> {
         Some(path) => path.into(),
         None => std::env::current_exe()?,
     };
-    Ok(PdfWorker::new(PdfWorkerSettings {
+    PdfWorker::checked(PdfWorkerSettings {
         program,
         memory_bytes: config.pdf.memory_mb * 1024 * 1024,
         timeout: config.pdf.timeout,
         concurrency: config.pdf.concurrency,
-    }))
+    })
+    .map_err(|error| anyhow::anyhow!(error))
 }
 
 impl Application {
@@ -389,7 +390,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         audit: audit.clone(),
         pdf: services.pdf.clone(),
         allow_test_identity_codes: config.allow_test_identity_codes,
-        mailbox_checks: mailbox_check_limiter(config.mailbox_checks_per_minute),
+        mailbox_checks: MailboxChecks::new(config.mailbox_checks_per_minute),
     };
     let preview = Router::new()
         .route(

@@ -212,6 +212,10 @@ pub enum Problem {
     NotNeedingAttention,
     /// Too many mailbox checks in a short time: try again in a minute.
     MailboxChecksRateLimited,
+    /// More electronic-only recipients than one may have checked at once.
+    TooManyMailboxChecks {
+        max: u32,
+    },
     /// The file's name says another type than its content is declared as.
     FileExtensionMismatch,
     /// Only a letter that went to the organisation's forwarding address is forwarded.
@@ -363,6 +367,9 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
         Problem::NotNeedingAttention => t_string!(i18n, problems.not_needing_attention).to_string(),
         Problem::MailboxChecksRateLimited => {
             t_string!(i18n, problems.mailbox_checks_rate_limited).to_string()
+        }
+        Problem::TooManyMailboxChecks { max } => {
+            t_string!(i18n, problems.too_many_mailbox_checks, max = *max).to_string()
         }
         Problem::FileExtensionMismatch => {
             t_string!(i18n, problems.file_extension_mismatch).to_string()

@@ -535,6 +535,7 @@ async fn record(
                     delivery.deemed_receipt.clone(),
                     delivery.appeal_deadline.clone(),
                 ),
+                previous_rule: delivery.legal_rule.clone(),
                 channel_taken,
                 deemed_receipt,
                 appeal_deadline,

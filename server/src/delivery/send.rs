@@ -422,9 +422,7 @@ impl SendDelivery {
         delivery: &Delivery,
         job: &Job,
     ) -> Result<bool, JobFailure> {
-        // Only before any attempt could have reached Suomi.fi: after a lost answer the send
-        // goes on (a 409 names the message), and the dates count the first service only.
-        let (Some(original_id), 1) = (delivery.reserve_of, job.attempts) else {
+        let Some(original_id) = delivery.reserve_of else {
             return Ok(false);
         };
         let original = self
@@ -434,6 +432,18 @@ impl SendDelivery {
             .map_err(retryable)?
             .ok_or_else(|| fatal("the re-served delivery no longer exists"))?;
         if original.status != DeliveryStatus::ReceiptConfirmed {
+            return Ok(false);
+        }
+        // An earlier attempt may have reached Suomi.fi without our hearing back: then the
+        // letter is Suomi.fi's, not ours to cancel, and sending again only learns its id.
+        if job.attempts > 1
+            && self
+                .suomifi
+                .message_id_for_external_id(&delivery.id.to_string())
+                .await
+                .map_err(|error| classify(&error))?
+                .is_some()
+        {
             return Ok(false);
         }
         let reason = "the recipient acknowledged the electronic notice before the paper \

@@ -45,55 +45,70 @@ impl AcknowledgementWatch {
         let today = finnish_date(as_of.as_offset_date_time());
         // Every delivery overdue by days was submitted at least this long ago.
         let candidates_before = as_of - time::Duration::days(self.acknowledgement_days);
-        let candidates = self
-            .store
-            .unacknowledged_verifiable(candidates_before, BATCH)
-            .await?;
         let mut outcome = WatchOutcome::default();
         let mut auto_reserve: HashMap<Uuid, bool> = HashMap::new();
-        for delivery in candidates {
-            // The 7 days run from when the message reached the mailbox, which Suomi.fi tells
-            // in its "Electronic message created" event, not from our submit.
-            let Some(created) = self.message_created(delivery.id).await? else {
-                continue;
-            };
-            if !overdue(finnish_date(created), today, self.acknowledgement_days) {
-                continue;
-            }
-            let auto = match auto_reserve.get(&delivery.organisation_id) {
-                Some(auto) => *auto,
-                None => {
-                    let settings =
-                        delivery_settings(self.store.as_ref(), delivery.organisation_id).await?;
-                    auto_reserve.insert(
-                        delivery.organisation_id,
-                        settings.auto_reserve_unacknowledged,
-                    );
-                    settings.auto_reserve_unacknowledged
-                }
-            };
-            let reserve = auto.then(Uuid::now_v7);
-            if self
+        let mut after = None;
+        loop {
+            let candidates = self
                 .store
-                .flag_unacknowledged(delivery.id, Timestamp::now(), reserve)
-                .await?
-            {
-                outcome.flagged += 1;
-                if reserve.is_some() {
-                    outcome.reserved += 1;
+                .unacknowledged_verifiable(candidates_before, after, BATCH)
+                .await?;
+            let Some(last) = candidates.last() else {
+                break;
+            };
+            after = last.submitted_at.map(|at| (at, last.id));
+            let full = candidates.len() as i64 == BATCH;
+            for delivery in candidates {
+                // The 7 days run from when the message reached the mailbox, which Suomi.fi
+                // tells in its "Electronic message created" event; until that event is here,
+                // from our submit (earlier: never later than the law allows).
+                let Some(arrived) = self.arrival(&delivery).await? else {
+                    continue;
+                };
+                if !overdue(finnish_date(arrived), today, self.acknowledgement_days) {
+                    continue;
                 }
+                let auto = match auto_reserve.get(&delivery.organisation_id) {
+                    Some(auto) => *auto,
+                    None => {
+                        let settings =
+                            delivery_settings(self.store.as_ref(), delivery.organisation_id)
+                                .await?;
+                        auto_reserve.insert(
+                            delivery.organisation_id,
+                            settings.auto_reserve_unacknowledged,
+                        );
+                        settings.auto_reserve_unacknowledged
+                    }
+                };
+                let reserve = auto.then(Uuid::now_v7);
+                if self
+                    .store
+                    .flag_unacknowledged(delivery.id, Timestamp::now(), reserve)
+                    .await?
+                {
+                    outcome.flagged += 1;
+                    if reserve.is_some() {
+                        outcome.reserved += 1;
+                    }
+                }
+            }
+            if !full {
+                break;
             }
         }
         Ok(outcome)
     }
 
-    async fn message_created(
+    /// When the message reached the mailbox: its "Electronic message created" event, else
+    /// our submit.
+    async fn arrival(
         &self,
-        delivery_id: Uuid,
+        delivery: &crate::store::Delivery,
     ) -> Result<Option<time::OffsetDateTime>, StoreError> {
-        Ok(self
+        let created = self
             .store
-            .delivery_events(delivery_id)
+            .delivery_events(delivery.id)
             .await?
             .into_iter()
             .filter(|event| {
@@ -106,7 +121,8 @@ impl AcknowledgementWatch {
                 )
                 .ok()
             })
-            .min())
+            .min();
+        Ok(created.or(delivery.submitted_at.map(|at| at.as_offset_date_time())))
     }
 
     /// Watches every `interval` until `stop` turns true.

@@ -8,9 +8,10 @@
 //! lengths first, then the stored sizes of the attachments, then Suomi.fi, and only then are
 //! files read and PDFs opened (in a limited child process, `pdf_worker`).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::auth::Actor;
 use app::compose::ssr::ComposeBackend;
@@ -55,12 +56,56 @@ const MAILBOX_CHECK_DEADLINE: Duration = Duration::from_secs(2);
 const MAILBOX_CHECK_PAUSES: [Duration; 2] =
     [Duration::from_millis(200), Duration::from_millis(500)];
 
-/// Mailbox checks one user may have made, per user id.
-pub type MailboxCheckLimiter = DefaultKeyedRateLimiter<Uuid>;
+/// How long an answer about a mailbox is reused: checking a draft and then queuing it asks
+/// Suomi.fi (and spends the user's allowance) once.
+const MAILBOX_ANSWER_TTL: Duration = Duration::from_secs(600);
+/// Answers kept at most; the oldest go first.
+const MAILBOX_ANSWERS_KEPT: usize = 20_000;
 
-pub fn mailbox_check_limiter(per_minute: u32) -> Arc<MailboxCheckLimiter> {
-    let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least one");
-    Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute)))
+/// Mailbox checks one user may have made, per user id, and recent answers by lookup hash.
+pub struct MailboxChecks {
+    limiter: DefaultKeyedRateLimiter<Uuid>,
+    /// The most identity codes one check may ask about (the limiter's burst).
+    per_minute: u32,
+    answers: std::sync::Mutex<HashMap<(Uuid, Vec<u8>), (bool, Instant)>>,
+}
+
+impl MailboxChecks {
+    pub fn new(per_minute: u32) -> Arc<Self> {
+        let per_minute = per_minute.max(1);
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("at least one"));
+        Arc::new(Self {
+            limiter: RateLimiter::keyed(quota),
+            per_minute,
+            answers: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn recent(&self, organisation: Uuid, lookup: &[u8]) -> Option<bool> {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers
+            .get(&(organisation, lookup.to_vec()))
+            .filter(|(_, at)| at.elapsed() < MAILBOX_ANSWER_TTL)
+            .map(|(active, _)| *active)
+    }
+
+    fn remember(&self, organisation: Uuid, lookup: Vec<u8>, active: bool) {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if answers.len() >= MAILBOX_ANSWERS_KEPT {
+            answers.retain(|_, (_, at)| at.elapsed() < MAILBOX_ANSWER_TTL);
+        }
+        if answers.len() < MAILBOX_ANSWERS_KEPT {
+            answers.insert((organisation, lookup), (active, Instant::now()));
+        }
+    }
+
+    /// Whether the user may have `count` more codes checked now.
+    fn allow(&self, user: Uuid, count: usize) -> bool {
+        let Some(count) = NonZeroU32::new(count as u32) else {
+            return true;
+        };
+        matches!(self.limiter.check_key_n(&user, count), Ok(Ok(())))
+    }
 }
 
 #[derive(Clone)]
@@ -74,7 +119,7 @@ pub struct ComposeService {
     /// Identity codes 900–999 are sent as codes (simulator, tests); otherwise they are
     /// treated as no identity code.
     pub allow_test_identity_codes: bool,
-    pub mailbox_checks: Arc<MailboxCheckLimiter>,
+    pub mailbox_checks: Arc<MailboxChecks>,
 }
 
 #[derive(Default)]
@@ -179,11 +224,13 @@ struct CheckedRecipient {
 /// Everything decided about a draft before any file is read.
 struct Plan {
     content: Content,
-    settings: DeliverySettings,
     uploads: Vec<Upload>,
     recipients: Vec<CheckedRecipient>,
     any_paper: bool,
     warnings: Warnings,
+    /// What the paper copy says, and the electronic body composed from the same parts.
+    letter: Letter,
+    electronic_body: String,
 }
 
 /// What Suomi.fi said about the mailboxes asked.
@@ -208,6 +255,27 @@ impl ComposeService {
                 "recipients",
                 Problem::TooMany {
                     max: MAX_RECIPIENTS as u32,
+                },
+            );
+        }
+        // Suomi.fi is asked about each electronic-only recipient; more than one user may have
+        // asked in a minute is more than one notice may ask.
+        let to_check = draft
+            .recipients
+            .iter()
+            .filter(|r| r.mode == DeliveryMode::ElectronicOnly)
+            .filter(|r| {
+                r.identity_code
+                    .as_deref()
+                    .is_some_and(|c| !c.trim().is_empty())
+            })
+            .count();
+        let max_checks = self.mailbox_checks.per_minute as usize;
+        if to_check > max_checks {
+            problems.add(
+                "recipients",
+                Problem::TooManyMailboxChecks {
+                    max: max_checks as u32,
                 },
             );
         }
@@ -486,15 +554,29 @@ impl ComposeService {
         if ids.is_empty() {
             return Ok(MailboxAnswer::NotAsked);
         }
-        let user = actor.user_id().unwrap_or(actor.organisation_id);
-        let count = NonZeroU32::new(ids.len() as u32).expect("not empty");
-        if !matches!(self.mailbox_checks.check_key_n(&user, count), Ok(Ok(()))) {
+        let organisation = actor.organisation_id;
+        let lookups: Vec<Vec<u8>> = ids.iter().map(|id| self.key.lookup_hash(id)).collect();
+        let mut active = Vec::new();
+        let mut to_ask = Vec::new();
+        for (id, lookup) in ids.iter().zip(&lookups) {
+            match self.mailbox_checks.recent(organisation, lookup) {
+                Some(true) => active.push(id.clone()),
+                Some(false) => {}
+                None => to_ask.push((id.clone(), lookup.clone())),
+            }
+        }
+        if to_ask.is_empty() {
+            return Ok(MailboxAnswer::Active(active));
+        }
+        let user = actor.user_id().unwrap_or(organisation);
+        if !self.mailbox_checks.allow(user, to_ask.len()) {
             return Err(invalid("recipients", Problem::MailboxChecksRateLimited));
         }
+        let asked: Vec<String> = to_ask.iter().map(|(id, _)| id.clone()).collect();
         let answer = tokio::time::timeout(MAILBOX_CHECK_DEADLINE, async {
             let mut pauses = MAILBOX_CHECK_PAUSES.iter();
             loop {
-                match self.suomifi.active_mailboxes(&ids).await {
+                match self.suomifi.active_mailboxes(&asked).await {
                     Ok(active) => return Some(active),
                     Err(error) if error.is_retryable() => {
                         tracing::warn!(%error, "mailbox check failed while composing");
@@ -511,28 +593,30 @@ impl ComposeService {
         .ok()
         .flatten();
         // Who asked about whom, without the codes: the same hashes the search uses.
-        let lookups: Vec<String> = ids
+        let hashes: Vec<String> = to_ask
             .iter()
-            .map(|id| {
-                self.key
-                    .lookup_hash(id)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect()
-            })
+            .map(|(_, lookup)| lookup.iter().map(|b| format!("{b:02x}")).collect())
             .collect();
         let entry = AuditEntry::new(AuditAction::MailboxChecked)
             .by(actor)
             .details(json!({
-                "count": ids.len(),
-                "lookup_hashes": lookups,
+                "count": to_ask.len(),
+                "lookup_hashes": hashes,
                 "answered": answer.is_some(),
             }));
         self.audit.record(entry).await.map_err(AppError::internal)?;
-        Ok(match answer {
-            Some(active) => MailboxAnswer::Active(active),
-            None => MailboxAnswer::Deferred,
-        })
+        let Some(answered) = answer else {
+            return Ok(MailboxAnswer::Deferred);
+        };
+        for (id, lookup) in to_ask {
+            let is_active = answered.contains(&id);
+            self.mailbox_checks
+                .remember(organisation, lookup, is_active);
+            if is_active {
+                active.push(id);
+            }
+        }
+        Ok(MailboxAnswer::Active(active))
     }
 
     async fn check_recipients(
@@ -594,7 +678,9 @@ impl ComposeService {
                 }
             };
             let forwarded = decision.paper_addressee == PaperAddressee::OrganisationForwarding;
-            let may_need_paper = paper_possible(decision.mode) || content.verifiable || deferred;
+            // A deferred check may end in paper, but then a caseworker chooses it (with what
+            // paper needs); composing must not depend on Suomi.fi having answered.
+            let may_need_paper = paper_possible(decision.mode) || content.verifiable;
             if may_need_paper {
                 if forwarded && settings.forwarding_address.is_none() {
                     problems.add(field("address_protected"), Problem::ForwardingAddressNotSet);
@@ -638,23 +724,36 @@ impl ComposeService {
             )
             .await?;
         let any_paper = content.verifiable
-            || recipients.iter().any(|recipient| {
-                paper_possible(recipient.decision.mode) || recipient.mailbox_check_deferred
-            });
+            || recipients
+                .iter()
+                .any(|recipient| paper_possible(recipient.decision.mode));
         if any_paper {
             if settings.return_address.is_none() {
                 problems.add("recipients", Problem::ReturnAddressNotSet);
             }
             self.check_paper_attachments(&uploads, &mut problems);
         }
+        let letter = self.letter(actor, draft, &content, &settings);
+        let electronic_body = electronic_body(&letter);
+        let max_body = self.limits().max_body_chars;
+        if problems.is_empty() && electronic_body.chars().count() > max_body {
+            // The header and the instructions count too.
+            problems.add(
+                "body",
+                Problem::TooLong {
+                    max: max_body as u32,
+                },
+            );
+        }
         problems.into_result()?;
         Ok(Plan {
             content,
-            settings,
             uploads,
             recipients,
             any_paper,
             warnings,
+            letter,
+            electronic_body,
         })
     }
 
@@ -868,11 +967,13 @@ impl ComposeService {
         }
         let plan = self.plan(actor, &draft).await?;
         let files = self.read_uploads(&plan.uploads).await?;
-        let letter = self.letter(actor, &draft, &plan.content, &plan.settings);
 
         // The letter is the paper copy, the preview and, for a verifiable notice, what a
         // re-serve prints: rendered once, kept by its hash.
-        let rendered = match self.render_letter(&letter, &plan.uploads, &files).await {
+        let rendered = match self
+            .render_letter(&plan.letter, &plan.uploads, &files)
+            .await
+        {
             Ok(bytes) => Some(bytes),
             Err(error) if plan.any_paper => return Err(error),
             Err(_) => None,
@@ -887,15 +988,6 @@ impl ComposeService {
             ),
             None => None,
         };
-        let electronic_body = electronic_body(&letter);
-        if electronic_body.chars().count() > self.limits().max_body_chars {
-            return Err(invalid(
-                "body",
-                Problem::TooLong {
-                    max: self.limits().max_body_chars as u32,
-                },
-            ));
-        }
 
         let deliveries = plan
             .recipients
@@ -920,7 +1012,7 @@ impl ComposeService {
             appeal_instructions: content.appeal_instructions.clone(),
             paper_letter_sha256,
             decision: content.decision.clone(),
-            electronic_body,
+            electronic_body: plan.electronic_body,
             attachments: plan
                 .uploads
                 .iter()

@@ -654,6 +654,8 @@ impl HistoryEntry {
 pub struct LegalDatesUpdate {
     /// The values the update was computed against: `(channel, deemed_receipt, appeal_deadline)`.
     pub previous: (Option<String>, Option<String>, Option<String>),
+    /// The rule the update was computed against: an explanation is current state too.
+    pub previous_rule: Option<String>,
     pub channel_taken: Option<String>,
     pub deemed_receipt: Option<String>,
     pub appeal_deadline: Option<String>,
@@ -684,10 +686,12 @@ pub trait HistoryStore: Send + Sync {
         update: &LegalDatesUpdate,
     ) -> StoreResult<bool>;
     /// Verifiable deliveries that went electronic, were submitted before `submitted_before`,
-    /// are not acknowledged and not flagged yet; oldest first.
+    /// are not acknowledged and not flagged yet; oldest first, after the `(submitted_at, id)`
+    /// of the last one a previous page ended with.
     async fn unacknowledged_verifiable(
         &self,
         submitted_before: Timestamp,
+        after: Option<(Timestamp, Uuid)>,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
     /// Flags the delivery (with a history entry) and, given `reserve_id`, queues its paper

@@ -116,7 +116,8 @@ macro_rules! impl_shared_proof_stores {
                      appeal_deadline = $4, legal_rule = $5, updated_at = $6 WHERE id = $1 \
                      AND channel_taken IS NOT DISTINCT FROM $7 \
                      AND deemed_receipt IS NOT DISTINCT FROM $8 \
-                     AND appeal_deadline IS NOT DISTINCT FROM $9",
+                     AND appeal_deadline IS NOT DISTINCT FROM $9 \
+                     AND legal_rule IS NOT DISTINCT FROM $10",
                 )
                 .bind(delivery_id)
                 .bind(&update.channel_taken)
@@ -127,6 +128,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(previous_channel)
                 .bind(previous_receipt)
                 .bind(previous_deadline)
+                .bind(&update.previous_rule)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -144,6 +146,7 @@ macro_rules! impl_shared_proof_stores {
             async fn unacknowledged_verifiable(
                 &self,
                 submitted_before: $crate::store::Timestamp,
+                after: Option<($crate::store::Timestamp, uuid::Uuid)>,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
                 let columns = $crate::store::sql::DELIVERY_COLUMNS
@@ -156,10 +159,13 @@ macro_rules! impl_shared_proof_stores {
                      WHERE n.verifiable = TRUE AND d.channel_taken = 'electronic' \
                      AND d.status IN ('sent', 'delivered_electronically') \
                      AND d.submitted_at < $1 AND d.unacknowledged_at IS NULL \
-                     ORDER BY d.submitted_at LIMIT $2"
+                     AND ($3 IS NULL OR d.submitted_at > $3 OR (d.submitted_at = $3 AND d.id > $4)) \
+                     ORDER BY d.submitted_at, d.id LIMIT $2"
                 ))
                 .bind(submitted_before)
                 .bind(limit)
+                .bind(after.map(|(at, _)| at))
+                .bind(after.map(|(_, id)| id))
                 .fetch_all(&self.pool)
                 .await?)
             }

@@ -67,6 +67,10 @@ fn legal_dates_refuses_bad_input_clearly() {
             "YYYY-MM-DD",
         ),
         (
+            vec!["legal-dates", "--sent", "9999-12-31", "--channel", "paper"],
+            "between 1900 and 2200",
+        ),
+        (
             vec!["legal-dates", "--sent", "2026-12-18", "--channel", "pigeon"],
             "invalid value 'pigeon'",
         ),

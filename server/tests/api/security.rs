@@ -247,20 +247,27 @@ async fn mailbox_checks_are_audited_and_limited_per_user(backend: TestBackend) {
     })
     .await;
     app.login_as_admin().await;
-    for n in 0..2 {
-        queued(
-            &app,
-            &draft(
-                &format!("check-{n}"),
-                vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
-            ),
+    let code = |n: u32| crate::notices::hetu("150680", '-', 903 + 2 * n);
+    let electronic = |key: &str, n: u32| {
+        draft(
+            key,
+            vec![recipient("Maija", Some(&code(n)), "electronic_only")],
         )
-        .await;
-    }
-    let third = draft(
-        "check-2",
-        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
-    );
+    };
+    // Checking a draft and then queuing it asks once: the answer is reused.
+    let checked = app
+        .client
+        .post(app.url("/api/check_notice"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .json(&json!({ "draft": electronic("check-0", 0) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checked.status(), 200);
+    queued(&app, &electronic("check-0", 0)).await;
+    queued(&app, &electronic("check-1", 1)).await;
+    let third = electronic("check-2", 2);
     assert_eq!(
         refused_with(send_notice(&app, &third).await).await,
         [(
@@ -274,6 +281,20 @@ async fn mailbox_checks_are_audited_and_limited_per_user(backend: TestBackend) {
     let colleague = signed_in_client(&app, "k@example.fi", "caseworker-password-1").await;
     let theirs = crate::notices::send_notice_as(&app, &colleague, &third).await;
     assert_eq!(theirs.status(), 200);
+    // More electronic-only recipients than the allowance is a problem of the draft itself.
+    let many = draft(
+        "check-many",
+        (0..3)
+            .map(|n| recipient("Maija", Some(&code(10 + n)), "electronic_only"))
+            .collect(),
+    );
+    assert_eq!(
+        refused_with(send_notice(&app, &many).await).await,
+        [(
+            "recipients".to_string(),
+            json!({ "too_many_mailbox_checks": { "max": 2 } })
+        )]
+    );
 
     let checks: Vec<Value> = app
         .store
@@ -284,13 +305,17 @@ async fn mailbox_checks_are_audited_and_limited_per_user(backend: TestBackend) {
         .filter(|event| event.action == "mailbox.checked")
         .map(|event| serde_json::from_str(&event.details).unwrap())
         .collect();
-    assert_eq!(checks.len(), 3, "every check on record");
+    assert_eq!(
+        checks.len(),
+        3,
+        "every question to Suomi.fi on record, once"
+    );
     assert_eq!(checks[0]["count"], 1);
     assert_eq!(checks[0]["lookup_hashes"].as_array().unwrap().len(), 1);
     assert!(
         !serde_json::to_string(&checks)
             .unwrap()
-            .contains(&with_mailbox()[..6]),
+            .contains(&code(0)[7..]),
         "no codes in the audit log"
     );
 }

@@ -852,6 +852,7 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
                 previous.1.map(str::to_string),
                 previous.1.map(|_| "2027-01-25".to_string()),
             ),
+            previous_rule: previous.0.map(|_| "ordinary letter".to_string()),
             channel_taken: Some("paper".into()),
             deemed_receipt: Some(deemed.into()),
             appeal_deadline: Some(deadline.into()),
@@ -867,6 +868,14 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
     // Computed against values that are no longer current: refused, nothing recorded.
     let stale = update((None, None), "2026-12-24", "2027-01-24");
     assert!(!store.record_legal_dates(id, &stale).await.unwrap());
+    // The same dates but another explanation read before: stale too.
+    let mut stale_rule = update(
+        (Some("paper"), Some("2026-12-25")),
+        "2026-12-28",
+        "2027-01-27",
+    );
+    stale_rule.previous_rule = Some("an older rule".into());
+    assert!(!store.record_legal_dates(id, &stale_rule).await.unwrap());
     let second = update(
         (Some("paper"), Some("2026-12-25")),
         "2026-12-28",
@@ -899,6 +908,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
         let delivery = store.delivery(id).await.unwrap().unwrap();
         let update = LegalDatesUpdate {
             previous: (None, None, None),
+            previous_rule: None,
             channel_taken: Some("electronic".into()),
             deemed_receipt: None,
             appeal_deadline: None,
@@ -908,13 +918,16 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
         store.record_legal_dates(id, &update).await.unwrap();
     }
     let cutoff = Timestamp::now() - Duration::days(7);
-    let overdue = store.unacknowledged_verifiable(cutoff, 10).await.unwrap();
+    let overdue = store
+        .unacknowledged_verifiable(cutoff, None, 10)
+        .await
+        .unwrap();
     assert_eq!(
         overdue.iter().map(|d| d.id).collect::<Vec<_>>(),
         vec![verifiable]
     );
     assert!(store
-        .unacknowledged_verifiable(sent_at - Duration::days(1), 10)
+        .unacknowledged_verifiable(sent_at - Duration::days(1), None, 10)
         .await
         .unwrap()
         .is_empty());
@@ -928,7 +941,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
         .await
         .unwrap());
     assert!(store
-        .unacknowledged_verifiable(cutoff, 10)
+        .unacknowledged_verifiable(cutoff, None, 10)
         .await
         .unwrap()
         .is_empty());
