@@ -62,12 +62,15 @@ const MAILBOX_ANSWER_TTL: Duration = Duration::from_secs(600);
 /// Answers kept at most; the oldest go first.
 const MAILBOX_ANSWERS_KEPT: usize = 20_000;
 
+/// Recent answers by organisation and lookup hash: active or not, and when asked.
+type MailboxAnswers = HashMap<(Uuid, Vec<u8>), (bool, Instant)>;
+
 /// Mailbox checks one user may have made, per user id, and recent answers by lookup hash.
 pub struct MailboxChecks {
     limiter: DefaultKeyedRateLimiter<Uuid>,
     /// The most identity codes one check may ask about (the limiter's burst).
     per_minute: u32,
-    answers: std::sync::Mutex<HashMap<(Uuid, Vec<u8>), (bool, Instant)>>,
+    answers: std::sync::Mutex<MailboxAnswers>,
 }
 
 impl MailboxChecks {
