@@ -22,6 +22,7 @@ bench: tools
 	cargo bench -p server --bench simulator_throughput
 	cargo bench -p server --bench paper_letter
 	cargo bench -p server --bench delivery_pipeline
+	scripts/bundle-size.sh
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod compose;
 pub mod domain;
 pub mod error;
+pub mod i18n_root;
 pub mod layout;
 pub mod notices;
 pub mod shell;
@@ -23,5 +24,5 @@ pub use shell::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

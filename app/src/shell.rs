@@ -9,6 +9,7 @@ use crate::admin::AdminPage;
 use crate::auth::LoginPage;
 use crate::compose::ComposePage;
 use crate::i18n::*;
+use crate::i18n_root::I18nRoot;
 use crate::layout::{Layout, NotFound};
 use crate::notices::NoticesPage;
 
@@ -21,7 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -34,17 +35,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
-    let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
-        .path("/")
-        .max_age(365 * 24 * 60 * 60 * 1000_i64);
-
     view! {
-        // The provider's own `lang`/`dir` are closures over the locale signal, and leptos_meta
-        // renders the <html> attributes (and the <title>) after the page's reactive sandbox has
-        // ended: reading a signal there can panic on another runtime thread. Plain values,
-        // read while the page renders, avoid it; the language only changes by reloading.
-        <I18nContextProvider cookie_options set_lang_attr_on_html=false set_dir_attr_on_html=false>
+        // The language context for the server's rendering and for every island. leptos_meta
+        // renders `<html lang>` (and the `<title>`) after the page's reactive sandbox has ended,
+        // so they are plain values read while the page renders; the language only changes by
+        // reloading.
+        <I18nRoot>
             <DocumentLanguage />
             <Stylesheet id="leptos" href="/pkg/tiedoksi.css" />
             <Router>
@@ -59,7 +55,8 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </Layout>
             </Router>
-        </I18nContextProvider>
+            <HydratedMarker />
+        </I18nRoot>
     }
 }
 
@@ -70,8 +67,10 @@ fn DocumentLanguage() -> impl IntoView {
     view! { <leptos_meta::Html attr:lang=locale.as_str() attr:dir="ltr" /> }
 }
 
-/// Effects run only in the browser, after hydration: browser tests wait for this marker.
-fn mark_hydrated() {
+/// Islands hydrate in document order, and this one comes last: when it runs, every island
+/// has taken over its part of the page. Browser tests wait for this marker.
+#[island]
+fn HydratedMarker() -> impl IntoView {
     Effect::new(|_| {
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");

@@ -167,37 +167,46 @@ mod tests {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<Login>::new();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || action.value().get().and_then(Result::err);
-
+    let next = query.read_untracked().get("next").unwrap_or_default();
     view! {
         <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, login.title), t_string!(i18n, app_name))} />
         <div class="narrow">
             <h1>{t!(i18n, login.title)}</h1>
-            {move || error().map(|error| view! {
-                <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="login-error-title">
-                    <h2 id="login-error-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
-                    <p id="login-error"><ErrorText error /></p>
-                </div>
-            })}
-            <p>{t!(i18n, login.intro)}</p>
-            <ActionForm action attr:class="form" attr:novalidate="">
-                <input type="hidden" name="next" value=next />
-                <div class="field">
-                    <label for="email">{t!(i18n, login.email)}</label>
-                    <input id="email" name="email" type="email" autocomplete="username"
-                        required aria-describedby=move || error().map(|_| "login-error") />
-                </div>
-                <div class="field">
-                    <label for="password">{t!(i18n, login.password)}</label>
-                    <input id="password" name="password" type="password"
-                        autocomplete="current-password" required />
-                </div>
-                <button type="submit" class="button button--primary">{t!(i18n, login.submit)}</button>
-            </ActionForm>
+            <LoginForm next />
         </div>
+    }
+}
+
+/// The sign-in form. An island, so a refused attempt answers in place and keeps the e-mail
+/// address typed; without wasm it posts and comes back with the error.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<Login>::new();
+    let error = move || action.value().get().and_then(Result::err);
+    view! {
+        {move || error().map(|error| view! {
+            <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="login-error-title">
+                <h2 id="login-error-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                <p id="login-error"><ErrorText error /></p>
+            </div>
+        })}
+        <p>{t!(i18n, login.intro)}</p>
+        <ActionForm action attr:class="form" attr:novalidate="">
+            <input type="hidden" name="next" value=next />
+            <div class="field">
+                <label for="email">{t!(i18n, login.email)}</label>
+                <input id="email" name="email" type="email" autocomplete="username"
+                    required aria-describedby=move || error().map(|_| "login-error") />
+            </div>
+            <div class="field">
+                <label for="password">{t!(i18n, login.password)}</label>
+                <input id="password" name="password" type="password"
+                    autocomplete="current-password" required />
+            </div>
+            <button type="submit" class="button button--primary">{t!(i18n, login.submit)}</button>
+        </ActionForm>
     }
 }
 
