@@ -11,6 +11,8 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 export E2E_ADMIN_PASSWORD="e2e-admin-password"
 
 TIEDOKSI_ADDR="127.0.0.1:$PORT" \
+TIEDOKSI_LOG_FORMAT=json \
+TIEDOKSI_EVENTS_POLL_SECONDS=1 \
 TIEDOKSI_DATABASE_URL="sqlite://$WORK/tiedoksi.db" \
 TIEDOKSI_DATA_KEY_FILE="$WORK/data.key" \
 TIEDOKSI_BLOB_DIR="$WORK/blobs" \
@@ -27,8 +29,23 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# The built-in simulator's control API, for tests that move its clock.
+SIM_URL="$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        record = json.loads(line)
+    except ValueError:
+        continue
+    url = record.get("fields", {}).get("url") or record.get("url")
+    if url and "simulator" in json.dumps(record):
+        print(url)
+        break
+' "$WORK/server.log")"
+
+mkdir -p "$ROOT/end2end/test-results/screenshots"
 cd end2end
-if ! BASE_URL="http://127.0.0.1:$PORT" npx playwright test; then
+if ! BASE_URL="http://127.0.0.1:$PORT" SIM_URL="$SIM_URL" npx playwright test; then
   echo "---- server log ----"; tail -50 "$WORK/server.log"
   exit 1
 fi

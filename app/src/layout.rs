@@ -40,6 +40,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <p>{t!(i18n, footer.service)}</p>
+            <p><a href="/accessibility">{t!(i18n, accessibility.link)}</a></p>
         </footer>
     }
 }

@@ -10,10 +10,12 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod admin;
 pub mod auth;
+pub mod components;
 pub mod compose;
 pub mod domain;
 pub mod error;
 pub mod i18n_root;
+pub mod info;
 pub mod layout;
 pub mod notices;
 pub mod shell;

@@ -7,11 +7,12 @@ use leptos_router::{path, SsrMode};
 
 use crate::admin::AdminPage;
 use crate::auth::LoginPage;
-use crate::compose::ComposePage;
+use crate::compose::{CheckPage, ComposePage, DraftPage};
 use crate::i18n::*;
 use crate::i18n_root::I18nRoot;
+use crate::info::{AccessibilityStatement, StatusGlossary};
 use crate::layout::{Layout, NotFound};
-use crate::notices::NoticesPage;
+use crate::notices::{NoticePage, NoticesPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -50,8 +51,13 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=NoticesPage ssr=SsrMode::Async />
                         <Route path=path!("/compose") view=ComposePage ssr=SsrMode::Async />
+                        <Route path=path!("/compose/:id") view=DraftPage ssr=SsrMode::Async />
+                        <Route path=path!("/compose/:id/check") view=CheckPage ssr=SsrMode::Async />
+                        <Route path=path!("/notices/:id") view=NoticePage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/statuses") view=StatusGlossary ssr=SsrMode::Async />
+                        <Route path=path!("/accessibility") view=AccessibilityStatement ssr=SsrMode::Async />
                     </Routes>
                 </Layout>
             </Router>

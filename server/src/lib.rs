@@ -12,6 +12,7 @@ pub mod dates;
 pub mod delivery;
 pub mod health;
 pub mod language;
+pub mod local_time;
 pub mod notices;
 pub mod pdf;
 pub mod pdf_worker;

@@ -95,8 +95,8 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
     tiedoksi::telemetry::init(config.json_logs);
     let report = tiedoksi::rotation::rotate(&config, batch).await?;
     println!(
-        "re-sealed {} deliveries under key {} ({} were already under it)",
-        report.resealed, report.key_id, report.already_current
+        "re-sealed {} deliveries and {} drafts under key {} ({} deliveries were already under it)",
+        report.resealed, report.drafts_resealed, report.key_id, report.already_current
     );
     Ok(())
 }

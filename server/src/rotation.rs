@@ -14,6 +14,7 @@ use crate::store::{self, SealedDelivery, Store};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RotationReport {
     pub resealed: u64,
+    pub drafts_resealed: u64,
     pub already_current: u64,
     /// The current key's id, as printed in each sealed value.
     pub key_id: String,
@@ -41,6 +42,7 @@ pub async fn reseal_all(
     loop {
         let rows = store.sealed_deliveries(after, batch).await?;
         let Some(last) = rows.last() else {
+            reseal_drafts(store, keys, batch, &mut report).await?;
             return Ok(report);
         };
         after = Some(last.id);
@@ -55,6 +57,37 @@ pub async fn reseal_all(
             // Changed meanwhile (a concurrent rotation): whatever is there was sealed by it.
             if store.reseal_delivery(&row, &resealed).await? {
                 report.resealed += 1;
+            }
+        }
+    }
+}
+
+/// Drafts too: a draft left under the old key would not open once that key is gone.
+async fn reseal_drafts(
+    store: &dyn Store,
+    keys: &DataKeys,
+    batch: i64,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.sealed_drafts(after, batch).await?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(*last);
+        for (id, sealed) in rows {
+            if keys.is_current(&sealed) {
+                continue;
+            }
+            let content = keys.open(Column::Draft, &sealed).map_err(|_| {
+                anyhow::anyhow!("draft {id} opens with none of the configured data keys")
+            })?;
+            if store
+                .reseal_draft(id, &sealed, &keys.seal(Column::Draft, &content))
+                .await?
+            {
+                report.drafts_resealed += 1;
             }
         }
     }

@@ -37,6 +37,8 @@ pub enum Column {
     IdentityCode,
     PostalAddress,
     Credential,
+    /// A notice being composed (its recipients' codes and addresses inside).
+    Draft,
 }
 
 impl Column {
@@ -45,6 +47,7 @@ impl Column {
             Column::IdentityCode => b"deliveries.identity_sealed",
             Column::PostalAddress => b"deliveries.address_sealed",
             Column::Credential => b"suomifi_services.password_sealed",
+            Column::Draft => b"drafts.content_sealed",
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::admin::ssr::AdminBackend;
 use app::auth::ssr::AuthBackend;
-use app::compose::ssr::ComposeBackend;
+use app::compose::ssr::{ComposeBackend, DraftsBackend};
 use app::notices::ssr::NoticesBackend;
 use app::{shell, App};
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +42,7 @@ use crate::health::{healthz, readyz};
 use crate::language::choose_language;
 use crate::notices::compose::{ComposeService, MailboxChecks};
 use crate::notices::documents::{self, Documents};
+use crate::notices::drafts::{self, DraftService};
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
 use crate::secrets::{DataKey, DataKeys};
@@ -398,22 +399,55 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             post(crate::notices::compose::letter_preview),
         )
         .with_state(compose_service.clone());
+    let limits = services.suomifi.limits().clone();
+    let documents_state = Documents {
+        store: store.clone(),
+        blobs: services.blobs.clone(),
+        audit: audit.clone(),
+        limits: limits.clone(),
+    };
+    let draft_service = DraftService {
+        store: store.clone(),
+        key: services.key.clone(),
+        compose: compose_service.clone(),
+        documents: documents_state.clone(),
+    };
+    // Multipart framing on top of the largest file Suomi.fi takes.
+    let upload_limit = limits.max_upload_bytes + 64 * 1024;
+    let compose_forms = Router::new()
+        .route("/compose/new", post(drafts::new_draft))
+        .route("/compose/{id}/save", post(drafts::save_draft))
+        .route("/compose/{id}/preview", post(drafts::preview_draft))
+        .route(
+            "/compose/{id}/upload",
+            post(drafts::upload_to_draft).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/compose/{id}/send", post(drafts::send_draft))
+        .route("/compose/{id}/delete", post(drafts::delete_draft))
+        .route("/compose/{id}/letter.pdf", get(drafts::draft_letter))
+        .with_state(draft_service.clone());
+    let drafts_backend: Arc<dyn DraftsBackend> = Arc::new(draft_service);
     let compose: Arc<dyn ComposeBackend> = Arc::new(compose_service);
-    let notices: Arc<dyn NoticesBackend> = Arc::new(NoticeViews {
+    let notice_views = NoticeViews {
         store: store.clone(),
         audit: audit.clone(),
         receipt: config.receipt,
-    });
+    };
+    let notice_actions = Router::new()
+        .route(
+            "/notices/{id}/actions",
+            post(crate::notices::view::delivery_action),
+        )
+        .with_state(notice_views.clone());
+    let notices: Arc<dyn NoticesBackend> = Arc::new(notice_views);
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
         provide_context(compose.clone());
+        provide_context(drafts_backend.clone());
         provide_context(notices.clone());
         provide_request_nonce();
     };
-    let limits = services.suomifi.limits().clone();
-    // Multipart framing on top of the largest file Suomi.fi takes.
-    let upload_limit = limits.max_upload_bytes + 64 * 1024;
     let documents = Router::new()
         .route(
             "/api/uploads",
@@ -424,12 +458,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             "/notices/{id}/attachments/{position}",
             get(documents::attachment),
         )
-        .with_state(Documents {
-            store: store.clone(),
-            blobs: services.blobs.clone(),
-            audit,
-            limits,
-        });
+        .with_state(documents_state);
 
     let pages = Router::new()
         .leptos_routes_with_context(&options, route_list(), context, {
@@ -459,6 +488,8 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     Router::new()
         .route("/language/{code}", get(choose_language))
         .merge(documents)
+        .merge(compose_forms)
+        .merge(notice_actions)
         .merge(preview)
         .merge(probes)
         .merge(pages)

@@ -14,6 +14,15 @@ use crate::domain::IdentityError;
 use crate::error::AppError;
 use crate::i18n::*;
 
+pub mod enhance;
+pub mod form;
+pub mod page;
+
+pub use page::{CheckPage, ComposePage, DraftPage};
+
+/// Recipients a compose form can hold (as the compose service allows).
+pub const MAX_FORM_RECIPIENTS: usize = 100;
+
 /// A notice as the caseworker composed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NoticeDraft {
@@ -123,6 +132,12 @@ pub struct PlannedDelivery {
     pub reasons: Vec<ChannelReason>,
     /// Suomi.fi's answer, when asked (electronic only); `None` when not asked or deferred.
     pub mailbox_active: Option<bool>,
+    /// Age on the sending day, for a person with an identity code.
+    #[serde(default)]
+    pub age: Option<u32>,
+    /// Every mode, and why it could not be used when it could not.
+    #[serde(default)]
+    pub options: Vec<(DeliveryMode, Option<ChannelRefusal>)>,
 }
 
 /// Something about a draft a caseworker should know; it does not stop the notice.
@@ -237,6 +252,94 @@ impl FieldProblem {
     }
 }
 
+/// A draft in the caseworker's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub case_reference: String,
+    pub recipients: u32,
+    /// Finnish local time, `25.11.2026 14.05`.
+    pub updated_at: String,
+}
+
+/// A draft as its page shows it: the identity codes only masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftView {
+    pub id: Uuid,
+    /// Without identity codes.
+    pub draft: NoticeDraft,
+    /// Each recipient's saved identity code, masked (`150680-****`), or a business ID.
+    pub saved_codes: Vec<Option<String>>,
+    pub problems: Vec<FieldProblem>,
+    pub attachments: Vec<DraftAttachment>,
+    pub updated_at: String,
+    /// The electronic message as the recipient will see it, as safe HTML.
+    pub preview_html: String,
+    /// Sent as this notice; a sent draft is not edited any more.
+    pub notice_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftAttachment {
+    pub id: Uuid,
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+}
+
+/// The check page: the draft, and what queuing it would do — or what stands in the way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftCheck {
+    pub view: DraftView,
+    pub outcome: Result<CheckedNotice, Vec<FieldProblem>>,
+}
+
+/// The signed-in caseworker's unsent drafts, newest first.
+#[server(prefix = "/api", endpoint = "list_drafts")]
+pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::drafts()?.list_drafts(&actor).await
+        }
+        .await,
+    )
+}
+
+/// One of the caseworker's drafts.
+#[server(prefix = "/api", endpoint = "open_draft")]
+pub async fn open_draft(id: Uuid) -> Result<DraftView, AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::drafts()?.open_draft(&actor, id).await
+        }
+        .await,
+    )
+}
+
+/// A draft checked as queuing would check it (mailboxes asked where it matters).
+#[server(prefix = "/api", endpoint = "check_draft")]
+pub async fn check_draft(id: Uuid) -> Result<DraftCheck, AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_actor(&[
+                crate::auth::Role::Caseworker,
+                crate::auth::Role::Admin,
+            ])?;
+            ssr::drafts()?.check_draft(&actor, id).await
+        }
+        .await,
+    )
+}
+
 /// Checks the draft as queuing would, asking Suomi.fi about mailboxes where it matters, and
 /// writes nothing: the channel per recipient with its reasons, and the warnings.
 #[server(prefix = "/api", endpoint = "check_notice", input = server_fn::codec::Json)]
@@ -276,9 +379,27 @@ pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
 pub mod ssr {
     use async_trait::async_trait;
 
-    use super::{CheckedNotice, NoticeDraft, QueuedNotice};
+    use std::sync::Arc;
+
+    use leptos::prelude::use_context;
+    use uuid::Uuid;
+
+    use super::{CheckedNotice, DraftCheck, DraftSummary, DraftView, NoticeDraft, QueuedNotice};
     use crate::auth::Actor;
     use crate::error::AppError;
+
+    /// Drafts saved on the server, for the compose pages.
+    #[async_trait]
+    pub trait DraftsBackend: Send + Sync {
+        async fn list_drafts(&self, actor: &Actor) -> Result<Vec<DraftSummary>, AppError>;
+        async fn open_draft(&self, actor: &Actor, id: Uuid) -> Result<DraftView, AppError>;
+        async fn check_draft(&self, actor: &Actor, id: Uuid) -> Result<DraftCheck, AppError>;
+    }
+
+    pub(super) fn drafts() -> Result<Arc<dyn DraftsBackend>, AppError> {
+        use_context::<Arc<dyn DraftsBackend>>()
+            .ok_or_else(|| AppError::internal("DraftsBackend missing from context"))
+    }
 
     #[async_trait]
     pub trait ComposeBackend: Send + Sync {
@@ -403,15 +524,5 @@ pub fn WarningText(warning: Warning) -> impl IntoView {
         Warning::MailboxCheckDeferred => {
             t_string!(i18n, warnings.mailbox_check_deferred).to_string()
         }
-    }
-}
-
-#[component]
-pub fn ComposePage() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, compose.title), t_string!(i18n, app_name))} />
-        <h1>{t!(i18n, compose.title)}</h1>
-        <p>{t!(i18n, compose.coming)}</p>
     }
 }

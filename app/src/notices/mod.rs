@@ -11,6 +11,10 @@ use crate::domain::lifecycle::DeliveryStatus;
 use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 
+pub mod page;
+
+pub use page::NoticePage;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeSummary {
     pub id: Uuid,
@@ -46,6 +50,9 @@ pub struct NoticeDetail {
     pub verifiable: bool,
     pub appeal_days: Option<i32>,
     pub created_at: String,
+    /// Finnish local time, `25.11.2026 14.05`.
+    pub created_local: String,
+    pub author_name: String,
     /// `/notices/{id}/letter.pdf` exists.
     pub has_letter: bool,
     pub attachments: Vec<DocumentSummary>,
@@ -85,6 +92,81 @@ pub struct DeliveryDetail {
     pub reserve_of: Option<Uuid>,
     pub documents: Vec<DocumentSummary>,
     pub history: Vec<HistoryItem>,
+    /// The history as the page tells it, newest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Who did what the timeline tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Caseworker,
+    Tiedoksi,
+    SuomiFi,
+    Posti,
+}
+
+/// One step of a delivery's life, typed from its append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineEvent {
+    Queued {
+        mode: DeliveryMode,
+        reasons: Vec<ChannelReason>,
+    },
+    AttemptFailed {
+        retryable: bool,
+    },
+    Submitted {
+        message_id: Option<i64>,
+    },
+    /// A Suomi.fi event; `status` when it moved the delivery.
+    Event {
+        event_type: String,
+        status: Option<DeliveryStatus>,
+    },
+    /// Legal dates computed; `previous_*` were the values before, when a later event changed
+    /// them.
+    LegalDates {
+        deemed_receipt: Option<String>,
+        appeal_deadline: Option<String>,
+        previous_deemed_receipt: Option<String>,
+        previous_appeal_deadline: Option<String>,
+    },
+    NeedsAttention,
+    RetryRequested,
+    Unacknowledged,
+    ReserveQueued,
+    Cancelled,
+    MailboxChecked {
+        active: bool,
+    },
+    ModeChanged {
+        mode: DeliveryMode,
+    },
+    ForwardingRecorded {
+        on: String,
+    },
+    ServiceRecorded {
+        kind: String,
+        on: String,
+    },
+    FactsAtSending {
+        minor: bool,
+    },
+    Other {
+        kind: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// RFC 3339, UTC (for `<time datetime>`).
+    pub at: String,
+    /// Finnish local time, `25.11.2026 14.05`.
+    pub at_local: String,
+    pub source: Source,
+    pub event: TimelineEvent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,9 +345,14 @@ pub mod ssr {
             actor: &Actor,
             delivery_id: Uuid,
         ) -> Result<(), AppError>;
+        async fn delivery_statuses(
+            &self,
+            actor: &Actor,
+            notice_id: Uuid,
+        ) -> Result<Vec<super::page::LiveStatus>, AppError>;
     }
 
-    pub(super) fn backend() -> Result<Arc<dyn NoticesBackend>, AppError> {
+    pub(crate) fn backend() -> Result<Arc<dyn NoticesBackend>, AppError> {
         use_context::<Arc<dyn NoticesBackend>>()
             .ok_or_else(|| AppError::internal("NoticesBackend missing from context"))
     }

@@ -940,6 +940,7 @@ impl ComposeService {
         draft: &NoticeDraft,
     ) -> Result<CheckedNotice, AppError> {
         let plan = self.plan(actor, draft).await?;
+        let today = ymd(sending_day());
         Ok(CheckedNotice {
             deliveries: plan
                 .recipients
@@ -949,10 +950,44 @@ impl ComposeService {
                     paper_addressee: recipient.decision.paper_addressee,
                     reasons: recipient.decision.reasons.clone(),
                     mailbox_active: recipient.facts.mailbox_active,
+                    age: match &recipient.id {
+                        Some(RecipientId::Person(code)) => Some(code.age_on(today)),
+                        _ => None,
+                    },
+                    // Every mode, and why it could not be used: options that do not apply
+                    // stay visible with the reason.
+                    options: [
+                        DeliveryMode::Multichannel,
+                        DeliveryMode::ElectronicOnly,
+                        DeliveryMode::PaperOnly,
+                        DeliveryMode::PaperWithoutId,
+                    ]
+                    .into_iter()
+                    .map(|mode| (mode, decide(mode, &recipient.facts).err()))
+                    .collect(),
                 })
                 .collect(),
             warnings: plan.warnings.0,
         })
+    }
+
+    /// The electronic message as the recipient's mailbox would show it, as safe HTML —
+    /// whatever the draft's problems (a preview is shown while typing).
+    pub async fn preview_html(
+        &self,
+        actor: &Actor,
+        draft: &NoticeDraft,
+    ) -> Result<String, AppError> {
+        let mut ignored = Problems::default();
+        let content = self.check_content(draft, &mut ignored);
+        let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        let letter = self.letter(actor, draft, &content, &settings);
+        Ok(super::preview::body_html(
+            &electronic_body(&letter),
+            draft.markdown,
+        ))
     }
 
     pub async fn compose(

@@ -65,7 +65,7 @@ fn is_invisible(c: char) -> bool {
 
 /// Keeps only the last path segment and drops control and format characters: the name is
 /// shown and sent on, never used as a path.
-fn clean_filename(raw: &str) -> String {
+pub fn clean_filename(raw: &str) -> String {
     let name = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = name.chars().filter(|c| !is_invisible(*c)).collect();
     let trimmed = cleaned.trim();
@@ -73,6 +73,108 @@ fn clean_filename(raw: &str) -> String {
         "document".to_string()
     } else {
         trimmed.chars().take(200).collect()
+    }
+}
+
+/// Why an upload was not kept.
+#[derive(Debug)]
+pub enum UploadRefusal {
+    /// The file is wrong: the status to answer and the problem of the `file` field.
+    Problem(StatusCode, Problem),
+    Internal(AppError),
+}
+
+impl UploadRefusal {
+    fn response(self) -> Response {
+        match self {
+            UploadRefusal::Problem(status, found) => problem(status, found),
+            UploadRefusal::Internal(error) => refuse(error.status(), error),
+        }
+    }
+}
+
+impl Documents {
+    pub fn max_upload_mb(&self) -> u32 {
+        (self.limits.max_upload_bytes / (1024 * 1024)) as u32
+    }
+
+    /// Checks a file and keeps it: a type Suomi.fi takes, named for its type, within the
+    /// size limit, a PDF that is one; stored once by its hash, recorded and audited.
+    pub async fn keep_upload(
+        &self,
+        actor: &Actor,
+        raw_filename: &str,
+        declared: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Upload, UploadRefusal> {
+        use UploadRefusal::Problem as Refused;
+        let uploaded_by = actor
+            .user_id()
+            .ok_or(UploadRefusal::Internal(AppError::Forbidden))?;
+        let filename = clean_filename(raw_filename);
+        let Some(media_type) = attachment_media_type(&filename, declared) else {
+            return Err(Refused(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Problem::FileTypeNotAccepted,
+            ));
+        };
+        // The recipient's device opens the file by its name: the name must say what it is.
+        if attachment_media_type(&filename, None) != Some(media_type) {
+            return Err(Refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Problem::FileExtensionMismatch,
+            ));
+        }
+        if bytes.is_empty() {
+            return Err(Refused(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required));
+        }
+        if bytes.len() > self.limits.max_upload_bytes {
+            return Err(Refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Problem::FileTooLarge {
+                    max_mb: self.max_upload_mb(),
+                },
+            ));
+        }
+        // A file that says it is a PDF must be one: it may be printed.
+        if media_type == "application/pdf" && !crate::suomifi::limits::is_pdf(bytes) {
+            return Err(Refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Problem::AttachmentNotPrintable,
+            ));
+        }
+        let internal =
+            |error: &dyn std::fmt::Display| UploadRefusal::Internal(AppError::internal(error));
+        let sha256 = self
+            .blobs
+            .put(bytes)
+            .await
+            .map_err(|e| internal(&e))?
+            .to_string();
+        let upload = Upload {
+            id: Uuid::now_v7(),
+            organisation_id: actor.organisation_id,
+            uploaded_by,
+            sha256: sha256.clone(),
+            filename,
+            media_type: media_type.to_string(),
+            size_bytes: bytes.len() as i64,
+            created_at: Timestamp::now(),
+        };
+        self.store
+            .create_upload(&upload)
+            .await
+            .map_err(|e| internal(&e))?;
+        let entry = AuditEntry::new(AuditAction::DocumentUploaded)
+            .by(actor)
+            .subject("upload", upload.id)
+            .details(json!({
+                "sha256": sha256,
+                "media_type": media_type,
+                "size_bytes": upload.size_bytes,
+            }));
+        self.audit.record(entry).await.map_err(|e| internal(&e))?;
+        Ok(upload)
     }
 }
 
@@ -85,101 +187,44 @@ pub async fn upload(
     if !actor.may_compose() {
         return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
     }
-    let max = documents.limits.max_upload_bytes;
-    let max_mb = (max / (1024 * 1024)) as u32;
+    let too_large = || {
+        problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::FileTooLarge {
+                max_mb: documents.max_upload_mb(),
+            },
+        )
+    };
     let field = loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("file") => break field,
             Ok(Some(_)) => continue,
             Ok(None) => return problem(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required),
-            Err(_) => {
-                return problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Problem::FileTooLarge { max_mb },
-                )
-            }
+            Err(_) => return too_large(),
         }
     };
-    let filename = clean_filename(field.file_name().unwrap_or_default());
+    let filename = field.file_name().unwrap_or_default().to_string();
     let declared = field.content_type().map(str::to_string);
-    let Some(media_type) = attachment_media_type(&filename, declared.as_deref()) else {
-        return problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Problem::FileTypeNotAccepted,
-        );
+    let Ok(bytes) = field.bytes().await else {
+        return too_large();
     };
-    // The recipient's device opens the file by its name: the name must say what it is.
-    if attachment_media_type(&filename, None) != Some(media_type) {
-        return problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Problem::FileExtensionMismatch,
-        );
+    match documents
+        .keep_upload(&actor, &filename, declared.as_deref(), &bytes)
+        .await
+    {
+        Ok(upload) => (
+            StatusCode::CREATED,
+            Json(UploadedDocument {
+                id: upload.id,
+                filename: upload.filename,
+                media_type: upload.media_type,
+                size_bytes: upload.size_bytes,
+                sha256: upload.sha256,
+            }),
+        )
+            .into_response(),
+        Err(refusal) => refusal.response(),
     }
-    let bytes = match field.bytes().await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return problem(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Problem::FileTooLarge { max_mb },
-            )
-        }
-    };
-    if bytes.is_empty() {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required);
-    }
-    if bytes.len() > max {
-        return problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Problem::FileTooLarge { max_mb },
-        );
-    }
-    // A file that says it is a PDF must be one: it may be printed.
-    if media_type == "application/pdf" && !crate::suomifi::limits::is_pdf(&bytes) {
-        return problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Problem::AttachmentNotPrintable,
-        );
-    }
-    let sha256 = match documents.blobs.put(&bytes).await {
-        Ok(digest) => digest.to_string(),
-        Err(error) => return internal(error),
-    };
-    let upload = Upload {
-        id: Uuid::now_v7(),
-        organisation_id: actor.organisation_id,
-        uploaded_by: match actor.user_id() {
-            Some(id) => id,
-            None => return refuse(StatusCode::FORBIDDEN, AppError::Forbidden),
-        },
-        sha256: sha256.clone(),
-        filename: filename.clone(),
-        media_type: media_type.to_string(),
-        size_bytes: bytes.len() as i64,
-        created_at: Timestamp::now(),
-    };
-    if let Err(error) = documents.store.create_upload(&upload).await {
-        return internal(error);
-    }
-    let entry = AuditEntry::new(AuditAction::DocumentUploaded)
-        .by(&actor)
-        .subject("upload", upload.id)
-        .details(
-            json!({ "sha256": sha256, "media_type": media_type, "size_bytes": upload.size_bytes }),
-        );
-    if let Err(error) = documents.audit.record(entry).await {
-        return internal(error);
-    }
-    (
-        StatusCode::CREATED,
-        Json(UploadedDocument {
-            id: upload.id,
-            filename,
-            media_type: upload.media_type,
-            size_bytes: upload.size_bytes,
-            sha256,
-        }),
-    )
-        .into_response()
 }
 
 /// A notice one of whose recipients has turvakielto: its documents may reveal where that

@@ -3,4 +3,6 @@
 pub mod compose;
 pub mod content;
 pub mod documents;
+pub mod drafts;
+pub mod preview;
 pub mod view;

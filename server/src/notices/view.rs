@@ -14,7 +14,7 @@ use app::error::AppError;
 use app::notices::ssr::NoticesBackend;
 use app::notices::{
     DeliveryDetail, DocumentSummary, ForwardingRecord, HistoryItem, ManualServiceRecord,
-    NoticeDetail, NoticeSummary,
+    NoticeDetail, NoticeSummary, Source, TimelineEntry, TimelineEvent,
 };
 use async_trait::async_trait;
 use serde_json::json;
@@ -24,8 +24,9 @@ use uuid::Uuid;
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::dates::ReceiptRules;
 use crate::delivery::legal::{self, finnish_date};
+use crate::local_time::finnish_local;
 use crate::store::{
-    delivery_settings, Delivery, ModeChange, Notice, ServiceRecord, Store, Timestamp,
+    delivery_settings, Delivery, HistoryEntry, ModeChange, Notice, ServiceRecord, Store, Timestamp,
 };
 
 /// How many notices the list shows.
@@ -143,6 +144,7 @@ impl NoticeViews {
                 }),
                 restricted,
             ),
+            timeline: timeline(&history),
             history: history
                 .into_iter()
                 .map(|entry| HistoryItem {
@@ -205,6 +207,141 @@ impl NoticeViews {
             recorded_by: actor.user_id(),
             recorded_at: Timestamp::now(),
         }
+    }
+}
+
+/// The history as the page tells it: typed events, who did them, newest first. A Suomi.fi
+/// event is placed at the time Suomi.fi gives it.
+pub fn timeline(history: &[HistoryEntry]) -> Vec<TimelineEntry> {
+    let mut entries: Vec<(Timestamp, TimelineEntry)> = history
+        .iter()
+        .map(|entry| {
+            let details: serde_json::Value =
+                serde_json::from_str(&entry.details).unwrap_or_default();
+            let text = |key: &str| details[key].as_str().map(str::to_string);
+            let at = match (entry.kind.as_str(), text("event_time")) {
+                ("suomifi_event", Some(event_time)) => time::OffsetDateTime::parse(
+                    &event_time,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map(Timestamp::from)
+                .unwrap_or(entry.occurred_at),
+                _ => entry.occurred_at,
+            };
+            let (source, event) = timeline_event(&entry.kind, &details);
+            (
+                at,
+                TimelineEntry {
+                    at: at.to_rfc3339(),
+                    at_local: finnish_local(at),
+                    source,
+                    event,
+                },
+            )
+        })
+        .collect();
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    entries.into_iter().map(|(_, entry)| entry).collect()
+}
+
+fn timeline_event(kind: &str, details: &serde_json::Value) -> (Source, TimelineEvent) {
+    let text = |key: &str| details[key].as_str().map(str::to_string);
+    let previous = |key: &str| details["previous"][key].as_str().map(str::to_string);
+    match kind {
+        "queued" => (
+            if details.get("reserve_of").is_some() {
+                Source::Tiedoksi
+            } else {
+                Source::Caseworker
+            },
+            TimelineEvent::Queued {
+                mode: text("decided_mode")
+                    .and_then(|mode| DeliveryMode::parse(&mode))
+                    .unwrap_or_default(),
+                reasons: serde_json::from_value(details["reasons"].clone()).unwrap_or_default(),
+            },
+        ),
+        "attempt_failed" => (
+            Source::Tiedoksi,
+            TimelineEvent::AttemptFailed {
+                retryable: details["retryable"].as_bool().unwrap_or(false),
+            },
+        ),
+        "submitted" => (
+            Source::SuomiFi,
+            TimelineEvent::Submitted {
+                message_id: details["message_id"].as_i64(),
+            },
+        ),
+        "suomifi_event" => {
+            let event_type = text("event_type").unwrap_or_default();
+            let source = if event_type.starts_with("Posti") {
+                Source::Posti
+            } else {
+                Source::SuomiFi
+            };
+            let status = text("status").and_then(|status| DeliveryStatus::parse(&status));
+            (source, TimelineEvent::Event { event_type, status })
+        }
+        "legal_dates" => {
+            let (deemed, deadline) = (text("deemed_receipt"), text("appeal_deadline"));
+            let changed = |old: Option<String>, new: &Option<String>| {
+                old.filter(|old| Some(old) != new.as_ref())
+            };
+            (
+                Source::Tiedoksi,
+                TimelineEvent::LegalDates {
+                    previous_deemed_receipt: changed(previous("deemed_receipt"), &deemed),
+                    previous_appeal_deadline: changed(previous("appeal_deadline"), &deadline),
+                    deemed_receipt: deemed,
+                    appeal_deadline: deadline,
+                },
+            )
+        }
+        "needs_attention" => (Source::Tiedoksi, TimelineEvent::NeedsAttention),
+        "retry_requested" => (Source::Caseworker, TimelineEvent::RetryRequested),
+        "unacknowledged" => (Source::Tiedoksi, TimelineEvent::Unacknowledged),
+        "reserve_queued" => (Source::Tiedoksi, TimelineEvent::ReserveQueued),
+        "cancelled" => (Source::Tiedoksi, TimelineEvent::Cancelled),
+        "mailbox_checked" => (
+            Source::SuomiFi,
+            TimelineEvent::MailboxChecked {
+                active: details["mailbox_active"].as_bool().unwrap_or(false),
+            },
+        ),
+        "mode_changed" => (
+            Source::Caseworker,
+            TimelineEvent::ModeChanged {
+                mode: text("decided_mode")
+                    .and_then(|mode| DeliveryMode::parse(&mode))
+                    .unwrap_or_default(),
+            },
+        ),
+        "forwarding_recorded" => (
+            Source::Caseworker,
+            TimelineEvent::ForwardingRecorded {
+                on: text("served_on").unwrap_or_default(),
+            },
+        ),
+        "service_recorded" => (
+            Source::Caseworker,
+            TimelineEvent::ServiceRecorded {
+                kind: text("kind").unwrap_or_default(),
+                on: text("served_on").unwrap_or_default(),
+            },
+        ),
+        "facts_at_sending" => (
+            Source::Tiedoksi,
+            TimelineEvent::FactsAtSending {
+                minor: details["recipient_minor"].as_bool().unwrap_or(false),
+            },
+        ),
+        other => (
+            Source::Tiedoksi,
+            TimelineEvent::Other {
+                kind: other.to_string(),
+            },
+        ),
     }
 }
 
@@ -280,7 +417,16 @@ impl NoticesBackend for NoticeViews {
         // The read is shown only once it is on record.
         self.audit.record(entry).await.map_err(AppError::internal)?;
         let parties = notice.parties();
+        let author_name = self
+            .store
+            .user_by_id(notice.author_id)
+            .await
+            .map_err(AppError::internal)?
+            .map(|user| user.display_name)
+            .unwrap_or_default();
         Ok(NoticeDetail {
+            author_name,
+            created_local: finnish_local(notice.created_at),
             id: notice.id,
             notice_type: notice.notice_type,
             case_reference: notice.case_reference,
@@ -489,5 +635,72 @@ impl NoticesBackend for NoticeViews {
             }));
         self.audit_action(entry, "a mode change").await;
         Ok(())
+    }
+
+    async fn delivery_statuses(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+    ) -> Result<Vec<app::notices::page::LiveStatus>, AppError> {
+        Ok(self
+            .store
+            .deliveries(actor.organisation_id, notice_id)
+            .await
+            .map_err(AppError::internal)?
+            .into_iter()
+            .map(|delivery| app::notices::page::LiveStatus {
+                id: delivery.id,
+                name: delivery.recipient_name,
+                status: delivery.status,
+            })
+            .collect())
+    }
+}
+
+/// What a notice page's action form posts.
+#[derive(serde::Deserialize)]
+pub struct DeliveryAction {
+    pub action: String,
+    pub delivery_id: Uuid,
+}
+
+/// `POST /notices/{id}/actions`: retry, re-serve on paper, or change to multichannel, after
+/// the page's confirmation; back to the notice, with the problem when it could not be done.
+pub async fn delivery_action(
+    axum::extract::State(views): axum::extract::State<NoticeViews>,
+    actor: Actor,
+    axum::extract::Path(notice_id): axum::extract::Path<Uuid>,
+    axum::Form(form): axum::Form<DeliveryAction>,
+) -> axum::response::Response {
+    use axum::response::{IntoResponse, Redirect};
+    if !actor.may_compose() {
+        return (AppError::Forbidden.status(), "forbidden").into_response();
+    }
+    // Only a delivery of this notice.
+    match views.own_delivery(&actor, form.delivery_id).await {
+        Ok(delivery) if delivery.notice_id == notice_id => {}
+        _ => return (AppError::NotFound.status(), "not found").into_response(),
+    }
+    let done = match form.action.as_str() {
+        "retry" => views.retry_delivery(&actor, form.delivery_id).await,
+        "reserve" => views
+            .reserve_on_paper(&actor, form.delivery_id)
+            .await
+            .map(|_| ()),
+        "multichannel" => views.change_to_multichannel(&actor, form.delivery_id).await,
+        _ => Err(AppError::NotFound),
+    };
+    let anchor = format!("#delivery-{}", form.delivery_id);
+    match done {
+        Ok(()) => Redirect::to(&format!("/notices/{notice_id}{anchor}")).into_response(),
+        Err(AppError::Invalid(problems)) => {
+            let problem = problems
+                .first()
+                .and_then(|p| serde_json::to_string(&p.problem).ok())
+                .unwrap_or_default();
+            let query = app::layout::encode_query_value(&problem);
+            Redirect::to(&format!("/notices/{notice_id}?problem={query}{anchor}")).into_response()
+        }
+        Err(error) => (error.status(), error.to_string()).into_response(),
     }
 }

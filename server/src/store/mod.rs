@@ -731,12 +731,67 @@ pub trait Store:
     + HistoryStore
     + ServiceRecordStore
     + SealedDataStore
+    + DraftStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
     /// The pool-specific session store for tower-sessions.
     fn session_store(&self) -> crate::auth::session::SessionBackend;
     async fn close(&self);
+}
+
+/// A notice being composed; its content (identity codes, addresses) arrives sealed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DraftRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub author_id: Uuid,
+    /// For the list of drafts.
+    pub title: String,
+    pub content_sealed: Vec<u8>,
+    /// JSON of the problems found when it was last checked.
+    pub problems: String,
+    /// The notice it was sent as.
+    pub notice_id: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[async_trait]
+pub trait DraftStore: Send + Sync {
+    /// Writes the draft, new or over its earlier self; `false` when it is another author's or
+    /// has been sent.
+    async fn save_draft(&self, draft: &DraftRow) -> StoreResult<bool>;
+    /// Only the author's own, within their organisation.
+    async fn draft(
+        &self,
+        organisation_id: Uuid,
+        author_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<DraftRow>>;
+    /// The author's unsent drafts, newest first.
+    async fn drafts(
+        &self,
+        organisation_id: Uuid,
+        author_id: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<DraftRow>>;
+    async fn mark_draft_sent(&self, id: Uuid, notice_id: Uuid, at: Timestamp) -> StoreResult<()>;
+    /// `false` when there was no such unsent draft of the author's.
+    async fn delete_draft(
+        &self,
+        organisation_id: Uuid,
+        author_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<bool>;
+    /// Drafts by id after `after`, for re-sealing under a new data key.
+    async fn sealed_drafts(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
+    /// Writes a re-sealed content only over the value read.
+    async fn reseal_draft(&self, id: Uuid, previous: &[u8], resealed: &[u8]) -> StoreResult<bool>;
 }
 
 /// One sealed value in the database, for re-sealing under a new data key.

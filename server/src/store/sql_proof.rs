@@ -437,6 +437,141 @@ macro_rules! impl_shared_proof_stores {
                 Ok(updated.rows_affected() == 1)
             }
         }
+
+        #[async_trait::async_trait]
+        impl $crate::store::DraftStore for $store {
+            async fn save_draft(
+                &self,
+                draft: &$crate::store::DraftRow,
+            ) -> $crate::store::StoreResult<bool> {
+                let written = sqlx::query(
+                    "INSERT INTO drafts (id, organisation_id, author_id, title, content_sealed, \
+                     problems, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+                     content_sealed = excluded.content_sealed, problems = excluded.problems, \
+                     updated_at = excluded.updated_at \
+                     WHERE drafts.author_id = excluded.author_id \
+                     AND drafts.organisation_id = excluded.organisation_id \
+                     AND drafts.notice_id IS NULL",
+                )
+                .bind(draft.id)
+                .bind(draft.organisation_id)
+                .bind(draft.author_id)
+                .bind(&draft.title)
+                .bind(&draft.content_sealed)
+                .bind(&draft.problems)
+                .bind(draft.created_at)
+                .bind(draft.updated_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(written.rows_affected() == 1)
+            }
+
+            async fn draft(
+                &self,
+                organisation_id: uuid::Uuid,
+                author_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::DraftRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, author_id, title, content_sealed, problems, \
+                     notice_id, created_at, updated_at FROM drafts \
+                     WHERE organisation_id = $1 AND author_id = $2 AND id = $3",
+                )
+                .bind(organisation_id)
+                .bind(author_id)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn drafts(
+                &self,
+                organisation_id: uuid::Uuid,
+                author_id: uuid::Uuid,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::DraftRow>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, author_id, title, content_sealed, problems, \
+                     notice_id, created_at, updated_at FROM drafts \
+                     WHERE organisation_id = $1 AND author_id = $2 AND notice_id IS NULL \
+                     ORDER BY updated_at DESC, id DESC LIMIT $3",
+                )
+                .bind(organisation_id)
+                .bind(author_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn mark_draft_sent(
+                &self,
+                id: uuid::Uuid,
+                notice_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE drafts SET notice_id = $2, problems = '[]', updated_at = $3 \
+                     WHERE id = $1 AND notice_id IS NULL",
+                )
+                .bind(id)
+                .bind(notice_id)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_draft(
+                &self,
+                organisation_id: uuid::Uuid,
+                author_id: uuid::Uuid,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<bool> {
+                let deleted = sqlx::query(
+                    "DELETE FROM drafts WHERE organisation_id = $1 AND author_id = $2 \
+                     AND id = $3 AND notice_id IS NULL",
+                )
+                .bind(organisation_id)
+                .bind(author_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(deleted.rows_affected() == 1)
+            }
+
+            async fn sealed_drafts(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, Vec<u8>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, content_sealed FROM drafts WHERE ($1 IS NULL OR id > $1) \
+                     ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn reseal_draft(
+                &self,
+                id: uuid::Uuid,
+                previous: &[u8],
+                resealed: &[u8],
+            ) -> $crate::store::StoreResult<bool> {
+                let updated = sqlx::query(
+                    "UPDATE drafts SET content_sealed = $3 WHERE id = $1 AND content_sealed = $2",
+                )
+                .bind(id)
+                .bind(previous)
+                .bind(resealed)
+                .execute(&self.pool)
+                .await?;
+                Ok(updated.rows_affected() == 1)
+            }
+        }
     };
 }
 

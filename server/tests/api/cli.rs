@@ -171,6 +171,22 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         ids.push(notice.deliveries[0].id);
         store.create_notice(&notice).await.unwrap();
     }
+    let draft_id = uuid::Uuid::now_v7();
+    let now = tiedoksi::store::Timestamp::now();
+    store
+        .save_draft(&tiedoksi::store::DraftRow {
+            id: draft_id,
+            organisation_id: organisation.id,
+            author_id: author.id,
+            title: "Luonnos".into(),
+            content_sealed: old_keys.seal(Column::Draft, "{\"secret\":1}"),
+            problems: "[]".into(),
+            notice_id: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
     let new = DataKey::generate();
     let run = || {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
@@ -189,7 +205,10 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let first = run();
-    assert!(first.contains("re-sealed 7 deliveries"), "{first}");
+    assert!(
+        first.contains("re-sealed 7 deliveries and 1 drafts"),
+        "{first}"
+    );
     let only_new = DataKeys::from(new.clone());
     for (n, id) in ids.iter().enumerate() {
         let delivery = store.delivery(*id).await.unwrap().unwrap();
@@ -220,7 +239,22 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
             )
             .is_err());
     }
+    let draft = store
+        .draft(organisation.id, author.id, draft_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        only_new.open(Column::Draft, &draft.content_sealed).unwrap(),
+        "{\"secret\":1}"
+    );
     let second = run();
-    assert!(second.contains("re-sealed 0 deliveries"), "{second}");
-    assert!(second.contains("7 were already under it"), "{second}");
+    assert!(
+        second.contains("re-sealed 0 deliveries and 0 drafts"),
+        "{second}"
+    );
+    assert!(
+        second.contains("7 deliveries were already under it"),
+        "{second}"
+    );
 }

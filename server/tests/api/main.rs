@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod cli;
 mod delivery;
+mod drafts;
 mod health;
 mod legal;
 mod login;
