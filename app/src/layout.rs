@@ -55,6 +55,7 @@ fn SignedInHeader(user: SessionUser) -> impl IntoView {
         <nav class="site-nav" aria-label=move || t_string!(i18n, nav.label)>
             <ul>
                 <li><NavLink href="/">{t!(i18n, nav.notices)}</NavLink></li>
+                <li><NavLink href="/attention">{t!(i18n, nav.attention)}</NavLink></li>
                 <li><NavLink href="/compose">{t!(i18n, nav.compose)}</NavLink></li>
                 {is_admin.then(|| view! {
                     <li><NavLink href="/admin">{t!(i18n, nav.admin)}</NavLink></li>

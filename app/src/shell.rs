@@ -12,7 +12,7 @@ use crate::i18n::*;
 use crate::i18n_root::I18nRoot;
 use crate::info::{AccessibilityStatement, StatusGlossary};
 use crate::layout::{Layout, NotFound};
-use crate::notices::{NoticePage, NoticesPage};
+use crate::notices::{AttentionPage, NoticePage, NoticesPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     // (and without) the wasm and can carry the right HTTP status.
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=NoticesPage ssr=SsrMode::Async />
+                        <Route path=path!("/attention") view=AttentionPage ssr=SsrMode::Async />
                         <Route path=path!("/compose") view=ComposePage ssr=SsrMode::Async />
                         <Route path=path!("/compose/:id") view=DraftPage ssr=SsrMode::Async />
                         <Route path=path!("/compose/:id/check") view=CheckPage ssr=SsrMode::Async />

@@ -1,5 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
+import { screenshot } from "./helpers";
 
 const ADMIN_EMAIL = "admin@tiedoksi.local";
 const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
@@ -155,15 +156,20 @@ test("a queued notice is listed, accessibly, in every language", async ({ page, 
   await page.reload();
   await waitForHydration(page);
   const table = page.getByTestId("notices-table");
-  await expect(table.getByRole("cell", { name: "DNRO 42/2026" })).toBeVisible();
-  await expect(table.getByRole("cell", { name: "Päätös pysäköintiluvasta" })).toBeVisible();
-  await expect(table.getByRole("columnheader", { name: "Diaarinumero" })).toBeVisible();
+  const row = table.getByTestId("notice-row").filter({ hasText: "DNRO 42/2026" });
+  await expect(row.getByRole("link", { name: "Päätös pysäköintiluvasta" })).toBeVisible();
+  await expect(row).toContainText("Maija Meikäläinen");
+  await expect(row).toContainText("150680-****");
+  await expect(row).not.toContainText("150680-9039");
+  await expect(table.getByRole("columnheader", { name: "Vastaanottajat" })).toBeVisible();
   await expectNoAxeViolations(page);
   await page.getByRole("link", { name: "Svenska" }).click();
-  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Diarienummer" })).toBeVisible();
+  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Mottagare" })).toBeVisible();
   await expectNoAxeViolations(page);
+  await screenshot(page, "list-sv");
   await page.getByRole("link", { name: "English" }).click();
-  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Case reference" })).toBeVisible();
+  await expect(page.getByTestId("notices-table").getByRole("columnheader", { name: "Recipients" })).toBeVisible();
   await expectNoAxeViolations(page);
+  await screenshot(page, "list-en");
   expect(consoleErrors).toEqual([]);
 });

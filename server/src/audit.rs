@@ -30,6 +30,8 @@ pub enum AuditAction {
     DeliveryModeChanged,
     MailboxChecked,
     ServiceRecorded,
+    /// The notice list searched by an identity code (the lookup hash, never the code).
+    NoticesSearchedByIdentity,
 }
 
 impl AuditAction {
@@ -54,6 +56,7 @@ impl AuditAction {
             AuditAction::DeliveryModeChanged => "delivery.mode_changed",
             AuditAction::MailboxChecked => "mailbox.checked",
             AuditAction::ServiceRecorded => "service.recorded",
+            AuditAction::NoticesSearchedByIdentity => "notices.searched_by_identity",
         }
     }
 }

@@ -47,7 +47,8 @@ impl std::fmt::Display for Sha256Hex {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as hashes are written everywhere here.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -2,11 +2,12 @@
 
 use crate::store::Timestamp;
 
+static HELSINKI: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
+    jiff::tz::TimeZone::get("Europe/Helsinki").expect("the bundled tzdb has Europe/Helsinki")
+});
+
 /// `25.11.2026 14.05` in Finland's time.
 pub fn finnish_local(at: Timestamp) -> String {
-    static HELSINKI: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
-        jiff::tz::TimeZone::get("Europe/Helsinki").expect("the bundled tzdb has Europe/Helsinki")
-    });
     let instant = at.as_offset_date_time();
     let Ok(timestamp) = jiff::Timestamp::new(instant.unix_timestamp(), 0) else {
         return String::new();
@@ -22,6 +23,20 @@ pub fn finnish_local(at: Timestamp) -> String {
     )
 }
 
+/// The instant a Finnish calendar day begins (00.00 in Helsinki).
+pub fn start_of_finnish_day(date: time::Date) -> Option<Timestamp> {
+    let civil = jiff::civil::date(
+        i16::try_from(date.year()).ok()?,
+        i8::try_from(u8::from(date.month())).ok()?,
+        i8::try_from(date.day()).ok()?,
+    );
+    let midnight = civil.to_datetime(jiff::civil::Time::midnight());
+    let seconds = HELSINKI.to_timestamp(midnight).ok()?.as_second();
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .map(Timestamp::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +47,21 @@ mod tests {
         assert_eq!(finnish_local(winter), "25.11.2026 14.05");
         let summer = Timestamp::from(time::macros::datetime!(2026-06-30 21:30 UTC));
         assert_eq!(finnish_local(summer), "1.7.2026 00.30");
+    }
+
+    #[test]
+    fn a_finnish_day_starts_at_helsinki_midnight() {
+        assert_eq!(
+            start_of_finnish_day(time::macros::date!(2026 - 11 - 25)),
+            Some(Timestamp::from(
+                time::macros::datetime!(2026-11-24 22:00 UTC)
+            ))
+        );
+        assert_eq!(
+            start_of_finnish_day(time::macros::date!(2026 - 07 - 01)),
+            Some(Timestamp::from(
+                time::macros::datetime!(2026-06-30 21:00 UTC)
+            ))
+        );
     }
 }

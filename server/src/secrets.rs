@@ -39,6 +39,8 @@ pub enum Column {
     Credential,
     /// A notice being composed (its recipients' codes and addresses inside).
     Draft,
+    /// An identity code searched for, carried in the list's URL instead of the code.
+    SearchToken,
 }
 
 impl Column {
@@ -48,6 +50,7 @@ impl Column {
             Column::PostalAddress => b"deliveries.address_sealed",
             Column::Credential => b"suomifi_services.password_sealed",
             Column::Draft => b"drafts.content_sealed",
+            Column::SearchToken => b"notice_list.who",
         }
     }
 }

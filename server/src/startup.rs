@@ -432,12 +432,14 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         store: store.clone(),
         audit: audit.clone(),
         receipt: config.receipt,
+        keys: services.key.clone(),
     };
     let notice_actions = Router::new()
         .route(
             "/notices/{id}/actions",
             post(crate::notices::view::delivery_action),
         )
+        .route("/search", post(crate::notices::list::search))
         .with_state(notice_views.clone());
     let notices: Arc<dyn NoticesBackend> = Arc::new(notice_views);
     let context = move || {

@@ -241,6 +241,8 @@ pub enum Problem {
     ReceiptRequired,
     /// The date is before the letter was sent.
     DateBeforeSending,
+    /// An identity-code search from a link that no longer opens (the data key changed).
+    SearchExpired,
 }
 
 impl FieldProblem {
@@ -501,6 +503,7 @@ pub fn ProblemText(problem: Problem) -> impl IntoView {
         }
         Problem::ReceiptRequired => t_string!(i18n, problems.receipt_required).to_string(),
         Problem::DateBeforeSending => t_string!(i18n, problems.date_before_sending).to_string(),
+        Problem::SearchExpired => t_string!(i18n, problems.search_expired).to_string(),
     }
 }
 

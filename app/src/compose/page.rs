@@ -22,7 +22,7 @@ use crate::i18n::*;
 use crate::layout::{set_http_status, Forbidden};
 
 /// The page title, with "Virhe: " first when the page shows errors (GOV.UK).
-fn page_title(title: String, has_errors: bool) -> String {
+pub(crate) fn page_title(title: String, has_errors: bool) -> String {
     let i18n = use_i18n();
     let app = t_string!(i18n, app_name).to_string();
     if has_errors {
@@ -43,7 +43,7 @@ fn draft_id() -> Option<Uuid> {
 }
 
 /// How a failed read shows on a page.
-fn failure(error: AppError) -> AnyView {
+pub(crate) fn failure(error: AppError) -> AnyView {
     match error {
         AppError::Forbidden => view! { <Forbidden /> }.into_any(),
         AppError::NotFound => {

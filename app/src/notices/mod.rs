@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use crate::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
 use crate::domain::lifecycle::DeliveryStatus;
-use crate::error::{AppError, ErrorText};
-use crate::i18n::*;
+use crate::error::AppError;
 
+pub mod list;
 pub mod page;
 
+pub use list::{AttentionPage, NoticesPage};
 pub use page::NoticePage;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,72 +351,19 @@ pub mod ssr {
             actor: &Actor,
             notice_id: Uuid,
         ) -> Result<Vec<super::page::LiveStatus>, AppError>;
+        async fn find_notices(
+            &self,
+            actor: &Actor,
+            filter: super::list::NoticeFilter,
+        ) -> Result<super::list::NoticeListPage, AppError>;
+        async fn needs_attention(
+            &self,
+            actor: &Actor,
+        ) -> Result<Vec<super::list::AttentionItem>, AppError>;
     }
 
     pub(crate) fn backend() -> Result<Arc<dyn NoticesBackend>, AppError> {
         use_context::<Arc<dyn NoticesBackend>>()
             .ok_or_else(|| AppError::internal("NoticesBackend missing from context"))
-    }
-}
-
-#[component]
-pub fn NoticesPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let notices = Resource::new_blocking(|| (), |_| list_notices());
-    view! {
-        <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, notices.title), t_string!(i18n, app_name))} />
-        <h1>{t!(i18n, notices.title)}</h1>
-        <Suspense>
-            {move || Suspend::new(async move {
-                match notices.await {
-                    Ok(list) if list.is_empty() => view! { <EmptyState /> }.into_any(),
-                    Ok(list) => view! { <NoticeTable notices=list /> }.into_any(),
-                    Err(error) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn EmptyState() -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <div class="empty-state" data-testid="notices-empty">
-            <p>{t!(i18n, notices.empty)}</p>
-            <p><a class="button button--primary" href="/compose">{t!(i18n, notices.compose_first)}</a></p>
-        </div>
-    }
-}
-
-#[component]
-fn NoticeTable(notices: Vec<NoticeSummary>) -> impl IntoView {
-    let i18n = use_i18n();
-    view! {
-        <table class="table" aria-labelledby="notices-heading" data-testid="notices-table">
-            <caption id="notices-heading" class="visually-hidden">{t!(i18n, notices.title)}</caption>
-            <thead>
-                <tr>
-                    <th scope="col">{t!(i18n, notices.case_reference)}</th>
-                    <th scope="col">{t!(i18n, notices.subject)}</th>
-                    <th scope="col">{t!(i18n, notices.recipients)}</th>
-                    <th scope="col">{t!(i18n, notices.created)}</th>
-                    <th scope="col">{t!(i18n, notices.attention)}</th>
-                </tr>
-            </thead>
-            <tbody>
-                {notices.into_iter().map(|notice| view! {
-                    <tr>
-                        <td>{notice.case_reference}</td>
-                        <td>{notice.title}</td>
-                        <td>{notice.recipients}</td>
-                        <td><time datetime=notice.created_at.clone()>{notice.created_at.replace('T', " ").chars().take(16).collect::<String>()}" UTC"</time></td>
-                        <td>{(notice.needs_attention > 0).then(|| view! {
-                            <span class="tag tag--warning">{t!(i18n, notices.needs_attention)}</span>
-                        })}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
     }
 }

@@ -598,7 +598,7 @@ impl ComposeService {
         // Who asked about whom, without the codes: the same hashes the search uses.
         let hashes: Vec<String> = to_ask
             .iter()
-            .map(|(_, lookup)| lookup.iter().map(|b| format!("{b:02x}")).collect())
+            .map(|(_, lookup)| crate::blobs::hex(lookup))
             .collect();
         let entry = AuditEntry::new(AuditAction::MailboxChecked)
             .by(actor)

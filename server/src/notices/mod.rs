@@ -4,5 +4,6 @@ pub mod compose;
 pub mod content;
 pub mod documents;
 pub mod drafts;
+pub mod list;
 pub mod preview;
 pub mod view;

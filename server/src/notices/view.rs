@@ -11,6 +11,7 @@ use app::compose::{FieldProblem, Problem};
 use app::domain::channel::{ChannelReason, DeliveryMode};
 use app::domain::lifecycle::{DeliveryStatus, ForwardingMethod, ManualService};
 use app::error::AppError;
+use app::notices::list::{AttentionItem, NoticeFilter, NoticeListPage};
 use app::notices::ssr::NoticesBackend;
 use app::notices::{
     DeliveryDetail, DocumentSummary, ForwardingRecord, HistoryItem, ManualServiceRecord,
@@ -25,6 +26,7 @@ use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::dates::ReceiptRules;
 use crate::delivery::legal::{self, finnish_date};
 use crate::local_time::finnish_local;
+use crate::secrets::DataKeys;
 use crate::store::{
     delivery_settings, Delivery, HistoryEntry, ModeChange, Notice, ServiceRecord, Store, Timestamp,
 };
@@ -46,6 +48,8 @@ pub struct NoticeViews {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
     pub receipt: ReceiptRules,
+    /// Seals the identity-code search token and hashes the code for the lookup.
+    pub keys: DataKeys,
 }
 
 /// A notice with a turvakielto recipient shows its content only to its author and admins:
@@ -654,6 +658,18 @@ impl NoticesBackend for NoticeViews {
                 status: delivery.status,
             })
             .collect())
+    }
+
+    async fn find_notices(
+        &self,
+        actor: &Actor,
+        filter: NoticeFilter,
+    ) -> Result<NoticeListPage, AppError> {
+        crate::notices::list::find(self, actor, filter).await
+    }
+
+    async fn needs_attention(&self, actor: &Actor) -> Result<Vec<AttentionItem>, AppError> {
+        crate::notices::list::needs_attention(self, actor).await
     }
 }
 

@@ -467,6 +467,28 @@ pub trait NoticeStore: Send + Sync {
         organisation_id: Uuid,
         limit: i64,
     ) -> StoreResult<Vec<NoticeSummaryRow>>;
+    /// One page of the organisation's notices that match `query`, in its order.
+    async fn search_notices(&self, query: &NoticeQuery) -> StoreResult<Vec<Notice>>;
+    /// The database's plan for `search_notices` (the EXPLAIN test, and operators).
+    async fn explain_notice_search(&self, query: &NoticeQuery) -> StoreResult<String>;
+    /// The deliveries of these notices, in notice and recipient order.
+    async fn deliveries_of(
+        &self,
+        organisation_id: Uuid,
+        notice_ids: &[Uuid],
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Which of these notices' deliveries need a person.
+    async fn deliveries_needing_attention_among(
+        &self,
+        organisation_id: Uuid,
+        notice_ids: &[Uuid],
+    ) -> StoreResult<Vec<Uuid>>;
+    /// Deliveries a person must act on (the "Needs attention" view), oldest first.
+    async fn deliveries_needing_attention(
+        &self,
+        organisation_id: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
     /// In recipient order, only within `organisation_id`.
     async fn deliveries(
         &self,
@@ -522,6 +544,29 @@ pub trait NoticeStore: Send + Sync {
         recipient_minor: bool,
         at: Timestamp,
     ) -> StoreResult<()>;
+}
+
+/// What the notice list asks for: filters, and a page after (or before) a place in the order.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeQuery {
+    pub organisation_id: Uuid,
+    /// Matched, case-insensitively, in the case reference, the title and recipients' names.
+    pub text: Option<String>,
+    /// Lookup hashes of an identity code (one per configured data key).
+    pub lookups: Vec<Vec<u8>>,
+    pub notice_type: Option<String>,
+    /// A notice with a delivery in this status.
+    pub status: Option<DeliveryStatus>,
+    /// A notice with a delivery that needs a person.
+    pub needs_attention: bool,
+    pub created_from: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub oldest_first: bool,
+    /// Keyset: the page after this `(created_at, id)` in the order...
+    pub after: Option<(Timestamp, Uuid)>,
+    /// ...or the page before it (returned in the order too).
+    pub before: Option<(Timestamp, Uuid)>,
+    pub limit: i64,
 }
 
 /// A caseworker's change of a delivery's mode.

@@ -42,6 +42,16 @@ impl super::sql_proof::HasDatabase for PostgresStore {
 }
 
 impl PostgresStore {
+    /// How the database shows a query's plan.
+    fn explain_prefix() -> &'static str {
+        "EXPLAIN "
+    }
+
+    /// Run before asking for a plan: on PostgreSQL, sequential scans off, so the plan shows whether an index can serve the query (a small table is scanned whatever indexes it has).
+    fn explain_setup() -> Option<&'static str> {
+        Some("SET LOCAL enable_seqscan = off")
+    }
+
     /// Several processes may claim at once: each skips the rows another is claiming.
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("FOR UPDATE SKIP LOCKED")

@@ -520,6 +520,22 @@ pub(crate) fn status_list(statuses: &[app::domain::lifecycle::DeliveryStatus]) -
         .join(", ")
 }
 
+/// A delivery (`d`) that needs a person: failed; a letter Posti could not deliver with no
+/// other service recorded; a verifiable notice unacknowledged and not re-served; a
+/// turvakielto letter at the forwarding address whose onward service is not recorded.
+pub(super) const NEEDS_ATTENTION: &str = "(d.status = 'needs_attention' \
+     OR (d.status IN ('returned', 'unresolved') \
+         AND NOT EXISTS (SELECT 1 FROM service_records s \
+             WHERE s.delivery_id = d.id AND s.kind <> 'forwarding')) \
+     OR (d.unacknowledged_at IS NOT NULL \
+         AND d.status IN ('sent', 'delivered_electronically') \
+         AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = d.id)) \
+     OR (d.paper_addressee = 'organisation_forwarding' \
+         AND d.channel_taken = 'paper' \
+         AND d.status IN ('paper_created', 'sent_for_printing') \
+         AND NOT EXISTS (SELECT 1 FROM service_records s \
+             WHERE s.delivery_id = d.id AND s.kind = 'forwarding')))";
+
 pub(super) const INSERT_HISTORY: &str = "INSERT INTO delivery_history \
      (id, organisation_id, delivery_id, occurred_at, kind, details) \
      VALUES ($1, $2, $3, $4, $5, $6)";
@@ -597,27 +613,123 @@ macro_rules! impl_shared_notice_store {
                 organisation_id: uuid::Uuid,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::NoticeSummaryRow>> {
-                Ok(sqlx::query_as(
+                Ok(sqlx::query_as(&format!(
                     "SELECT n.id, n.notice_type, n.case_reference, n.title, n.created_at, \
                      COUNT(d.id) AS recipients, \
-                     COALESCE(SUM(CASE WHEN d.status = 'needs_attention' \
-                         OR (d.status IN ('returned', 'unresolved') \
-                             AND NOT EXISTS (SELECT 1 FROM service_records s \
-                                 WHERE s.delivery_id = d.id AND s.kind <> 'forwarding')) \
-                         OR (d.unacknowledged_at IS NOT NULL \
-                             AND d.status IN ('sent', 'delivered_electronically') \
-                             AND NOT EXISTS (SELECT 1 FROM deliveries r WHERE r.reserve_of = d.id)) \
-                         OR (d.paper_addressee = 'organisation_forwarding' \
-                             AND d.channel_taken = 'paper' \
-                             AND d.status IN ('paper_created', 'sent_for_printing') \
-                             AND NOT EXISTS (SELECT 1 FROM service_records s \
-                                 WHERE s.delivery_id = d.id AND s.kind = 'forwarding')) \
-                         THEN 1 ELSE 0 END), 0) AS needs_attention \
+                     COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS needs_attention \
                      FROM notices n LEFT JOIN deliveries d ON d.notice_id = n.id \
                      WHERE n.organisation_id = $1 \
                      GROUP BY n.id, n.notice_type, n.case_reference, n.title, n.created_at \
                      ORDER BY n.created_at DESC, n.id DESC LIMIT $2",
-                )
+                    $crate::store::sql::NEEDS_ATTENTION
+                ))
+                .bind(organisation_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn search_notices(
+                &self,
+                query: &$crate::store::NoticeQuery,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Notice>> {
+                let mut builder = sqlx::QueryBuilder::new("");
+                Self::push_notice_search(&mut builder, query);
+                let mut rows: Vec<$crate::store::Notice> =
+                    builder.build_query_as().fetch_all(&self.pool).await?;
+                if query.before.is_some() {
+                    rows.reverse();
+                }
+                Ok(rows)
+            }
+
+            async fn explain_notice_search(
+                &self,
+                query: &$crate::store::NoticeQuery,
+            ) -> $crate::store::StoreResult<String> {
+                // In a transaction that is rolled back: the setup ends with it.
+                let mut tx = self.pool.begin().await?;
+                if let Some(setup) = <$store>::explain_setup() {
+                    sqlx::query(setup).execute(&mut *tx).await?;
+                }
+                let mut builder = sqlx::QueryBuilder::new(<$store>::explain_prefix());
+                Self::push_notice_search(&mut builder, query);
+                let rows = builder.build().fetch_all(&mut *tx).await?;
+                tx.rollback().await?;
+                let mut plan = Vec::new();
+                for row in rows {
+                    use sqlx::Row;
+                    // PostgreSQL: one text column; SQLite: id, parent, notused, detail.
+                    let line: String = row
+                        .try_get("QUERY PLAN")
+                        .or_else(|_| row.try_get("detail"))
+                        .unwrap_or_default();
+                    plan.push(line);
+                }
+                Ok(plan.join("\n"))
+            }
+
+            async fn deliveries_of(
+                &self,
+                organisation_id: uuid::Uuid,
+                notice_ids: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
+                if notice_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = sqlx::QueryBuilder::new(format!(
+                    "SELECT {} FROM deliveries WHERE organisation_id = ",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ));
+                builder.push_bind(organisation_id);
+                builder.push(" AND notice_id IN (");
+                let mut ids = builder.separated(", ");
+                for id in notice_ids {
+                    ids.push_bind(*id);
+                }
+                builder.push(") ORDER BY notice_id, position");
+                Ok(builder.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn deliveries_needing_attention_among(
+                &self,
+                organisation_id: uuid::Uuid,
+                notice_ids: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<Vec<uuid::Uuid>> {
+                if notice_ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = sqlx::QueryBuilder::new(
+                    "SELECT d.id FROM deliveries d WHERE d.organisation_id = ",
+                );
+                builder.push_bind(organisation_id);
+                builder.push(" AND d.notice_id IN (");
+                let mut ids = builder.separated(", ");
+                for id in notice_ids {
+                    ids.push_bind(*id);
+                }
+                builder.push(format!(") AND {}", $crate::store::sql::NEEDS_ATTENTION));
+                Ok(builder
+                    .build_query_scalar::<uuid::Uuid>()
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn deliveries_needing_attention(
+                &self,
+                organisation_id: uuid::Uuid,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
+                let columns = $crate::store::sql::DELIVERY_COLUMNS
+                    .split(", ")
+                    .map(|column| format!("d.{}", column.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {columns} FROM deliveries d WHERE d.organisation_id = $1 AND {} \
+                     ORDER BY d.updated_at, d.id LIMIT $2",
+                    $crate::store::sql::NEEDS_ATTENTION
+                ))
                 .bind(organisation_id)
                 .bind(limit)
                 .fetch_all(&self.pool)
@@ -874,6 +986,104 @@ macro_rules! impl_shared_notice_store {
         }
 
         impl $store {
+            /// The notice list's query: organisation, filters, keyset, order, limit.
+            fn push_notice_search<'q>(
+                builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                query: &'q $crate::store::NoticeQuery,
+            ) {
+                let columns = $crate::store::sql::NOTICE_COLUMNS
+                    .split(", ")
+                    .map(|column| format!("n.{}", column.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if query.lookups.is_empty() {
+                    builder.push(format!("SELECT {columns} FROM notices n WHERE n.organisation_id = "));
+                } else {
+                    // A person has few notices: start from their deliveries (by lookup hash)
+                    // and sort those few, rather than walk the whole list checking each. CROSS
+                    // JOIN keeps that order on SQLite; PostgreSQL plans it freely.
+                    builder.push(format!(
+                        "SELECT {columns} FROM (SELECT DISTINCT notice_id FROM deliveries \
+                         WHERE organisation_id = "
+                    ));
+                    builder.push_bind(query.organisation_id);
+                    builder.push(" AND identity_lookup IN (");
+                    let mut lookups = builder.separated(", ");
+                    for lookup in &query.lookups {
+                        lookups.push_bind(lookup.as_slice());
+                    }
+                    builder.push(
+                        ")) person CROSS JOIN notices n \
+                         WHERE n.id = person.notice_id AND n.organisation_id = ",
+                    );
+                }
+                builder.push_bind(query.organisation_id);
+                if let Some(kind) = &query.notice_type {
+                    builder.push(" AND n.notice_type = ");
+                    builder.push_bind(kind.as_str());
+                }
+                if let Some(from) = query.created_from {
+                    builder.push(" AND n.created_at >= ");
+                    builder.push_bind(from);
+                }
+                if let Some(before) = query.created_before {
+                    builder.push(" AND n.created_at < ");
+                    builder.push_bind(before);
+                }
+                if let Some(text) = &query.text {
+                    let pattern = format!(
+                        "%{}%",
+                        text.to_lowercase()
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_")
+                    );
+                    builder.push(" AND (LOWER(n.case_reference) LIKE ");
+                    builder.push_bind(pattern.clone());
+                    builder.push(" ESCAPE '\\' OR LOWER(n.title) LIKE ");
+                    builder.push_bind(pattern.clone());
+                    builder.push(
+                        " ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id \
+                         AND LOWER(d.recipient_name) LIKE ",
+                    );
+                    builder.push_bind(pattern);
+                    builder.push(" ESCAPE '\\'))");
+                }
+                if let Some(status) = query.status {
+                    builder.push(
+                        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id AND d.status = ",
+                    );
+                    builder.push_bind(status.as_str());
+                    builder.push(")");
+                }
+                if query.needs_attention {
+                    builder.push(format!(
+                        " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id AND {})",
+                        $crate::store::sql::NEEDS_ATTENTION
+                    ));
+                }
+                // Newest first unless asked; a page before a place runs the other way and is
+                // turned back by the caller.
+                let descending = !query.oldest_first ^ query.before.is_some();
+                if let Some((at, id)) = query.after.or(query.before) {
+                    builder.push(if descending {
+                        " AND (n.created_at, n.id) < ("
+                    } else {
+                        " AND (n.created_at, n.id) > ("
+                    });
+                    builder.push_bind(at);
+                    builder.push(", ");
+                    builder.push_bind(id);
+                    builder.push(")");
+                }
+                builder.push(if descending {
+                    " ORDER BY n.created_at DESC, n.id DESC LIMIT "
+                } else {
+                    " ORDER BY n.created_at ASC, n.id ASC LIMIT "
+                });
+                builder.push_bind(query.limit);
+            }
+
             async fn set_delivery_outcome(
                 tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 id: uuid::Uuid,

@@ -55,6 +55,16 @@ impl super::sql_proof::HasDatabase for SqliteStore {
 }
 
 impl SqliteStore {
+    /// How the database shows a query's plan.
+    fn explain_prefix() -> &'static str {
+        "EXPLAIN QUERY PLAN "
+    }
+
+    /// Run before asking for a plan: nothing on SQLite.
+    fn explain_setup() -> Option<&'static str> {
+        None
+    }
+
     /// One statement is atomic in SQLite, and one process owns the file: no locking clause.
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("")

@@ -8,7 +8,7 @@ use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
 use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use tiedoksi::store::{
     AuditEvent, HistoryEntry, JobKind, LegalDatesUpdate, NewDelivery, NewNotice, NewUser,
-    NoticeCreation, SentDocument, Store, StoreError, Timestamp,
+    NoticeCreation, NoticeQuery, SentDocument, Store, StoreError, Timestamp,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -40,6 +40,8 @@ on_both_backends!(
     legal_dates_are_current_and_their_history_kept,
     an_overdue_delivery_is_flagged_and_re_served_once,
     organisation_delivery_settings_are_kept,
+    the_notice_list_pages_by_keyset_and_filters,
+    the_notice_list_and_identity_search_use_indexes,
 );
 
 fn new_user(organisation_id: Uuid, email: &str, role: Role) -> NewUser {
@@ -990,4 +992,233 @@ async fn organisation_delivery_settings_are_kept(backend: TestBackend) {
         store.delivery_settings(organisation).await.unwrap(),
         settings
     );
+}
+
+/// Seven notices, oldest first: titles `Päätös 0`…`Päätös 6`, even ones summons; notice 3's
+/// first recipient has the lookup `[7, 7, 7]`, notice 5's first delivery needs attention.
+async fn seven_notices(store: &Arc<dyn Store>, organisation: Uuid) -> Vec<Uuid> {
+    let author = author(
+        store,
+        organisation,
+        &format!("lista-{organisation}@example.fi"),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let mut notice = new_notice(organisation, author, &format!("list-{n}"), 1);
+        notice.title = format!("Päätös {n}");
+        notice.case_reference = format!("DNRO {n}/2026");
+        if n % 2 == 0 {
+            notice.notice_type = "summons".into();
+        }
+        if n == 3 {
+            notice.deliveries[0].identity_lookup = Some(vec![7, 7, 7]);
+            notice.deliveries[0].recipient_name = "Matti 100% Meikäläinen".into();
+        }
+        store.create_notice(&notice).await.unwrap();
+        if n == 5 {
+            store
+                .record_delivery_needs_attention(
+                    notice.deliveries[0].id,
+                    "rejected",
+                    Timestamp::now(),
+                )
+                .await
+                .unwrap();
+        }
+        ids.push(notice.id);
+        // Distinct creation instants (the order's first key).
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    ids
+}
+
+fn titles(notices: &[tiedoksi::store::Notice]) -> Vec<String> {
+    notices.iter().map(|n| n.title.clone()).collect()
+}
+
+async fn the_notice_list_pages_by_keyset_and_filters(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let other = store.create_organisation("Toinen kunta").await.unwrap().id;
+    seven_notices(&store, other).await;
+    seven_notices(&store, organisation).await;
+    let query = |limit| NoticeQuery {
+        organisation_id: organisation,
+        limit,
+        ..NoticeQuery::default()
+    };
+
+    // Newest first, three at a time, forward and back again.
+    let first = store.search_notices(&query(3)).await.unwrap();
+    assert_eq!(titles(&first), ["Päätös 6", "Päätös 5", "Päätös 4"]);
+    let place = |n: &tiedoksi::store::Notice| (n.created_at, n.id);
+    let second = store
+        .search_notices(&NoticeQuery {
+            after: Some(place(&first[2])),
+            ..query(3)
+        })
+        .await
+        .unwrap();
+    assert_eq!(titles(&second), ["Päätös 3", "Päätös 2", "Päätös 1"]);
+    let back = store
+        .search_notices(&NoticeQuery {
+            before: Some(place(&second[0])),
+            ..query(3)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&back),
+        titles(&first),
+        "the page before, in the list's order"
+    );
+    let oldest = store
+        .search_notices(&NoticeQuery {
+            oldest_first: true,
+            ..query(2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(titles(&oldest), ["Päätös 0", "Päätös 1"]);
+
+    // Filters, each alone; only this organisation's notices.
+    let found = |query: NoticeQuery| {
+        let store = store.clone();
+        async move { titles(&store.search_notices(&query).await.unwrap()) }
+    };
+    assert_eq!(
+        found(NoticeQuery {
+            text: Some("dnro 4/".into()),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 4"],
+        "the case reference, case-insensitively"
+    );
+    assert_eq!(
+        found(NoticeQuery {
+            text: Some("100%".into()),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 3"],
+        "a recipient's name; % is a character, not a wildcard"
+    );
+    assert!(found(NoticeQuery {
+        text: Some("_".into()),
+        ..query(10)
+    })
+    .await
+    .is_empty());
+    assert_eq!(
+        found(NoticeQuery {
+            lookups: vec![vec![1], vec![7, 7, 7]],
+            ..query(10)
+        })
+        .await,
+        ["Päätös 3"],
+        "any of the lookup hashes"
+    );
+    assert_eq!(
+        found(NoticeQuery {
+            notice_type: Some("summons".into()),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 6", "Päätös 4", "Päätös 2", "Päätös 0"]
+    );
+    assert_eq!(
+        found(NoticeQuery {
+            status: Some(DeliveryStatus::NeedsAttention),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 5"]
+    );
+    assert_eq!(
+        found(NoticeQuery {
+            needs_attention: true,
+            ..query(10)
+        })
+        .await,
+        ["Päätös 5"]
+    );
+    let all = store.search_notices(&query(10)).await.unwrap();
+    assert_eq!(
+        found(NoticeQuery {
+            created_from: Some(all[4].created_at),
+            created_before: Some(all[1].created_at),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 4", "Päätös 3", "Päätös 2"],
+        "from inclusive, before exclusive"
+    );
+
+    // The list's recipients and attention flags, in one query each.
+    let ids: Vec<Uuid> = all.iter().map(|n| n.id).collect();
+    let deliveries = store.deliveries_of(organisation, &ids).await.unwrap();
+    assert_eq!(deliveries.len(), 7);
+    assert!(store.deliveries_of(other, &ids).await.unwrap().is_empty());
+    let flagged = store
+        .deliveries_needing_attention_among(organisation, &ids)
+        .await
+        .unwrap();
+    let needing = store
+        .deliveries_needing_attention(organisation, 10)
+        .await
+        .unwrap();
+    assert_eq!(flagged, vec![needing[0].id]);
+    assert_eq!(needing.len(), 1);
+    assert_eq!(needing[0].notice_id, all[1].id);
+}
+
+/// At a million notices a page must come from an index, not a scan and a sort: the plans of
+/// the list's pages and of the identity-code search name the indexes made for them.
+async fn the_notice_list_and_identity_search_use_indexes(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    seven_notices(&store, organisation).await;
+    let first_page = NoticeQuery {
+        organisation_id: organisation,
+        limit: 26,
+        ..NoticeQuery::default()
+    };
+    let later_page = NoticeQuery {
+        after: Some((Timestamp::now(), Uuid::now_v7())),
+        ..first_page.clone()
+    };
+    let identity = NoticeQuery {
+        lookups: vec![vec![7, 7, 7], vec![8, 8, 8]],
+        ..first_page.clone()
+    };
+    for (what, query) in [("first page", &first_page), ("later page", &later_page)] {
+        let plan = store.explain_notice_search(query).await.unwrap();
+        println!("{backend:?} {what}:\n{plan}");
+        assert!(
+            plan.contains("notices_by_organisation_created"),
+            "{what} walks the list's index: {plan}"
+        );
+        assert!(
+            !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+            "{what} needs no sort: {plan}"
+        );
+    }
+    // A person has few notices: found by the hash first, the few sorted.
+    let plan = store.explain_notice_search(&identity).await.unwrap();
+    println!("{backend:?} identity search:\n{plan}");
+    assert!(
+        plan.contains("deliveries_by_identity"),
+        "the identity search finds deliveries by their lookup hash: {plan}"
+    );
+    if backend == TestBackend::Sqlite {
+        // SQLite plans by rules, not statistics: the plan it shows is the plan at any size.
+        let driving = plan
+            .lines()
+            .find(|line| line.contains("SEARCH"))
+            .unwrap_or_default();
+        assert!(
+            driving.contains("deliveries_by_identity"),
+            "starting from the person's deliveries: {plan}"
+        );
+    }
 }
