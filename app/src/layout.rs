@@ -6,6 +6,7 @@ use leptos_router::hooks::use_location;
 
 use crate::auth::{current_user, Logout, Role, SessionUser};
 use crate::i18n::*;
+use crate::replies::unread_replies;
 
 /// Each language named in itself, as language pickers should (WCAG 3.1.2: marked with `lang`).
 const LANGUAGES: [(Locale, &str); 3] = [
@@ -20,6 +21,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     // Keyed on the path so signing in or out (which navigates) refreshes the header.
     let location = use_location();
     let user = Resource::new_blocking(move || location.pathname.get(), |_| current_user());
+    let unread = Resource::new_blocking(move || location.pathname.get(), |_| unread_replies());
 
     view! {
         <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
@@ -29,7 +31,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <Suspense>
                     {move || Suspend::new(async move {
                         let user = user.await.ok().flatten();
-                        user.map(|user| view! { <SignedInHeader user /> })
+                        let unread = match user {
+                            Some(_) => unread.await.unwrap_or(0),
+                            None => 0,
+                        };
+                        user.map(|user| view! { <SignedInHeader user unread /> })
                     })}
                 </Suspense>
                 <LanguageSwitcher />
@@ -46,7 +52,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn SignedInHeader(user: SessionUser) -> impl IntoView {
+fn SignedInHeader(user: SessionUser, unread: u32) -> impl IntoView {
     let i18n = use_i18n();
     let logout = ServerAction::<Logout>::new();
     let is_admin = user.role == Role::Admin;
@@ -56,6 +62,15 @@ fn SignedInHeader(user: SessionUser) -> impl IntoView {
             <ul>
                 <li><NavLink href="/">{t!(i18n, nav.notices)}</NavLink></li>
                 <li><NavLink href="/attention">{t!(i18n, nav.attention)}</NavLink></li>
+                <li>
+                    <NavLink href="/inbox">
+                        {t!(i18n, nav.inbox)}
+                        {(unread > 0).then(|| view! {
+                            " "<span class="count-badge" data-testid="unread-badge">{unread}</span>
+                            <span class="visually-hidden">{move || t_string!(i18n, nav.unread, count = unread).to_string()}</span>
+                        })}
+                    </NavLink>
+                </li>
                 <li><NavLink href="/compose">{t!(i18n, nav.compose)}</NavLink></li>
                 {is_admin.then(|| view! {
                     <li><NavLink href="/admin">{t!(i18n, nav.admin)}</NavLink></li>

@@ -18,6 +18,7 @@ pub mod i18n_root;
 pub mod info;
 pub mod layout;
 pub mod notices;
+pub mod replies;
 pub mod shell;
 
 pub use shell::{shell, App};

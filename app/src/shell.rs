@@ -13,6 +13,7 @@ use crate::i18n_root::I18nRoot;
 use crate::info::{AccessibilityStatement, StatusGlossary};
 use crate::layout::{Layout, NotFound};
 use crate::notices::{AttentionPage, NoticePage, NoticesPage};
+use crate::replies::{InboxPage, ReplyPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -55,6 +56,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/compose/:id") view=DraftPage ssr=SsrMode::Async />
                         <Route path=path!("/compose/:id/check") view=CheckPage ssr=SsrMode::Async />
                         <Route path=path!("/notices/:id") view=NoticePage ssr=SsrMode::Async />
+                        <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async />
+                        <Route path=path!("/inbox/:id") view=ReplyPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/statuses") view=StatusGlossary ssr=SsrMode::Async />

@@ -32,6 +32,8 @@ pub enum AuditAction {
     ServiceRecorded,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
+    ReplyOpened,
+    ReplyAttachmentDownloaded,
 }
 
 impl AuditAction {
@@ -57,6 +59,8 @@ impl AuditAction {
             AuditAction::MailboxChecked => "mailbox.checked",
             AuditAction::ServiceRecorded => "service.recorded",
             AuditAction::NoticesSearchedByIdentity => "notices.searched_by_identity",
+            AuditAction::ReplyOpened => "reply.opened",
+            AuditAction::ReplyAttachmentDownloaded => "reply.attachment_downloaded",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod local_time;
 pub mod notices;
 pub mod pdf;
 pub mod pdf_worker;
+pub mod replies;
 pub mod rotation;
 pub mod secrets;
 pub mod startup;

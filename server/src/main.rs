@@ -95,8 +95,12 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
     tiedoksi::telemetry::init(config.json_logs);
     let report = tiedoksi::rotation::rotate(&config, batch).await?;
     println!(
-        "re-sealed {} deliveries and {} drafts under key {} ({} deliveries were already under it)",
-        report.resealed, report.drafts_resealed, report.key_id, report.already_current
+        "re-sealed {} deliveries, {} drafts and {} replies under key {} ({} deliveries were already under it)",
+        report.resealed,
+        report.drafts_resealed,
+        report.replies_resealed,
+        report.key_id,
+        report.already_current
     );
     Ok(())
 }

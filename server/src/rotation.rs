@@ -15,6 +15,7 @@ use crate::store::{self, SealedDelivery, Store};
 pub struct RotationReport {
     pub resealed: u64,
     pub drafts_resealed: u64,
+    pub replies_resealed: u64,
     pub already_current: u64,
     /// The current key's id, as printed in each sealed value.
     pub key_id: String,
@@ -43,6 +44,7 @@ pub async fn reseal_all(
         let rows = store.sealed_deliveries(after, batch).await?;
         let Some(last) = rows.last() else {
             reseal_drafts(store, keys, batch, &mut report).await?;
+            reseal_replies(store, keys, batch, &mut report).await?;
             return Ok(report);
         };
         after = Some(last.id);
@@ -88,6 +90,38 @@ async fn reseal_drafts(
                 .await?
             {
                 report.drafts_resealed += 1;
+            }
+        }
+    }
+}
+
+/// Citizens' replies: their senders' identity codes and lookup hashes.
+async fn reseal_replies(
+    store: &dyn Store,
+    keys: &DataKeys,
+    batch: i64,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.sealed_replies(after, batch).await?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(*last);
+        for (id, sealed) in rows {
+            if keys.is_current(&sealed) {
+                continue;
+            }
+            let sender = keys.open(Column::ReplySender, &sealed).map_err(|_| {
+                anyhow::anyhow!("reply {id}'s sender opens with none of the configured data keys")
+            })?;
+            let resealed = keys.seal(Column::ReplySender, &sender);
+            if store
+                .reseal_reply(id, &sealed, &resealed, &keys.lookup_hash(&sender))
+                .await?
+            {
+                report.replies_resealed += 1;
             }
         }
     }

@@ -41,6 +41,8 @@ pub enum Column {
     Draft,
     /// An identity code searched for, carried in the list's URL instead of the code.
     SearchToken,
+    /// The identity code of a citizen who wrote to us.
+    ReplySender,
 }
 
 impl Column {
@@ -51,6 +53,7 @@ impl Column {
             Column::Credential => b"suomifi_services.password_sealed",
             Column::Draft => b"drafts.content_sealed",
             Column::SearchToken => b"notice_list.who",
+            Column::ReplySender => b"citizen_replies.sender_sealed",
         }
     }
 }

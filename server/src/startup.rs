@@ -200,6 +200,13 @@ impl Application {
             receipt: self.receipt,
         };
         let poller = tokio::spawn(poller.run(self.events_interval, worker_stopped.clone()));
+        let replies = crate::delivery::replies::RepliesPoller {
+            store: self.store.clone(),
+            suomifi: self.suomifi.clone(),
+            blobs: self.blobs.clone(),
+            keys: self.data_key.clone(),
+        };
+        let replies = tokio::spawn(replies.run(self.events_interval, worker_stopped.clone()));
         let watch = AcknowledgementWatch {
             store: self.store.clone(),
             acknowledgement_days: self.acknowledgement_days,
@@ -221,6 +228,7 @@ impl Application {
         let _ = stop_worker.send(true);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), replies).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), watch).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
         self.store.close().await;
@@ -442,12 +450,25 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .route("/search", post(crate::notices::list::search))
         .with_state(notice_views.clone());
     let notices: Arc<dyn NoticesBackend> = Arc::new(notice_views);
+    let reply_views = crate::replies::ReplyViews {
+        store: store.clone(),
+        audit: audit.clone(),
+        blobs: services.blobs.clone(),
+    };
+    let reply_files = Router::new()
+        .route(
+            "/inbox/{id}/attachments/{position}",
+            get(crate::replies::attachment),
+        )
+        .with_state(reply_views.clone());
+    let replies: Arc<dyn app::replies::ssr::RepliesBackend> = Arc::new(reply_views);
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
         provide_context(compose.clone());
         provide_context(drafts_backend.clone());
         provide_context(notices.clone());
+        provide_context(replies.clone());
         provide_request_nonce();
     };
     let documents = Router::new()
@@ -492,6 +513,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(documents)
         .merge(compose_forms)
         .merge(notice_actions)
+        .merge(reply_files)
         .merge(preview)
         .merge(probes)
         .merge(pages)

@@ -554,7 +554,7 @@ fn AttentionCard(item: AttentionItem) -> impl IntoView {
         ),
     };
     view! {
-        <li class="attention-card" data-testid="attention-item" data-kind=format!("{:?}", item.kind).to_lowercase()>
+        <li class="attention-card" data-testid="attention-item" data-kind=attention_kind_name(item.kind)>
             <h2 class="attention-card__title">
                 <a href=format!("/notices/{}", item.notice_id)>{item.title}</a>
             </h2>
@@ -567,5 +567,15 @@ fn AttentionCard(item: AttentionItem) -> impl IntoView {
             {item.reason.map(|reason| view! { <p class="attention-card__reason"><code>{reason}</code></p> })}
             <p><a class="button button--secondary" href=href>{action}</a></p>
         </li>
+    }
+}
+
+fn attention_kind_name(kind: AttentionKind) -> &'static str {
+    match kind {
+        AttentionKind::Failed => "failed",
+        AttentionKind::NoMailbox => "no_mailbox",
+        AttentionKind::Undelivered => "undelivered",
+        AttentionKind::Unacknowledged => "unacknowledged",
+        AttentionKind::Forwarding => "forwarding",
     }
 }

@@ -58,6 +58,8 @@ pub struct NoticeDetail {
     pub has_letter: bool,
     pub attachments: Vec<DocumentSummary>,
     pub deliveries: Vec<DeliveryDetail>,
+    /// What recipients wrote back, oldest first.
+    pub replies: Vec<crate::replies::ReplySummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +107,8 @@ pub enum Source {
     Tiedoksi,
     SuomiFi,
     Posti,
+    /// The recipient (a reply through Suomi.fi).
+    Recipient,
 }
 
 /// One step of a delivery's life, typed from its append-only history.
@@ -154,6 +158,11 @@ pub enum TimelineEvent {
     },
     FactsAtSending {
         minor: bool,
+    },
+    /// The recipient wrote back (a reply in the inbox).
+    ReplyReceived {
+        reply_id: Uuid,
+        title: String,
     },
     Other {
         kind: String,

@@ -187,6 +187,12 @@ fn NoticeView(notice: NoticeDetail) -> impl IntoView {
         })}
         <h2 id="deliveries-heading">{t!(i18n, notice.deliveries)}</h2>
         {notice.deliveries.into_iter().map(|delivery| view! { <Delivery notice_id delivery /> }).collect_view()}
+        {(!notice.replies.is_empty()).then(|| view! {
+            <h2 id="replies-heading">{t!(i18n, inbox.replies_to_notice)}</h2>
+            <ul class="reply-list" data-testid="notice-replies">
+                {notice.replies.into_iter().map(|reply| view! { <crate::replies::ReplyLine reply /> }).collect_view()}
+            </ul>
+        })}
     }
 }
 
@@ -245,7 +251,8 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
     let confirm = use_query_map().read_untracked().get("confirm");
     let here = format!("/notices/{notice_id}");
     let asked = |action: &str| confirm.as_deref() == Some(&format!("{action}:{}", delivery.id));
-    let retry = delivery.status == DeliveryStatus::NeedsAttention && !no_mailbox;
+    // Also without a mailbox: the recipient may have opened one since.
+    let retry = delivery.status == DeliveryStatus::NeedsAttention;
     let multichannel = delivery.status == DeliveryStatus::NeedsAttention && no_mailbox;
     let reserve = delivery.unacknowledged_at.is_some()
         && matches!(
@@ -320,6 +327,7 @@ fn source_label(source: Source) -> String {
         Source::Tiedoksi => t_string!(i18n, timeline.tiedoksi).to_string(),
         Source::SuomiFi => t_string!(i18n, timeline.suomifi).to_string(),
         Source::Posti => t_string!(i18n, timeline.posti).to_string(),
+        Source::Recipient => t_string!(i18n, timeline.recipient).to_string(),
     }
 }
 
@@ -406,6 +414,9 @@ fn event_text(event: &TimelineEvent) -> String {
         }
         TimelineEvent::FactsAtSending { .. } => {
             t_string!(i18n, timeline.facts_at_sending).to_string()
+        }
+        TimelineEvent::ReplyReceived { title, .. } => {
+            t_string!(i18n, timeline.reply_received, title = title.clone()).to_string()
         }
         TimelineEvent::Other { kind } => kind.clone(),
     }

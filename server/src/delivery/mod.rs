@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod legal;
+pub mod replies;
 pub mod retry;
 pub mod send;
 pub mod watch;

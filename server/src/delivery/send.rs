@@ -56,6 +56,10 @@ fn fatal(error: impl Into<String>) -> JobFailure {
 }
 
 fn classify(error: &SuomiFiError) -> JobFailure {
+    // The same reason as a deferred check's: the pages offer the change to multichannel.
+    if matches!(error, SuomiFiError::MailboxNotInUse { .. }) {
+        return fatal(NO_ACTIVE_MAILBOX);
+    }
     if error.is_retryable() {
         JobFailure::Retryable {
             retry_after: error.retry_after(),

@@ -312,7 +312,12 @@ async fn serve(
     if let Err(error) = documents.audit.record(entry).await {
         return internal(error);
     }
-    let disposition = content_disposition(filename);
+    download(bytes, filename, media_type)
+}
+
+/// Bytes handed out as a file to save, never to run or render on our origin.
+pub(crate) fn download(bytes: Vec<u8>, filename: &str, media_type: &str) -> Response {
+    let disposition = content_disposition(&clean_filename(filename));
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(

@@ -28,7 +28,8 @@ use crate::delivery::legal::{self, finnish_date};
 use crate::local_time::finnish_local;
 use crate::secrets::DataKeys;
 use crate::store::{
-    delivery_settings, Delivery, HistoryEntry, ModeChange, Notice, ServiceRecord, Store, Timestamp,
+    delivery_settings, CitizenReply, Delivery, HistoryEntry, ModeChange, Notice, ServiceRecord,
+    Store, Timestamp,
 };
 
 /// How many notices the list shows.
@@ -106,6 +107,7 @@ impl NoticeViews {
         &self,
         delivery: Delivery,
         restricted: bool,
+        replies: &[CitizenReply],
     ) -> Result<DeliveryDetail, AppError> {
         let sent = self
             .store
@@ -148,7 +150,7 @@ impl NoticeViews {
                 }),
                 restricted,
             ),
-            timeline: timeline(&history),
+            timeline: timeline(&history, replies),
             history: history
                 .into_iter()
                 .map(|entry| HistoryItem {
@@ -216,7 +218,7 @@ impl NoticeViews {
 
 /// The history as the page tells it: typed events, who did them, newest first. A Suomi.fi
 /// event is placed at the time Suomi.fi gives it.
-pub fn timeline(history: &[HistoryEntry]) -> Vec<TimelineEntry> {
+pub fn timeline(history: &[HistoryEntry], replies: &[CitizenReply]) -> Vec<TimelineEntry> {
     let mut entries: Vec<(Timestamp, TimelineEntry)> = history
         .iter()
         .map(|entry| {
@@ -244,6 +246,20 @@ pub fn timeline(history: &[HistoryEntry]) -> Vec<TimelineEntry> {
             )
         })
         .collect();
+    entries.extend(replies.iter().map(|reply| {
+        (
+            reply.sent_at,
+            TimelineEntry {
+                at: reply.sent_at.to_rfc3339(),
+                at_local: finnish_local(reply.sent_at),
+                source: Source::Recipient,
+                event: TimelineEvent::ReplyReceived {
+                    reply_id: reply.id,
+                    title: reply.title.clone(),
+                },
+            },
+        )
+    }));
     entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     entries.into_iter().map(|(_, entry)| entry).collect()
 }
@@ -410,10 +426,34 @@ impl NoticesBackend for NoticeViews {
             .notice_attachments(id)
             .await
             .map_err(AppError::internal)?;
+        // A reply may tell what the restricted content does: withheld with it.
+        let replies = if restricted {
+            Vec::new()
+        } else {
+            self.store
+                .replies_to_notice(actor.organisation_id, id)
+                .await
+                .map_err(AppError::internal)?
+        };
         let mut deliveries = Vec::new();
         for delivery in rows {
-            deliveries.push(self.delivery_detail(delivery, restricted).await?);
+            let answers: Vec<CitizenReply> = replies
+                .iter()
+                .filter(|reply| reply.delivery_id == Some(delivery.id))
+                .cloned()
+                .collect();
+            deliveries.push(self.delivery_detail(delivery, restricted, &answers).await?);
         }
+        let opened: std::collections::HashSet<Uuid> = match actor.user_id() {
+            Some(user) => self
+                .store
+                .opened_replies(user, &replies.iter().map(|r| r.id).collect::<Vec<_>>())
+                .await
+                .map_err(AppError::internal)?
+                .into_iter()
+                .collect(),
+            None => Default::default(),
+        };
         let entry = AuditEntry::new(AuditAction::NoticeViewed)
             .by(actor)
             .subject("notice", id)
@@ -428,7 +468,12 @@ impl NoticesBackend for NoticeViews {
             .map_err(AppError::internal)?
             .map(|user| user.display_name)
             .unwrap_or_default();
+        let replies = replies
+            .iter()
+            .map(|reply| crate::replies::summary(reply, Some(&notice), !opened.contains(&reply.id)))
+            .collect();
         Ok(NoticeDetail {
+            replies,
             author_name,
             created_local: finnish_local(notice.created_at),
             id: notice.id,

@@ -8,6 +8,7 @@
 mod postgres;
 mod sql;
 pub(crate) mod sql_proof;
+mod sql_replies;
 mod sqlite;
 mod timestamp;
 
@@ -777,6 +778,7 @@ pub trait Store:
     + ServiceRecordStore
     + SealedDataStore
     + DraftStore
+    + ReplyStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
@@ -837,6 +839,95 @@ pub trait DraftStore: Send + Sync {
     ) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
     /// Writes a re-sealed content only over the value read.
     async fn reseal_draft(&self, id: Uuid, previous: &[u8], resealed: &[u8]) -> StoreResult<bool>;
+}
+
+/// A message a citizen sent us through Suomi.fi, as kept.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CitizenReply {
+    pub id: Uuid,
+    /// `None` when no organisation could be told (no thread, a service several use).
+    pub organisation_id: Option<Uuid>,
+    /// Suomi.fi's id of the citizen's message.
+    pub message_id: i64,
+    pub service_id: String,
+    /// The notice (and delivery) it answers, from its thread's root message.
+    pub notice_id: Option<Uuid>,
+    pub delivery_id: Option<Uuid>,
+    pub in_reply_to: Option<i64>,
+    pub sender_name: Option<String>,
+    pub sender_sealed: Option<Vec<u8>>,
+    pub sender_lookup: Option<Vec<u8>>,
+    /// `150680-****`.
+    pub sender_masked: Option<String>,
+    /// A person who wrote on the mailbox owner's behalf.
+    pub on_behalf_name: Option<String>,
+    pub title: String,
+    pub body: String,
+    /// JSON list of `ReplyAttachment`.
+    pub attachments: String,
+    /// Suomi.fi no longer had the message when asked (kept 60 days).
+    pub unavailable: bool,
+    pub sent_at: Timestamp,
+    pub fetched_at: Timestamp,
+}
+
+impl CitizenReply {
+    pub fn attachments(&self) -> Vec<ReplyAttachment> {
+        serde_json::from_str(&self.attachments).unwrap_or_default()
+    }
+}
+
+/// A file a citizen attached, kept in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplyAttachment {
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+#[async_trait]
+pub trait ReplyStore: Send + Sync {
+    /// Keeps a fetched reply; `false` when it was kept before (fetched twice).
+    async fn record_reply(&self, reply: &CitizenReply) -> StoreResult<bool>;
+    /// Suomi.fi messages a citizen sent (their events are stored) not yet fetched, oldest
+    /// first: `(message id, service id)`.
+    async fn replies_to_fetch(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
+    /// The one organisation that sends through this Suomi.fi service, if only one does.
+    async fn organisation_for_service(&self, service_id: &str) -> StoreResult<Option<Uuid>>;
+    /// Newest first.
+    async fn replies(&self, organisation_id: Uuid, limit: i64) -> StoreResult<Vec<CitizenReply>>;
+    /// Oldest first.
+    async fn replies_to_notice(
+        &self,
+        organisation_id: Uuid,
+        notice_id: Uuid,
+    ) -> StoreResult<Vec<CitizenReply>>;
+    async fn reply(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<CitizenReply>>;
+    /// Which of these replies the user has opened.
+    async fn opened_replies(&self, user_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Uuid>>;
+    /// The first opening is kept; later ones change nothing.
+    async fn record_reply_opened(
+        &self,
+        reply_id: Uuid,
+        user_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn unread_reply_count(&self, organisation_id: Uuid, user_id: Uuid) -> StoreResult<i64>;
+    /// Replies with a sealed sender, by id after `after`, for re-sealing under a new key.
+    async fn sealed_replies(
+        &self,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<(Uuid, Vec<u8>)>>;
+    /// Writes the re-sealed sender and its lookup only over the value read.
+    async fn reseal_reply(
+        &self,
+        id: Uuid,
+        previous: &[u8],
+        resealed: &[u8],
+        lookup: &[u8],
+    ) -> StoreResult<bool>;
 }
 
 /// One sealed value in the database, for re-sealing under a new data key.

@@ -36,6 +36,7 @@ impl_shared_job_queue!(PostgresStore);
 impl_shared_notice_store!(PostgresStore);
 impl_shared_event_store!(PostgresStore);
 super::sql_proof::impl_shared_proof_stores!(PostgresStore);
+super::sql_replies::impl_shared_reply_store!(PostgresStore);
 
 impl super::sql_proof::HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;

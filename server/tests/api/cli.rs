@@ -187,6 +187,30 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         })
         .await
         .unwrap();
+    let reply_id = uuid::Uuid::now_v7();
+    assert!(store
+        .record_reply(&tiedoksi::store::CitizenReply {
+            id: reply_id,
+            organisation_id: Some(organisation.id),
+            message_id: 900_001,
+            service_id: "palvelu".into(),
+            notice_id: None,
+            delivery_id: None,
+            in_reply_to: None,
+            sender_name: Some("Maija".into()),
+            sender_sealed: Some(old_keys.seal(Column::ReplySender, "131052-308T")),
+            sender_lookup: Some(old_keys.lookup_hash("131052-308T")),
+            sender_masked: Some("131052-****".into()),
+            on_behalf_name: None,
+            title: "Kysymys".into(),
+            body: "Hei".into(),
+            attachments: "[]".into(),
+            unavailable: false,
+            sent_at: now,
+            fetched_at: now,
+        })
+        .await
+        .unwrap());
     let new = DataKey::generate();
     let run = || {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
@@ -206,7 +230,7 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
     };
     let first = run();
     assert!(
-        first.contains("re-sealed 7 deliveries and 1 drafts"),
+        first.contains("re-sealed 7 deliveries, 1 drafts and 1 replies"),
         "{first}"
     );
     let only_new = DataKeys::from(new.clone());
@@ -248,9 +272,24 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         only_new.open(Column::Draft, &draft.content_sealed).unwrap(),
         "{\"secret\":1}"
     );
+    let reply = store
+        .reply(organisation.id, reply_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        only_new
+            .open(Column::ReplySender, reply.sender_sealed.as_deref().unwrap())
+            .unwrap(),
+        "131052-308T"
+    );
+    assert_eq!(
+        reply.sender_lookup.as_deref(),
+        Some(only_new.lookup_hash("131052-308T").as_slice())
+    );
     let second = run();
     assert!(
-        second.contains("re-sealed 0 deliveries and 0 drafts"),
+        second.contains("re-sealed 0 deliveries, 0 drafts and 0 replies"),
         "{second}"
     );
     assert!(
