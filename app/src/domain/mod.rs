@@ -3,6 +3,7 @@
 
 pub mod channel;
 mod identity;
+pub mod legal_rule;
 pub mod lifecycle;
 pub mod notice;
 

@@ -90,7 +90,10 @@ pub struct DeliveryDetail {
     pub channel_taken: Option<String>,
     pub deemed_receipt: Option<String>,
     pub appeal_deadline: Option<String>,
+    /// English, with the section of law (kept for deliveries assessed before `legal_basis`).
     pub legal_rule: Option<String>,
+    /// The rule as data, said in the reader's language.
+    pub legal_basis: Option<crate::domain::legal_rule::LegalRule>,
     pub unacknowledged_at: Option<String>,
     pub reserve_of: Option<Uuid>,
     pub documents: Vec<DocumentSummary>,

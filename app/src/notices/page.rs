@@ -15,6 +15,7 @@ use super::{
 };
 use crate::components::{StatusTag, SummaryRow};
 use crate::compose::page::{format_size, mode_label, reason_text, role_label};
+use crate::domain::legal_rule::{LegalRule, ReceiptBasis, SentBasis};
 use crate::domain::lifecycle::DeliveryStatus;
 use crate::domain::notice::{NoticeType, RecipientRole};
 use crate::error::{AppError, ErrorText};
@@ -233,7 +234,18 @@ fn Delivery(notice_id: Uuid, delivery: DeliveryDetail) -> impl IntoView {
                 </SummaryRow>
                 <SummaryRow term=t_string!(i18n, notice.appeal_deadline).to_string()>
                     <span data-testid="appeal-deadline">{delivery.appeal_deadline.as_deref().map(finnish_date).unwrap_or_else(|| "–".into())}</span>
-                    {delivery.legal_rule.clone().map(|rule| view! { <p class="hint rule" lang="en">{rule}</p> })}
+                </SummaryRow>
+                <SummaryRow term=t_string!(i18n, rule.heading).to_string()>
+                    {match (delivery.legal_basis.clone(), delivery.legal_rule.clone()) {
+                        (Some(basis), _) => view! {
+                            <ul class="rule" data-testid="legal-rule">
+                                {rule_sentences(&basis).into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        // Assessed before the rule was kept as data: its English text.
+                        (None, Some(rule)) => view! { <p class="rule" lang="en" data-testid="legal-rule">{rule}</p> }.into_any(),
+                        (None, None) => view! { <span>"–"</span> }.into_any(),
+                    }}
                 </SummaryRow>
             </dl>
             {actions}
@@ -317,6 +329,92 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
                 cancel.clone(),
             ))}
         </div>
+    }
+}
+
+/// The rule of a delivery's legal dates in the reader's language, a sentence a line.
+pub fn rule_sentences(rule: &LegalRule) -> Vec<String> {
+    let i18n = use_i18n();
+    let on = |date: &str| finnish_date(date);
+    match rule {
+        LegalRule::NotSentYet => vec![t_string!(i18n, rule.not_sent_yet).to_string()],
+        LegalRule::WaitingForChannel => {
+            vec![t_string!(i18n, rule.waiting_for_channel).to_string()]
+        }
+        LegalRule::ForwardingNotRecorded => {
+            vec![t_string!(i18n, rule.forwarding_not_recorded).to_string()]
+        }
+        LegalRule::ForwardingReceiptMissing => {
+            vec![t_string!(i18n, rule.forwarding_receipt_missing).to_string()]
+        }
+        LegalRule::ReturnedByPosti => vec![t_string!(i18n, rule.returned_by_posti).to_string()],
+        LegalRule::UndeliveredByPosti => {
+            vec![t_string!(i18n, rule.undelivered_by_posti).to_string()]
+        }
+        LegalRule::AwaitingAcknowledgement => {
+            vec![t_string!(i18n, rule.awaiting_acknowledgement).to_string()]
+        }
+        LegalRule::ServedByOther { on: date } => {
+            vec![t_string!(i18n, rule.served_by_other, on = on(date)).to_string()]
+        }
+        LegalRule::Served {
+            receipt,
+            sent,
+            appeal,
+        } => {
+            let mut sentences = vec![match receipt {
+                ReceiptBasis::VerifiableElectronic => {
+                    t_string!(i18n, rule.verifiable_electronic).to_string()
+                }
+                ReceiptBasis::VerifiableLetter => {
+                    t_string!(i18n, rule.verifiable_letter).to_string()
+                }
+                ReceiptBasis::OrdinaryElectronic { days } => {
+                    t_string!(i18n, rule.ordinary_electronic, days = *days).to_string()
+                }
+                ReceiptBasis::OrdinaryLetter { days } => {
+                    t_string!(i18n, rule.ordinary_letter, days = *days).to_string()
+                }
+                ReceiptBasis::SubstituteService { certificate_on } => {
+                    t_string!(i18n, rule.substitute_service, on = on(certificate_on)).to_string()
+                }
+                ReceiptBasis::PublicNotice { published_on } => {
+                    t_string!(i18n, rule.public_notice, on = on(published_on)).to_string()
+                }
+                ReceiptBasis::ForwardedByLetter { forwarded_on, days } => t_string!(
+                    i18n,
+                    rule.forwarded_by_letter,
+                    on = on(forwarded_on),
+                    days = *days
+                )
+                .to_string(),
+                ReceiptBasis::ForwardedAgainstReceipt { forwarded_on } => {
+                    t_string!(i18n, rule.forwarded_against_receipt, on = on(forwarded_on))
+                        .to_string()
+                }
+                ReceiptBasis::HandedOver { on: date } => {
+                    t_string!(i18n, rule.handed_over, on = on(date)).to_string()
+                }
+            }];
+            match sent {
+                Some(SentBasis::Printed { lag_days: 0 }) => {
+                    sentences.push(t_string!(i18n, rule.sent_printed).to_string())
+                }
+                Some(SentBasis::Printed { lag_days }) => sentences
+                    .push(t_string!(i18n, rule.sent_printed_lag, days = *lag_days).to_string()),
+                Some(SentBasis::NotPrintedYet) => {
+                    sentences.push(t_string!(i18n, rule.sent_not_printed).to_string())
+                }
+                None => {}
+            }
+            if let Some(appeal) = appeal {
+                sentences.push(t_string!(i18n, rule.appeal, days = appeal.days).to_string());
+                if let Some(last) = &appeal.moved_from {
+                    sentences.push(t_string!(i18n, rule.appeal_moved, last = on(last)).to_string());
+                }
+            }
+            sentences
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use app::domain::channel::DeliveryMode;
+use app::domain::legal_rule::{AppealBasis, LegalRule, ReceiptBasis, SentBasis};
 use app::domain::lifecycle::{ForwardingMethod, HistoryKind, ManualService};
 
 use crate::dates::{legal_dates, next_working_day, ReceiptRules, ServiceChannel};
@@ -45,17 +46,20 @@ pub struct Assessment {
     pub appeal_deadline: Option<Date>,
     pub moved_from: Option<Date>,
     /// The rule applied, or why there are no dates yet.
+    pub basis: LegalRule,
+    /// The same in English with its section of law (history, logs, the CLI).
     pub rule: String,
 }
 
 impl Assessment {
-    fn without_dates(channel: Option<ServiceChannel>, rule: impl Into<String>) -> Self {
+    fn without_dates(channel: Option<ServiceChannel>, basis: LegalRule) -> Self {
         Self {
             channel,
             deemed_receipt: None,
             appeal_deadline: None,
             moved_from: None,
-            rule: rule.into(),
+            rule: basis.english(),
+            basis,
         }
     }
 }
@@ -131,34 +135,36 @@ fn from_receipt(
     channel: Option<ServiceChannel>,
     received: Date,
     appeal_days: Option<i32>,
-    receipt_rule: String,
+    receipt: ReceiptBasis,
+    sent: Option<SentBasis>,
 ) -> Assessment {
     let days = appeal_days.filter(|days| *days > 0);
-    let Some(days) = days else {
-        return Assessment {
-            channel,
-            deemed_receipt: Some(received),
-            appeal_deadline: None,
-            moved_from: None,
-            rule: receipt_rule,
-        };
+    let (appeal_deadline, moved_from, appeal) = match days {
+        None => (None, None, None),
+        Some(days) => {
+            let last_day = received + time::Duration::days(i64::from(days));
+            let deadline = next_working_day(last_day);
+            let moved_from = (deadline != last_day).then_some(last_day);
+            let appeal = AppealBasis {
+                days: i64::from(days),
+                moved_from: moved_from.map(|d| d.to_string()),
+            };
+            (Some(deadline), moved_from, Some(appeal))
+        }
     };
-    let last_day = received + time::Duration::days(i64::from(days));
-    let deadline = next_working_day(last_day);
+    let basis = LegalRule::Served {
+        receipt,
+        sent,
+        appeal,
+    };
     Assessment {
         channel,
         deemed_receipt: Some(received),
-        appeal_deadline: Some(deadline),
-        moved_from: (deadline != last_day).then_some(last_day),
-        rule: format!(
-            "{receipt_rule}; appeal period {days} days from receipt, the last day moved to the \
-             next working day when it is not one (laki 150/1930 5 §)"
-        ),
+        appeal_deadline,
+        moved_from,
+        rule: basis.english(),
+        basis,
     }
-}
-
-fn day(date: Date) -> String {
-    format!("{}.{}.{}", date.day(), u8::from(date.month()), date.year())
 }
 
 /// Substitute service or a public notice, recorded by staff after Posti failed.
@@ -168,24 +174,27 @@ fn manual_service(
     on: Date,
     appeal_days: Option<i32>,
 ) -> Assessment {
-    let (days, rule) = match kind {
+    let (days, receipt) = match kind {
         ManualService::SubstituteService => (
             3,
-            format!(
-                "substitute service: received on the 3rd day after the certificate of {} (HL 61 §)",
-                day(on)
-            ),
+            ReceiptBasis::SubstituteService {
+                certificate_on: on.to_string(),
+            },
         ),
         ManualService::PublicNotice => (
             7,
-            format!(
-                "public notice: received on the 7th day after publication in the Official \
-                 Gazette on {} (HL 62 §)",
-                day(on)
-            ),
+            ReceiptBasis::PublicNotice {
+                published_on: on.to_string(),
+            },
         ),
     };
-    from_receipt(channel, on + time::Duration::days(days), appeal_days, rule)
+    from_receipt(
+        channel,
+        on + time::Duration::days(days),
+        appeal_days,
+        receipt,
+        None,
+    )
 }
 
 /// A letter that went to the forwarding address: the organisation received it, so the dates
@@ -201,47 +210,40 @@ fn forwarded_service(facts: &Facts, rules: ReceiptRules) -> Assessment {
         RecordedService::Manual { .. } => None,
     });
     match forwarding {
-        None => Assessment::without_dates(
-            channel,
-            "not served yet: the letter went to the organisation's forwarding address \
-             (turvakielto) and is not service; record how it was served onwards",
-        ),
+        None => Assessment::without_dates(channel, LegalRule::ForwardingNotRecorded),
         Some((ForwardingMethod::OrdinaryLetter, forwarded_on, _)) => from_receipt(
             channel,
             forwarded_on + time::Duration::days(rules.paper_days),
             facts.appeal_days,
-            format!(
-                "forwarded by ordinary letter on {}: received on day {} after sending (HL 59 §)",
-                day(forwarded_on),
-                rules.paper_days
-            ),
+            ReceiptBasis::ForwardedByLetter {
+                forwarded_on: forwarded_on.to_string(),
+                days: rules.paper_days,
+            },
+            None,
         ),
         Some((method, forwarded_on, Some(received_on))) => from_receipt(
             channel,
             received_on,
             facts.appeal_days,
             match method {
-                ForwardingMethod::InPerson => format!(
-                    "handed over in person on {} against a signature (HL 60 §)",
-                    day(received_on)
-                ),
-                _ => format!(
-                    "forwarded by letter against a receipt on {}: received on the receipt's \
-                     date (HL 60 §)",
-                    day(forwarded_on)
-                ),
+                ForwardingMethod::InPerson => ReceiptBasis::HandedOver {
+                    on: received_on.to_string(),
+                },
+                _ => ReceiptBasis::ForwardedAgainstReceipt {
+                    forwarded_on: forwarded_on.to_string(),
+                },
             },
+            None,
         ),
-        Some((_, _, None)) => Assessment::without_dates(
-            channel,
-            "forwarded against a receipt, which has not been recorded yet",
-        ),
+        Some((_, _, None)) => {
+            Assessment::without_dates(channel, LegalRule::ForwardingReceiptMissing)
+        }
     }
 }
 
 pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
     let Some(submitted_at) = facts.submitted_at else {
-        return Assessment::without_dates(None, "not sent yet");
+        return Assessment::without_dates(None, LegalRule::NotSentYet);
     };
     let channel = channel(facts);
     // Substitute service and public notice replace whatever the letter did.
@@ -253,10 +255,7 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
         return manual_service(channel, *kind, *on, facts.appeal_days);
     }
     let Some(channel) = channel else {
-        return Assessment::without_dates(
-            None,
-            "multichannel: waiting for Suomi.fi to tell which channel it took",
-        );
+        return Assessment::without_dates(None, LegalRule::WaitingForChannel);
     };
     if channel == ServiceChannel::Paper && facts.forwarded {
         return forwarded_service(facts, rules);
@@ -269,10 +268,8 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
         .find(|(kind, _)| undelivered.contains(kind))
     {
         let rule = match kind {
-            EventKind::PostiReturnedToSender => {
-                "not served: Posti returned the letter to the sender"
-            }
-            _ => "not served: Posti could not deliver the letter",
+            EventKind::PostiReturnedToSender => LegalRule::ReturnedByPosti,
+            _ => LegalRule::UndeliveredByPosti,
         };
         return Assessment::without_dates(Some(channel), rule);
     }
@@ -284,10 +281,7 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
         match receipt {
             Some(at) => Some(finnish_date(at)),
             None => {
-                return Assessment::without_dates(
-                    Some(channel),
-                    "verifiable service: received on acknowledgement, which has not come yet",
-                )
+                return Assessment::without_dates(Some(channel), LegalRule::AwaitingAcknowledgement)
             }
         }
     } else {
@@ -295,52 +289,50 @@ pub fn assess(facts: &Facts, rules: ReceiptRules) -> Assessment {
     };
     // A letter is sent when it is posted: the day it went to print plus the print lag;
     // until that event, the day Suomi.fi took it.
-    let (sent, sent_note) = match channel {
+    let (sent, sent_basis) = match channel {
         ServiceChannel::Electronic => (
             first(facts.events, EventKind::ElectronicMessageCreated)
                 .map(finnish_date)
                 .unwrap_or_else(|| finnish_date(submitted_at)),
-            String::new(),
+            None,
         ),
         ServiceChannel::Paper => {
             match first(facts.events, EventKind::SentForPrintingAndEnveloping) {
                 Some(printed) => (
                     finnish_date(printed) + time::Duration::days(rules.print_lag_days),
-                    format!(
-                        " (sent on the day it went to print{})",
-                        match rules.print_lag_days {
-                            0 => String::new(),
-                            lag => format!(" plus the print lag of {lag} days"),
-                        }
-                    ),
+                    Some(SentBasis::Printed {
+                        lag_days: rules.print_lag_days,
+                    }),
                 ),
                 None => (
                     first(facts.events, EventKind::PaperMailCreated)
                         .map(finnish_date)
                         .unwrap_or_else(|| finnish_date(submitted_at)),
-                    " (sent on the day Suomi.fi took it; printing not reported yet)".to_string(),
+                    Some(SentBasis::NotPrintedYet),
                 ),
             }
         }
     };
     let appeal_days = facts.appeal_days.unwrap_or(0).max(0) as i64;
     let dates = legal_dates(sent, channel, acknowledged, appeal_days, rules);
-    let receipt_rule = dates
-        .rule
-        .split("; appeal period")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let receipt_rule = if acknowledged.is_none() {
-        format!("{receipt_rule}{sent_note}")
-    } else {
-        receipt_rule
+    let receipt = match (acknowledged, channel) {
+        (Some(_), ServiceChannel::Electronic) => ReceiptBasis::VerifiableElectronic,
+        (Some(_), ServiceChannel::Paper) => ReceiptBasis::VerifiableLetter,
+        (None, ServiceChannel::Electronic) => ReceiptBasis::OrdinaryElectronic {
+            days: rules.electronic_days,
+        },
+        (None, ServiceChannel::Paper) => ReceiptBasis::OrdinaryLetter {
+            days: rules.paper_days,
+        },
     };
+    // How a letter's sending day was told matters only when receipt counts from it.
+    let sent_basis = sent_basis.filter(|_| acknowledged.is_none());
     from_receipt(
         Some(channel),
         dates.deemed_receipt,
         facts.appeal_days,
-        receipt_rule,
+        receipt,
+        sent_basis,
     )
 }
 
@@ -357,11 +349,7 @@ pub fn first_service_counts(original: &mut Assessment, reserve: &mut Assessment)
 fn supersede(assessment: &mut Assessment, by: Date) {
     *assessment = Assessment::without_dates(
         assessment.channel,
-        format!(
-            "no dates of its own: the other delivery to the same recipient served the notice \
-             first, on {}",
-            day(by)
-        ),
+        LegalRule::ServedByOther { on: by.to_string() },
     );
 }
 
@@ -470,7 +458,7 @@ async fn assess_one(
         .notice(delivery.organisation_id, delivery.notice_id)
         .await?
     else {
-        return Ok(Assessment::without_dates(None, "not sent yet"));
+        return Ok(Assessment::without_dates(None, LegalRule::NotSentYet));
     };
     let events = events_of(&store.delivery_events(delivery.id).await?);
     let recorded = recorded_of(&store.service_records(delivery.id).await?);
@@ -506,7 +494,8 @@ async fn record(
     let unchanged = channel_taken == delivery.channel_taken
         && deemed_receipt == delivery.deemed_receipt
         && appeal_deadline == delivery.appeal_deadline
-        && delivery.legal_rule.as_deref() == Some(assessment.rule.as_str());
+        && delivery.legal_rule.as_deref() == Some(assessment.rule.as_str())
+        && delivery.legal_basis().as_ref() == Some(&assessment.basis);
     if unchanged {
         return Ok(true);
     }
@@ -519,6 +508,7 @@ async fn record(
             "appeal_deadline": appeal_deadline,
             "moved_from": assessment.moved_from.map(|d| d.to_string()),
             "rule": assessment.rule,
+            "basis": assessment.basis,
             "previous": {
                 "channel": delivery.channel_taken,
                 "deemed_receipt": delivery.deemed_receipt,
@@ -540,6 +530,7 @@ async fn record(
                 deemed_receipt,
                 appeal_deadline,
                 legal_rule: Some(assessment.rule.clone()),
+                legal_basis: serde_json::to_string(&assessment.basis).ok(),
                 history,
             },
         )
@@ -677,6 +668,7 @@ mod tests {
             deemed_receipt: Some(on),
             appeal_deadline: Some(on + time::Duration::days(30)),
             moved_from: None,
+            basis: LegalRule::NotSentYet,
             rule: "x".into(),
         };
         let (mut original, mut reserve) =

@@ -120,6 +120,7 @@ impl NoticeViews {
             .await
             .map_err(AppError::internal)?;
         let reasons = delivery.reasons();
+        let legal_basis = delivery.legal_basis();
         Ok(DeliveryDetail {
             id: delivery.id,
             role: delivery.role,
@@ -137,6 +138,7 @@ impl NoticeViews {
             channel_taken: delivery.channel_taken,
             deemed_receipt: delivery.deemed_receipt,
             appeal_deadline: delivery.appeal_deadline,
+            legal_basis,
             legal_rule: delivery.legal_rule,
             unacknowledged_at: delivery.unacknowledged_at.map(Timestamp::to_rfc3339),
             reserve_of: delivery.reserve_of,

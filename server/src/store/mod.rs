@@ -414,9 +414,18 @@ pub struct Delivery {
     pub content_not_for_others: bool,
     pub recipient_minor: bool,
     pub mailbox_check_deferred: bool,
+    /// JSON of the `LegalRule` behind `legal_rule`; `None` before it was assessed so.
+    pub legal_basis: Option<String>,
 }
 
 impl Delivery {
+    /// The rule of the legal dates, as data, when assessed so.
+    pub fn legal_basis(&self) -> Option<app::domain::legal_rule::LegalRule> {
+        self.legal_basis
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+    }
+
     pub fn reasons(&self) -> Vec<ChannelReason> {
         serde_json::from_str(&self.channel_reasons).unwrap_or_default()
     }
@@ -706,6 +715,8 @@ pub struct LegalDatesUpdate {
     pub deemed_receipt: Option<String>,
     pub appeal_deadline: Option<String>,
     pub legal_rule: Option<String>,
+    /// JSON of the `LegalRule`.
+    pub legal_basis: Option<String>,
     pub history: HistoryEntry,
 }
 

@@ -550,7 +550,8 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
      address_sealed, facts, requested_mode, decided_mode, channel_reasons, paper_addressee, \
      status, suomifi_message_id, needs_attention_reason, submitted_at, channel_taken, \
      deemed_receipt, appeal_deadline, legal_rule, unacknowledged_at, reserve_of, \
-     address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred";
+     address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred, \
+     legal_basis";
 
 macro_rules! impl_shared_notice_store {
     ($store:ty) => {

@@ -113,7 +113,8 @@ macro_rules! impl_shared_proof_stores {
                 let (previous_channel, previous_receipt, previous_deadline) = &update.previous;
                 let changed = sqlx::query(
                     "UPDATE deliveries SET channel_taken = $2, deemed_receipt = $3, \
-                     appeal_deadline = $4, legal_rule = $5, updated_at = $6 WHERE id = $1 \
+                     appeal_deadline = $4, legal_rule = $5, updated_at = $6, legal_basis = $11 \
+                     WHERE id = $1 \
                      AND channel_taken IS NOT DISTINCT FROM $7 \
                      AND deemed_receipt IS NOT DISTINCT FROM $8 \
                      AND appeal_deadline IS NOT DISTINCT FROM $9 \
@@ -129,6 +130,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(previous_receipt)
                 .bind(previous_deadline)
                 .bind(&update.previous_rule)
+                .bind(&update.legal_basis)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

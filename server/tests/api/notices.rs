@@ -371,6 +371,16 @@ async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend)
         Some((today + time::Duration::days(3)).to_string())
     );
     assert!(with_dates.appeal_deadline.is_some());
+    // The rule as data, for the pages to say in the reader's language.
+    use app::domain::legal_rule::{LegalRule, ReceiptBasis};
+    match with_dates.legal_basis() {
+        Some(LegalRule::Served {
+            receipt: ReceiptBasis::OrdinaryElectronic { days: 3 },
+            appeal: Some(appeal),
+            ..
+        }) => assert_eq!(appeal.days, 30),
+        other => panic!("{other:?}"),
+    }
     assert!(with_dates.legal_rule.unwrap().contains("asiointilaki 19 §"));
 
     // The letter is kept by its hash and served as it was rendered.

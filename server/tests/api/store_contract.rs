@@ -859,6 +859,7 @@ async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
             deemed_receipt: Some(deemed.into()),
             appeal_deadline: Some(deadline.into()),
             legal_rule: Some("ordinary letter".into()),
+            legal_basis: Some("\"not_sent_yet\"".into()),
             history: HistoryEntry::new(
                 &delivery,
                 HistoryKind::LegalDates,
@@ -915,6 +916,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
             deemed_receipt: None,
             appeal_deadline: None,
             legal_rule: None,
+            legal_basis: None,
             history: HistoryEntry::new(&delivery, HistoryKind::LegalDates, serde_json::json!({})),
         };
         store.record_legal_dates(id, &update).await.unwrap();
