@@ -34,6 +34,7 @@ pub enum AuditAction {
     NoticesSearchedByIdentity,
     ReplyOpened,
     ReplyAttachmentDownloaded,
+    ProofDownloaded,
 }
 
 impl AuditAction {
@@ -61,6 +62,7 @@ impl AuditAction {
             AuditAction::NoticesSearchedByIdentity => "notices.searched_by_identity",
             AuditAction::ReplyOpened => "reply.opened",
             AuditAction::ReplyAttachmentDownloaded => "reply.attachment_downloaded",
+            AuditAction::ProofDownloaded => "proof.downloaded",
         }
     }
 }

@@ -449,6 +449,15 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         )
         .route("/search", post(crate::notices::list::search))
         .with_state(notice_views.clone());
+    let proofs = Router::new()
+        .route(
+            "/notices/{id}/deliveries/{delivery}/proof.pdf",
+            get(crate::notices::proof::proof),
+        )
+        .with_state(crate::notices::proof::ProofState {
+            views: notice_views.clone(),
+            documents: documents_state.clone(),
+        });
     let notices: Arc<dyn NoticesBackend> = Arc::new(notice_views);
     let reply_views = crate::replies::ReplyViews {
         store: store.clone(),
@@ -514,6 +523,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(compose_forms)
         .merge(notice_actions)
         .merge(reply_files)
+        .merge(proofs)
         .merge(preview)
         .merge(probes)
         .merge(pages)

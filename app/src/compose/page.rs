@@ -171,48 +171,15 @@ fn notice_type_options() -> Vec<(String, String)> {
 }
 
 pub fn role_label(role: RecipientRole) -> String {
-    let i18n = use_i18n();
-    match role {
-        RecipientRole::Party => t_string!(i18n, roles.party).to_string(),
-        RecipientRole::Guardian => t_string!(i18n, roles.guardian).to_string(),
-        RecipientRole::LegalRepresentative => {
-            t_string!(i18n, roles.legal_representative).to_string()
-        }
-        RecipientRole::Agent => t_string!(i18n, roles.agent).to_string(),
-    }
+    crate::words::role(use_i18n().get_locale(), role)
 }
 
 pub fn mode_label(mode: DeliveryMode) -> String {
-    let i18n = use_i18n();
-    match mode {
-        DeliveryMode::Multichannel => t_string!(i18n, modes.multichannel).to_string(),
-        DeliveryMode::ElectronicOnly => t_string!(i18n, modes.electronic_only).to_string(),
-        DeliveryMode::PaperOnly => t_string!(i18n, modes.paper_only).to_string(),
-        DeliveryMode::PaperWithoutId => t_string!(i18n, modes.paper_without_id).to_string(),
-    }
+    crate::words::mode(use_i18n().get_locale(), mode)
 }
 
 pub fn reason_text(reason: ChannelReason) -> String {
-    let i18n = use_i18n();
-    match reason {
-        ChannelReason::AsRequested => t_string!(i18n, reasons.as_requested).to_string(),
-        ChannelReason::NoIdentityCode => t_string!(i18n, reasons.no_identity_code).to_string(),
-        ChannelReason::ContentNotForOthers => {
-            t_string!(i18n, reasons.content_not_for_others).to_string()
-        }
-        ChannelReason::MinorContentNotForGuardians => {
-            t_string!(i18n, reasons.minor_content_not_for_guardians).to_string()
-        }
-        ChannelReason::AddressProtectedPaperForwarded => {
-            t_string!(i18n, reasons.address_protected_paper_forwarded).to_string()
-        }
-        ChannelReason::VerifiableNotAcknowledged => {
-            t_string!(i18n, reasons.verifiable_not_acknowledged).to_string()
-        }
-        ChannelReason::NoActiveMailboxAtSending => {
-            t_string!(i18n, reasons.no_active_mailbox_at_sending).to_string()
-        }
-    }
+    crate::words::reason(use_i18n().get_locale(), reason)
 }
 
 const ROLES: [RecipientRole; 4] = [

@@ -12,6 +12,7 @@ use crate::error::AppError;
 
 pub mod list;
 pub mod page;
+pub mod proof;
 
 pub use list::{AttentionPage, NoticesPage};
 pub use page::NoticePage;

@@ -15,9 +15,9 @@ use super::{
 };
 use crate::components::{StatusTag, SummaryRow};
 use crate::compose::page::{format_size, mode_label, reason_text, role_label};
-use crate::domain::legal_rule::{LegalRule, ReceiptBasis, SentBasis};
+use crate::domain::legal_rule::LegalRule;
 use crate::domain::lifecycle::DeliveryStatus;
-use crate::domain::notice::{NoticeType, RecipientRole};
+use crate::domain::notice::RecipientRole;
 use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 use crate::layout::{set_http_status, Forbidden, NotFound};
@@ -68,23 +68,7 @@ pub fn NoticePage() -> impl IntoView {
 }
 
 pub fn notice_type_label(kind: &str) -> String {
-    let i18n = use_i18n();
-    match NoticeType::parse(kind) {
-        Some(NoticeType::Decision) => t_string!(i18n, notice_types.decision).to_string(),
-        Some(NoticeType::Summons) => t_string!(i18n, notice_types.summons).to_string(),
-        Some(NoticeType::CompletionRequest) => {
-            t_string!(i18n, notice_types.completion_request).to_string()
-        }
-        Some(NoticeType::InspectionReport) => {
-            t_string!(i18n, notice_types.inspection_report).to_string()
-        }
-        Some(NoticeType::Notification) => t_string!(i18n, notice_types.notification).to_string(),
-        Some(NoticeType::ArrivalNotice) => t_string!(i18n, notice_types.arrival_notice).to_string(),
-        Some(NoticeType::DecisionDateEstimate) => {
-            t_string!(i18n, notice_types.decision_date_estimate).to_string()
-        }
-        Some(NoticeType::Other) | None => t_string!(i18n, notice_types.other).to_string(),
-    }
+    crate::words::notice_type(use_i18n().get_locale(), kind)
 }
 
 #[component]
@@ -249,6 +233,7 @@ fn Delivery(notice_id: Uuid, delivery: DeliveryDetail) -> impl IntoView {
                 </SummaryRow>
             </dl>
             {actions}
+            <p><a href=format!("/notices/{notice_id}/deliveries/{}/proof.pdf", delivery.id) data-testid="proof-link">{t!(i18n, proof.download)}</a></p>
             <h4>{t!(i18n, notice.timeline)}</h4>
             <Timeline entries=delivery.timeline.clone() />
         </section>
@@ -334,212 +319,15 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
 
 /// The rule of a delivery's legal dates in the reader's language, a sentence a line.
 pub fn rule_sentences(rule: &LegalRule) -> Vec<String> {
-    let i18n = use_i18n();
-    let on = |date: &str| finnish_date(date);
-    match rule {
-        LegalRule::NotSentYet => vec![t_string!(i18n, rule.not_sent_yet).to_string()],
-        LegalRule::WaitingForChannel => {
-            vec![t_string!(i18n, rule.waiting_for_channel).to_string()]
-        }
-        LegalRule::ForwardingNotRecorded => {
-            vec![t_string!(i18n, rule.forwarding_not_recorded).to_string()]
-        }
-        LegalRule::ForwardingReceiptMissing => {
-            vec![t_string!(i18n, rule.forwarding_receipt_missing).to_string()]
-        }
-        LegalRule::ReturnedByPosti => vec![t_string!(i18n, rule.returned_by_posti).to_string()],
-        LegalRule::UndeliveredByPosti => {
-            vec![t_string!(i18n, rule.undelivered_by_posti).to_string()]
-        }
-        LegalRule::AwaitingAcknowledgement => {
-            vec![t_string!(i18n, rule.awaiting_acknowledgement).to_string()]
-        }
-        LegalRule::ServedByOther { on: date } => {
-            vec![t_string!(i18n, rule.served_by_other, on = on(date)).to_string()]
-        }
-        LegalRule::Served {
-            receipt,
-            sent,
-            appeal,
-        } => {
-            let mut sentences = vec![match receipt {
-                ReceiptBasis::VerifiableElectronic => {
-                    t_string!(i18n, rule.verifiable_electronic).to_string()
-                }
-                ReceiptBasis::VerifiableLetter => {
-                    t_string!(i18n, rule.verifiable_letter).to_string()
-                }
-                ReceiptBasis::OrdinaryElectronic { days } => {
-                    t_string!(i18n, rule.ordinary_electronic, days = *days).to_string()
-                }
-                ReceiptBasis::OrdinaryLetter { days } => {
-                    t_string!(i18n, rule.ordinary_letter, days = *days).to_string()
-                }
-                ReceiptBasis::SubstituteService { certificate_on } => {
-                    t_string!(i18n, rule.substitute_service, on = on(certificate_on)).to_string()
-                }
-                ReceiptBasis::PublicNotice { published_on } => {
-                    t_string!(i18n, rule.public_notice, on = on(published_on)).to_string()
-                }
-                ReceiptBasis::ForwardedByLetter { forwarded_on, days } => t_string!(
-                    i18n,
-                    rule.forwarded_by_letter,
-                    on = on(forwarded_on),
-                    days = *days
-                )
-                .to_string(),
-                ReceiptBasis::ForwardedAgainstReceipt { forwarded_on } => {
-                    t_string!(i18n, rule.forwarded_against_receipt, on = on(forwarded_on))
-                        .to_string()
-                }
-                ReceiptBasis::HandedOver { on: date } => {
-                    t_string!(i18n, rule.handed_over, on = on(date)).to_string()
-                }
-            }];
-            match sent {
-                Some(SentBasis::Printed { lag_days: 0 }) => {
-                    sentences.push(t_string!(i18n, rule.sent_printed).to_string())
-                }
-                Some(SentBasis::Printed { lag_days }) => sentences
-                    .push(t_string!(i18n, rule.sent_printed_lag, days = *lag_days).to_string()),
-                Some(SentBasis::NotPrintedYet) => {
-                    sentences.push(t_string!(i18n, rule.sent_not_printed).to_string())
-                }
-                None => {}
-            }
-            if let Some(appeal) = appeal {
-                sentences.push(t_string!(i18n, rule.appeal, days = appeal.days).to_string());
-                if let Some(last) = &appeal.moved_from {
-                    sentences.push(t_string!(i18n, rule.appeal_moved, last = on(last)).to_string());
-                }
-            }
-            sentences
-        }
-    }
+    crate::words::rule(use_i18n().get_locale(), rule)
 }
 
 fn source_label(source: Source) -> String {
-    let i18n = use_i18n();
-    match source {
-        Source::Caseworker => t_string!(i18n, timeline.caseworker).to_string(),
-        Source::Tiedoksi => t_string!(i18n, timeline.tiedoksi).to_string(),
-        Source::SuomiFi => t_string!(i18n, timeline.suomifi).to_string(),
-        Source::Posti => t_string!(i18n, timeline.posti).to_string(),
-        Source::Recipient => t_string!(i18n, timeline.recipient).to_string(),
-    }
+    crate::words::source(use_i18n().get_locale(), source)
 }
 
 fn event_text(event: &TimelineEvent) -> String {
-    let i18n = use_i18n();
-    let date = |value: &Option<String>| {
-        value
-            .as_deref()
-            .map(finnish_date)
-            .unwrap_or_else(|| "–".into())
-    };
-    match event {
-        TimelineEvent::Queued { mode, reasons } => {
-            let reasons: Vec<String> = reasons.iter().map(|r| reason_text(*r)).collect();
-            format!(
-                "{} {} {}",
-                t_string!(i18n, timeline.queued),
-                mode_label(*mode),
-                reasons.join(" ")
-            )
-        }
-        TimelineEvent::AttemptFailed { retryable: true } => {
-            t_string!(i18n, timeline.attempt_failed_retry).to_string()
-        }
-        TimelineEvent::AttemptFailed { retryable: false } => {
-            t_string!(i18n, timeline.attempt_failed).to_string()
-        }
-        TimelineEvent::Submitted { message_id } => {
-            let id = message_id.map(|id| id.to_string()).unwrap_or_default();
-            t_string!(i18n, timeline.submitted, id = id).to_string()
-        }
-        TimelineEvent::Event { event_type, status } => match status {
-            Some(status) => status_text(*status),
-            None => event_type.clone(),
-        },
-        TimelineEvent::LegalDates {
-            deemed_receipt,
-            appeal_deadline,
-            previous_deemed_receipt,
-            previous_appeal_deadline,
-        } => {
-            let mut text = t_string!(
-                i18n,
-                timeline.legal_dates,
-                receipt = date(deemed_receipt),
-                deadline = date(appeal_deadline)
-            )
-            .to_string();
-            if previous_deemed_receipt.is_some() || previous_appeal_deadline.is_some() {
-                text.push(' ');
-                text.push_str(
-                    &t_string!(
-                        i18n,
-                        timeline.previously,
-                        receipt = date(previous_deemed_receipt),
-                        deadline = date(previous_appeal_deadline)
-                    )
-                    .to_string(),
-                );
-            }
-            text
-        }
-        TimelineEvent::NeedsAttention => t_string!(i18n, timeline.needs_attention).to_string(),
-        TimelineEvent::RetryRequested => t_string!(i18n, timeline.retry_requested).to_string(),
-        TimelineEvent::Unacknowledged => t_string!(i18n, timeline.unacknowledged).to_string(),
-        TimelineEvent::ReserveQueued => t_string!(i18n, timeline.reserve_queued).to_string(),
-        TimelineEvent::Cancelled => t_string!(i18n, timeline.cancelled).to_string(),
-        TimelineEvent::MailboxChecked { active: true } => {
-            t_string!(i18n, timeline.mailbox_active).to_string()
-        }
-        TimelineEvent::MailboxChecked { active: false } => {
-            t_string!(i18n, timeline.mailbox_inactive).to_string()
-        }
-        TimelineEvent::ModeChanged { mode } => format!(
-            "{} {}",
-            t_string!(i18n, timeline.mode_changed),
-            mode_label(*mode)
-        ),
-        TimelineEvent::ForwardingRecorded { on } => {
-            t_string!(i18n, timeline.forwarding_recorded, on = finnish_date(on)).to_string()
-        }
-        TimelineEvent::ServiceRecorded { on, .. } => {
-            t_string!(i18n, timeline.service_recorded, on = finnish_date(on)).to_string()
-        }
-        TimelineEvent::FactsAtSending { .. } => {
-            t_string!(i18n, timeline.facts_at_sending).to_string()
-        }
-        TimelineEvent::ReplyReceived { title, .. } => {
-            t_string!(i18n, timeline.reply_received, title = title.clone()).to_string()
-        }
-        TimelineEvent::Other { kind } => kind.clone(),
-    }
-}
-
-fn status_text(status: DeliveryStatus) -> String {
-    let i18n = use_i18n();
-    match status {
-        DeliveryStatus::Queued => t_string!(i18n, statuses.queued).to_string(),
-        DeliveryStatus::NeedsAttention => t_string!(i18n, statuses.needs_attention).to_string(),
-        DeliveryStatus::Cancelled => t_string!(i18n, statuses.cancelled).to_string(),
-        DeliveryStatus::Sent => t_string!(i18n, statuses.sent).to_string(),
-        DeliveryStatus::DeliveredElectronically => {
-            t_string!(i18n, statuses.delivered_electronically).to_string()
-        }
-        DeliveryStatus::PaperCreated => t_string!(i18n, statuses.paper_created).to_string(),
-        DeliveryStatus::SentForPrinting => t_string!(i18n, statuses.sent_for_printing).to_string(),
-        DeliveryStatus::Read => t_string!(i18n, statuses.read).to_string(),
-        DeliveryStatus::ReceiptConfirmed => t_string!(i18n, statuses.receipt_confirmed).to_string(),
-        DeliveryStatus::PostiReceiptConfirmed => {
-            t_string!(i18n, statuses.posti_receipt_confirmed).to_string()
-        }
-        DeliveryStatus::Returned => t_string!(i18n, statuses.returned).to_string(),
-        DeliveryStatus::Unresolved => t_string!(i18n, statuses.unresolved).to_string(),
-    }
+    crate::words::event(use_i18n().get_locale(), event)
 }
 
 /// A delivery's life, newest first (MOJ timeline): when (Finnish time), who, what.

@@ -255,7 +255,7 @@ async fn refuse_download(documents: &Documents, actor: &Actor, notice_id: Uuid) 
 }
 
 /// The notice, if the user may open its documents; otherwise the response to give.
-async fn openable_notice(
+pub(crate) async fn openable_notice(
     documents: &Documents,
     actor: &Actor,
     notice_id: Uuid,

@@ -6,4 +6,5 @@ pub mod documents;
 pub mod drafts;
 pub mod list;
 pub mod preview;
+pub mod proof;
 pub mod view;

@@ -85,6 +85,111 @@ fn documents(
 }
 
 impl NoticeViews {
+    /// A notice with everything it went through, as the pages show it; `audited`: the read
+    /// is recorded as a view (a caller that records its own read passes `false`).
+    pub async fn detail(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        audited: bool,
+    ) -> Result<NoticeDetail, AppError> {
+        let notice = self.own_notice(actor, id).await?;
+        let rows = self
+            .store
+            .deliveries(actor.organisation_id, id)
+            .await
+            .map_err(AppError::internal)?;
+        let restricted =
+            rows.iter().any(|d| d.address_protected) && !may_see_protected(actor, &notice);
+        let attachments = self
+            .store
+            .notice_attachments(id)
+            .await
+            .map_err(AppError::internal)?;
+        // A reply may tell what the restricted content does: withheld with it.
+        let replies = if restricted {
+            Vec::new()
+        } else {
+            self.store
+                .replies_to_notice(actor.organisation_id, id)
+                .await
+                .map_err(AppError::internal)?
+        };
+        let mut deliveries = Vec::new();
+        for delivery in rows {
+            let answers: Vec<CitizenReply> = replies
+                .iter()
+                .filter(|reply| reply.delivery_id == Some(delivery.id))
+                .cloned()
+                .collect();
+            deliveries.push(self.delivery_detail(delivery, restricted, &answers).await?);
+        }
+        let opened: std::collections::HashSet<Uuid> = match actor.user_id() {
+            Some(user) => self
+                .store
+                .opened_replies(user, &replies.iter().map(|r| r.id).collect::<Vec<_>>())
+                .await
+                .map_err(AppError::internal)?
+                .into_iter()
+                .collect(),
+            None => Default::default(),
+        };
+        if audited {
+            let entry = AuditEntry::new(AuditAction::NoticeViewed)
+                .by(actor)
+                .subject("notice", id)
+                .details(json!({ "restricted": restricted }));
+            // The read is shown only once it is on record.
+            self.audit.record(entry).await.map_err(AppError::internal)?;
+        }
+        let parties = notice.parties();
+        let author_name = self
+            .store
+            .user_by_id(notice.author_id)
+            .await
+            .map_err(AppError::internal)?
+            .map(|user| user.display_name)
+            .unwrap_or_default();
+        let replies = replies
+            .iter()
+            .map(|reply| crate::replies::summary(reply, Some(&notice), !opened.contains(&reply.id)))
+            .collect();
+        Ok(NoticeDetail {
+            replies,
+            author_name,
+            created_local: finnish_local(notice.created_at),
+            id: notice.id,
+            notice_type: notice.notice_type,
+            case_reference: notice.case_reference,
+            title: notice.title,
+            restricted,
+            body: (!restricted).then_some(notice.body),
+            electronic_body: notice.electronic_body.filter(|_| !restricted),
+            decision_date: notice.decision_date,
+            decision_maker: notice.decision_maker,
+            parties,
+            contact_person: notice.contact_person,
+            contact_details: notice.contact_details,
+            automated_decision: notice.automated_decision,
+            language: notice.language,
+            verifiable: notice.verifiable,
+            appeal_days: notice.appeal_days,
+            created_at: notice.created_at.to_rfc3339(),
+            has_letter: notice.paper_letter_sha256.is_some(),
+            attachments: documents(
+                attachments.into_iter().map(|a| DocumentSummary {
+                    kind: "attachment".into(),
+                    filename: a.filename,
+                    media_type: a.media_type,
+                    sha256: a.sha256,
+                    size_bytes: a.size_bytes,
+                }),
+                restricted,
+            ),
+            deliveries,
+        })
+    }
+
     /// A delivery of the actor's own organisation; any other is "not found".
     async fn own_delivery(&self, actor: &Actor, id: Uuid) -> Result<Delivery, AppError> {
         self.store
@@ -415,99 +520,7 @@ impl NoticesBackend for NoticeViews {
     }
 
     async fn notice_detail(&self, actor: &Actor, id: Uuid) -> Result<NoticeDetail, AppError> {
-        let notice = self.own_notice(actor, id).await?;
-        let rows = self
-            .store
-            .deliveries(actor.organisation_id, id)
-            .await
-            .map_err(AppError::internal)?;
-        let restricted =
-            rows.iter().any(|d| d.address_protected) && !may_see_protected(actor, &notice);
-        let attachments = self
-            .store
-            .notice_attachments(id)
-            .await
-            .map_err(AppError::internal)?;
-        // A reply may tell what the restricted content does: withheld with it.
-        let replies = if restricted {
-            Vec::new()
-        } else {
-            self.store
-                .replies_to_notice(actor.organisation_id, id)
-                .await
-                .map_err(AppError::internal)?
-        };
-        let mut deliveries = Vec::new();
-        for delivery in rows {
-            let answers: Vec<CitizenReply> = replies
-                .iter()
-                .filter(|reply| reply.delivery_id == Some(delivery.id))
-                .cloned()
-                .collect();
-            deliveries.push(self.delivery_detail(delivery, restricted, &answers).await?);
-        }
-        let opened: std::collections::HashSet<Uuid> = match actor.user_id() {
-            Some(user) => self
-                .store
-                .opened_replies(user, &replies.iter().map(|r| r.id).collect::<Vec<_>>())
-                .await
-                .map_err(AppError::internal)?
-                .into_iter()
-                .collect(),
-            None => Default::default(),
-        };
-        let entry = AuditEntry::new(AuditAction::NoticeViewed)
-            .by(actor)
-            .subject("notice", id)
-            .details(json!({ "restricted": restricted }));
-        // The read is shown only once it is on record.
-        self.audit.record(entry).await.map_err(AppError::internal)?;
-        let parties = notice.parties();
-        let author_name = self
-            .store
-            .user_by_id(notice.author_id)
-            .await
-            .map_err(AppError::internal)?
-            .map(|user| user.display_name)
-            .unwrap_or_default();
-        let replies = replies
-            .iter()
-            .map(|reply| crate::replies::summary(reply, Some(&notice), !opened.contains(&reply.id)))
-            .collect();
-        Ok(NoticeDetail {
-            replies,
-            author_name,
-            created_local: finnish_local(notice.created_at),
-            id: notice.id,
-            notice_type: notice.notice_type,
-            case_reference: notice.case_reference,
-            title: notice.title,
-            restricted,
-            body: (!restricted).then_some(notice.body),
-            electronic_body: notice.electronic_body.filter(|_| !restricted),
-            decision_date: notice.decision_date,
-            decision_maker: notice.decision_maker,
-            parties,
-            contact_person: notice.contact_person,
-            contact_details: notice.contact_details,
-            automated_decision: notice.automated_decision,
-            language: notice.language,
-            verifiable: notice.verifiable,
-            appeal_days: notice.appeal_days,
-            created_at: notice.created_at.to_rfc3339(),
-            has_letter: notice.paper_letter_sha256.is_some(),
-            attachments: documents(
-                attachments.into_iter().map(|a| DocumentSummary {
-                    kind: "attachment".into(),
-                    filename: a.filename,
-                    media_type: a.media_type,
-                    sha256: a.sha256,
-                    size_bytes: a.size_bytes,
-                }),
-                restricted,
-            ),
-            deliveries,
-        })
+        self.detail(actor, id, true).await
     }
 
     async fn retry_delivery(&self, actor: &Actor, delivery_id: Uuid) -> Result<(), AppError> {

@@ -1,6 +1,6 @@
 //! The notice list's server side: the search form's redirect that keeps an identity code out
 //! of the URL, the search by its lookup hash (audited), filters read from the URL with their
-//! problems, keyset pages, and the "Needs attention" view.
+//! problems, keyset pages, the "Needs attention" view, and the proof of service.
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, ORIGIN};
 use serde_json::{json, Value};
@@ -17,6 +17,7 @@ on_both_backends!(
     an_identity_code_is_searched_by_its_hash_and_never_put_in_the_url,
     filters_come_from_the_url_and_pages_follow_each_other,
     what_needs_attention_is_listed_with_why,
+    a_proof_of_service_downloads_on_record,
 );
 
 async fn find(app: &TestApp, filter: Value) -> Value {
@@ -252,4 +253,41 @@ async fn what_needs_attention_is_listed_with_why(backend: TestBackend) {
     let html = page.text().await.unwrap();
     assert!(html.contains("data-kind=\"no_mailbox\""), "{html}");
     assert!(html.contains(&format!("#delivery-{id}")), "the way to act");
+}
+
+async fn a_proof_of_service_downloads_on_record(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let notice = queued(
+        &app,
+        &draft(
+            "proof-1",
+            vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+        ),
+    )
+    .await;
+    let notice_id = notice["notice_id"].as_str().unwrap();
+    let id = delivery_ids(&notice)[0];
+    crate::notices::wait_sent(&app, id).await;
+    let path = format!("/notices/{notice_id}/deliveries/{id}/proof.pdf");
+    let proof = app.get(&path).await;
+    assert_eq!(proof.status(), 200);
+    assert_eq!(proof.headers()["content-type"], "application/pdf");
+    let bytes = proof.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let actions = app.audit_actions().await;
+    assert!(
+        actions.iter().any(|a| a == "proof.downloaded"),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|a| a == "notice.viewed"),
+        "one read, one record: {actions:?}"
+    );
+    let other = uuid::Uuid::now_v7();
+    let missing = app
+        .get(&format!(
+            "/notices/{notice_id}/deliveries/{other}/proof.pdf"
+        ))
+        .await;
+    assert_eq!(missing.status(), 404);
 }
