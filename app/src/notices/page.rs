@@ -15,6 +15,7 @@ use super::{
 };
 use crate::components::{StatusTag, SummaryRow};
 use crate::compose::page::{format_size, mode_label, reason_text, role_label};
+use crate::domain::channel::PaperAddressee;
 use crate::domain::legal_rule::LegalRule;
 use crate::domain::lifecycle::DeliveryStatus;
 use crate::domain::notice::RecipientRole;
@@ -251,6 +252,15 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
     // Also without a mailbox: the recipient may have opened one since.
     let retry = delivery.status == DeliveryStatus::NeedsAttention;
     let multichannel = delivery.status == DeliveryStatus::NeedsAttention && no_mailbox;
+    let forwarding = delivery.paper_addressee == PaperAddressee::OrganisationForwarding
+        && matches!(
+            delivery.status,
+            DeliveryStatus::PaperCreated | DeliveryStatus::SentForPrinting
+        );
+    let undelivered = matches!(
+        delivery.status,
+        DeliveryStatus::Returned | DeliveryStatus::Unresolved
+    );
     let reserve = delivery.unacknowledged_at.is_some()
         && matches!(
             delivery.status,
@@ -314,7 +324,123 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
                 cancel.clone(),
             ))}
         </div>
+        {forwarding.then(|| view! {
+            <RecordForm notice_id delivery_id=delivery.id kind=RecordKind::Forwarding open=asked("forwarding") />
+        })}
+        {undelivered.then(|| view! {
+            <RecordForm notice_id delivery_id=delivery.id kind=RecordKind::Service open=asked("service") />
+        })}
     }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecordKind {
+    /// How a letter sent to the forwarding address (turvakielto) was served onwards.
+    Forwarding,
+    /// Substitute service or a public notice after Posti could not deliver.
+    Service,
+}
+
+/// A record staff make of service done outside Suomi.fi: a link first, then the form.
+#[component]
+fn RecordForm(notice_id: Uuid, delivery_id: Uuid, kind: RecordKind, open: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let (name, ask) = match kind {
+        RecordKind::Forwarding => (
+            "forwarding",
+            t_string!(i18n, notice.record_forwarding).to_string(),
+        ),
+        RecordKind::Service => (
+            "service",
+            t_string!(i18n, notice.record_service).to_string(),
+        ),
+    };
+    let here = format!("/notices/{notice_id}");
+    let ask_href = format!("{here}?confirm={name}:{delivery_id}#delivery-{delivery_id}");
+    let id = |field: &str| format!("{field}-{delivery_id}");
+    if !open {
+        return view! {
+            <p><a class="button button--secondary" href=ask_href data-testid=format!("record-{name}")>{ask}</a></p>
+        }.into_any();
+    }
+    let choices: Vec<(&'static str, String)> = match kind {
+        RecordKind::Forwarding => vec![
+            (
+                "ordinary_letter",
+                t_string!(i18n, notice.method_ordinary_letter).to_string(),
+            ),
+            (
+                "verifiable_letter",
+                t_string!(i18n, notice.method_verifiable_letter).to_string(),
+            ),
+            (
+                "in_person",
+                t_string!(i18n, notice.method_in_person).to_string(),
+            ),
+        ],
+        RecordKind::Service => vec![
+            (
+                "substitute_service",
+                t_string!(i18n, notice.kind_substitute_service).to_string(),
+            ),
+            (
+                "public_notice",
+                t_string!(i18n, notice.kind_public_notice).to_string(),
+            ),
+        ],
+    };
+    let choice_name = match kind {
+        RecordKind::Forwarding => "method",
+        RecordKind::Service => "kind",
+    };
+    let legend = match kind {
+        RecordKind::Forwarding => t_string!(i18n, notice.forwarding_method).to_string(),
+        RecordKind::Service => t_string!(i18n, notice.service_kind).to_string(),
+    };
+    let date_id = id("served_on");
+    let second_id = id("second");
+    view! {
+        <form method="post" action=format!("/notices/{notice_id}/actions") class="record-form" data-testid=format!("{name}-form")>
+            <h4>{ask}</h4>
+            <input type="hidden" name="action" value=name />
+            <input type="hidden" name="delivery_id" value=delivery_id.to_string() />
+            <fieldset class="fieldset">
+                <legend>{legend}</legend>
+                {choices.into_iter().enumerate().map(|(n, (value, label))| {
+                    let input_id = id(&format!("{choice_name}-{value}"));
+                    view! {
+                        <div class="radio">
+                            <input type="radio" id=input_id.clone() name=choice_name value=value checked=n == 0 />
+                            <label for=input_id>{label}</label>
+                        </div>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <div class="field">
+                <label for=date_id.clone()>{match kind {
+                    RecordKind::Forwarding => t_string!(i18n, notice.forwarded_on).to_string(),
+                    RecordKind::Service => t_string!(i18n, notice.served_on).to_string(),
+                }}</label>
+                <input type="date" id=date_id name="served_on" required />
+            </div>
+            <div class="field">
+                <label for=second_id.clone()>{match kind {
+                    RecordKind::Forwarding => t_string!(i18n, notice.received_on).to_string(),
+                    RecordKind::Service => t_string!(i18n, notice.reference).to_string(),
+                }}</label>
+                <p class="hint" id=format!("{second_id}-hint")>{match kind {
+                    RecordKind::Forwarding => t_string!(i18n, notice.received_on_hint).to_string(),
+                    RecordKind::Service => t_string!(i18n, notice.reference_hint).to_string(),
+                }}</p>
+                <input type=match kind { RecordKind::Forwarding => "date", RecordKind::Service => "text" }
+                    id=second_id.clone() name="second" aria-describedby=format!("{second_id}-hint") />
+            </div>
+            <div class="button-row">
+                <button type="submit" class="button button--primary">{t!(i18n, notice.save_record)}</button>
+                <a href=here>{t!(i18n, notice.cancel)}</a>
+            </div>
+        </form>
+    }.into_any()
 }
 
 /// The rule of a delivery's legal dates in the reader's language, a sentence a line.

@@ -69,7 +69,7 @@ pub async fn proof(
     let letter = Letter {
         organisation_name: organisation,
         sender_lines: Vec::new(),
-        language: LetterLanguage::parse(&locale.to_string()),
+        language: LetterLanguage::parse(locale.as_ref()),
         date: crate::delivery::legal::finnish_date(now.as_offset_date_time()),
         case_reference: notice.case_reference.clone(),
         title: text.title,

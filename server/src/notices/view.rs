@@ -738,6 +738,17 @@ impl NoticesBackend for NoticeViews {
 pub struct DeliveryAction {
     pub action: String,
     pub delivery_id: Uuid,
+    /// Recording service: the forwarding method, or the kind of manual service.
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `YYYY-MM-DD`: forwarded on, or served on.
+    #[serde(default)]
+    pub served_on: Option<String>,
+    /// A forwarding's receipt date, or a manual service's reference.
+    #[serde(default)]
+    pub second: Option<String>,
 }
 
 /// `POST /notices/{id}/actions`: retry, re-serve on paper, or change to multichannel, after
@@ -764,6 +775,24 @@ pub async fn delivery_action(
             .await
             .map(|_| ()),
         "multichannel" => views.change_to_multichannel(&actor, form.delivery_id).await,
+        "forwarding" => {
+            let record = ForwardingRecord {
+                delivery_id: form.delivery_id,
+                method: form.method.clone().unwrap_or_default(),
+                forwarded_on: form.served_on.clone().unwrap_or_default(),
+                received_on: form.second.clone().filter(|s| !s.trim().is_empty()),
+            };
+            views.record_forwarding(&actor, record).await
+        }
+        "service" => {
+            let record = ManualServiceRecord {
+                delivery_id: form.delivery_id,
+                kind: form.kind.clone().unwrap_or_default(),
+                served_on: form.served_on.clone().unwrap_or_default(),
+                reference: form.second.clone().filter(|s| !s.trim().is_empty()),
+            };
+            views.record_service(&actor, record).await
+        }
         _ => Err(AppError::NotFound),
     };
     let anchor = format!("#delivery-{}", form.delivery_id);

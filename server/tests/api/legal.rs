@@ -236,13 +236,51 @@ async fn a_forwarded_letter_is_not_service_until_staff_record_how_it_went_on(bac
         .await,
         [("forwarded_on".to_string(), json!("date_before_sending"))]
     );
-    let recorded = call_json(
-        &app,
-        "record_forwarding",
-        record("verifiable_letter", &today(), Some(&today())),
-    )
+    // The notice page offers the record, and its form (no wasm) posts it.
+    let notice_id = printed.notice_id;
+    let page = app
+        .get(&format!("/notices/{notice_id}?confirm=forwarding:{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-testid=\"forwarding-form\""), "{page}");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(app.url(&format!("/notices/{notice_id}/actions")))
+                .header(reqwest::header::ORIGIN, app.origin())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 303);
+            response.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let refused = post(vec![
+        ("action", "forwarding".into()),
+        ("delivery_id", id.to_string()),
+        ("method", "ordinary_letter".into()),
+        ("served_on", today()),
+        ("second", String::new()),
+    ])
     .await;
-    assert_eq!(recorded.status(), 200, "{:?}", recorded.text().await);
+    assert!(
+        refused.contains("problem=") && refused.contains("receipt_required"),
+        "{refused}"
+    );
+    let recorded = post(vec![
+        ("action", "forwarding".into()),
+        ("delivery_id", id.to_string()),
+        ("method", "verifiable_letter".into()),
+        ("served_on", today()),
+        ("second", today()),
+    ])
+    .await;
+    assert_eq!(recorded, format!("/notices/{notice_id}#delivery-{id}"));
     let served = delivery(&app, id).await;
     assert_eq!(served.deemed_receipt, Some(today()));
     assert!(served.appeal_deadline.is_some());
