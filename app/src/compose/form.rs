@@ -24,6 +24,8 @@ pub enum FormAction {
     AddRecipient,
     RemoveRecipient(usize),
     RemoveAttachment(usize),
+    /// Save, and ask Suomi.fi now whether this recipient's mailbox is in use.
+    CheckMailbox(usize),
     /// Save, check, and go on to the check page when all is well.
     Continue,
 }
@@ -40,6 +42,8 @@ impl FormAction {
                     FormAction::RemoveRecipient(n)
                 } else if let Some(n) = index("remove_attachment:") {
                     FormAction::RemoveAttachment(n)
+                } else if let Some(n) = index("check_mailbox:") {
+                    FormAction::CheckMailbox(n)
                 } else {
                     FormAction::Save
                 }

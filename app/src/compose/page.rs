@@ -386,6 +386,37 @@ pub fn format_size(bytes: i64) -> String {
     }
 }
 
+/// The answer of a "Check mailbox" for this recipient, from the URL it came back to.
+fn mailbox_answer(index: usize) -> Option<String> {
+    let i18n = use_i18n();
+    let query = use_query_map().read_untracked();
+    let (n, answer) = query
+        .get("mailbox")?
+        .split_once(':')
+        .map(|(n, a)| (n.to_string(), a.to_string()))?;
+    if n.parse::<usize>().ok()? != index {
+        return None;
+    }
+    let at = query.get("at").unwrap_or_default();
+    let at = match at.split_once(' ') {
+        Some((date, time)) => t_string!(
+            i18n,
+            timeline.at,
+            date = date.to_string(),
+            time = time.to_string()
+        )
+        .to_string(),
+        None => at,
+    };
+    Some(match answer.as_str() {
+        "active" => t_string!(i18n, compose.mailbox_active, at = at).to_string(),
+        "inactive" => t_string!(i18n, compose.mailbox_inactive, at = at).to_string(),
+        "unknown" => t_string!(i18n, compose.mailbox_unknown, at = at).to_string(),
+        "limited" => t_string!(i18n, compose.mailbox_limited).to_string(),
+        _ => t_string!(i18n, compose.mailbox_invalid).to_string(),
+    })
+}
+
 #[component]
 fn RecipientFields(
     index: usize,
@@ -419,6 +450,15 @@ fn RecipientFields(
             <TextField name=field("identity_code") label=t_string!(i18n, compose.identity_code).to_string()
                 value="" hint=code_hint maxlength=11 autocomplete="off" class="field--identity" problems=p.clone() />
             <p class="live-check" id=format!("{}-live", field_id(&field("identity_code"))) aria-live="polite"></p>
+            <div class="mailbox-check">
+                <button type="submit" name="action" value=format!("check_mailbox:{index}")
+                    class="button button--secondary" data-testid=format!("check-mailbox-{index}")>
+                    {t!(i18n, compose.check_mailbox)}
+                </button>
+                {mailbox_answer(index).map(|text| view! {
+                    <p class="mailbox-check__answer" role="status" data-testid=format!("mailbox-answer-{index}")>{text}</p>
+                })}
+            </div>
             <CheckboxField name=field("no_identity_code") label=t_string!(i18n, compose.no_identity_code).to_string()
                 checked=false hint=t_string!(i18n, compose.no_identity_code_hint).to_string() problems=p.clone() />
             <SelectField name=field("mode") label=t_string!(i18n, compose.mode).to_string()

@@ -92,6 +92,12 @@ impl MailboxChecks {
             .map(|(active, _)| *active)
     }
 
+    /// The caseworker asks again: the next check goes to Suomi.fi.
+    fn forget(&self, organisation: Uuid, lookup: &[u8]) {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers.remove(&(organisation, lookup.to_vec()));
+    }
+
     fn remember(&self, organisation: Uuid, lookup: Vec<u8>, active: bool) {
         let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
         if answers.len() >= MAILBOX_ANSWERS_KEPT {
@@ -544,6 +550,25 @@ impl ComposeService {
             },
         };
         (id, address)
+    }
+
+    /// The "Check mailbox" button: asks Suomi.fi now (not a remembered answer) whether the
+    /// code's mailbox is in use; `None` when it gave no answer in time. Audited and limited
+    /// like every check.
+    pub async fn check_mailbox_now(
+        &self,
+        actor: &Actor,
+        id: &RecipientId,
+    ) -> Result<Option<bool>, AppError> {
+        let code = id.expose().to_string();
+        self.mailbox_checks
+            .forget(actor.organisation_id, &self.key.lookup_hash(&code));
+        Ok(
+            match self.check_mailboxes(actor, vec![code.clone()]).await? {
+                MailboxAnswer::Active(active) => Some(active.contains(&code)),
+                MailboxAnswer::Deferred | MailboxAnswer::NotAsked => None,
+            },
+        )
     }
 
     /// Which identity codes have an active mailbox. Asked only for electronic-only

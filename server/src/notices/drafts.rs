@@ -244,6 +244,29 @@ impl DraftService {
                 }
                 format!("{page}#attachments")
             }
+            form::FormAction::CheckMailbox(index) => {
+                self.save(&row, &draft, &[]).await?;
+                let code = draft
+                    .recipients
+                    .get(index)
+                    .and_then(|r| r.identity_code.as_deref())
+                    .and_then(|code| RecipientId::parse(code.trim()).ok());
+                let answer = match code {
+                    None => "invalid",
+                    Some(id) => match self.compose.check_mailbox_now(actor, &id).await {
+                        Ok(Some(true)) => "active",
+                        Ok(Some(false)) => "inactive",
+                        Ok(None) => "unknown",
+                        Err(AppError::Invalid(_)) => "limited",
+                        Err(error) => return Err(error),
+                    },
+                };
+                // The answer rides in the URL: an index, a word and a time, no code.
+                let at = app::layout::encode_query_value(&finnish_local(Timestamp::now()));
+                return Ok(Destination::Page(format!(
+                    "{page}?mailbox={index}:{answer}&at={at}#recipients-{index}"
+                )));
+            }
             form::FormAction::Continue => {
                 return match self.compose.check(actor, &draft).await {
                     Ok(_) => {

@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_draft_is_saved_checked_and_sent_once,
     drafts_are_sealed_and_their_authors_own,
+    the_mailbox_check_button_asks_now_and_answers_in_the_url,
 );
 
 fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -227,4 +228,67 @@ async fn drafts_are_sealed_and_their_authors_own(backend: TestBackend) {
     assert_eq!(location(&deleted), "/compose");
     let gone = app.call("open_draft", &[("id", &id)]).await;
     assert_eq!(gone.status(), 404);
+}
+
+async fn the_mailbox_check_button_asks_now_and_answers_in_the_url(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let page = location(&post(&app, &app.client, "/compose/new", &[]).await);
+    let id = page.trim_start_matches("/compose/").to_string();
+    let active = hetu("150680", '-', 903);
+    let check = |code: String| {
+        form(&[
+            ("recipients[0].name", "Maija"),
+            ("recipients[0].identity_code", &code),
+            ("action", "check_mailbox:0"),
+        ])
+    };
+    let answered = location(
+        &post(
+            &app,
+            &app.client,
+            &format!("/compose/{id}/save"),
+            &check(active.clone()),
+        )
+        .await,
+    );
+    assert!(
+        answered.starts_with(&format!("/compose/{id}?mailbox=0:active&at=")),
+        "{answered}"
+    );
+    assert!(answered.ends_with("#recipients-0"));
+    assert!(
+        !answered.contains(&active[..6]),
+        "no code in the URL: {answered}"
+    );
+    let html = app.get(&answered).await.text().await.unwrap();
+    assert!(html.contains("data-testid=\"mailbox-answer-0\""), "{html}");
+    // Asked of Suomi.fi and on record; the code kept in the draft.
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|a| a == "mailbox.checked"));
+    let view = open(&app, &id).await;
+    assert_eq!(view["saved_codes"][0], format!("{}****", &active[..7]));
+
+    let inactive = location(
+        &post(
+            &app,
+            &app.client,
+            &format!("/compose/{id}/save"),
+            &check(hetu("150680", '-', 904)),
+        )
+        .await,
+    );
+    assert!(inactive.contains("mailbox=0:inactive"), "{inactive}");
+    let wrong = location(
+        &post(
+            &app,
+            &app.client,
+            &format!("/compose/{id}/save"),
+            &check("150680-0000".into()),
+        )
+        .await,
+    );
+    assert!(wrong.contains("mailbox=0:invalid"), "{wrong}");
 }
