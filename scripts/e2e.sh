@@ -45,7 +45,7 @@ for line in open(sys.argv[1]):
 
 mkdir -p "$ROOT/end2end/test-results/screenshots"
 cd end2end
-if ! BASE_URL="http://127.0.0.1:$PORT" SIM_URL="$SIM_URL" npx playwright test; then
+if ! BASE_URL="http://127.0.0.1:$PORT" SIM_URL="$SIM_URL" npx playwright test "$@"; then
   echo "---- server log ----"; tail -50 "$WORK/server.log"
   exit 1
 fi

@@ -308,8 +308,7 @@ mod client {
             listen(&section, "drop", |event: DragEvent| {
                 event.prevent_default();
                 let files = event.data_transfer().and_then(|transfer| transfer.files());
-                let input =
-                    by_id("attachment-file").and_then(|i| i.dyn_into::<HtmlInputElement>().ok());
+                let input = by_id("file").and_then(|i| i.dyn_into::<HtmlInputElement>().ok());
                 if let (Some(files), Some(input)) = (files, input) {
                     input.set_files(Some(&files));
                 }

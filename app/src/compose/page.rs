@@ -341,11 +341,12 @@ fn DraftForm(view: DraftView) -> impl IntoView {
                 <TextField name="attachment_name" label=t_string!(i18n, compose.attachment_name).to_string()
                     value="" hint=t_string!(i18n, compose.attachment_name_hint).to_string() maxlength=150 problems=p.clone() />
                 <div class="field">
-                    <label for="attachment-file">{t!(i18n, compose.attachment_file)}</label>
-                    <p class="hint" id="attachment-file-hint">{t!(i18n, compose.attachment_file_hint)}</p>
+                    <label for="file">{t!(i18n, compose.attachment_file)}</label>
+                    <p class="hint" id="file-hint">{t!(i18n, compose.attachment_file_hint)}</p>
                     <FieldErrors field="file".to_string() problems=p.clone() />
-                    <input id="attachment-file" name="file" type="file"
-                        aria-describedby=crate::components::described_by("file", true, &p).unwrap_or_else(|| "attachment-file-hint".to_string()) />
+                    <input id="file" name="file" type="file"
+                        aria-describedby=crate::components::described_by("file", true, &p)
+                        aria-invalid=crate::components::invalid("file", &p) />
                 </div>
                 <div id="upload-progress" class="upload-progress" aria-live="polite"></div>
                 <button type="submit" class="button button--secondary">{t!(i18n, compose.upload)}</button>

@@ -328,6 +328,7 @@ impl NoticeViews {
 pub fn timeline(history: &[HistoryEntry], replies: &[CitizenReply]) -> Vec<TimelineEntry> {
     let mut entries: Vec<(Timestamp, TimelineEntry)> = history
         .iter()
+        .filter(|entry| !only_the_rule_changed(entry))
         .map(|entry| {
             let details: serde_json::Value =
                 serde_json::from_str(&entry.details).unwrap_or_default();
@@ -369,6 +370,19 @@ pub fn timeline(history: &[HistoryEntry], replies: &[CitizenReply]) -> Vec<Timel
     }));
     entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     entries.into_iter().map(|(_, entry)| entry).collect()
+}
+
+/// A legal-dates entry whose channel and dates are as before (its rule was only told more
+/// exactly): the page does not repeat the same dates; the stored history keeps it.
+fn only_the_rule_changed(entry: &HistoryEntry) -> bool {
+    if entry.kind != "legal_dates" {
+        return false;
+    }
+    let details: serde_json::Value = serde_json::from_str(&entry.details).unwrap_or_default();
+    ["channel", "deemed_receipt", "appeal_deadline"]
+        .iter()
+        .all(|key| details[key] == details["previous"][key])
+        && details["deemed_receipt"].is_string()
 }
 
 fn timeline_event(kind: &str, details: &serde_json::Value) -> (Source, TimelineEvent) {

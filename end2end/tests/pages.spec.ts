@@ -1,0 +1,95 @@
+import { test, expect, Page } from "@playwright/test";
+import { SIM_URL, collectConsoleErrors, expectNoAxeViolations, hetu, screenshot, signIn } from "./helpers";
+
+const RUN = Date.now().toString(36);
+
+/** Every page a caseworker sees, with content: a notice, a reply, a draft ready to check. */
+async function material(page: Page): Promise<Record<string, string>> {
+  const origin = new URL(page.url()).origin;
+  const code = hetu("150680", "-", 915);
+  const queued = await page.request.post("/api/send_notice", {
+    headers: { Origin: origin, Accept: "application/json" },
+    data: {
+      draft: {
+        idempotency_key: `pages-${RUN}`,
+        notice_type: "decision",
+        case_reference: `SIVUT 8/${RUN}`,
+        title: `Päätös sivuja varten ${RUN}`,
+        body: "Hakemuksenne on hyväksytty.",
+        language: "fi",
+        verifiable: false,
+        appeal_instructions: "Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.",
+        decision: { decision_date: "2026-11-27", decision_maker: "Päällikkö", contact_person: "Liisa, puh. 09 123 4567" },
+        recipients: [{ role: "party", name: "Maija Meikäläinen", identity_code: code, mode: "electronic_only" }],
+      },
+    },
+  });
+  expect(queued.status(), await queued.text()).toBe(200);
+  const notice = await queued.json();
+  const deliveryId = notice.deliveries[0].delivery_id;
+  let messageId = 0;
+  await expect(async () => {
+    const messages = await (await page.request.get(`${SIM_URL}/__sim/messages`)).json();
+    messageId = messages.find((m: any) => m.external_id === deliveryId)?.message_id ?? 0;
+    expect(messageId).toBeGreaterThan(0);
+  }).toPass({ timeout: 15_000 });
+  await page.request.post(`${SIM_URL}/__sim/citizen-messages`, {
+    data: { from_id: code, from_name: "Maija Meikäläinen", title: `Kiitos ${RUN}`, body: "Kiitos tiedosta.", in_reply_to: messageId, attachment: null },
+  });
+  let replyId = "";
+  await expect(async () => {
+    const inbox = await (await page.request.post("/api/list_replies", { headers: { Origin: origin, Accept: "application/json" } })).json();
+    replyId = inbox.replies.find((r: any) => r.title === `Kiitos ${RUN}`)?.id ?? "";
+    expect(replyId).not.toBe("");
+  }).toPass({ timeout: 15_000 });
+
+  const created = await page.request.post("/compose/new", { headers: { Origin: origin }, maxRedirects: 0 });
+  const draft = created.headers()["location"].replace("/compose/", "");
+  const saved = await page.request.post(`/compose/${draft}/save`, {
+    headers: { Origin: origin },
+    maxRedirects: 0,
+    form: {
+      notice_type: "notification",
+      case_reference: `SIVUT 9/${RUN}`,
+      title: "Ilmoitus",
+      body: "Tiedoksi.",
+      verifiable: "no",
+      "recipients[0].name": "Maija Meikäläinen",
+      "recipients[0].identity_code": hetu("150680", "-", 917),
+      "recipients[0].mode": "electronic_only",
+      action: "continue",
+    },
+  });
+  expect(saved.headers()["location"]).toBe(`/compose/${draft}/check`);
+  return {
+    notices: "/",
+    attention: "/attention",
+    inbox: "/inbox",
+    reply: `/inbox/${replyId}`,
+    notice: `/notices/${notice.notice_id}`,
+    compose: "/compose",
+    draft: `/compose/${draft}`,
+    check: `/compose/${draft}/check`,
+    statuses: "/statuses",
+    accessibility: "/accessibility",
+    admin: "/admin",
+  };
+}
+
+test("every page passes axe in Finnish, Swedish and English, and is photographed", async ({ page, context, baseURL }) => {
+  test.setTimeout(120_000);
+  const consoleErrors = collectConsoleErrors(page);
+  await signIn(page);
+  const pages = await material(page);
+  for (const language of ["fi", "sv", "en"]) {
+    await context.addCookies([{ name: "i18n_pref_locale", value: language, url: baseURL! }]);
+    for (const [name, path] of Object.entries(pages)) {
+      const response = await page.goto(path);
+      expect(response?.status(), `${path} in ${language}`).toBe(200);
+      await expect(page.locator("html")).toHaveAttribute("lang", language);
+      await expectNoAxeViolations(page);
+      await screenshot(page, `${name}-${language}`);
+    }
+  }
+  expect(consoleErrors).toEqual([]);
+});
