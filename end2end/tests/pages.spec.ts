@@ -91,5 +91,15 @@ test("every page passes axe in Finnish, Swedish and English, and is photographed
       await screenshot(page, `${name}-${language}`);
     }
   }
+  // 200 % zoom of a 1280 px window: nothing needs scrolling sideways (WCAG 1.4.10).
+  await context.addCookies([{ name: "i18n_pref_locale", value: "fi", url: baseURL! }]);
+  await page.setViewportSize({ width: 640, height: 800 });
+  for (const [name, path] of Object.entries(pages)) {
+    await page.goto(path);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${name} scrolls sideways at 200 %`).toBeLessThanOrEqual(0);
+  }
+  await page.goto(pages.notice);
+  await screenshot(page, "notice-zoom-fi");
   expect(consoleErrors).toEqual([]);
 });
