@@ -25,15 +25,7 @@ use crate::layout::{set_http_status, Forbidden, NotFound};
 
 /// `2026-12-07` as `7.12.2026`.
 pub fn finnish_date(iso: &str) -> String {
-    let mut parts = iso.splitn(3, '-');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(year), Some(month), Some(day)) => format!(
-            "{}.{}.{year}",
-            day.trim_start_matches('0'),
-            month.trim_start_matches('0')
-        ),
-        _ => iso.to_string(),
-    }
+    crate::domain::legal_rule::finnish_day(iso)
 }
 
 #[component]

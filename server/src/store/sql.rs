@@ -545,6 +545,15 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
      parties, contact_person, contact_details, automated_decision, electronic_body";
 
+/// `columns` (a `*_COLUMNS` list) with each name qualified by `alias`, for joins.
+pub(super) fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{alias}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, position, role, \
      recipient_name, identity_kind, identity_sealed, identity_lookup, identity_masked, \
      address_sealed, facts, requested_mode, decided_mode, channel_reasons, paper_addressee, \
@@ -721,11 +730,8 @@ macro_rules! impl_shared_notice_store {
                 organisation_id: uuid::Uuid,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
-                let columns = $crate::store::sql::DELIVERY_COLUMNS
-                    .split(", ")
-                    .map(|column| format!("d.{}", column.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let columns =
+                    $crate::store::sql::qualified("d", $crate::store::sql::DELIVERY_COLUMNS);
                 Ok(sqlx::query_as(&format!(
                     "SELECT {columns} FROM deliveries d WHERE d.organisation_id = $1 AND {} \
                      ORDER BY d.updated_at, d.id LIMIT $2",
@@ -992,11 +998,8 @@ macro_rules! impl_shared_notice_store {
                 builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 query: &'q $crate::store::NoticeQuery,
             ) {
-                let columns = $crate::store::sql::NOTICE_COLUMNS
-                    .split(", ")
-                    .map(|column| format!("n.{}", column.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let columns =
+                    $crate::store::sql::qualified("n", $crate::store::sql::NOTICE_COLUMNS);
                 if query.lookups.is_empty() {
                     builder.push(format!("SELECT {columns} FROM notices n WHERE n.organisation_id = "));
                 } else {

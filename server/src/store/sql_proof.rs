@@ -151,11 +151,8 @@ macro_rules! impl_shared_proof_stores {
                 after: Option<($crate::store::Timestamp, uuid::Uuid)>,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
-                let columns = $crate::store::sql::DELIVERY_COLUMNS
-                    .split(", ")
-                    .map(|column| format!("d.{}", column.trim()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let columns =
+                    $crate::store::sql::qualified("d", $crate::store::sql::DELIVERY_COLUMNS);
                 Ok(sqlx::query_as(&format!(
                     "SELECT {columns} FROM deliveries d JOIN notices n ON n.id = d.notice_id \
                      WHERE n.verifiable = TRUE AND d.channel_taken = 'electronic' \

@@ -224,6 +224,49 @@ impl TestApp {
             .expect("server function call")
     }
 
+    /// A server function that takes JSON (`input = Json`).
+    pub async fn call_json(&self, function: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/{function}")))
+            .header(ORIGIN, self.origin())
+            .header(ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await
+            .expect("server function call")
+    }
+
+    /// A signed-in caseworker of another organisation, to show what it cannot see.
+    pub async fn stranger(&self, email: &str) -> reqwest::Client {
+        let other = self
+            .store
+            .create_organisation(&format!("Toinen kunta {email}"))
+            .await
+            .unwrap();
+        let password = "stranger-password-1";
+        self.store
+            .create_user(&NewUser {
+                organisation_id: other.id,
+                email: email.to_string(),
+                display_name: "Toisen kunnan käsittelijä".into(),
+                password_hash: hash_password(password.to_string()).await.unwrap(),
+                role: Role::Caseworker,
+            })
+            .await
+            .unwrap();
+        let client = new_client();
+        let login = client
+            .post(self.url("/api/login"))
+            .header(ORIGIN, self.origin())
+            .header(ACCEPT, "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "{email} signs in");
+        client
+    }
+
     /// The same call as a plain HTML form post (no wasm): answered with a redirect.
     pub async fn post_form(
         &self,

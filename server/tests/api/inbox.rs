@@ -9,8 +9,7 @@ use tiedoksi::secrets::Column;
 
 use crate::helpers::{TestApp, TestBackend};
 use crate::notices::{
-    delivery_ids, draft, paper_ready, poller, queued, recipient, signed_in_client, sim, wait_sent,
-    with_mailbox,
+    delivery_ids, draft, paper_ready, poller, queued, recipient, sim, wait_sent, with_mailbox,
 };
 use crate::on_both_backends;
 
@@ -144,20 +143,7 @@ async fn a_citizen_reply_is_kept_once_linked_and_opened_on_record(backend: TestB
     assert!(!page.contains(&with_mailbox()));
 
     // Another organisation: nothing.
-    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
-    app.store
-        .create_user(&tiedoksi::store::NewUser {
-            organisation_id: other.id,
-            email: "toinen@example.fi".into(),
-            display_name: "Toinen".into(),
-            password_hash: tiedoksi::auth::password::hash_password("toinen-password-1".into())
-                .await
-                .unwrap(),
-            role: app::auth::Role::Caseworker,
-        })
-        .await
-        .unwrap();
-    let stranger = signed_in_client(&app, "toinen@example.fi", "toinen-password-1").await;
+    let stranger = app.stranger("toinen@example.fi").await;
     let hidden = stranger
         .post(app.url("/api/open_reply"))
         .header(ORIGIN, app.origin())

@@ -2,7 +2,7 @@
 //! of the URL, the search by its lookup hash (audited), filters read from the URL with their
 //! problems, keyset pages, the "Needs attention" view, and the proof of service.
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, ORIGIN};
+use reqwest::header::{LOCATION, ORIGIN};
 use serde_json::{json, Value};
 use tiedoksi::store::Timestamp;
 
@@ -22,15 +22,8 @@ on_both_backends!(
 
 async fn find(app: &TestApp, filter: Value) -> Value {
     let response = app
-        .client
-        .post(app.url("/api/find_notices"))
-        .header(ORIGIN, app.origin())
-        .header(ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/json")
-        .body(json!({ "filter": filter }).to_string())
-        .send()
-        .await
-        .unwrap();
+        .call_json("find_notices", &json!({ "filter": filter }))
+        .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
