@@ -103,3 +103,28 @@ test("every page passes axe in Finnish, Swedish and English, and is photographed
   await screenshot(page, "notice-zoom-fi");
   expect(consoleErrors).toEqual([]);
 });
+
+test("keyboard only: the skip link comes first and shows, focus is always visible", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/");
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Siirry sisältöön" });
+  await expect(skip).toBeFocused();
+  const box = await skip.boundingBox();
+  expect(box && box.y >= 0 && box.width > 0, "the skip link is on screen when focused").toBeTruthy();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#main")).toBeFocused();
+  // Every control met by Tab has a visible focus indicator.
+  for (let step = 0; step < 12; step++) {
+    await page.keyboard.press("Tab");
+    const style = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      if (!element || element === document.body) return null;
+      const css = getComputedStyle(element);
+      return { tag: `${element.tagName} ${element.getAttribute("type") ?? ""} ${element.id}`, shadow: css.boxShadow };
+    });
+    if (!style) continue;
+    // The ring is a box shadow; the transparent outline is for high-contrast mode.
+    expect(style.shadow, `focus visible on ${style.tag}`).not.toBe("none");
+  }
+});
