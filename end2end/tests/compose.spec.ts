@@ -46,6 +46,8 @@ test("a decision to an adult with a mailbox is delivered, then read, and the tim
   await expect(page).toHaveURL(/\/check$/);
   await expect(page.getByRole("heading", { level: 1, name: "Tarkista ja lähetä" })).toBeVisible();
   await expect(page.getByTestId("decided-mode")).toHaveText("Vain sähköinen");
+  // Left empty, the appeal period is the type's default, and the page says so.
+  await expect(page.getByText("30 (lajin oletus)")).toBeVisible();
   await expectNoAxeViolations(page);
   await screenshot(page, "check-fi");
 

@@ -561,10 +561,12 @@ fn CheckSummary(check: DraftCheck) -> impl IntoView {
     let send_action = format!("/compose/{id}/send");
     let title_value = draft.title.clone();
     let case_value = draft.case_reference.clone();
-    let appeal_value = draft
-        .appeal_days
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "–".into());
+    // Left empty, the type's default applies: say which.
+    let appeal_value = match (draft.appeal_days, draft.notice_type.default_appeal_days()) {
+        (Some(days), _) => days.to_string(),
+        (None, Some(days)) => t_string!(i18n, compose.appeal_days_default, days = days).to_string(),
+        (None, None) => "–".into(),
+    };
     let deliveries = outcome.ok().map(|checked| {
         let draft = draft.clone();
         let saved_codes = view.saved_codes.clone();
