@@ -76,8 +76,8 @@ async function material(page: Page): Promise<Record<string, string>> {
   };
 }
 
-test("every page passes axe in Finnish, Swedish and English, and is photographed", async ({ page, context, baseURL }) => {
-  test.setTimeout(120_000);
+test("every page passes axe in Finnish, Swedish and English, and is photographed", async ({ page, context, browser, baseURL }) => {
+  test.setTimeout(150_000);
   const consoleErrors = collectConsoleErrors(page);
   await signIn(page);
   const pages = await material(page);
@@ -102,6 +102,18 @@ test("every page passes axe in Finnish, Swedish and English, and is photographed
   await page.goto(pages.notice);
   await screenshot(page, "notice-zoom-fi");
   expect(consoleErrors).toEqual([]);
+
+  // Without JavaScript every page is whole: the same session, no scripts at all.
+  const plain = await browser.newContext({ locale: "fi-FI", javaScriptEnabled: false });
+  await plain.addCookies(await context.cookies());
+  const noScript = await plain.newPage();
+  for (const [name, path] of Object.entries(pages)) {
+    const response = await noScript.goto(path);
+    expect(response?.status(), `${path} without JavaScript`).toBe(200);
+    await expect(noScript.getByRole("heading", { level: 1 })).toBeVisible();
+    await screenshot(noScript, `${name}-nojs-fi`);
+  }
+  await plain.close();
 });
 
 test("keyboard only: the skip link comes first and shows, focus is always visible", async ({ page }) => {

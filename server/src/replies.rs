@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::local_time::finnish_local;
-use crate::notices::view::may_see_protected;
-use crate::store::{CitizenReply, Notice, Store, Timestamp};
+use crate::notices::view::content_withheld_from;
+use crate::store::{CitizenReply, Notice, Reader, Store, Timestamp};
 
 /// How many replies the inbox shows.
 const INBOX_LIMIT: i64 = 200;
@@ -32,6 +32,13 @@ pub struct ReplyViews {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
     pub blobs: Arc<dyn BlobStore>,
+}
+
+fn reader(actor: &Actor) -> Reader {
+    Reader {
+        user_id: actor.user_id().unwrap_or_default(),
+        admin: actor.is_admin(),
+    }
 }
 
 /// A reply as a line in a list.
@@ -80,14 +87,10 @@ impl ReplyViews {
         let Some(notice) = notice else {
             return Ok(true);
         };
-        let protected = self
-            .store
-            .deliveries(actor.organisation_id, notice.id)
+        content_withheld_from(self.store.as_ref(), actor, notice)
             .await
-            .map_err(AppError::internal)?
-            .iter()
-            .any(|d| d.address_protected);
-        Ok(!protected || may_see_protected(actor, notice))
+            .map(|withheld| !withheld)
+            .map_err(AppError::internal)
     }
 }
 
@@ -96,7 +99,7 @@ impl RepliesBackend for ReplyViews {
     async fn list_replies(&self, actor: &Actor) -> Result<Inbox, AppError> {
         let replies = self
             .store
-            .replies(actor.organisation_id, INBOX_LIMIT)
+            .replies(actor.organisation_id, reader(actor), INBOX_LIMIT)
             .await
             .map_err(AppError::internal)?;
         let ids: Vec<Uuid> = replies.iter().map(|r| r.id).collect();
@@ -110,24 +113,22 @@ impl RepliesBackend for ReplyViews {
                 .collect(),
             None => HashSet::new(),
         };
-        let mut notices: HashMap<Uuid, Option<Notice>> = HashMap::new();
-        let mut summaries = Vec::with_capacity(replies.len());
-        for reply in &replies {
-            if let Some(id) = reply.notice_id {
-                if let std::collections::hash_map::Entry::Vacant(entry) = notices.entry(id) {
-                    entry.insert(
-                        self.store
-                            .notice(actor.organisation_id, id)
-                            .await
-                            .map_err(AppError::internal)?,
-                    );
-                }
-            }
-            let notice = reply
-                .notice_id
-                .and_then(|id| notices.get(&id).cloned().flatten());
-            summaries.push(summary(reply, notice.as_ref(), !opened.contains(&reply.id)));
-        }
+        let notice_ids: Vec<Uuid> = replies.iter().filter_map(|r| r.notice_id).collect();
+        let notices: HashMap<Uuid, Notice> = self
+            .store
+            .notices_by_ids(actor.organisation_id, &notice_ids)
+            .await
+            .map_err(AppError::internal)?
+            .into_iter()
+            .map(|notice| (notice.id, notice))
+            .collect();
+        let summaries = replies
+            .iter()
+            .map(|reply| {
+                let notice = reply.notice_id.and_then(|id| notices.get(&id));
+                summary(reply, notice, !opened.contains(&reply.id))
+            })
+            .collect();
         Ok(Inbox {
             unread: self.unread_replies(actor).await?,
             replies: summaries,
@@ -171,11 +172,11 @@ impl RepliesBackend for ReplyViews {
     }
 
     async fn unread_replies(&self, actor: &Actor) -> Result<u32, AppError> {
-        let Some(user) = actor.user_id() else {
+        if actor.user_id().is_none() {
             return Ok(0);
-        };
+        }
         self.store
-            .unread_reply_count(actor.organisation_id, user)
+            .unread_reply_count(actor.organisation_id, reader(actor))
             .await
             .map(|count| count as u32)
             .map_err(AppError::internal)

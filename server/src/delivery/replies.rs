@@ -37,6 +37,17 @@ pub enum ReplyError {
     Blob(String),
 }
 
+impl ReplyError {
+    /// Whether every other message would fail the same way now.
+    fn stops_the_round(&self) -> bool {
+        match self {
+            ReplyError::Poll(PollError::Store(_)) => true,
+            ReplyError::Poll(PollError::SuomiFi(error)) => error.is_retryable(),
+            ReplyError::Blob(_) => false,
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ReplyError {
     fn from(error: crate::store::StoreError) -> Self {
         ReplyError::Poll(PollError::Store(error))
@@ -54,8 +65,8 @@ impl RepliesPoller {
     pub async fn fetch_new(&self) -> Result<usize, ReplyError> {
         let mut kept = 0;
         for (message_id, service_id) in self.store.replies_to_fetch(BATCH).await? {
-            let reply = match self.suomifi.citizen_message(message_id).await {
-                Ok(message) => self.reply_from(message, &service_id).await?,
+            let fetched = match self.suomifi.citizen_message(message_id).await {
+                Ok(message) => self.reply_from(message, &service_id).await,
                 // Gone (after 60 days) or never ours: kept as such, not asked again.
                 Err(SuomiFiError::Rejected { status, .. }) if status == 404 || status == 403 => {
                     tracing::warn!(
@@ -63,9 +74,19 @@ impl RepliesPoller {
                         status,
                         "a citizen's message is no longer available"
                     );
-                    self.unavailable(message_id, &service_id).await?
+                    self.unavailable(message_id, &service_id).await
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => Err(error.into()),
+            };
+            let reply = match fetched {
+                Ok(reply) => reply,
+                // Suomi.fi or our database is down: the next round tries them all again.
+                Err(error) if error.stops_the_round() => return Err(error),
+                // Something about this one message: the others are not held up by it.
+                Err(error) => {
+                    tracing::warn!(message_id, %error, "could not keep a citizen's message; trying again next round");
+                    continue;
+                }
             };
             if self.store.record_reply(&reply).await? {
                 kept += 1;

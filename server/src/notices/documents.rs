@@ -227,19 +227,12 @@ pub async fn upload(
     }
 }
 
-/// A notice one of whose recipients has turvakielto: its documents may reveal where that
-/// person lives, so only the notice's author and administrators open them (domain rules:
-/// restrict downloads of such documents).
+/// The notice's documents open to this reader (`view::content_withheld`).
 async fn may_open(documents: &Documents, actor: &Actor, notice: &Notice) -> Result<bool, Response> {
-    if actor.user_id() == Some(notice.author_id) || actor.is_admin() {
-        return Ok(true);
-    }
-    let deliveries = documents
-        .store
-        .deliveries(actor.organisation_id, notice.id)
+    super::view::content_withheld_from(documents.store.as_ref(), actor, notice)
         .await
-        .map_err(internal)?;
-    Ok(!deliveries.iter().any(|delivery| delivery.address_protected))
+        .map(|withheld| !withheld)
+        .map_err(internal)
 }
 
 /// Refuses a download, on the record.

@@ -26,7 +26,7 @@ use super::view::NoticeViews;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::local_time::{finnish_local, start_of_finnish_day};
 use crate::secrets::{Column, DataKeys};
-use crate::store::{Delivery, NoticeQuery, Timestamp};
+use crate::store::{Delivery, Notice, NoticeQuery, Timestamp};
 
 /// Longer search text than this is cut: no case reference, title or name is longer.
 const MAX_SEARCH_CHARS: usize = 200;
@@ -274,19 +274,18 @@ pub async fn needs_attention(
         .deliveries_needing_attention(actor.organisation_id, ATTENTION_LIMIT)
         .await
         .map_err(AppError::internal)?;
-    let mut notices = HashMap::new();
+    let notice_ids: Vec<Uuid> = deliveries.iter().map(|d| d.notice_id).collect();
+    let notices: HashMap<Uuid, Notice> = views
+        .store
+        .notices_by_ids(actor.organisation_id, &notice_ids)
+        .await
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|notice| (notice.id, notice))
+        .collect();
     let mut items = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
-        if let std::collections::hash_map::Entry::Vacant(entry) = notices.entry(delivery.notice_id)
-        {
-            let notice = views
-                .store
-                .notice(actor.organisation_id, delivery.notice_id)
-                .await
-                .map_err(AppError::internal)?;
-            entry.insert(notice);
-        }
-        let Some(Some(notice)) = notices.get(&delivery.notice_id) else {
+        let Some(notice) = notices.get(&delivery.notice_id) else {
             continue;
         };
         let kind = attention_kind(&delivery);

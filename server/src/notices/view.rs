@@ -53,10 +53,23 @@ pub struct NoticeViews {
     pub keys: DataKeys,
 }
 
-/// A notice with a turvakielto recipient shows its content only to its author and admins:
-/// its documents may reveal where that person lives (the same rule as the downloads).
-pub fn may_see_protected(actor: &Actor, notice: &Notice) -> bool {
-    actor.user_id() == Some(notice.author_id) || actor.is_admin()
+/// A notice with a turvakielto recipient shows its content — body, documents, replies — only
+/// to its author and admins: any of it may reveal where that person lives. The one rule for
+/// the pages, the downloads, the proof and the inbox.
+pub fn content_withheld(actor: &Actor, notice: &Notice, has_protected_recipient: bool) -> bool {
+    has_protected_recipient && !(actor.user_id() == Some(notice.author_id) || actor.is_admin())
+}
+
+/// `content_withheld`, asking the store whether a recipient has turvakielto when it matters.
+pub async fn content_withheld_from(
+    store: &dyn Store,
+    actor: &Actor,
+    notice: &Notice,
+) -> Result<bool, crate::store::StoreError> {
+    if !content_withheld(actor, notice, true) {
+        return Ok(false);
+    }
+    store.has_protected_recipient(notice.id).await
 }
 
 /// A date the caseworker typed: real, `YYYY-MM-DD`, not in the future, not before `not_before`.
@@ -99,8 +112,7 @@ impl NoticeViews {
             .deliveries(actor.organisation_id, id)
             .await
             .map_err(AppError::internal)?;
-        let restricted =
-            rows.iter().any(|d| d.address_protected) && !may_see_protected(actor, &notice);
+        let restricted = content_withheld(actor, &notice, rows.iter().any(|d| d.address_protected));
         let attachments = self
             .store
             .notice_attachments(id)

@@ -487,6 +487,11 @@ pub trait NoticeStore: Send + Sync {
         organisation_id: Uuid,
         notice_ids: &[Uuid],
     ) -> StoreResult<Vec<Delivery>>;
+    /// Whether a recipient of the notice has turvakielto.
+    async fn has_protected_recipient(&self, notice_id: Uuid) -> StoreResult<bool>;
+    /// Notices by id, within `organisation_id`, in no particular order.
+    async fn notices_by_ids(&self, organisation_id: Uuid, ids: &[Uuid])
+        -> StoreResult<Vec<Notice>>;
     /// Which of these notices' deliveries need a person.
     async fn deliveries_needing_attention_among(
         &self,
@@ -888,6 +893,13 @@ impl CitizenReply {
     }
 }
 
+/// Who reads: what a turvakielto notice's content shows to depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub user_id: Uuid,
+    pub admin: bool,
+}
+
 /// A file a citizen attached, kept in the blob store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplyAttachment {
@@ -906,8 +918,14 @@ pub trait ReplyStore: Send + Sync {
     async fn replies_to_fetch(&self, limit: i64) -> StoreResult<Vec<(i64, String)>>;
     /// The one organisation that sends through this Suomi.fi service, if only one does.
     async fn organisation_for_service(&self, service_id: &str) -> StoreResult<Option<Uuid>>;
-    /// Newest first.
-    async fn replies(&self, organisation_id: Uuid, limit: i64) -> StoreResult<Vec<CitizenReply>>;
+    /// Newest first; only those the reader may see (a reply to a notice whose content is
+    /// withheld from them is left out).
+    async fn replies(
+        &self,
+        organisation_id: Uuid,
+        reader: Reader,
+        limit: i64,
+    ) -> StoreResult<Vec<CitizenReply>>;
     /// Oldest first.
     async fn replies_to_notice(
         &self,
@@ -924,7 +942,8 @@ pub trait ReplyStore: Send + Sync {
         user_id: Uuid,
         at: Timestamp,
     ) -> StoreResult<()>;
-    async fn unread_reply_count(&self, organisation_id: Uuid, user_id: Uuid) -> StoreResult<i64>;
+    /// Of the replies the reader may see, those they have not opened.
+    async fn unread_reply_count(&self, organisation_id: Uuid, reader: Reader) -> StoreResult<i64>;
     /// Replies with a sealed sender, by id after `after`, for re-sealing under a new key.
     async fn sealed_replies(
         &self,

@@ -545,6 +545,26 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
      parties, contact_person, contact_details, automated_decision, electronic_body";
 
+/// `column` in lower case for a case-insensitive search on both databases. SQLite's `LOWER`
+/// folds ASCII only, so the capitals Finnish and Swedish names use are folded first (Rust
+/// lower-cases the pattern fully); PostgreSQL's `LOWER` folds them anyway.
+pub(super) fn folded(column: &str) -> String {
+    const CAPITALS: [(&str, &str); 6] = [
+        ("Ä", "ä"),
+        ("Ö", "ö"),
+        ("Å", "å"),
+        ("Ü", "ü"),
+        ("É", "é"),
+        ("Š", "š"),
+    ];
+    let replaced = CAPITALS
+        .iter()
+        .fold(column.to_string(), |inner, (upper, lower)| {
+            format!("REPLACE({inner}, '{upper}', '{lower}')")
+        });
+    format!("LOWER({replaced})")
+}
+
 /// `columns` (a `*_COLUMNS` list) with each name qualified by `alias`, for joins.
 pub(super) fn qualified(alias: &str, columns: &str) -> String {
     columns
@@ -698,6 +718,41 @@ macro_rules! impl_shared_notice_store {
                     ids.push_bind(*id);
                 }
                 builder.push(") ORDER BY notice_id, position");
+                Ok(builder.build_query_as().fetch_all(&self.pool).await?)
+            }
+
+            async fn has_protected_recipient(
+                &self,
+                notice_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM deliveries \
+                     WHERE notice_id = $1 AND address_protected = TRUE)",
+                )
+                .bind(notice_id)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn notices_by_ids(
+                &self,
+                organisation_id: uuid::Uuid,
+                ids: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Notice>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = sqlx::QueryBuilder::new(format!(
+                    "SELECT {} FROM notices WHERE organisation_id = ",
+                    $crate::store::sql::NOTICE_COLUMNS
+                ));
+                builder.push_bind(organisation_id);
+                builder.push(" AND id IN (");
+                let mut list = builder.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                builder.push(")");
                 Ok(builder.build_query_as().fetch_all(&self.pool).await?)
             }
 
@@ -1042,14 +1097,16 @@ macro_rules! impl_shared_notice_store {
                             .replace('%', "\\%")
                             .replace('_', "\\_")
                     );
-                    builder.push(" AND (LOWER(n.case_reference) LIKE ");
+                    let folded = $crate::store::sql::folded;
+                    builder.push(format!(" AND ({} LIKE ", folded("n.case_reference")));
                     builder.push_bind(pattern.clone());
-                    builder.push(" ESCAPE '\\' OR LOWER(n.title) LIKE ");
+                    builder.push(format!(" ESCAPE '\\' OR {} LIKE ", folded("n.title")));
                     builder.push_bind(pattern.clone());
-                    builder.push(
+                    builder.push(format!(
                         " ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id \
-                         AND LOWER(d.recipient_name) LIKE ",
-                    );
+                         AND {} LIKE ",
+                        folded("d.recipient_name")
+                    ));
                     builder.push_bind(pattern);
                     builder.push(" ESCAPE '\\'))");
                 }

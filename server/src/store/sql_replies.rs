@@ -7,6 +7,13 @@ pub(crate) const REPLY_COLUMNS: &str = "id, organisation_id, message_id, service
      delivery_id, in_reply_to, sender_name, sender_sealed, sender_lookup, sender_masked, \
      on_behalf_name, title, body, attachments, unavailable, sent_at, fetched_at";
 
+/// A reply (`r`) this reader may see: not one answering a notice whose content is withheld
+/// from them (a turvakielto recipient; they are neither its author, `$2`, nor an admin, `$3`).
+pub(crate) const VISIBLE_TO_READER: &str = "(r.notice_id IS NULL OR $3 \
+     OR EXISTS (SELECT 1 FROM notices n WHERE n.id = r.notice_id AND n.author_id = $2) \
+     OR NOT EXISTS (SELECT 1 FROM deliveries d \
+         WHERE d.notice_id = r.notice_id AND d.address_protected = TRUE))";
+
 macro_rules! impl_shared_reply_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -89,14 +96,19 @@ macro_rules! impl_shared_reply_store {
             async fn replies(
                 &self,
                 organisation_id: uuid::Uuid,
+                reader: $crate::store::Reader,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::CitizenReply>> {
+                let columns =
+                    $crate::store::sql::qualified("r", $crate::store::sql_replies::REPLY_COLUMNS);
                 Ok(sqlx::query_as(&format!(
-                    "SELECT {} FROM citizen_replies WHERE organisation_id = $1 \
-                     ORDER BY sent_at DESC, id DESC LIMIT $2",
-                    $crate::store::sql_replies::REPLY_COLUMNS
+                    "SELECT {columns} FROM citizen_replies r WHERE r.organisation_id = $1 AND {} \
+                     ORDER BY r.sent_at DESC, r.id DESC LIMIT $4",
+                    $crate::store::sql_replies::VISIBLE_TO_READER
                 ))
                 .bind(organisation_id)
+                .bind(reader.user_id)
+                .bind(reader.admin)
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?)
@@ -178,15 +190,17 @@ macro_rules! impl_shared_reply_store {
             async fn unread_reply_count(
                 &self,
                 organisation_id: uuid::Uuid,
-                user_id: uuid::Uuid,
+                reader: $crate::store::Reader,
             ) -> $crate::store::StoreResult<i64> {
-                Ok(sqlx::query_scalar(
+                Ok(sqlx::query_scalar(&format!(
                     "SELECT COUNT(*) FROM citizen_replies r WHERE r.organisation_id = $1 \
                      AND NOT EXISTS (SELECT 1 FROM citizen_reply_openings o \
-                         WHERE o.reply_id = r.id AND o.user_id = $2)",
-                )
+                         WHERE o.reply_id = r.id AND o.user_id = $2) AND {}",
+                    $crate::store::sql_replies::VISIBLE_TO_READER
+                ))
                 .bind(organisation_id)
-                .bind(user_id)
+                .bind(reader.user_id)
+                .bind(reader.admin)
                 .fetch_one(&self.pool)
                 .await?)
             }

@@ -7,13 +7,16 @@ use serde_json::{json, Value};
 use tiedoksi::delivery::replies::RepliesPoller;
 use tiedoksi::secrets::Column;
 
-use crate::helpers::{TestApp, TestBackend};
+use crate::helpers::{new_client, TestApp, TestBackend};
 use crate::notices::{
     delivery_ids, draft, paper_ready, poller, queued, recipient, sim, wait_sent, with_mailbox,
 };
 use crate::on_both_backends;
 
-on_both_backends!(a_citizen_reply_is_kept_once_linked_and_opened_on_record,);
+on_both_backends!(
+    a_citizen_reply_is_kept_once_linked_and_opened_on_record,
+    a_reply_to_a_turvakielto_notice_shows_only_to_its_author_and_admins,
+);
 
 fn replies_poller(app: &TestApp) -> RepliesPoller {
     RepliesPoller {
@@ -60,7 +63,15 @@ async fn a_citizen_reply_is_kept_once_linked_and_opened_on_record(backend: TestB
     assert_eq!(replies.fetch_new().await.unwrap(), 0, "kept once");
 
     // Kept with the sender sealed, linked to the notice.
-    let kept = app.store.replies(app.organisation.id, 10).await.unwrap();
+    let admin = tiedoksi::store::Reader {
+        user_id: uuid::Uuid::nil(),
+        admin: true,
+    };
+    let kept = app
+        .store
+        .replies(app.organisation.id, admin, 10)
+        .await
+        .unwrap();
     assert_eq!(kept.len(), 1);
     let reply = &kept[0];
     assert_eq!(
@@ -170,4 +181,76 @@ async fn a_citizen_reply_is_kept_once_linked_and_opened_on_record(backend: TestB
         .await
         .unwrap();
     assert_eq!(file.status(), 404);
+}
+
+/// A reply the citizen sent to a notice of theirs with turvakielto: in the author's and the
+/// admins' inbox; for another caseworker neither listed nor counted (so never unread forever).
+async fn a_reply_to_a_turvakielto_notice_shows_only_to_its_author_and_admins(backend: TestBackend) {
+    let app = paper_ready(backend, false).await;
+    let mut protected = recipient("Salainen", Some(&with_mailbox()), "electronic_only");
+    protected["address_protected"] = json!(true);
+    let notice = queued(&app, &draft("reply-protected", vec![protected])).await;
+    let sent = wait_sent(&app, delivery_ids(&notice)[0]).await;
+    sim(
+        &app,
+        reqwest::Method::POST,
+        "/__sim/citizen-messages",
+        Some(json!({
+            "from_id": with_mailbox(),
+            "from_name": "Salainen",
+            "title": "Osoitteeni on muuttunut",
+            "body": "Uusi osoitteeni on …",
+            "in_reply_to": sent.suomifi_message_id.unwrap(),
+            "attachment": null,
+        })),
+    )
+    .await;
+    poller(&app).poll_once().await.unwrap();
+    assert_eq!(replies_poller(&app).fetch_new().await.unwrap(), 1);
+
+    // The author (the admin who sent it) sees and counts it.
+    let count: Value = app.call("unread_replies", &[]).await.json().await.unwrap();
+    assert_eq!(count, 1);
+
+    // Another caseworker of the same organisation: not listed, not counted, not opened.
+    app.create_user(
+        "kollega@example.fi",
+        "kollega-password-1",
+        app::auth::Role::Caseworker,
+    )
+    .await;
+    let colleague = new_client();
+    let login = colleague
+        .post(app.url("/api/login"))
+        .header(ORIGIN, app.origin())
+        .header(ACCEPT, "application/json")
+        .form(&[
+            ("email", "kollega@example.fi"),
+            ("password", "kollega-password-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let call = |function: &'static str| {
+        let colleague = colleague.clone();
+        let url = app.url(&format!("/api/{function}"));
+        let origin = app.origin();
+        async move {
+            colleague
+                .post(url)
+                .header(ORIGIN, origin)
+                .header(ACCEPT, "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(call("unread_replies").await, 0);
+    let inbox = call("list_replies").await;
+    assert_eq!(inbox["replies"], json!([]), "{inbox}");
+    assert_eq!(inbox["unread"], 0);
 }

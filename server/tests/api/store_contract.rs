@@ -1015,7 +1015,7 @@ async fn seven_notices(store: &Arc<dyn Store>, organisation: Uuid) -> Vec<Uuid> 
         }
         if n == 3 {
             notice.deliveries[0].identity_lookup = Some(vec![7, 7, 7]);
-            notice.deliveries[0].recipient_name = "Matti 100% Meikäläinen".into();
+            notice.deliveries[0].recipient_name = "Matti 100% MEIKÄLÄINEN".into();
         }
         store.create_notice(&notice).await.unwrap();
         if n == 5 {
@@ -1112,6 +1112,15 @@ async fn the_notice_list_pages_by_keyset_and_filters(backend: TestBackend) {
     })
     .await
     .is_empty());
+    assert_eq!(
+        found(NoticeQuery {
+            text: Some("meikäläinen".into()),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 3"],
+        "Finnish capitals fold too, on SQLite as well"
+    );
     assert_eq!(
         found(NoticeQuery {
             lookups: vec![vec![1], vec![7, 7, 7]],
