@@ -23,6 +23,19 @@ pub fn finnish_local(at: Timestamp) -> String {
     )
 }
 
+/// The calendar date in Finland at `instant`.
+pub fn finnish_date(instant: time::OffsetDateTime) -> time::Date {
+    let timestamp =
+        jiff::Timestamp::from_second(instant.unix_timestamp()).expect("an instant in jiff's range");
+    let date = HELSINKI.to_datetime(timestamp).date();
+    time::Date::from_calendar_date(
+        i32::from(date.year()),
+        time::Month::try_from(date.month() as u8).expect("a month"),
+        date.day() as u8,
+    )
+    .expect("a valid date")
+}
+
 /// The instant a Finnish calendar day begins (00.00 in Helsinki).
 pub fn start_of_finnish_day(date: time::Date) -> Option<Timestamp> {
     let civil = jiff::civil::date(

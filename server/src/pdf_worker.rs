@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use crate::pdf::{self, AttachmentPages, Letter, LetterError, PdfAttachment};
+use crate::pdf::{self, Letter, LetterError, PdfAttachment};
 use crate::suomifi::limits::Limits;
 
 /// The name of the subcommand the child runs.
@@ -26,9 +26,7 @@ pub const SUBCOMMAND: &str = "pdf-worker";
 /// What the child is asked to do.
 #[derive(Debug, Serialize, Deserialize)]
 enum Job {
-    /// Check each attachment can be printed.
-    Check,
-    /// Check them, then render the letter with them appended.
+    /// Check each attachment can be printed, then render the letter with them appended.
     Render {
         letter: Box<Letter>,
         max_bytes: usize,
@@ -44,7 +42,6 @@ struct Request {
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
-    Checked(Vec<Result<AttachmentPages, LetterError>>),
     /// Attachments that cannot be printed, by position; nothing was rendered.
     NotPrintable(Vec<(usize, LetterError)>),
     /// The letter's bytes follow the JSON.
@@ -103,18 +100,6 @@ impl PdfWorker {
         }
     }
 
-    /// Checks every attachment; one result per attachment, in order.
-    pub async fn check(
-        &self,
-        attachments: &[PdfAttachment],
-    ) -> Result<Vec<Result<AttachmentPages, LetterError>>, LetterError> {
-        match self.run(Job::Check, attachments).await? {
-            (Reply::Checked(results), _) => Ok(results),
-            (Reply::Failed(error), _) => Err(error),
-            (other, _) => Err(LetterError::Worker(format!("unexpected reply {other:?}"))),
-        }
-    }
-
     /// The letter with the attachments appended, as `pdf::render` makes it.
     pub async fn render(
         &self,
@@ -147,9 +132,6 @@ impl PdfWorker {
             }),
             (Reply::NotPrintable(problems), _) => Err(RenderFailure::NotPrintable(problems)),
             (Reply::Failed(error), _) => Err(RenderFailure::Letter(error)),
-            (other, _) => Err(RenderFailure::Letter(LetterError::Worker(format!(
-                "unexpected reply {other:?}"
-            )))),
         }
     }
 
@@ -305,7 +287,6 @@ fn answer(job: Job, attachments: &[PdfAttachment]) -> (Reply, Vec<u8>) {
         .map(|a| pdf::check_attachment(&a.filename, &a.bytes))
         .collect();
     match job {
-        Job::Check => (Reply::Checked(checked), Vec::new()),
         Job::Render { letter, max_bytes } => {
             let problems: Vec<(usize, LetterError)> = checked
                 .into_iter()

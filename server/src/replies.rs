@@ -12,15 +12,14 @@ use app::replies::ssr::RepliesBackend;
 use app::replies::{Inbox, ReplyDetail, ReplyFile, ReplySummary};
 use async_trait::async_trait;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::local_time::finnish_local;
+use crate::notices::documents::refusal;
 use crate::notices::view::content_withheld_from;
 use crate::store::{CitizenReply, Notice, Reader, Store, Timestamp};
 
@@ -183,10 +182,6 @@ impl RepliesBackend for ReplyViews {
     }
 }
 
-fn refuse(status: StatusCode, error: AppError) -> Response {
-    (status, Json(error)).into_response()
-}
-
 /// `GET /inbox/{id}/attachments/{n}`: a file a citizen sent, audited.
 pub async fn attachment(
     State(views): State<ReplyViews>,
@@ -195,37 +190,34 @@ pub async fn attachment(
 ) -> Response {
     let reply = match views.own_reply(&actor, id).await {
         Ok(reply) => reply,
-        Err(error) => return refuse(error.status(), error),
+        Err(error) => return refusal(error),
     };
     let notice = match views.notice_of(&actor, &reply).await {
         Ok(notice) => notice,
-        Err(error) => return refuse(error.status(), error),
+        Err(error) => return refusal(error),
     };
     match views.may_open(&actor, notice.as_ref()).await {
         Ok(true) => {}
-        Ok(false) => return refuse(StatusCode::FORBIDDEN, AppError::Forbidden),
-        Err(error) => return refuse(error.status(), error),
+        Ok(false) => return refusal(AppError::Forbidden),
+        Err(error) => return refusal(error),
     }
     let Some(file) = reply.attachments().into_iter().nth(position) else {
-        return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
+        return refusal(AppError::NotFound);
     };
     let Ok(digest) = Sha256Hex::parse(&file.sha256) else {
-        return refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::internal("a stored hash does not parse"),
-        );
+        return refusal(AppError::internal("a stored hash does not parse"));
     };
     let bytes = match views.blobs.get(&digest).await {
         Ok(Some(bytes)) => bytes,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
-        Err(error) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(error)),
+        Ok(None) => return refusal(AppError::NotFound),
+        Err(error) => return refusal(AppError::internal(error)),
     };
     let entry = AuditEntry::new(AuditAction::ReplyAttachmentDownloaded)
         .by(&actor)
         .subject("reply", id)
         .details(json!({ "sha256": file.sha256 }));
     if let Err(error) = views.audit.record(entry).await {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(error));
+        return refusal(AppError::internal(error));
     }
     crate::notices::documents::download(bytes, &file.filename, &file.media_type)
 }

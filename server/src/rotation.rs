@@ -29,7 +29,7 @@ pub async fn rotate(config: &Config, batch: i64) -> anyhow::Result<RotationRepor
     report
 }
 
-/// Re-seals every delivery's sealed values not yet under the current key.
+/// Re-seals every sealed value not yet under the current key: deliveries, drafts, replies.
 pub async fn reseal_all(
     store: &dyn Store,
     keys: &DataKeys,
@@ -39,13 +39,23 @@ pub async fn reseal_all(
         key_id: keys.current().id_hex(),
         ..RotationReport::default()
     };
+    reseal_deliveries(store, keys, batch, &mut report).await?;
+    reseal_drafts(store, keys, batch, &mut report).await?;
+    reseal_replies(store, keys, batch, &mut report).await?;
+    Ok(report)
+}
+
+async fn reseal_deliveries(
+    store: &dyn Store,
+    keys: &DataKeys,
+    batch: i64,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
     let mut after = None;
     loop {
         let rows = store.sealed_deliveries(after, batch).await?;
         let Some(last) = rows.last() else {
-            reseal_drafts(store, keys, batch, &mut report).await?;
-            reseal_replies(store, keys, batch, &mut report).await?;
-            return Ok(report);
+            return Ok(());
         };
         after = Some(last.id);
         for row in rows {

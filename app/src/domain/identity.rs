@@ -243,6 +243,14 @@ impl RecipientId {
             RecipientId::Organisation(id) => id.as_str(),
         }
     }
+
+    /// As people may see it: a person's code masked (`131052-****`), a business ID whole.
+    pub fn masked(&self) -> String {
+        match self {
+            RecipientId::Person(code) => code.masked(),
+            RecipientId::Organisation(id) => id.as_str().to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -118,14 +118,17 @@ impl DeliveryStatus {
     pub fn letter_undelivered(self) -> bool {
         matches!(self, DeliveryStatus::Returned | DeliveryStatus::Unresolved)
     }
+}
 
-    /// Suomi.fi has the message and it has not been acknowledged: the states a verifiable
-    /// electronic delivery waits in.
-    pub const AWAITING_ACKNOWLEDGEMENT: [DeliveryStatus; 3] = [
-        DeliveryStatus::Sent,
-        DeliveryStatus::DeliveredElectronically,
-        DeliveryStatus::Read,
-    ];
+/// Why a delivery needs attention when its recipient has no active mailbox (a deferred
+/// check found none, or Suomi.fi refused the electronic message): the pages offer the change
+/// to multichannel for it.
+pub const NO_ACTIVE_MAILBOX: &str = "no_active_mailbox: the recipient has no active Suomi.fi \
+     mailbox; change the delivery to multichannel to send it on paper";
+
+/// Whether a needs-attention reason is `NO_ACTIVE_MAILBOX`.
+pub fn is_no_active_mailbox(reason: &str) -> bool {
+    reason == NO_ACTIVE_MAILBOX
 }
 
 /// What one entry of a delivery's history records. The stored forms never change once

@@ -186,7 +186,7 @@ fn Delivery(notice_id: Uuid, delivery: DeliveryDetail) -> impl IntoView {
     let no_mailbox = delivery
         .needs_attention_reason
         .as_deref()
-        .is_some_and(|reason| reason.starts_with("no_active_mailbox"));
+        .is_some_and(crate::domain::lifecycle::is_no_active_mailbox);
     let actions = view! { <Actions notice_id delivery=delivery.clone() no_mailbox /> };
     view! {
         <section class="delivery" aria-labelledby=labelled data-testid="delivery">
@@ -249,10 +249,7 @@ fn Actions(notice_id: Uuid, delivery: DeliveryDetail, no_mailbox: bool) -> impl 
             delivery.status,
             DeliveryStatus::PaperCreated | DeliveryStatus::SentForPrinting
         );
-    let undelivered = matches!(
-        delivery.status,
-        DeliveryStatus::Returned | DeliveryStatus::Unresolved
-    );
+    let undelivered = delivery.status.letter_undelivered();
     let reserve = delivery.unacknowledged_at.is_some()
         && matches!(
             delivery.status,

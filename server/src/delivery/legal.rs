@@ -22,21 +22,7 @@ use crate::store::{
 };
 use crate::suomifi::model::EventKind;
 
-/// The calendar date in Finland at `instant`.
-pub fn finnish_date(instant: OffsetDateTime) -> Date {
-    static HELSINKI: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
-        jiff::tz::TimeZone::get("Europe/Helsinki").expect("the bundled tzdb has Europe/Helsinki")
-    });
-    let timestamp =
-        jiff::Timestamp::from_second(instant.unix_timestamp()).expect("an instant in jiff's range");
-    let date = HELSINKI.to_datetime(timestamp).date();
-    Date::from_calendar_date(
-        i32::from(date.year()),
-        time::Month::try_from(date.month() as u8).expect("a month"),
-        date.day() as u8,
-    )
-    .expect("a valid date")
-}
+pub use crate::local_time::finnish_date;
 
 /// What `assess` concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -161,10 +161,7 @@ impl RepliesPoller {
                 .as_deref()
                 .map(|id| self.keys.seal(Column::ReplySender, id)),
             sender_lookup: parsed.as_ref().map(|id| self.keys.lookup_hash(id.expose())),
-            sender_masked: parsed.as_ref().map(|id| match id {
-                RecipientId::Person(code) => code.masked(),
-                RecipientId::Organisation(business_id) => business_id.as_str().to_string(),
-            }),
+            sender_masked: parsed.as_ref().map(RecipientId::masked),
             on_behalf_name: message
                 .sender
                 .as_ref()

@@ -413,10 +413,7 @@ fn wire_address(address: PostalAddress) -> Address {
     }
 }
 
-/// The reason a delivery needs attention when the mailbox check deferred from composing finds
-/// no active mailbox; the page offers the change to multichannel for it.
-pub const NO_ACTIVE_MAILBOX: &str = "no_active_mailbox: the recipient has no active Suomi.fi \
-     mailbox; change the delivery to multichannel to send it on paper";
+pub use app::domain::lifecycle::NO_ACTIVE_MAILBOX;
 
 impl SendDelivery {
     /// A paper re-serve is no longer ours to send once the recipient has acknowledged the

@@ -869,12 +869,11 @@ impl ComposeService {
         let (identity_kind, sealed, lookup, masked) = match &recipient.id {
             None => ("none", None, None, None),
             Some(id) => {
-                let (kind, masked) = match id {
-                    RecipientId::Person(code) => ("person", code.masked()),
-                    RecipientId::Organisation(business_id) => {
-                        ("organisation", business_id.as_str().to_string())
-                    }
+                let kind = match id {
+                    RecipientId::Person(_) => "person",
+                    RecipientId::Organisation(_) => "organisation",
                 };
+                let masked = id.masked();
                 (
                     kind,
                     Some(self.key.seal(Column::IdentityCode, id.expose())),

@@ -308,6 +308,34 @@ async fn serve(
     download(bytes, filename, media_type)
 }
 
+/// A PDF we made ourselves (a letter preview, a proof), shown in the browser and framable by
+/// our own pages only. `filename` is ASCII.
+pub(crate) fn pdf_to_show(bytes: Vec<u8>, filename: &'static str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'self'"),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    response
+}
+
+/// A refusal as JSON with the error's own status.
+pub(crate) fn refusal(error: AppError) -> Response {
+    (error.status(), Json(error)).into_response()
+}
+
 /// Bytes handed out as a file to save, never to run or render on our origin.
 pub(crate) fn download(bytes: Vec<u8>, filename: &str, media_type: &str) -> Response {
     let disposition = content_disposition(&clean_filename(filename));

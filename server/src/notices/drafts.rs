@@ -17,7 +17,7 @@ use app::domain::RecipientId;
 use app::error::AppError;
 use async_trait::async_trait;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use uuid::Uuid;
@@ -82,11 +82,9 @@ fn empty_recipient() -> RecipientDraft {
 /// What a saved identity code shows as: a person's masked, a business ID whole, something
 /// that does not parse as neither (never echoed back).
 fn masked(code: &str) -> String {
-    match RecipientId::parse(code) {
-        Ok(RecipientId::Person(code)) => code.masked(),
-        Ok(RecipientId::Organisation(id)) => id.as_str().to_string(),
-        Err(_) => "****".to_string(),
-    }
+    RecipientId::parse(code)
+        .map(|id| id.masked())
+        .unwrap_or_else(|_| "****".to_string())
 }
 
 impl DraftService {
@@ -570,27 +568,7 @@ pub async fn draft_letter(
         Err(error) => Err(error),
     };
     match letter {
-        Ok(bytes) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/pdf"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("inline; filename=\"kirje.pdf\""),
-            );
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("frame-ancestors 'self'"),
-            );
-            headers.insert(
-                header::X_FRAME_OPTIONS,
-                HeaderValue::from_static("SAMEORIGIN"),
-            );
-            response
-        }
+        Ok(bytes) => super::documents::pdf_to_show(bytes, "kirje.pdf"),
         Err(error) => failed(error),
     }
 }

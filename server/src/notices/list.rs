@@ -57,13 +57,6 @@ fn open_identity_token(keys: &DataKeys, token: &str) -> Option<RecipientId> {
     RecipientId::parse(&code).ok()
 }
 
-fn masked(id: &RecipientId) -> String {
-    match id {
-        RecipientId::Person(code) => code.masked(),
-        RecipientId::Organisation(business_id) => business_id.as_str().to_string(),
-    }
-}
-
 fn finnish_day(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), &format).ok()
@@ -145,7 +138,7 @@ pub async fn find(
         searched,
         problems,
     } = read_filter(&views.keys, actor, &filter);
-    let who_masked = searched.as_ref().map(masked);
+    let who_masked = searched.as_ref().map(RecipientId::masked);
     if !problems.is_empty() {
         return Ok(NoticeListPage {
             rows: Vec::new(),
@@ -253,7 +246,7 @@ fn attention_kind(delivery: &Delivery) -> AttentionKind {
             if delivery
                 .needs_attention_reason
                 .as_deref()
-                .is_some_and(|reason| reason.starts_with("no_active_mailbox")) =>
+                .is_some_and(app::domain::lifecycle::is_no_active_mailbox) =>
         {
             AttentionKind::NoMailbox
         }

@@ -6,13 +6,12 @@
 use app::error::AppError;
 use app::notices::proof::proof_text;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::documents::{openable_notice, Documents};
+use super::documents::{openable_notice, pdf_to_show, refusal, Documents};
 use super::view::NoticeViews;
 use crate::audit::{AuditAction, AuditEntry};
 use crate::local_time::finnish_local;
@@ -23,10 +22,6 @@ use crate::store::Timestamp;
 pub struct ProofState {
     pub views: NoticeViews,
     pub documents: Documents,
-}
-
-fn refuse(error: AppError) -> Response {
-    (error.status(), Json(error)).into_response()
 }
 
 pub async fn proof(
@@ -41,10 +36,10 @@ pub async fn proof(
     };
     let detail = match state.views.detail(&actor, notice_id, false).await {
         Ok(detail) => detail,
-        Err(error) => return refuse(error),
+        Err(error) => return refusal(error),
     };
     let Some(delivery) = detail.deliveries.iter().find(|d| d.id == delivery_id) else {
-        return refuse(AppError::NotFound);
+        return refusal(AppError::NotFound);
     };
     let organisation = match state
         .documents
@@ -54,12 +49,12 @@ pub async fn proof(
     {
         Ok(Some(organisation)) => organisation.name,
         Ok(None) => String::new(),
-        Err(error) => return refuse(AppError::internal(error)),
+        Err(error) => return refusal(AppError::internal(error)),
     };
     let printed_by = match actor.user_id() {
         Some(user) => match state.documents.store.user_by_id(user).await {
             Ok(user) => user.map(|u| u.display_name).unwrap_or_default(),
-            Err(error) => return refuse(AppError::internal(error)),
+            Err(error) => return refusal(AppError::internal(error)),
         },
         None => String::new(),
     };
@@ -84,26 +79,15 @@ pub async fn proof(
         tokio::task::spawn_blocking(move || crate::pdf::render(&letter, &[], &limits)).await;
     let bytes = match rendered {
         Ok(Ok(rendered)) => rendered.bytes,
-        Ok(Err(error)) => return refuse(AppError::internal(error)),
-        Err(error) => return refuse(AppError::internal(error)),
+        Ok(Err(error)) => return refusal(AppError::internal(error)),
+        Err(error) => return refusal(AppError::internal(error)),
     };
     let entry = AuditEntry::new(AuditAction::ProofDownloaded)
         .by(&actor)
         .subject("notice", notice_id)
         .details(json!({ "delivery_id": delivery_id }));
     if let Err(error) = state.documents.audit.record(entry).await {
-        return refuse(AppError::internal(error));
+        return refusal(AppError::internal(error));
     }
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("inline; filename=\"tiedoksianto-todistus.pdf\""),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    pdf_to_show(bytes, "todistus-tiedoksiannosta.pdf")
 }
