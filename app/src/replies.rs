@@ -250,7 +250,7 @@ fn ReplyView(reply: ReplyDetail) -> impl IntoView {
             </div>
             {summary.notice_id.map(|notice_id| view! {
                 <div class="summary-list__row">
-                    <dt class="summary-list__key">{t!(i18n, inbox.answers)}</dt>
+                    <dt class="summary-list__key">{t!(i18n, inbox.notice)}</dt>
                     <dd class="summary-list__value">
                         <a href=format!("/notices/{notice_id}") data-testid="reply-notice">
                             {summary.notice_title.clone().unwrap_or_default()}

@@ -273,9 +273,15 @@ pub mod ssr {
         }
     }
 
-    /// The signed-in user as an actor, if their role is one of `roles`.
-    pub fn require_actor(roles: &[Role]) -> Result<super::Actor, AppError> {
-        Ok(super::Actor::user(require_role(roles)?, client_ip()))
+    /// The signed-in user as an actor, if they may compose and act on notices (the same rule
+    /// as `Actor::may_compose`).
+    pub fn require_composer() -> Result<super::Actor, AppError> {
+        let actor = actor()?;
+        if actor.may_compose() {
+            Ok(actor)
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     /// The signed-in user as an actor, whatever their role.

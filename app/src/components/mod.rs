@@ -114,24 +114,7 @@ pub fn status_tone(status: DeliveryStatus) -> &'static str {
 #[component]
 pub fn StatusText(status: DeliveryStatus) -> impl IntoView {
     let i18n = use_i18n();
-    move || match status {
-        DeliveryStatus::Queued => t_string!(i18n, statuses.queued).to_string(),
-        DeliveryStatus::NeedsAttention => t_string!(i18n, statuses.needs_attention).to_string(),
-        DeliveryStatus::Cancelled => t_string!(i18n, statuses.cancelled).to_string(),
-        DeliveryStatus::Sent => t_string!(i18n, statuses.sent).to_string(),
-        DeliveryStatus::DeliveredElectronically => {
-            t_string!(i18n, statuses.delivered_electronically).to_string()
-        }
-        DeliveryStatus::PaperCreated => t_string!(i18n, statuses.paper_created).to_string(),
-        DeliveryStatus::SentForPrinting => t_string!(i18n, statuses.sent_for_printing).to_string(),
-        DeliveryStatus::Read => t_string!(i18n, statuses.read).to_string(),
-        DeliveryStatus::ReceiptConfirmed => t_string!(i18n, statuses.receipt_confirmed).to_string(),
-        DeliveryStatus::PostiReceiptConfirmed => {
-            t_string!(i18n, statuses.posti_receipt_confirmed).to_string()
-        }
-        DeliveryStatus::Returned => t_string!(i18n, statuses.returned).to_string(),
-        DeliveryStatus::Unresolved => t_string!(i18n, statuses.unresolved).to_string(),
-    }
+    move || crate::words::status(i18n.get_locale(), status)
 }
 
 /// One row of a summary list: a term, its value, and optionally a "Change" link.

@@ -25,7 +25,7 @@ struct Texts {
 }
 
 #[island]
-pub fn ComposeEnhancements(draft_id: Uuid, recipients: u32) -> impl IntoView {
+pub fn ComposeEnhancements(draft_id: Uuid) -> impl IntoView {
     let i18n = use_i18n();
     let texts = Texts {
         autosaved: t_string!(i18n, compose.autosaved).to_string(),
@@ -38,7 +38,6 @@ pub fn ComposeEnhancements(draft_id: Uuid, recipients: u32) -> impl IntoView {
         uploading: t_string!(i18n, compose.uploading).to_string(),
         upload_failed: t_string!(i18n, compose.upload_failed).to_string(),
     };
-    let _ = recipients;
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| client::enhance(draft_id, texts.clone()));
     #[cfg(not(feature = "hydrate"))]
@@ -53,6 +52,10 @@ pub fn ComposeEnhancements(draft_id: Uuid, recipients: u32) -> impl IntoView {
 pub fn SendButton(label: String) -> impl IntoView {
     let i18n = use_i18n();
     let busy = RwSignal::new(false);
+    // Back to this page from the notice (the browser's page cache keeps it as it was): ready
+    // to press again; the server answers with the same notice.
+    #[cfg(feature = "hydrate")]
+    let _ = leptos::prelude::window_event_listener_untyped("pageshow", move |_| busy.set(false));
     let sending = t_string!(i18n, compose.sending).to_string();
     view! {
         <button type="submit" class="button button--primary button--large" data-testid="send"

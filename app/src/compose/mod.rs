@@ -302,10 +302,7 @@ pub struct DraftCheck {
 pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::drafts()?.list_drafts(&actor).await
         }
         .await,
@@ -317,10 +314,7 @@ pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
 pub async fn open_draft(id: Uuid) -> Result<DraftView, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::drafts()?.open_draft(&actor, id).await
         }
         .await,
@@ -332,10 +326,7 @@ pub async fn open_draft(id: Uuid) -> Result<DraftView, AppError> {
 pub async fn check_draft(id: Uuid) -> Result<DraftCheck, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::drafts()?.check_draft(&actor, id).await
         }
         .await,
@@ -348,10 +339,7 @@ pub async fn check_draft(id: Uuid) -> Result<DraftCheck, AppError> {
 pub async fn check_notice(draft: NoticeDraft) -> Result<CheckedNotice, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             let backend = use_context::<std::sync::Arc<dyn ssr::ComposeBackend>>()
                 .ok_or_else(|| AppError::internal("ComposeBackend missing from context"))?;
             backend.check_notice(&actor, draft).await
@@ -365,10 +353,7 @@ pub async fn check_notice(draft: NoticeDraft) -> Result<CheckedNotice, AppError>
 pub async fn send_notice(draft: NoticeDraft) -> Result<QueuedNotice, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             let backend = use_context::<std::sync::Arc<dyn ssr::ComposeBackend>>()
                 .ok_or_else(|| AppError::internal("ComposeBackend missing from context"))?;
             backend.send_notice(&actor, draft).await

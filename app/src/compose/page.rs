@@ -143,29 +143,14 @@ fn SentAlready(view: DraftView) -> impl IntoView {
 }
 
 fn notice_type_options() -> Vec<(String, String)> {
-    let i18n = use_i18n();
+    let locale = use_i18n().get_locale();
     NoticeType::ALL
         .into_iter()
         .map(|kind| {
-            let label = match kind {
-                NoticeType::Decision => t_string!(i18n, notice_types.decision).to_string(),
-                NoticeType::Summons => t_string!(i18n, notice_types.summons).to_string(),
-                NoticeType::CompletionRequest => {
-                    t_string!(i18n, notice_types.completion_request).to_string()
-                }
-                NoticeType::InspectionReport => {
-                    t_string!(i18n, notice_types.inspection_report).to_string()
-                }
-                NoticeType::Notification => t_string!(i18n, notice_types.notification).to_string(),
-                NoticeType::ArrivalNotice => {
-                    t_string!(i18n, notice_types.arrival_notice).to_string()
-                }
-                NoticeType::DecisionDateEstimate => {
-                    t_string!(i18n, notice_types.decision_date_estimate).to_string()
-                }
-                NoticeType::Other => t_string!(i18n, notice_types.other).to_string(),
-            };
-            (kind.as_str().to_string(), label)
+            (
+                kind.as_str().to_string(),
+                crate::words::notice_type(locale, kind.as_str()),
+            )
         })
         .collect()
 }
@@ -219,7 +204,6 @@ fn DraftForm(view: DraftView) -> impl IntoView {
     );
     let p = problems.clone();
     let recipients = draft.recipients.clone();
-    let recipient_count = recipients.len();
     let decision = draft.decision.clone();
     let verifiable = draft
         .verifiable
@@ -374,7 +358,7 @@ fn DraftForm(view: DraftView) -> impl IntoView {
         <form method="post" action=delete_action class="form">
             <button type="submit" class="button button--link">{t!(i18n, compose.delete_draft)}</button>
         </form>
-        <ComposeEnhancements draft_id=id recipients=recipient_count as u32 />
+        <ComposeEnhancements draft_id=id />
     }
 }
 

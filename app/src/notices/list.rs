@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::page::{finnish_date, notice_type_label};
-use crate::components::{ErrorSummary, FieldErrors, StatusTag, StatusText};
+use crate::components::{described_by, invalid, ErrorSummary, FieldErrors, StatusTag, StatusText};
 use crate::compose::page::{failure, page_title};
 use crate::compose::FieldProblem;
 use crate::domain::lifecycle::DeliveryStatus;
@@ -326,12 +326,13 @@ fn SearchForm(
         <div role="search">
             <form class="search-form" method="post" action="/search" data-testid="search-form">
                 <div class="search-form__main field">
-                    <label for="field-q">{t!(i18n, notices.search_label)}</label>
-                    <p class="hint" id="field-q-hint">{t!(i18n, notices.search_hint)}</p>
+                    <label for="q">{t!(i18n, notices.search_label)}</label>
+                    <p class="hint" id="q-hint">{t!(i18n, notices.search_hint)}</p>
                     <FieldErrors field="q".to_string() problems=q_problems />
                     <div class="search-form__row">
-                        <input id="field-q" name="q" type="search" value=filter.q.clone().unwrap_or_default()
-                            autocomplete="off" aria-describedby="field-q-hint" />
+                        <input id="q" name="q" type="search" value=filter.q.clone().unwrap_or_default()
+                            autocomplete="off" aria-describedby=described_by("q", true, &problems)
+                            aria-invalid=invalid("q", &problems) />
                         <button type="submit" class="button">{t!(i18n, notices.search)}</button>
                     </div>
                 </div>
@@ -345,8 +346,8 @@ fn SearchForm(
                 <fieldset class="search-form__filters">
                     <legend>{t!(i18n, notices.filters)}</legend>
                     <div class="field">
-                        <label for="field-type">{t!(i18n, notices.type_filter)}</label>
-                        <select id="field-type" name="type">
+                        <label for="type">{t!(i18n, notices.type_filter)}</label>
+                        <select id="type" name="type">
                             {type_options.into_iter().map(|(value, label)| {
                                 let selected = value == selected_type;
                                 view! { <option value=value selected=selected>{label}</option> }
@@ -354,8 +355,8 @@ fn SearchForm(
                         </select>
                     </div>
                     <div class="field">
-                        <label for="field-status">{t!(i18n, notices.status_filter)}</label>
-                        <select id="field-status" name="status">
+                        <label for="status">{t!(i18n, notices.status_filter)}</label>
+                        <select id="status" name="status">
                             <option value="" selected=selected_status.is_empty()>{t!(i18n, notices.any_status)}</option>
                             {DeliveryStatus::ALL.into_iter().map(|status| {
                                 let selected = status.as_str() == selected_status;
@@ -364,25 +365,27 @@ fn SearchForm(
                         </select>
                     </div>
                     <div class="field">
-                        <label for="field-from">{t!(i18n, notices.created_from)}</label>
+                        <label for="from">{t!(i18n, notices.created_from)}</label>
                         <FieldErrors field="from".to_string() problems=from_problems />
-                        <input id="field-from" name="from" type="date" value=filter.from.clone().unwrap_or_default() />
+                        <input id="from" name="from" type="date" value=filter.from.clone().unwrap_or_default()
+                            aria-describedby=described_by("from", false, &problems) aria-invalid=invalid("from", &problems) />
                     </div>
                     <div class="field">
-                        <label for="field-to">{t!(i18n, notices.created_to)}</label>
+                        <label for="to">{t!(i18n, notices.created_to)}</label>
                         <FieldErrors field="to".to_string() problems=to_problems />
-                        <input id="field-to" name="to" type="date" value=filter.to.clone().unwrap_or_default() />
+                        <input id="to" name="to" type="date" value=filter.to.clone().unwrap_or_default()
+                            aria-describedby=described_by("to", false, &problems) aria-invalid=invalid("to", &problems) />
                     </div>
                     <div class="field">
-                        <label for="field-sort">{t!(i18n, notices.sort)}</label>
-                        <select id="field-sort" name="sort">
+                        <label for="sort">{t!(i18n, notices.sort)}</label>
+                        <select id="sort" name="sort">
                             <option value="newest" selected=!filter.oldest_first>{t!(i18n, notices.newest_first)}</option>
                             <option value="oldest" selected=filter.oldest_first>{t!(i18n, notices.oldest_first)}</option>
                         </select>
                     </div>
                     <div class="field field--checkbox">
-                        <input id="field-attention" name="attention" type="checkbox" value="1" checked=filter.attention />
-                        <label for="field-attention">{t!(i18n, notices.only_attention)}</label>
+                        <input id="attention" name="attention" type="checkbox" value="1" checked=filter.attention />
+                        <label for="attention">{t!(i18n, notices.only_attention)}</label>
                     </div>
                 </fieldset>
                 <div class="search-form__actions">

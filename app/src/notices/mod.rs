@@ -221,10 +221,7 @@ pub async fn open_notice(id: Uuid) -> Result<NoticeDetail, AppError> {
 pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::backend()?.reserve_on_paper(&actor, delivery_id).await
         }
         .await,
@@ -237,10 +234,7 @@ pub async fn reserve_on_paper(delivery_id: Uuid) -> Result<Uuid, AppError> {
 pub async fn retry_delivery(delivery_id: Uuid) -> Result<(), AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::backend()?.retry_delivery(&actor, delivery_id).await
         }
         .await,
@@ -279,10 +273,7 @@ pub struct ManualServiceRecord {
 pub async fn record_forwarding(record: ForwardingRecord) -> Result<(), AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::backend()?.record_forwarding(&actor, record).await
         }
         .await,
@@ -294,10 +285,7 @@ pub async fn record_forwarding(record: ForwardingRecord) -> Result<(), AppError>
 pub async fn record_service(record: ManualServiceRecord) -> Result<(), AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::backend()?.record_service(&actor, record).await
         }
         .await,
@@ -310,10 +298,7 @@ pub async fn record_service(record: ManualServiceRecord) -> Result<(), AppError>
 pub async fn change_to_multichannel(delivery_id: Uuid) -> Result<(), AppError> {
     crate::error::with_status(
         async {
-            let actor = crate::auth::ssr::require_actor(&[
-                crate::auth::Role::Caseworker,
-                crate::auth::Role::Admin,
-            ])?;
+            let actor = crate::auth::ssr::require_composer()?;
             ssr::backend()?
                 .change_to_multichannel(&actor, delivery_id)
                 .await

@@ -81,17 +81,10 @@ fn NoticeView(notice: NoticeDetail) -> impl IntoView {
     let documents: Vec<(String, DocumentSummary)> = notice
         .attachments
         .iter()
-        .map(|document| {
+        .enumerate()
+        .map(|(position, document)| {
             (
-                format!(
-                    "/notices/{}/attachments/{}",
-                    notice.id,
-                    notice
-                        .attachments
-                        .iter()
-                        .position(|d| d == document)
-                        .unwrap_or(0)
-                ),
+                format!("/notices/{}/attachments/{position}", notice.id),
                 document.clone(),
             )
         })
