@@ -15,7 +15,7 @@ import {
 const RUN = Date.now().toString(36);
 
 /** A one-page A4 PDF, as a scanner or a word processor would make one. */
-function a4Pdf(label: string): Buffer {
+function a4Pdf(label: string, padding = 0): Buffer {
   const content = `BT /F1 12 Tf 72 770 Td (${label}) Tj ET`;
   const objects = [
     "<< /Type /Catalog /Pages 2 0 R >>",
@@ -25,7 +25,8 @@ function a4Pdf(label: string): Buffer {
     `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
     "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
   ];
-  let pdf = "%PDF-1.4\n";
+  // A comment of `padding` bytes makes a larger file, as scans are.
+  let pdf = "%PDF-1.4\n" + (padding > 0 ? `%${"x".repeat(padding)}\n` : "");
   const offsets: number[] = [];
   objects.forEach((body, index) => {
     offsets.push(pdf.length);
@@ -68,6 +69,17 @@ async function countNotices(page: Page, q: string): Promise<number> {
   return (await response.json()).rows.length;
 }
 
+/** Posts the draft's send form as the check page does; returns where the server sends us. */
+async function sendDraft(page: Page): Promise<string> {
+  const draft = new URL(page.url()).pathname.split("/")[2];
+  const response = await page.request.post(`/compose/${draft}/send`, {
+    headers: { Origin: new URL(page.url()).origin },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBe(303);
+  return response.headers()["location"];
+}
+
 async function simMessages(page: Page): Promise<any[]> {
   const response = await page.request.get(`${SIM_URL}/__sim/messages`);
   return await response.json();
@@ -87,8 +99,9 @@ test("a summons to a 16-year-old that guardians must not read goes on paper, wit
   await page.getByLabel("Diaarinumero", { exact: true }).fill(`KUTSU 16/${RUN}`);
   const recipient = page.locator("#recipients-0");
   await recipient.getByLabel("Nimi", { exact: true }).fill("Nuori Meikäläinen");
-  // Born 15.6.2010: 16 years old on any day of this test.
-  await recipient.getByLabel("Henkilötunnus tai Y-tunnus").fill(hetu("150610", "A", 907));
+  // Born on 1 January sixteen years ago: 16 on any day of the year this test runs.
+  const born = new Date().getFullYear() - 16;
+  await recipient.getByLabel("Henkilötunnus tai Y-tunnus").fill(hetu(`0101${String(born % 100).padStart(2, "0")}`, born >= 2000 ? "A" : "-", 907));
   await expect(page.locator("#recipients-0-identity_code-live")).toContainText("oikein");
   await fillAddress(page, 0, "Nuori Meikäläinen");
   await recipient.getByLabel("Sisältöä eivät saa lukea muut").check();
@@ -131,9 +144,22 @@ test("a completion request with two PDF attachments to a recipient without an id
   await signIn(page);
   await newDraft(page);
   await waitForHydration(page);
-  // Files first: an upload reloads the page.
-  await uploadAttachment(page, "Täydennettävät tiedot", { name: "taydennys.pdf", mimeType: "application/pdf", buffer: a4Pdf("Taydennys") });
+  // Files first: an upload reloads the page. The first one goes over a slow line (about
+  // 1 MB at 400 kB/s), so its progress bar is seen moving.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: 400 * 1024,
+  });
+  await page.getByLabel("Liitteen kuvaava nimi").fill("Täydennettävät tiedot");
+  await page.locator("#file").setInputFiles({ name: "taydennys.pdf", mimeType: "application/pdf", buffer: a4Pdf("Taydennys", 1_000_000) });
+  await page.getByRole("button", { name: "Lataa liite" }).click();
+  await expect(page.locator("#upload-progress progress")).toBeVisible();
+  await expect(page.locator("#upload-progress")).toContainText("Ladataan");
   await expect(page.getByTestId("attachments")).toContainText("Täydennettävät tiedot");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   await waitForHydration(page);
   await uploadAttachment(page, "Lomake", { name: "lomake.pdf", mimeType: "application/pdf", buffer: a4Pdf("Lomake") });
   await expect(page.getByTestId("attachments")).toContainText("Lomake");
@@ -173,7 +199,8 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   await expect(page.locator("#file")).toHaveAttribute("aria-invalid", "true");
   await waitForHydration(page);
   await uploadAttachment(page, "Ei PDF", { name: "ei-pdf.pdf", mimeType: "application/pdf", buffer: Buffer.from("tämä ei ole PDF") });
-  await expect(page.locator("#file-error")).toBeVisible();
+  await expect(page.locator("#file-error")).toContainText("PDF-tiedostoa ei voi tulostaa");
+  await expect(page.locator("#file-error")).not.toContainText("liian suuri");
   await expect(page.getByTestId("attachments")).toHaveCount(0);
   await waitForHydration(page);
 
@@ -195,6 +222,8 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   await expect(page.locator("#recipients-0-identity_code")).toHaveAttribute("aria-describedby", /recipients-0-identity_code-error/);
   await expectNoAxeViolations(page);
   await screenshot(page, "compose-errors-fi");
+  // Pressing Send on this draft anyway (a stale check page, a script): refused, nothing queued.
+  expect(await sendDraft(page)).toMatch(/#error-summary$/);
   expect(await countNotices(page, reference)).toBe(0);
 
   // The same without JavaScript: the server is the truth.
@@ -209,7 +238,7 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   await plain.getByLabel("Liitteen kuvaava nimi").fill("Ei PDF");
   await plain.locator("#file").setInputFiles({ name: "ei-pdf.pdf", mimeType: "application/pdf", buffer: Buffer.from("tämä ei ole PDF") });
   await plain.getByRole("button", { name: "Lataa liite" }).click();
-  await expect(plain.locator("#file-error")).toBeVisible();
+  await expect(plain.locator("#file-error")).toContainText("PDF-tiedostoa ei voi tulostaa");
   await plain.getByLabel("Diaarinumero").fill(reference);
   await plain.locator("#recipients-0").getByLabel("Nimi", { exact: true }).fill("Maija Meikäläinen");
   await plain.locator("#recipients-0").getByLabel("Henkilötunnus tai Y-tunnus").fill("131052-308U");
@@ -217,6 +246,7 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   await expect(plain.locator("#error-summary")).toBeVisible();
   await expect(plain).toHaveTitle(/^Virhe:/);
   await expect(plain.locator("#title")).toHaveAttribute("aria-invalid", "true");
+  expect(await sendDraft(plain)).toMatch(/#error-summary$/);
   await context.close();
   expect(await countNotices(page, reference)).toBe(0);
 });
@@ -237,6 +267,8 @@ test("a draft left mid-compose is resumed from My drafts and sent once however o
   await page.goto("/compose");
   await page.getByTestId("drafts").getByRole("link", { name: title }).click();
   await expect(page.getByLabel("Otsikko", { exact: true })).toHaveValue(title);
+  await expect(page.getByLabel("Diaarinumero", { exact: true })).toHaveValue(`LUONNOS 5/${RUN}`);
+  await expect(page.getByLabel("Laji", { exact: true })).toHaveValue("notification");
   await waitForHydration(page);
   const recipient = page.locator("#recipients-0");
   await recipient.getByLabel("Nimi", { exact: true }).fill("Maija Meikäläinen");
@@ -248,11 +280,21 @@ test("a draft left mid-compose is resumed from My drafts and sent once however o
   await expect(page).toHaveURL(/\/check$/);
   await waitForHydration(page);
 
+  // A double click posts once: the button is busy after the first.
+  let posts = 0;
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.url().endsWith("/send")) posts += 1;
+  });
   await page.getByTestId("send").dblclick();
   await expect(page).toHaveURL(/\/notices\/[0-9a-f-]{36}/);
-  // The browser's back button and a second send land on the same notice.
+  const notice = page.url();
+  expect(posts).toBe(1);
+  // Back to the check page: the draft says it was sent and links to the notice; sending it
+  // again (a second tab, a script) answers with the same notice.
   await page.goBack();
-  await page.goto(page.url());
+  await expect(page.getByText("Tämä luonnos on jo lähetetty.")).toBeVisible();
+  await expect(page.getByRole("link", { name: "Avaa tiedoksianto" })).toHaveAttribute("href", new URL(notice).pathname);
+  expect(await sendDraft(page)).toBe(new URL(notice).pathname);
   expect(await countNotices(page, title)).toBe(1);
 });
 

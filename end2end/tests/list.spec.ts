@@ -131,5 +131,10 @@ test("the search form works without JavaScript", async ({ browser }) => {
   await page.getByRole("button", { name: "Hae", exact: true }).click();
   await expect(page.getByTestId("searching-identity")).toContainText("010170-****");
   expect(page.url()).not.toContain("010170");
+  // A date that does not exist: the error summary links to the field, which says it is wrong.
+  await page.goto("/?from=2026-02-30");
+  await expect(page.locator("#error-summary").getByRole("link")).toHaveAttribute("href", "#from");
+  await expect(page.locator("#from")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#from")).toHaveAttribute("aria-describedby", "from-error");
   await context.close();
 });

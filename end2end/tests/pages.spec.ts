@@ -96,6 +96,7 @@ test("every page passes axe in Finnish, Swedish and English, and is photographed
   await page.setViewportSize({ width: 640, height: 800 });
   for (const [name, path] of Object.entries(pages)) {
     await page.goto(path);
+    await expect(page, `${name} at 200 %`).toHaveURL(new RegExp(`${path.replace(/[/?]/g, "\\$&")}$`));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, `${name} scrolls sideways at 200 %`).toBeLessThanOrEqual(0);
   }
@@ -110,6 +111,7 @@ test("every page passes axe in Finnish, Swedish and English, and is photographed
   for (const [name, path] of Object.entries(pages)) {
     const response = await noScript.goto(path);
     expect(response?.status(), `${path} without JavaScript`).toBe(200);
+    await expect(noScript, `${name} without JavaScript`).toHaveURL(new RegExp(`${path.replace(/[/?]/g, "\\$&")}$`));
     await expect(noScript.getByRole("heading", { level: 1 })).toBeVisible();
     await screenshot(noScript, `${name}-nojs-fi`);
   }
@@ -127,6 +129,7 @@ test("keyboard only: the skip link comes first and shows, focus is always visibl
   await page.keyboard.press("Enter");
   await expect(page.locator("#main")).toBeFocused();
   // Every control met by Tab has a visible focus indicator.
+  let checked = 0;
   for (let step = 0; step < 12; step++) {
     await page.keyboard.press("Tab");
     const style = await page.evaluate(() => {
@@ -138,5 +141,7 @@ test("keyboard only: the skip link comes first and shows, focus is always visibl
     if (!style) continue;
     // The ring is a box shadow; the transparent outline is for high-contrast mode.
     expect(style.shadow, `focus visible on ${style.tag}`).not.toBe("none");
+    checked += 1;
   }
+  expect(checked, "controls reached by Tab").toBeGreaterThanOrEqual(10);
 });

@@ -1,35 +1,12 @@
-import { test, expect, Page } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { screenshot } from "./helpers";
-
-const ADMIN_EMAIL = "admin@tiedoksi.local";
-const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD ?? "e2e-admin-password";
-
-/** Fails on any WCAG 2.1 A/AA violation axe finds on the page as it is now. */
-async function expectNoAxeViolations(page: Page) {
-  const results = await new AxeBuilder({ page })
-    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
-    .analyze();
-  const summary = results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-  );
-  expect(summary, `axe violations on ${page.url()}`).toEqual([]);
-}
-
-/** Console errors (failed hydration, 404s for assets) fail the test. */
-function collectConsoleErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
-
-/** The app marks <html data-hydrated> once the wasm has taken over the page. */
-async function waitForHydration(page: Page) {
-  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
-}
+import { test, expect } from "@playwright/test";
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  collectConsoleErrors,
+  expectNoAxeViolations,
+  screenshot,
+  waitForHydration,
+} from "./helpers";
 
 test("sign in, see the empty notice list, switch language, sign out", async ({ page }) => {
   const consoleErrors = collectConsoleErrors(page);

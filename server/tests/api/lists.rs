@@ -126,12 +126,18 @@ async fn an_identity_code_is_searched_by_its_hash_and_never_put_in_the_url(backe
 
     // Changing a filter keeps the identity search (the token rides in a hidden field).
     let token = filter_of(&url)["who"].as_str().unwrap().to_string();
-    let kept = search(&app, &[("q", ""), ("who", &token), ("type", "summons")]).await;
+    let kept = search(&app, &[("q", ""), ("who", &token), ("type", "decision")]).await;
     assert!(
-        kept.contains("who=") && kept.contains("type=summons"),
+        kept.contains("who=") && kept.contains("type=decision"),
         "{kept}"
     );
-    assert!(titles(&find(&app, filter_of(&kept)).await).is_empty());
+    assert_eq!(
+        titles(&find(&app, filter_of(&kept)).await),
+        ["Maijan päätös"],
+        "still only Maija's, though Matti's is a decision too"
+    );
+    let other_type = search(&app, &[("who", &token), ("type", "summons")]).await;
+    assert!(titles(&find(&app, filter_of(&other_type)).await).is_empty());
 
     // A token that does not open (a changed key, a hand-edited URL) says so.
     let broken = find(&app, json!({ "who": "AAAA" })).await;

@@ -230,7 +230,27 @@ async fn pdf_bombs_inside_the_size_limit_are_bounded_by_the_worker() {
                 &limits,
             )
             .await;
-        assert!(result.is_err(), "{fixture} must not render");
+        assert!(
+            matches!(
+                result,
+                Err(tiedoksi::pdf_worker::RenderFailure::Letter(
+                    tiedoksi::pdf::LetterError::Limits(_)
+                ) | tiedoksi::pdf_worker::RenderFailure::NotPrintable(_))
+            ),
+            "{fixture} must not render: {result:?}"
+        );
+        // The same worker renders an ordinary attachment: the refusal above is the bomb's.
+        let ordinary = worker
+            .render(
+                &letter,
+                &[tiedoksi::pdf::PdfAttachment {
+                    filename: "tavallinen.pdf".into(),
+                    bytes: crate::notices::a4_pdf("Liite"),
+                }],
+                &limits,
+            )
+            .await;
+        assert!(ordinary.is_ok(), "{ordinary:?}");
         assert!(
             started.elapsed() < Duration::from_secs(25),
             "{fixture}: {:?}",
@@ -417,9 +437,39 @@ async fn every_route_without_a_session_is_refused_cleanly(backend: TestBackend) 
         "/admin".to_string(),
         format!("/notices/{id}/letter.pdf"),
         format!("/notices/{id}/attachments/0"),
+        format!("/notices/{id}/deliveries/{id}/proof.pdf"),
+        "/attention".to_string(),
+        "/inbox".to_string(),
+        format!("/inbox/{id}"),
+        format!("/inbox/{id}/attachments/0"),
+        format!("/compose/{id}"),
+        format!("/compose/{id}/check"),
+        format!("/compose/{id}/letter.pdf"),
     ] {
         let response = app.get(&page).await;
         assert_eq!(response.status(), 303, "GET {page}");
+    }
+    for form in [
+        "/search".to_string(),
+        "/compose/new".to_string(),
+        format!("/compose/{id}/save"),
+        format!("/compose/{id}/send"),
+        format!("/compose/{id}/delete"),
+        format!("/notices/{id}/actions"),
+    ] {
+        let response = app
+            .client
+            .post(app.url(&form))
+            .header(ORIGIN, app.origin())
+            .form(&[("action", "save")])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(response.status().as_u16(), 303 | 401),
+            "POST {form}: {}",
+            response.status()
+        );
     }
     let protected = [
         "uploads",
@@ -434,6 +484,15 @@ async fn every_route_without_a_session_is_refused_cleanly(backend: TestBackend) 
         "record_service",
         "change_to_multichannel",
         "organisation_users",
+        "find_notices",
+        "needs_attention",
+        "delivery_statuses",
+        "list_replies",
+        "open_reply",
+        "unread_replies",
+        "list_drafts",
+        "open_draft",
+        "check_draft",
     ];
     for function in protected {
         let response = app
