@@ -283,3 +283,90 @@ pub fn status(locale: Locale, status: DeliveryStatus) -> String {
         DeliveryStatus::Unresolved => td_string!(locale, statuses.unresolved).to_string(),
     }
 }
+
+/// The label of a form field as the pages name it (`recipients[0].identity_code` →
+/// "Vastaanottaja 1: Henkilötunnus tai Y-tunnus"), for an error summary; `None` for a name no
+/// page shows.
+pub fn field_label(locale: Locale, field: &str) -> Option<String> {
+    if let Some(rest) = field.strip_prefix("recipients[") {
+        let (index, rest) = rest.split_once(']')?;
+        let number = index.parse::<usize>().ok()? + 1;
+        let recipient = td_string!(locale, compose.recipient_legend, n = number).to_string();
+        return Some(match rest.strip_prefix('.') {
+            None => recipient,
+            Some(part) => format!("{recipient}: {}", recipient_field(locale, part)?),
+        });
+    }
+    if let Some(part) = field.strip_prefix("decision.") {
+        return Some(match part {
+            "decision_date" => td_string!(locale, compose.decision_date).to_string(),
+            "decision_maker" => td_string!(locale, compose.decision_maker).to_string(),
+            "parties" => td_string!(locale, compose.parties).to_string(),
+            "contact_person" => td_string!(locale, compose.contact_person).to_string(),
+            "contact_details" => td_string!(locale, compose.contact_details).to_string(),
+            _ => return None,
+        });
+    }
+    if field.starts_with("attachments[") {
+        return Some(td_string!(locale, compose.section_attachments).to_string());
+    }
+    Some(match field {
+        "notice_type" => td_string!(locale, compose.notice_type).to_string(),
+        "case_reference" => td_string!(locale, compose.case_reference).to_string(),
+        "title" => td_string!(locale, compose.title_field).to_string(),
+        "body" => td_string!(locale, compose.body).to_string(),
+        "language" => td_string!(locale, compose.language).to_string(),
+        "appeal_days" => td_string!(locale, compose.appeal_days).to_string(),
+        "appeal_instructions" => td_string!(locale, compose.appeal_instructions).to_string(),
+        "verifiable" => td_string!(locale, compose.verifiable).to_string(),
+        "minor_personal_matter" => td_string!(locale, compose.minor_personal_matter).to_string(),
+        "recipients" => td_string!(locale, compose.section_recipients).to_string(),
+        "attachments" => td_string!(locale, compose.section_attachments).to_string(),
+        "attachment_name" => td_string!(locale, compose.attachment_name).to_string(),
+        "file" => td_string!(locale, compose.attachment_file).to_string(),
+        "q" => td_string!(locale, notices.search_label).to_string(),
+        "from" => td_string!(locale, notices.created_from).to_string(),
+        "to" => td_string!(locale, notices.created_to).to_string(),
+        _ => return None,
+    })
+}
+
+fn recipient_field(locale: Locale, part: &str) -> Option<String> {
+    Some(match part {
+        "role" => td_string!(locale, compose.role).to_string(),
+        "name" => td_string!(locale, compose.name).to_string(),
+        "identity_code" => td_string!(locale, compose.identity_code).to_string(),
+        "mode" => td_string!(locale, compose.mode).to_string(),
+        "address" => td_string!(locale, compose.address_legend).to_string(),
+        "address.name" => td_string!(locale, compose.address_name).to_string(),
+        "address.additional_name" => {
+            td_string!(locale, compose.address_additional_name).to_string()
+        }
+        "address.street_address" => td_string!(locale, compose.address_street).to_string(),
+        "address.zip_code" => td_string!(locale, compose.address_zip).to_string(),
+        "address.city" => td_string!(locale, compose.address_city).to_string(),
+        "address.country_code" => td_string!(locale, compose.address_country).to_string(),
+        "address_protected" => td_string!(locale, compose.address_protected).to_string(),
+        "content_not_for_others" => td_string!(locale, compose.content_not_for_others).to_string(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_summaries_name_the_field() {
+        assert_eq!(
+            field_label(Locale::fi, "recipients[0].identity_code").as_deref(),
+            Some("Vastaanottaja 1: Henkilötunnus tai Y-tunnus")
+        );
+        assert_eq!(field_label(Locale::en, "title").as_deref(), Some("Title"));
+        assert_eq!(
+            field_label(Locale::fi, "decision.decision_maker").as_deref(),
+            Some("Päätöksen tekijä")
+        );
+        assert_eq!(field_label(Locale::fi, "something_else"), None);
+    }
+}

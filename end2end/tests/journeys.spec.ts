@@ -216,7 +216,9 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   await expect(summary).toBeFocused();
   await expect(page).toHaveTitle(/^Virhe:/);
   await expect(summary.getByRole("link", { name: "Tarkistusmerkki ei täsmää: tarkista henkilötunnus tai Y-tunnus." })).toHaveAttribute("href", "#recipients-0-identity_code");
-  await expect(summary.getByRole("link", { name: "Täytä tämä kenttä." }).first()).toBeVisible();
+  // Each problem says which field it is about.
+  await expect(summary.getByRole("link", { name: "Otsikko: Täytä tämä kenttä.", exact: true })).toHaveAttribute("href", "#title");
+  await expect(summary.getByRole("link", { name: "Vastaanottaja 1: Henkilötunnus tai Y-tunnus: Tarkistusmerkki ei täsmää: tarkista henkilötunnus tai Y-tunnus.", exact: true })).toBeVisible();
   await expect(page.locator("#title")).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#recipients-0-identity_code")).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#recipients-0-identity_code")).toHaveAttribute("aria-describedby", /recipients-0-identity_code-error/);

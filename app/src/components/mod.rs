@@ -34,7 +34,10 @@ pub fn ErrorSummary(problems: Vec<FieldProblem>) -> impl IntoView {
                 <ul class="error-summary__list">
                     {problems.into_iter().map(|problem| {
                         let href = format!("#{}", field_id(&problem.field));
-                        view! { <li><a href=href><ProblemText problem=problem.problem /></a></li> }
+                        // Which field, so "Fill in this field." seven times says seven things.
+                        let label = crate::words::field_label(i18n.get_locale(), &problem.field)
+                            .map(|label| format!("{label}: "));
+                        view! { <li><a href=href>{label}<ProblemText problem=problem.problem /></a></li> }
                     }).collect_view()}
                 </ul>
             </div>
