@@ -12,7 +12,8 @@ BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
 	@mkdir -p data
-	TIEDOKSI_DATABASE_URL="$${TIEDOKSI_DATABASE_URL:-sqlite://data/tiedoksi.db}" $(BIN)
+	TIEDOKSI_DATABASE_URL="$${TIEDOKSI_DATABASE_URL:-sqlite://data/tiedoksi.db}" \
+	TIEDOKSI_SMTP_ADDR="$${TIEDOKSI_SMTP_ADDR:-127.0.0.1:2525}" $(BIN)
 
 ## Everything: formatting, lints, unit + integration tests on SQLite and PostgreSQL, browser tests.
 test: tools postgres lint unit compat e2e

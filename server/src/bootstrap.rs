@@ -13,6 +13,8 @@ use crate::store::{NewUser, Store};
 
 pub const FIRST_ADMIN_EMAIL: &str = "admin@tiedoksi.local";
 pub const DEMO_ORGANISATION: &str = "Demo-organisaatio";
+/// The demo organisation's sender domain for the SMTP bridge.
+pub const DEMO_SENDER_DOMAIN: &str = "tiedoksi.local";
 
 pub struct FirstStart {
     pub email: String,
@@ -59,6 +61,14 @@ pub async fn ensure_first_admin(
     store
         .set_delivery_settings(organisation.id, &demo_delivery_settings().to_string())
         .await?;
+    // The SMTP bridge works out of the box on the demo: mail from tiedoksi.local handed over
+    // on this machine (`make run` listens on loopback only).
+    store
+        .add_sender_domain(organisation.id, DEMO_SENDER_DOMAIN)
+        .await?;
+    for network in ["127.0.0.0/8", "::1/128"] {
+        store.add_relay_network(organisation.id, network).await?;
+    }
     let admin = store
         .create_user(&NewUser {
             organisation_id: organisation.id,

@@ -64,6 +64,30 @@ pub struct Config {
     pub blob_dir: String,
     /// Credentials left at the simulator's demo values (names of the variables not set).
     pub demo_credentials: Vec<&'static str>,
+    pub smtp: SmtpConfig,
+}
+
+/// The SMTP bridge: mail to `HETU@asiointitili.fi` from an organisation's mail server becomes
+/// a notice.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// `TIEDOKSI_SMTP_ADDR`: where the bridge listens; off when unset.
+    pub addr: Option<SocketAddr>,
+    /// `TIEDOKSI_SMTP_TLS_CERT` / `TIEDOKSI_SMTP_TLS_KEY`: PEM files for STARTTLS; without
+    /// them a self-signed certificate is made at start.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// `TIEDOKSI_SMTP_HOSTNAME` (default `localhost`): the name in the greeting and the
+    /// generated certificate.
+    pub hostname: String,
+    /// `TIEDOKSI_SMTP_MAX_MESSAGE_BYTES` (10 MiB): the SIZE advertised and enforced.
+    pub max_message_bytes: usize,
+    /// `TIEDOKSI_SMTP_MAX_RECIPIENTS` (100): recipients of one mail.
+    pub max_recipients: usize,
+    /// `TIEDOKSI_SMTP_RECIPIENT_DOMAINS` (comma-separated, default `asiointitili.fi`).
+    pub recipient_domains: Vec<String>,
+    /// `TIEDOKSI_SMTP_ALLOW_PLAINTEXT`: accept `MAIL` without STARTTLS from loopback clients.
+    pub allow_plaintext_loopback: bool,
 }
 
 /// The child processes that read uploaded PDFs (`pdf_worker`).
@@ -299,6 +323,28 @@ impl Config {
             },
             acknowledgement_days: parse("TIEDOKSI_ACKNOWLEDGEMENT_DAYS", 7)?.clamp(1, 60),
             blob_dir: get("TIEDOKSI_BLOB_DIR").unwrap_or_else(|| "data/blobs".into()),
+            smtp: SmtpConfig {
+                addr: get("TIEDOKSI_SMTP_ADDR")
+                    .map(|addr| addr.trim().parse())
+                    .transpose()
+                    .map_err(|e| ConfigError {
+                        name: "TIEDOKSI_SMTP_ADDR",
+                        reason: format!("{e}"),
+                    })?,
+                tls_cert: get("TIEDOKSI_SMTP_TLS_CERT"),
+                tls_key: get("TIEDOKSI_SMTP_TLS_KEY"),
+                hostname: get("TIEDOKSI_SMTP_HOSTNAME").unwrap_or_else(|| "localhost".into()),
+                max_message_bytes: parse("TIEDOKSI_SMTP_MAX_MESSAGE_BYTES", 10 * 1024 * 1024)?
+                    .clamp(1024, 1 << 30) as usize,
+                max_recipients: parse("TIEDOKSI_SMTP_MAX_RECIPIENTS", 100)?.clamp(1, 100) as usize,
+                recipient_domains: get("TIEDOKSI_SMTP_RECIPIENT_DOMAINS")
+                    .unwrap_or_else(|| "asiointitili.fi".into())
+                    .split(',')
+                    .map(|domain| domain.trim().to_lowercase())
+                    .filter(|domain| !domain.is_empty())
+                    .collect(),
+                allow_plaintext_loopback: flag("TIEDOKSI_SMTP_ALLOW_PLAINTEXT"),
+            },
         })
     }
 
@@ -356,6 +402,14 @@ impl Config {
                      TIEDOKSI_ALLOW_INSECURE_HTTP=1 for a lab",
                     self.addr
                 ),
+            });
+        }
+        if self.smtp.tls_cert.is_some() != self.smtp.tls_key.is_some() {
+            return Err(ConfigError {
+                name: "TIEDOKSI_SMTP_TLS_CERT",
+                reason: "set together with TIEDOKSI_SMTP_TLS_KEY (or neither, for a \
+                         self-signed certificate)"
+                    .into(),
             });
         }
         Ok(())

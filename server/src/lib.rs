@@ -19,6 +19,7 @@ pub mod pdf_worker;
 pub mod replies;
 pub mod rotation;
 pub mod secrets;
+pub mod smtp;
 pub mod startup;
 pub mod store;
 pub mod suomifi;

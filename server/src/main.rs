@@ -43,9 +43,49 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// The SMTP bridge's sender domains, relay networks and mail settings.
+    Smtp {
+        /// The organisation's id or name; may be left out when there is only one.
+        #[arg(long, global = true)]
+        organisation: Option<String>,
+        #[command(subcommand)]
+        command: SmtpCommand,
+    },
     /// Reads and renders PDFs in a child process under memory and time limits (internal).
     #[command(name = "pdf-worker", hide = true)]
     PdfWorker,
+}
+
+#[derive(Subcommand)]
+enum SmtpCommand {
+    /// Domains whose addresses may send (From, Reply-To and the envelope sender).
+    Senders {
+        #[command(subcommand)]
+        action: ListAction,
+    },
+    /// Client addresses or networks (CIDR) allowed to hand over the organisation's mail.
+    Relays {
+        #[command(subcommand)]
+        action: ListAction,
+    },
+    /// What a mail's notice gets unless its X-Tiedoksi-* headers say otherwise.
+    Settings {
+        /// decision, summons, completion_request, inspection_report, notification, …
+        #[arg(long)]
+        notice_type: Option<String>,
+        #[arg(long)]
+        verifiable: Option<bool>,
+        /// fi, sv or en.
+        #[arg(long)]
+        language: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListAction {
+    Add { value: String },
+    Remove { value: String },
+    List,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,6 +109,10 @@ fn main() -> ExitCode {
         Command::RotateDataKey { batch } => {
             runtime().and_then(|runtime| runtime.block_on(rotate_data_key(batch)))
         }
+        Command::Smtp {
+            organisation,
+            command,
+        } => runtime().and_then(|runtime| runtime.block_on(smtp(organisation, command))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,6 +146,42 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
         report.key_id,
         report.already_current
     );
+    Ok(())
+}
+
+async fn smtp(organisation: Option<String>, command: SmtpCommand) -> anyhow::Result<()> {
+    use tiedoksi::smtp::admin;
+    let config = Config::from_env()?;
+    let store = tiedoksi::store::connect(&config.database_url).await?;
+    let org = admin::organisation(&store, organisation.as_deref()).await?;
+    let report = match command {
+        SmtpCommand::Senders { action } => match action {
+            ListAction::Add { value } => admin::add_sender(&store, &org, &value).await?,
+            ListAction::Remove { value } => admin::remove_sender(&store, &org, &value).await?,
+            ListAction::List => admin::list(&store, &org).await?,
+        },
+        SmtpCommand::Relays { action } => match action {
+            ListAction::Add { value } => admin::add_relay(&store, &org, &value).await?,
+            ListAction::Remove { value } => admin::remove_relay(&store, &org, &value).await?,
+            ListAction::List => admin::list(&store, &org).await?,
+        },
+        SmtpCommand::Settings {
+            notice_type,
+            verifiable,
+            language,
+        } => {
+            admin::configure(
+                &store,
+                &org,
+                notice_type.as_deref(),
+                verifiable,
+                language.as_deref(),
+            )
+            .await?
+        }
+    };
+    println!("{report}");
+    store.close().await;
     Ok(())
 }
 
@@ -165,6 +245,12 @@ async fn serve() -> anyhow::Result<()> {
     }
     tracing::info!(%url, "Tiedoksi is listening");
     println!("Tiedoksi is running at {url}/ (Ctrl+C stops it)");
+    if let Some(smtp) = application.smtp_address() {
+        println!(
+            "The SMTP bridge listens at {smtp}: mail to <identity code>@asiointitili.fi from a \
+             registered sender domain becomes a notice (`tiedoksi smtp senders list`)."
+        );
+    }
     application.run_until(shutdown_signal()).await
 }
 

@@ -43,6 +43,10 @@ pub enum Column {
     SearchToken,
     /// The identity code of a citizen who wrote to us.
     ReplySender,
+    /// A mail the SMTP bridge accepted, raw (its recipients are identity codes).
+    InboundMail,
+    /// The envelope recipients of such a mail.
+    MailRecipients,
 }
 
 impl Column {
@@ -54,6 +58,8 @@ impl Column {
             Column::Draft => b"drafts.content_sealed",
             Column::SearchToken => b"notice_list.who",
             Column::ReplySender => b"citizen_replies.sender_sealed",
+            Column::InboundMail => b"smtp_messages.raw",
+            Column::MailRecipients => b"smtp_messages.recipients_sealed",
         }
     }
 }
@@ -112,14 +118,14 @@ impl DataKey {
         self.id.iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
-    fn seal(&self, column: Column, plaintext: &str) -> Vec<u8> {
+    fn seal(&self, column: Column, plaintext: &[u8]) -> Vec<u8> {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.seal));
         let ciphertext = cipher
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: column.associated_data(),
                 },
             )
@@ -136,10 +142,10 @@ impl DataKey {
         sealed.len() > HEADER_LEN && sealed[0] == FORMAT && sealed[1..1 + KEY_ID_LEN] == self.id
     }
 
-    fn open_current(&self, column: Column, sealed: &[u8]) -> Result<String, SecretsError> {
+    fn open_current(&self, column: Column, sealed: &[u8]) -> Result<Vec<u8>, SecretsError> {
         let (nonce, ciphertext) = sealed[1 + KEY_ID_LEN..].split_at(NONCE_LEN);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.seal));
-        let plaintext = cipher
+        cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -147,21 +153,19 @@ impl DataKey {
                     aad: column.associated_data(),
                 },
             )
-            .map_err(|_| SecretsError::CannotOpen)?;
-        String::from_utf8(plaintext).map_err(|_| SecretsError::CannotOpen)
+            .map_err(|_| SecretsError::CannotOpen)
     }
 
     /// The format before key ids: `nonce ‖ ciphertext ‖ tag` under the key itself.
-    fn open_legacy(&self, sealed: &[u8]) -> Result<String, SecretsError> {
+    fn open_legacy(&self, sealed: &[u8]) -> Result<Vec<u8>, SecretsError> {
         if sealed.len() < NONCE_LEN {
             return Err(SecretsError::CannotOpen);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.master));
-        let plaintext = cipher
+        cipher
             .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .map_err(|_| SecretsError::CannotOpen)?;
-        String::from_utf8(plaintext).map_err(|_| SecretsError::CannotOpen)
+            .map_err(|_| SecretsError::CannotOpen)
     }
 
     fn lookup_hash(&self, value: &str) -> Vec<u8> {
@@ -206,10 +210,19 @@ impl DataKeys {
 
     /// Sealed under the current key, bound to `column`; a fresh random nonce every time.
     pub fn seal(&self, column: Column, plaintext: &str) -> Vec<u8> {
-        self.current.seal(column, plaintext)
+        self.current.seal(column, plaintext.as_bytes())
     }
 
     pub fn open(&self, column: Column, sealed: &[u8]) -> Result<String, SecretsError> {
+        String::from_utf8(self.open_bytes(column, sealed)?).map_err(|_| SecretsError::CannotOpen)
+    }
+
+    /// For bytes that need not be text (a raw mail).
+    pub fn seal_bytes(&self, column: Column, plaintext: &[u8]) -> Vec<u8> {
+        self.current.seal(column, plaintext)
+    }
+
+    pub fn open_bytes(&self, column: Column, sealed: &[u8]) -> Result<Vec<u8>, SecretsError> {
         if let Some(key) = self.all().find(|key| key.sealed_this(sealed)) {
             return key.open_current(column, sealed);
         }

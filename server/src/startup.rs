@@ -37,7 +37,7 @@ use crate::delivery::events::EventsPoller;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::SendDelivery;
 use crate::delivery::watch::AcknowledgementWatch;
-use crate::delivery::worker::{self, WorkerSettings};
+use crate::delivery::worker::{self, JobsByKind, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
 use crate::notices::compose::{ComposeService, MailboxChecks};
@@ -46,7 +46,11 @@ use crate::notices::drafts::{self, DraftService};
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
 use crate::secrets::{DataKey, DataKeys};
-use crate::store::{self, Store};
+use crate::smtp::ingest::IngestMail;
+use crate::smtp::intake::Intake;
+use crate::smtp::senders::Senders;
+use crate::smtp::SmtpListener;
+use crate::store::{self, JobKind, Store};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
 use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
 
@@ -71,6 +75,9 @@ pub struct Application {
     acknowledgement_days: i64,
     login_attempt_window: time::Duration,
     authenticator: Authenticator,
+    /// Present when `TIEDOKSI_SMTP_ADDR` is set.
+    smtp: Option<SmtpListener>,
+    ingest_mail: IngestMail,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -110,15 +117,59 @@ impl Application {
         let events_interval = config.worker.events_interval;
         let blobs: Arc<dyn BlobStore> = Arc::new(FilesystemBlobStore::new(&config.blob_dir));
         let authenticator = Authenticator::new(store.clone(), config.login.clone());
+        let audit = Audit::new(store.clone());
+        let compose = ComposeService {
+            store: store.clone(),
+            suomifi: suomifi.clone(),
+            key: data_key.clone(),
+            blobs: blobs.clone(),
+            audit: audit.clone(),
+            pdf: pdf_worker(&config)?,
+            allow_test_identity_codes: config.allow_test_identity_codes,
+            mailbox_checks: MailboxChecks::new(config.mailbox_checks_per_minute),
+        };
+        let documents = Documents {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            audit: audit.clone(),
+            limits: suomifi.limits().clone(),
+        };
         let services = Services {
             store: store.clone(),
             suomifi: suomifi.clone(),
             key: data_key.clone(),
             blobs: blobs.clone(),
-            pdf: pdf_worker(&config)?,
             authenticator: authenticator.clone(),
+            audit,
+            compose: compose.clone(),
+            documents: documents.clone(),
         };
         let router = router(&config, &services, address);
+        let smtp = match config.smtp.addr {
+            Some(smtp_address) => Some(
+                SmtpListener::bind(
+                    config.smtp.clone(),
+                    smtp_address,
+                    Senders {
+                        store: store.clone(),
+                    },
+                    Intake {
+                        store: store.clone(),
+                        blobs: blobs.clone(),
+                        keys: data_key.clone(),
+                    },
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let ingest_mail = IngestMail {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            keys: data_key.clone(),
+            compose,
+            documents,
+        };
         // Last: once the first admin exists, a later start prints no password, so nothing
         // after this may fail before `main` has printed it.
         let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
@@ -139,6 +190,8 @@ impl Application {
             acknowledgement_days: config.acknowledgement_days,
             login_attempt_window: config.login.ip_window,
             authenticator,
+            smtp,
+            ingest_mail,
         })
     }
 
@@ -166,6 +219,18 @@ impl Application {
         self.address
     }
 
+    /// Where the SMTP bridge listens, when it does.
+    pub fn smtp_address(&self) -> Option<SocketAddr> {
+        self.smtp.as_ref().and_then(|smtp| smtp.local_addr().ok())
+    }
+
+    /// The certificate the SMTP bridge's STARTTLS shows (PEM), when it listens.
+    pub fn smtp_certificate_pem(&self) -> Option<String> {
+        self.smtp
+            .as_ref()
+            .map(|smtp| smtp.certificate_pem().to_string())
+    }
+
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
     }
@@ -184,7 +249,7 @@ impl Application {
             sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)),
         );
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        let handler = Arc::new(SendDelivery {
+        let send = Arc::new(SendDelivery {
             store: self.store.clone(),
             suomifi: self.suomifi.clone(),
             key: self.data_key.clone(),
@@ -192,6 +257,14 @@ impl Application {
             posti: self.posti.clone(),
             receipt: self.receipt,
         });
+        let handler = Arc::new(
+            JobsByKind::default()
+                .with(JobKind::SendDelivery, send)
+                .with(JobKind::IngestMail, Arc::new(self.ingest_mail)),
+        );
+        let smtp = self
+            .smtp
+            .map(|smtp| tokio::spawn(smtp.run(worker_stopped.clone())));
         // The worker sees the store only as its queue (trait upcasting).
         let queue: Arc<dyn crate::store::JobQueue> = self.store.clone();
         let poller = EventsPoller {
@@ -226,6 +299,9 @@ impl Application {
             .await;
         cleanup.abort();
         let _ = stop_worker.send(true);
+        if let Some(smtp) = smtp {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), smtp).await;
+        }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), worker).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), replies).await;
@@ -367,8 +443,11 @@ struct Services {
     suomifi: Arc<SuomiFiClient>,
     key: DataKeys,
     blobs: Arc<dyn BlobStore>,
-    pdf: PdfWorker,
     authenticator: Authenticator,
+    audit: Audit,
+    /// Every entry point (pages, SMTP) composes through this one.
+    compose: ComposeService,
+    documents: Documents,
 }
 
 /// The nonce the security-headers middleware put in the request, for Leptos' inline scripts
@@ -390,17 +469,8 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     };
     let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
     let admin: Arc<dyn AdminBackend> = Arc::new(backend);
-    let audit = Audit::new(store.clone());
-    let compose_service = ComposeService {
-        store: store.clone(),
-        suomifi: services.suomifi.clone(),
-        key: services.key.clone(),
-        blobs: services.blobs.clone(),
-        audit: audit.clone(),
-        pdf: services.pdf.clone(),
-        allow_test_identity_codes: config.allow_test_identity_codes,
-        mailbox_checks: MailboxChecks::new(config.mailbox_checks_per_minute),
-    };
+    let audit = services.audit.clone();
+    let compose_service = services.compose.clone();
     let preview = Router::new()
         .route(
             "/api/letter_preview",
@@ -408,12 +478,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         )
         .with_state(compose_service.clone());
     let limits = services.suomifi.limits().clone();
-    let documents_state = Documents {
-        store: store.clone(),
-        blobs: services.blobs.clone(),
-        audit: audit.clone(),
-        limits: limits.clone(),
-    };
+    let documents_state = services.documents.clone();
     let draft_service = DraftService {
         store: store.clone(),
         key: services.key.clone(),

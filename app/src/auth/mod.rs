@@ -60,7 +60,17 @@ pub struct Actor {
 /// The one on whose behalf an actor acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    User { id: Uuid, email: String, role: Role },
+    User {
+        id: Uuid,
+        email: String,
+        role: Role,
+    },
+    /// A mail the SMTP bridge accepted: the organisation's bridge account authors the notice
+    /// (a user row that cannot sign in); `sender` is the mail's envelope sender.
+    Mail {
+        account_id: Uuid,
+        sender: String,
+    },
 }
 
 impl Actor {
@@ -77,16 +87,19 @@ impl Actor {
         }
     }
 
+    /// A mail composes like a caseworker, and nothing else.
     pub fn role(&self) -> Role {
         match &self.principal {
             Principal::User { role, .. } => *role,
+            Principal::Mail { .. } => Role::Caseworker,
         }
     }
 
-    /// The user behind the actor, when there is one.
+    /// The user behind the actor (for a mail, the bridge account), when there is one.
     pub fn user_id(&self) -> Option<Uuid> {
         match &self.principal {
             Principal::User { id, .. } => Some(*id),
+            Principal::Mail { account_id, .. } => Some(*account_id),
         }
     }
 
@@ -94,7 +107,14 @@ impl Actor {
     pub fn label(&self) -> &str {
         match &self.principal {
             Principal::User { email, .. } => email,
+            Principal::Mail { sender, .. } => sender,
         }
+    }
+
+    /// A person at a screen: whose mailbox checks are limited, since a person could probe
+    /// identity codes one by one. A mail is a notice being sent, not a probe.
+    pub fn is_person(&self) -> bool {
+        matches!(self.principal, Principal::User { .. })
     }
 
     pub fn is_admin(&self) -> bool {

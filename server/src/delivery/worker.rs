@@ -14,7 +14,7 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use super::retry::RetryPolicy;
-use crate::store::{Job, JobQueue, StoreResult, Timestamp};
+use crate::store::{Job, JobKind, JobQueue, StoreResult, Timestamp};
 
 /// Why a job did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,45 @@ pub trait JobHandler: Send + Sync {
     /// Called once when a job is given up on (fatal, or out of attempts), so the subject can
     /// show "needs attention" with the reason.
     async fn gave_up(&self, job: &Job, error: &str);
+}
+
+/// The outbox's one handler: each job goes to the handler of its kind (sending a delivery,
+/// turning a mail into a notice, …), so one worker and one lease model serve them all.
+#[derive(Default, Clone)]
+pub struct JobsByKind {
+    handlers: Vec<(JobKind, Arc<dyn JobHandler>)>,
+}
+
+impl JobsByKind {
+    pub fn with(mut self, kind: JobKind, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.push((kind, handler));
+        self
+    }
+
+    fn handler(&self, job: &Job) -> Option<&dyn JobHandler> {
+        self.handlers
+            .iter()
+            .find(|(kind, _)| kind.as_str() == job.kind)
+            .map(|(_, handler)| handler.as_ref())
+    }
+}
+
+#[async_trait]
+impl JobHandler for JobsByKind {
+    async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
+        match self.handler(job) {
+            Some(handler) => handler.handle(job).await,
+            None => Err(JobFailure::Fatal {
+                error: format!("no handler for jobs of kind {:?}", job.kind),
+            }),
+        }
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        if let Some(handler) = self.handler(job) {
+            handler.gave_up(job, error).await;
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

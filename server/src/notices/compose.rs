@@ -597,7 +597,7 @@ impl ComposeService {
             return Ok(MailboxAnswer::Active(active));
         }
         let user = actor.user_id().unwrap_or(organisation);
-        if !self.mailbox_checks.allow(user, to_ask.len()) {
+        if actor.is_person() && !self.mailbox_checks.allow(user, to_ask.len()) {
             return Err(invalid("recipients", Problem::MailboxChecksRateLimited));
         }
         let asked: Vec<String> = to_ask.iter().map(|(id, _)| id.clone()).collect();

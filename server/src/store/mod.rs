@@ -5,8 +5,10 @@
 //! what differs (connecting, migrations, later the job claim). The contract tests in
 //! `tests/store_contract.rs` run one suite against both.
 
+mod mail;
 mod postgres;
 mod sql;
+mod sql_mail;
 pub(crate) mod sql_proof;
 mod sql_replies;
 mod sqlite;
@@ -20,6 +22,9 @@ use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use mail::{
+    AcceptedMail, InboundMail, MailAcceptance, MailSettings, MailSettlement, MailStore,
+};
 pub use timestamp::Timestamp;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +121,8 @@ pub trait OrganisationStore: Send + Sync {
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
     async fn organisation(&self, id: Uuid) -> StoreResult<Option<Organisation>>;
     async fn count_organisations(&self) -> StoreResult<i64>;
+    /// Oldest first.
+    async fn organisations(&self) -> StoreResult<Vec<Organisation>>;
     /// The organisation's delivery settings (JSON, `{}` when never set).
     async fn delivery_settings(&self, organisation_id: Uuid) -> StoreResult<String>;
     async fn set_delivery_settings(&self, organisation_id: Uuid, settings: &str)
@@ -177,12 +184,15 @@ pub trait AuditStore: Send + Sync {
 pub enum JobKind {
     /// Send one delivery (one recipient of a notice) to Suomi.fi.
     SendDelivery,
+    /// Turn a mail the SMTP bridge accepted into a notice (or a draft).
+    IngestMail,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendDelivery => "send_delivery",
+            JobKind::IngestMail => "ingest_mail",
         }
     }
 }
@@ -795,6 +805,7 @@ pub trait Store:
     + SealedDataStore
     + DraftStore
     + ReplyStore
+    + MailStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

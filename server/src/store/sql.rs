@@ -97,6 +97,16 @@ macro_rules! impl_shared_stores {
                     .await?)
             }
 
+            async fn organisations(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Organisation>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, name, created_at FROM organisations ORDER BY created_at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn delivery_settings(
                 &self,
                 organisation_id: uuid::Uuid,

@@ -50,6 +50,7 @@ impl_shared_notice_store!(SqliteStore);
 impl_shared_event_store!(SqliteStore);
 super::sql_proof::impl_shared_proof_stores!(SqliteStore);
 super::sql_replies::impl_shared_reply_store!(SqliteStore);
+super::sql_mail::impl_shared_mail_store!(SqliteStore);
 
 impl super::sql_proof::HasDatabase for SqliteStore {
     type Database = sqlx::Sqlite;

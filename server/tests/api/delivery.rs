@@ -115,7 +115,7 @@ async fn wait_until_sent(store: &Arc<dyn Store>, notices: &[NewNotice], limit: D
     }
 }
 
-async fn sim_get(base: &str, path: &str) -> Value {
+pub(crate) async fn sim_get(base: &str, path: &str) -> Value {
     reqwest::get(format!("{base}{path}"))
         .await
         .unwrap()
@@ -215,7 +215,7 @@ async fn every_notice_arrives_once_through_faults_and_an_outage(backend: TestBac
 }
 
 /// A process we can kill -9, with its output read until it says it is ready.
-fn start(command: &mut Command, ready_marker: &str) -> (Child, String) {
+pub(crate) fn start(command: &mut Command, ready_marker: &str) -> (Child, String) {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -232,7 +232,7 @@ fn start(command: &mut Command, ready_marker: &str) -> (Child, String) {
     (child, ready)
 }
 
-fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKeys) -> Command {
+pub(crate) fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKeys) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tiedoksi"));
     command
         .env("TIEDOKSI_ADDR", "127.0.0.1:0")

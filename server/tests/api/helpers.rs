@@ -125,6 +125,9 @@ pub struct TestApp {
     /// How many passwords sign-ins have checked.
     pub passwords_checked: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
     pub blob_dir: tempfile::TempDir,
+    /// The SMTP bridge, when the test turned it on, and the certificate its STARTTLS shows.
+    pub smtp_address: Option<SocketAddr>,
+    pub smtp_certificate: Option<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -157,6 +160,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let simulator_url = application.simulator_url();
     let data_key = application.data_key();
     let passwords_checked = application.passwords_checked();
+    let smtp_address = application.smtp_address();
+    let smtp_certificate = application.smtp_certificate_pem();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -185,6 +190,8 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         data_key,
         passwords_checked,
         blob_dir,
+        smtp_address,
+        smtp_certificate,
         _shutdown: shutdown,
     }
 }

@@ -14,6 +14,7 @@ mod lists;
 mod login;
 mod notices;
 mod security;
+mod smtp;
 mod store_contract;
 mod suomifi;
 mod worker;

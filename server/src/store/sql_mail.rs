@@ -1,0 +1,354 @@
+//! The SQL of the SMTP bridge, shared by both backends like `sql.rs`.
+
+pub(crate) const MAIL_COLUMNS: &str = "id, organisation_id, message_key, raw_sha256, size_bytes, \
+     envelope_from, recipients_sealed, recipient_count, client_ip, helo, tls, received_at, \
+     state, notice_id, draft_id, outcome, settled_at";
+
+pub(crate) const SETTINGS_COLUMNS: &str =
+    "organisation_id, bridge_user_id, notice_type, verifiable, draft_mode, language";
+
+/// The bridge account's address: unique per organisation, and never deliverable (`.invalid`).
+pub(crate) fn bridge_account_email(organisation_id: uuid::Uuid) -> String {
+    format!("smtp-bridge+{}@tiedoksi.invalid", organisation_id.simple())
+}
+
+macro_rules! impl_shared_mail_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::MailStore for $store {
+            async fn add_sender_domain(
+                &self,
+                organisation_id: uuid::Uuid,
+                domain: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                let domain = domain.trim().to_lowercase();
+                let owner: Option<uuid::Uuid> = sqlx::query_scalar(
+                    "SELECT organisation_id FROM smtp_sender_domains WHERE domain = $1",
+                )
+                .bind(&domain)
+                .fetch_optional(&self.pool)
+                .await?;
+                match owner {
+                    Some(owner) if owner == organisation_id => return Ok(false),
+                    Some(_) => {
+                        return Err($crate::store::StoreError::Conflict(
+                            "sender domain of another organisation",
+                        ))
+                    }
+                    None => {}
+                }
+                sqlx::query(
+                    "INSERT INTO smtp_sender_domains (domain, organisation_id, created_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(&domain)
+                .bind(organisation_id)
+                .bind($crate::store::Timestamp::now())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::store::on_unique_violation(e, "sender domain"))?;
+                Ok(true)
+            }
+
+            async fn remove_sender_domain(
+                &self,
+                organisation_id: uuid::Uuid,
+                domain: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM smtp_sender_domains WHERE organisation_id = $1 AND domain = $2",
+                )
+                .bind(organisation_id)
+                .bind(domain.trim().to_lowercase())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn sender_domains(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT domain FROM smtp_sender_domains WHERE organisation_id = $1 \
+                     ORDER BY domain",
+                )
+                .bind(organisation_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn organisation_of_sender_domain(
+                &self,
+                domain: &str,
+            ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT organisation_id FROM smtp_sender_domains WHERE domain = $1",
+                )
+                .bind(domain.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn add_relay_network(
+                &self,
+                organisation_id: uuid::Uuid,
+                network: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO smtp_relay_networks (organisation_id, network, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (organisation_id, network) DO NOTHING",
+                )
+                .bind(organisation_id)
+                .bind(network)
+                .bind($crate::store::Timestamp::now())
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn remove_relay_network(
+                &self,
+                organisation_id: uuid::Uuid,
+                network: &str,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "DELETE FROM smtp_relay_networks WHERE organisation_id = $1 AND network = $2",
+                )
+                .bind(organisation_id)
+                .bind(network)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn relay_networks(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT network FROM smtp_relay_networks WHERE organisation_id = $1 \
+                     ORDER BY network",
+                )
+                .bind(organisation_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn mail_settings(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<$crate::store::MailSettings> {
+                let select = format!(
+                    "SELECT {} FROM smtp_settings WHERE organisation_id = $1",
+                    $crate::store::sql_mail::SETTINGS_COLUMNS
+                );
+                if let Some(settings) = sqlx::query_as(&select)
+                    .bind(organisation_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                {
+                    return Ok(settings);
+                }
+                // First use: the bridge account and the settings together, or neither (two
+                // first uses at once leave one account).
+                let mut tx = self.pool.begin().await?;
+                let account = uuid::Uuid::now_v7();
+                let created = sqlx::query(
+                    "INSERT INTO users (id, organisation_id, email, display_name, password_hash, \
+                     role, active, created_at) VALUES ($1, $2, $3, $4, '!', 'caseworker', FALSE, $5) \
+                     ON CONFLICT (email) DO NOTHING",
+                )
+                .bind(account)
+                .bind(organisation_id)
+                .bind($crate::store::sql_mail::bridge_account_email(organisation_id))
+                .bind("SMTP")
+                .bind($crate::store::Timestamp::now())
+                .execute(&mut *tx)
+                .await?;
+                if created.rows_affected() == 1 {
+                    sqlx::query(
+                        "INSERT INTO smtp_settings (organisation_id, bridge_user_id) \
+                         VALUES ($1, $2) ON CONFLICT (organisation_id) DO NOTHING",
+                    )
+                    .bind(organisation_id)
+                    .bind(account)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(sqlx::query_as(&select)
+                    .bind(organisation_id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn save_mail_settings(
+                &self,
+                settings: &$crate::store::MailSettings,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE smtp_settings SET notice_type = $2, verifiable = $3, \
+                     draft_mode = $4, language = $5 WHERE organisation_id = $1",
+                )
+                .bind(settings.organisation_id)
+                .bind(&settings.notice_type)
+                .bind(settings.verifiable)
+                .bind(settings.draft_mode)
+                .bind(&settings.language)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn recipients_with_mail(
+                &self,
+                organisation_id: uuid::Uuid,
+                message_key: &str,
+                lookups: &[Vec<u8>],
+            ) -> $crate::store::StoreResult<Vec<Vec<u8>>> {
+                let mut had = Vec::new();
+                for lookup in lookups {
+                    let found: Option<i32> = sqlx::query_scalar(
+                        "SELECT 1 FROM smtp_message_recipients WHERE organisation_id = $1 \
+                         AND message_key = $2 AND recipient_lookup = $3",
+                    )
+                    .bind(organisation_id)
+                    .bind(message_key)
+                    .bind(lookup)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    if found.is_some() {
+                        had.push(lookup.clone());
+                    }
+                }
+                Ok(had)
+            }
+
+            async fn accept_mail(
+                &self,
+                mail: &$crate::store::AcceptedMail,
+            ) -> $crate::store::StoreResult<$crate::store::MailAcceptance> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(&format!(
+                    "INSERT INTO smtp_messages ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                     $10, $11, $12, 'received', NULL, NULL, '{{}}', NULL)",
+                    $crate::store::sql_mail::MAIL_COLUMNS
+                ))
+                .bind(mail.id)
+                .bind(mail.organisation_id)
+                .bind(&mail.message_key)
+                .bind(&mail.raw_sha256)
+                .bind(mail.size_bytes)
+                .bind(&mail.envelope_from)
+                .bind(&mail.recipients_sealed)
+                .bind(mail.recipient_lookups.len() as i32)
+                .bind(&mail.client_ip)
+                .bind(&mail.helo)
+                .bind(mail.tls)
+                .bind(mail.received_at)
+                .execute(&mut *tx)
+                .await?;
+                let mut new_recipients = 0;
+                for lookup in &mail.recipient_lookups {
+                    let done = sqlx::query(
+                        "INSERT INTO smtp_message_recipients (organisation_id, message_key, \
+                         recipient_lookup, smtp_message_id) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (organisation_id, message_key, recipient_lookup) DO NOTHING",
+                    )
+                    .bind(mail.organisation_id)
+                    .bind(&mail.message_key)
+                    .bind(lookup)
+                    .bind(mail.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    new_recipients += done.rows_affected();
+                }
+                if new_recipients == 0 {
+                    tx.rollback().await?;
+                    return Ok($crate::store::MailAcceptance::AlreadyAccepted);
+                }
+                if new_recipients as usize != mail.recipient_lookups.len() {
+                    tx.rollback().await?;
+                    return Err($crate::store::StoreError::Conflict(
+                        "a recipient received this mail meanwhile",
+                    ));
+                }
+                sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(mail.organisation_id)
+                .bind($crate::store::JobKind::IngestMail.as_str())
+                .bind(mail.id)
+                .bind(mail.received_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok($crate::store::MailAcceptance::Accepted)
+            }
+
+            async fn inbound_mail(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::InboundMail>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM smtp_messages WHERE id = $1",
+                    $crate::store::sql_mail::MAIL_COLUMNS
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn inbound_mails(
+                &self,
+                organisation_id: uuid::Uuid,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::InboundMail>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM smtp_messages WHERE organisation_id = $1 \
+                     ORDER BY received_at DESC, id DESC LIMIT $2",
+                    $crate::store::sql_mail::MAIL_COLUMNS
+                ))
+                .bind(organisation_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn settle_mail(
+                &self,
+                id: uuid::Uuid,
+                settlement: &$crate::store::MailSettlement,
+                outcome: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::MailSettlement;
+                let (state, notice_id, draft_id) = match settlement {
+                    MailSettlement::Queued { notice_id } => ("queued", Some(*notice_id), None),
+                    MailSettlement::Drafted { draft_id } => ("drafted", None, Some(*draft_id)),
+                    MailSettlement::Refused => ("refused", None, None),
+                };
+                let done = sqlx::query(
+                    "UPDATE smtp_messages SET state = $2, notice_id = $3, draft_id = $4, \
+                     outcome = $5, settled_at = $6 WHERE id = $1 AND state = 'received'",
+                )
+                .bind(id)
+                .bind(state)
+                .bind(notice_id)
+                .bind(draft_id)
+                .bind(outcome)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_shared_mail_store;

@@ -1,0 +1,323 @@
+//! The SMTP bridge driven by clients nobody here wrote: Python's smtplib and email (see
+//! `tests/smtp/clients.py`). Tiedoksi runs with the bridge on and its own worker; each mail's
+//! SMTP answer comes from Python, and what became of it is read from the store and the
+//! simulator.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tiedoksi::store::InboundMail;
+
+use crate::helpers::{spawn_app_with, TestApp, TestBackend};
+use crate::on_both_backends;
+
+async fn smtp_app(backend: TestBackend) -> TestApp {
+    spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.worker.idle = Duration::from_millis(20);
+    })
+    .await
+}
+
+/// Runs the named cases (all when empty); the answers by case.
+fn run_clients(app: &TestApp, cases: &[&str]) -> HashMap<String, Value> {
+    let certificate = app.blob_dir.path().join("smtp-certificate.pem");
+    std::fs::write(&certificate, app.smtp_certificate.as_deref().unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/clients.py");
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(script)
+        .arg("--port")
+        .arg(app.smtp_address.unwrap().port().to_string())
+        .arg("--cafile")
+        .arg(&certificate);
+    for case in cases {
+        command.arg("--case").arg(case);
+    }
+    let output = command.output().expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the clients failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let answer: Value = serde_json::from_str(line).unwrap();
+            (answer["case"].as_str().unwrap().to_string(), answer)
+        })
+        .collect()
+}
+
+fn code(answers: &HashMap<String, Value>, case: &str) -> u64 {
+    answers[case]["code"].as_u64().unwrap()
+}
+
+/// Waits until every accepted mail is settled (a notice, or refused with a reason).
+async fn settled_mails(app: &TestApp, expected: usize) -> Vec<InboundMail> {
+    let started = Instant::now();
+    loop {
+        let mails = app
+            .store
+            .inbound_mails(app.organisation.id, 100)
+            .await
+            .unwrap();
+        if mails.len() >= expected && mails.iter().all(|mail| mail.state != "received") {
+            return mails;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "mails not settled: {:?}",
+            mails.iter().map(|m| &m.state).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn simulator_messages(app: &TestApp) -> Vec<Value> {
+    let simulator = app.simulator_url.clone().unwrap();
+    reqwest::get(format!("{simulator}/__sim/messages"))
+        .await
+        .unwrap()
+        .json::<Vec<Value>>()
+        .await
+        .unwrap()
+}
+
+/// Waits until Suomi.fi has `count` messages.
+async fn wait_for_messages(app: &TestApp, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let messages = simulator_messages(app).await;
+        if messages.len() >= count {
+            return messages;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} of {count} messages at Suomi.fi",
+            messages.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn titled<'a>(messages: &'a [Value], prefix: &str) -> Vec<&'a Value> {
+    messages
+        .iter()
+        .filter(|message| {
+            message
+                .to_string()
+                .contains(&format!("\"title\":\"{prefix}"))
+        })
+        .collect()
+}
+
+async fn mail_from_any_client_becomes_notices_with_the_right_answers(backend: TestBackend) {
+    let app = smtp_app(backend).await;
+    let answers = run_clients(&app, &[]);
+
+    // Refused while connected, with the codes mail servers act on.
+    assert_eq!(
+        code(&answers, "invalid_code"),
+        550,
+        "{:?}",
+        answers["invalid_code"]
+    );
+    assert!(answers["invalid_code"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("5.1.1"));
+    assert_eq!(code(&answers, "no_tls"), 530);
+    assert_eq!(code(&answers, "wrong_sender_domain"), 550);
+    assert_eq!(code(&answers, "wrong_from_header"), 550);
+    assert_eq!(code(&answers, "cc"), 550);
+    assert_eq!(code(&answers, "too_big"), 552);
+    for accepted in [
+        "finnish",
+        "html_only",
+        "alternative",
+        "long_subject",
+        "two_recipients",
+        "twice",
+        "no_mailbox",
+    ] {
+        assert_eq!(
+            code(&answers, accepted),
+            250,
+            "{accepted}: {:?}",
+            answers[accepted]
+        );
+    }
+    assert!(answers["twice"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Queued before"));
+
+    // Seven mails kept (the second "twice" added nothing), every one settled.
+    let mails = settled_mails(&app, 7).await;
+    assert_eq!(mails.len(), 7);
+    let refused: Vec<_> = mails.iter().filter(|m| m.state == "refused").collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "only the mail to a code without a mailbox"
+    );
+    assert!(refused[0].outcome.contains("refused_recipients"));
+
+    // Six mails, seven recipients with a mailbox: seven Suomi.fi messages, each once.
+    let messages = wait_for_messages(&app, 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let messages_now = simulator_messages(&app).await;
+    assert_eq!(messages_now.len(), 7, "nothing sent twice");
+
+    let finnish = titled(&messages, "Päätös: äitiysavustus – hakemus 2026/123");
+    assert_eq!(finnish.len(), 1);
+    let finnish = finnish[0].to_string();
+    assert!(finnish.contains("liitteenä päätös"), "{finnish}");
+    assert!(
+        finnish.contains("attachmentId"),
+        "the PDF went along: {finnish}"
+    );
+
+    let html = titled(&messages, "Tarkastuskertomus")[0].to_string();
+    assert!(
+        html.contains("Tarkastus tehty 1.12.2026."),
+        "HTML became text: {html}"
+    );
+    assert!(!html.contains("<b>"), "{html}");
+
+    let alternative = titled(&messages, "Kutsu kuulemiseen")[0].to_string();
+    assert!(alternative.contains("kuultavaksi 15.12.2026"));
+    assert!(!alternative.contains(".png"), "the inline logo is left out");
+
+    let long = titled(&messages, "Päätös hyvin pitkä otsikko");
+    assert_eq!(long.len(), 1);
+    let electronic = &long[0]["request"]["electronic"];
+    let title = electronic["title"].as_str().unwrap();
+    assert_eq!(title.chars().count(), 256, "{title}");
+    let whole = answers["long_subject"]["subject"].as_str().unwrap();
+    assert!(
+        electronic["body"].as_str().unwrap().contains(whole.trim()),
+        "the whole subject is in the body"
+    );
+
+    assert_eq!(titled(&messages, "Kahdelle vastaanottajalle").len(), 2);
+    assert_eq!(titled(&messages, "Sama viesti kahdesti").len(), 1);
+    assert_eq!(titled(&messages, "Ei postilaatikkoa").len(), 0);
+
+    // The notices are the bridge account's, audited under the sender's address.
+    let notices: Vec<_> = mails.iter().filter_map(|mail| mail.notice_id).collect();
+    assert_eq!(notices.len(), 6);
+    let names: Vec<String> = {
+        let mut names = Vec::new();
+        for notice in &notices {
+            for attachment in app.store.notice_attachments(*notice).await.unwrap() {
+                names.push(attachment.filename);
+            }
+        }
+        names
+    };
+    assert_eq!(
+        names,
+        vec!["päätös – äitiysavustus.pdf".to_string()],
+        "RFC 2231 name kept"
+    );
+    let audit = app
+        .store
+        .audit_events(Some(app.organisation.id), 500)
+        .await
+        .unwrap();
+    let queued_by_mail = audit
+        .iter()
+        .filter(|event| event.action == "notice.queued")
+        .filter(|event| event.actor_label.as_deref() == Some("kirjaamo@tiedoksi.local"))
+        .count();
+    assert_eq!(queued_by_mail, 6);
+}
+
+/// `kill -9` right after the `250`: the mail was kept before the answer, so the restarted
+/// server makes it a notice and Suomi.fi gets it once.
+async fn a_mail_answered_250_survives_a_kill(backend: TestBackend) {
+    use crate::delivery::{sim_get, start, tiedoksi_server};
+    use crate::helpers::TestDatabase;
+    use std::process::Command;
+
+    let database = TestDatabase::new(backend).await;
+    let (mut simulator_process, port_line) = start(
+        Command::new(env!("CARGO_BIN_EXE_suomifi-sim")).args(["--port", "0"]),
+        "port ",
+    );
+    let simulator = format!(
+        "http://127.0.0.1:{}",
+        port_line.trim_start_matches("port ").trim()
+    );
+    let key = tiedoksi::secrets::DataKeys::generate();
+    let blobs = tempfile::tempdir().unwrap();
+    let server = |smtp_port: u16| {
+        let mut command = tiedoksi_server(&database.url, &simulator, &key);
+        command
+            .env("TIEDOKSI_SMTP_ADDR", format!("127.0.0.1:{smtp_port}"))
+            .env("TIEDOKSI_SMTP_ALLOW_PLAINTEXT", "1")
+            .env("TIEDOKSI_BLOB_DIR", blobs.path())
+            // The worker looks again only after a pause: the kill comes first.
+            .env("TIEDOKSI_WORKER_IDLE_MS", "3000");
+        command
+    };
+    let (mut first, line) = start(&mut server(0), "The SMTP bridge listens at");
+    let smtp_port: u16 = line
+        .split("listens at ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').nth(1))
+        .and_then(|port| {
+            port.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .ok()
+        })
+        .expect("the bridge's port");
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/send_plain.py");
+    let sent = std::process::Command::new("python3")
+        .args([script, "--port", &smtp_port.to_string()])
+        .output()
+        .expect("python3 runs");
+    first.kill().expect("kill -9"); // SIGKILL, right after the 250
+    first.wait().unwrap();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("250"));
+
+    let (mut second, _) = start(&mut server(0), "Tiedoksi is running");
+    let started = Instant::now();
+    loop {
+        let made = sim_get(&simulator, "/__sim/counters").await["messages"]
+            .as_u64()
+            .unwrap();
+        if made >= 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the mail was not delivered after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let messages = sim_get(&simulator, "/__sim/messages").await;
+    assert_eq!(messages.as_array().unwrap().len(), 1, "delivered once");
+    assert!(messages.to_string().contains("Tapetun palvelimen viesti"));
+
+    second.kill().unwrap();
+    second.wait().unwrap();
+    simulator_process.kill().unwrap();
+    simulator_process.wait().unwrap();
+}
+
+on_both_backends!(
+    mail_from_any_client_becomes_notices_with_the_right_answers,
+    a_mail_answered_250_survives_a_kill,
+);

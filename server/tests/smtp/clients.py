@@ -1,0 +1,215 @@
+"""Mail clients nobody on the team wrote (Python's smtplib and email) against the SMTP bridge.
+
+Run by `server/tests/api/smtp.rs`, which starts Tiedoksi with the bridge on, reads the JSON this
+prints, and checks what became of each mail (notices, Suomi.fi messages). Every case sends the
+way a mail server or a case system would and records the server's answer:
+
+    python3 clients.py --port N --cafile cert.pem [--case NAME ...]
+
+Each output line is one case: {"case": ..., "code": ..., "message": ..., "message_id": ...}.
+"""
+
+import argparse
+import json
+import smtplib
+import ssl
+import sys
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+
+SENDER = "kirjaamo@tiedoksi.local"
+# Valid identity codes with an odd individual number (not a 900–999 test code): the
+# simulator gives them a mailbox.
+MAIJA = "311299-047R"
+MATTI = "150570-221W"
+NO_MAILBOX = "131052-308T"  # even individual number: no active mailbox
+DOMAIN = "asiointitili.fi"
+
+
+def pdf(size=2000):
+    body = b"%PDF-1.7\n" + b" " * size + b"\n%%EOF\n"
+    return body
+
+
+def message(subject, to, text=None, html=None, sender=SENDER):
+    mail = EmailMessage()
+    mail["From"] = f"Kirjaamo <{sender}>"
+    mail["To"] = to
+    mail["Subject"] = subject
+    mail["Message-ID"] = make_msgid(domain="tiedoksi.local")
+    if text is not None:
+        mail.set_content(text)
+    if html is not None:
+        if text is None:
+            mail.set_content(html, subtype="html")
+        else:
+            mail.add_alternative(html, subtype="html")
+    return mail
+
+
+class Client:
+    def __init__(self, port, cafile):
+        self.port = port
+        self.context = ssl.create_default_context(cafile=cafile)
+
+    def connect(self, tls=True):
+        smtp = smtplib.SMTP("localhost", self.port, timeout=30)
+        smtp.ehlo("client.tiedoksi.local")
+        if tls:
+            # Verifies the bridge's certificate against the one it was started with.
+            smtp.starttls(context=self.context)
+            smtp.ehlo("client.tiedoksi.local")
+        return smtp
+
+    def send(self, mail, tls=True, from_addr=SENDER, to_addrs=None):
+        """The server's answer that ended the transaction: (code, text).
+
+        The steps smtplib's send_message takes (SIZE when offered, MAIL, RCPT, DATA), taken one
+        by one so that the answer to DATA, not only its code, is seen.
+        """
+        smtp = self.connect(tls)
+        try:
+            if to_addrs is None:
+                to_addrs = [address for _, address in getaddresses(mail.get_all("To", []))]
+            data = mail.as_bytes()
+            options = [f"SIZE={len(data)}"] if smtp.has_extn("size") else []
+            if smtp.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+            code, text = smtp.mail(from_addr, options)
+            if code != 250:
+                return code, text.decode()
+            for address in to_addrs:
+                code, text = smtp.rcpt(address)
+                if code not in (250, 251):
+                    return code, text.decode()
+            code, text = smtp.data(data)
+            return code, text.decode()
+        except smtplib.SMTPDataError as error:
+            return error.smtp_code, error.smtp_error.decode()
+        finally:
+            try:
+                smtp.quit()
+            except smtplib.SMTPServerDisconnected:
+                pass
+
+
+def case_finnish(client):
+    mail = message(
+        "Päätös: äitiysavustus – hakemus 2026/123",
+        f"Maija Meikäläinen <{MAIJA}@{DOMAIN}>",
+        text="Hei,\n\nliitteenä päätös hakemukseenne.\n\nYstävällisin terveisin\nKirjaamo\n",
+    )
+    mail.add_attachment(pdf(), maintype="application", subtype="pdf", filename="päätös – äitiysavustus.pdf")
+    return mail, client.send(mail)
+
+
+def case_html_only(client):
+    mail = message(
+        "Tarkastuskertomus",
+        f"{MAIJA}@{DOMAIN}",
+        html="<html><body><p>Tarkastus <b>tehty</b> 1.12.2026.</p><p>Terveisin kirjaamo</p></body></html>",
+    )
+    return mail, client.send(mail)
+
+
+def case_alternative(client):
+    mail = message(
+        "Kutsu kuulemiseen",
+        f"{MAIJA}@{DOMAIN}",
+        text="Teidät kutsutaan kuultavaksi 15.12.2026.",
+        html='<p>Teidät kutsutaan kuultavaksi 15.12.2026.</p><img src="cid:logo">',
+    )
+    # The signature logo an Outlook-style client puts inline: not a document of the notice.
+    html_part = mail.get_payload()[1]
+    html_part.add_related(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, maintype="image", subtype="png", cid="<logo>")
+    return mail, client.send(mail)
+
+
+def case_long_subject(client):
+    subject = "Päätös " + "hyvin pitkä otsikko " * 15
+    subject = subject[:300]
+    mail = message(subject, f"{MAIJA}@{DOMAIN}", text="Pitkän otsikon viesti.")
+    return mail, client.send(mail)
+
+
+def case_invalid_code(client):
+    mail = message("Virheellinen tunnus", f"010280-952X@{DOMAIN}", text="x")
+    return mail, client.send(mail)
+
+
+def case_no_tls(client):
+    mail = message("Ilman salausta", f"{MAIJA}@{DOMAIN}", text="x")
+    return mail, client.send(mail, tls=False)
+
+
+def case_wrong_sender_domain(client):
+    mail = message("Väärä lähettäjä", f"{MAIJA}@{DOMAIN}", text="x", sender="someone@gmail.example")
+    return mail, client.send(mail, from_addr="someone@gmail.example")
+
+
+def case_wrong_from_header(client):
+    mail = message("Väärä From", f"{MAIJA}@{DOMAIN}", text="x", sender="someone@gmail.example")
+    return mail, client.send(mail, from_addr=SENDER)
+
+
+def case_two_recipients(client):
+    mail = message(
+        "Kahdelle vastaanottajalle",
+        f"Maija <{MAIJA}@{DOMAIN}>, Matti <{MATTI}@{DOMAIN}>",
+        text="Sama päätös molemmille.",
+    )
+    return mail, client.send(mail)
+
+
+def case_twice(client):
+    mail = message("Sama viesti kahdesti", f"{MATTI}@{DOMAIN}", text="Lähetetään kahdesti.")
+    first = client.send(mail)
+    second = client.send(mail)
+    return mail, (second[0] if first[0] == 250 else first[0], f"{first[1]} | {second[1]}")
+
+
+def case_no_mailbox(client):
+    mail = message("Ei postilaatikkoa", f"{NO_MAILBOX}@{DOMAIN}", text="Tämä ei mene perille.")
+    return mail, client.send(mail)
+
+
+def case_too_big(client):
+    mail = message("Liian suuri", f"{MAIJA}@{DOMAIN}", text="x")
+    mail.add_attachment(pdf(12 * 1024 * 1024), maintype="application", subtype="pdf", filename="iso.pdf")
+    return mail, client.send(mail)
+
+
+def case_cc(client):
+    mail = message("Kopio", f"{MAIJA}@{DOMAIN}", text="x")
+    mail["Cc"] = "esimies@tiedoksi.local"
+    return mail, client.send(mail, to_addrs=[f"{MAIJA}@{DOMAIN}"])
+
+
+CASES = {
+    name[len("case_"):]: function
+    for name, function in sorted(globals().items())
+    if name.startswith("case_")
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cafile", required=True)
+    parser.add_argument("--case", action="append", choices=sorted(CASES))
+    args = parser.parse_args()
+    client = Client(args.port, args.cafile)
+    for name in args.case or sorted(CASES):
+        mail, (code, text) = CASES[name](client)
+        print(json.dumps({
+            "case": name,
+            "code": code,
+            "message": text,
+            "message_id": mail["Message-ID"],
+            "subject": mail["Subject"],
+        }, ensure_ascii=False))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
