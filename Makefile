@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test bench tools build lint unit compat e2e postgres fmt clean-test-databases
+.PHONY: run test bench tools build lint unit compat e2e postgres test-clients fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -37,12 +37,15 @@ build:
 postgres:
 	@scripts/ensure-postgres.sh
 
+test-clients:
+	@scripts/ensure-test-clients.sh
+
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-unit: postgres clean-test-databases
+unit: postgres clean-test-databases test-clients
 	cargo test --workspace
 
 # City of Helsinki's Suomi.fi client (PyPI, unchanged) against our simulator.

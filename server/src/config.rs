@@ -88,6 +88,14 @@ pub struct SmtpConfig {
     pub recipient_domains: Vec<String>,
     /// `TIEDOKSI_SMTP_ALLOW_PLAINTEXT`: accept `MAIL` without STARTTLS from loopback clients.
     pub allow_plaintext_loopback: bool,
+    /// `TIEDOKSI_SMTP_RELAY` (`host:port`): where the bridge's own mails (reports to senders)
+    /// go; TLS is required on that hop. Unset: no mails are sent, outcomes stay listed.
+    pub relay: Option<String>,
+    /// `TIEDOKSI_SMTP_RELAY_CA`: a PEM certificate the relay's may chain to, besides the
+    /// public roots (a private CA, or a lab's self-signed relay).
+    pub relay_ca: Option<String>,
+    /// `TIEDOKSI_SMTP_REPORTS_FROM` (default `mailer-daemon@<hostname>`): the From of reports.
+    pub reports_from: String,
 }
 
 /// The child processes that read uploaded PDFs (`pdf_worker`).
@@ -344,6 +352,14 @@ impl Config {
                     .filter(|domain| !domain.is_empty())
                     .collect(),
                 allow_plaintext_loopback: flag("TIEDOKSI_SMTP_ALLOW_PLAINTEXT"),
+                relay: get("TIEDOKSI_SMTP_RELAY"),
+                relay_ca: get("TIEDOKSI_SMTP_RELAY_CA"),
+                reports_from: get("TIEDOKSI_SMTP_REPORTS_FROM").unwrap_or_else(|| {
+                    format!(
+                        "mailer-daemon@{}",
+                        get("TIEDOKSI_SMTP_HOSTNAME").unwrap_or_else(|| "localhost".into())
+                    )
+                }),
             },
         })
     }

@@ -48,6 +48,7 @@ use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
 use crate::secrets::{DataKey, DataKeys};
 use crate::smtp::ingest::IngestMail;
 use crate::smtp::intake::Intake;
+use crate::smtp::report::{MailReports, Relay};
 use crate::smtp::senders::Senders;
 use crate::smtp::SmtpListener;
 use crate::store::{self, JobKind, Store};
@@ -78,6 +79,7 @@ pub struct Application {
     /// Present when `TIEDOKSI_SMTP_ADDR` is set.
     smtp: Option<SmtpListener>,
     ingest_mail: IngestMail,
+    mail_reports: MailReports,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -163,6 +165,14 @@ impl Application {
             ),
             None => None,
         };
+        let mail_reports = MailReports {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            keys: data_key.clone(),
+            relay: Relay::from_config(&config.smtp)?,
+            hostname: config.smtp.hostname.clone(),
+            from: config.smtp.reports_from.clone(),
+        };
         let ingest_mail = IngestMail {
             store: store.clone(),
             blobs: blobs.clone(),
@@ -192,6 +202,7 @@ impl Application {
             authenticator,
             smtp,
             ingest_mail,
+            mail_reports,
         })
     }
 
@@ -260,7 +271,8 @@ impl Application {
         let handler = Arc::new(
             JobsByKind::default()
                 .with(JobKind::SendDelivery, send)
-                .with(JobKind::IngestMail, Arc::new(self.ingest_mail)),
+                .with(JobKind::IngestMail, Arc::new(self.ingest_mail))
+                .with(JobKind::MailReport, Arc::new(self.mail_reports)),
         );
         let smtp = self
             .smtp

@@ -407,88 +407,95 @@ pub mod ssr {
 #[component]
 pub fn ProblemText(problem: Problem) -> impl IntoView {
     let i18n = use_i18n();
-    move || match &problem {
-        Problem::Required => t_string!(i18n, problems.required).to_string(),
-        Problem::TooLong { max } => t_string!(i18n, problems.too_long, max = *max).to_string(),
+    move || problem_text(i18n.get_locale(), &problem)
+}
+
+/// A problem as a sentence in `locale`: the pages' words, also for the server's mail reports.
+pub fn problem_text(locale: Locale, problem: &Problem) -> String {
+    match problem {
+        Problem::Required => td_string!(locale, problems.required).to_string(),
+        Problem::TooLong { max } => td_string!(locale, problems.too_long, max = *max).to_string(),
         Problem::OutOfRange { min, max } => {
-            t_string!(i18n, problems.out_of_range, min = *min, max = *max).to_string()
+            td_string!(locale, problems.out_of_range, min = *min, max = *max).to_string()
         }
-        Problem::DateInvalid => t_string!(i18n, problems.date_invalid).to_string(),
-        Problem::DateInFuture => t_string!(i18n, problems.date_in_future).to_string(),
-        Problem::ChoiceRequired => t_string!(i18n, problems.choice_required).to_string(),
+        Problem::DateInvalid => td_string!(locale, problems.date_invalid).to_string(),
+        Problem::DateInFuture => td_string!(locale, problems.date_in_future).to_string(),
+        Problem::ChoiceRequired => td_string!(locale, problems.choice_required).to_string(),
         Problem::IdentityCode(IdentityError::Checksum) => {
-            t_string!(i18n, problems.identity_checksum).to_string()
+            td_string!(locale, problems.identity_checksum).to_string()
         }
         Problem::IdentityCode(IdentityError::Date) => {
-            t_string!(i18n, problems.identity_date).to_string()
+            td_string!(locale, problems.identity_date).to_string()
         }
         Problem::IdentityCode(IdentityError::IndividualNumber) => {
-            t_string!(i18n, problems.identity_individual_number).to_string()
+            td_string!(locale, problems.identity_individual_number).to_string()
         }
-        Problem::IdentityCode(_) => t_string!(i18n, problems.identity_format).to_string(),
+        Problem::IdentityCode(_) => td_string!(locale, problems.identity_format).to_string(),
         Problem::Address(AddressProblem::ZipCodeNotFinnish) => {
-            t_string!(i18n, problems.zip_code_not_finnish).to_string()
+            td_string!(locale, problems.zip_code_not_finnish).to_string()
         }
         Problem::Address(AddressProblem::CountryCodeInvalid) => {
-            t_string!(i18n, problems.country_code).to_string()
+            td_string!(locale, problems.country_code).to_string()
         }
         Problem::Address(AddressProblem::FieldTooLong) => {
-            t_string!(i18n, problems.too_long, max = 256).to_string()
+            td_string!(locale, problems.too_long, max = 256).to_string()
         }
-        Problem::Address(_) => t_string!(i18n, problems.address_incomplete).to_string(),
-        Problem::AddressRequired => t_string!(i18n, problems.address_required).to_string(),
+        Problem::Address(_) => td_string!(locale, problems.address_incomplete).to_string(),
+        Problem::AddressRequired => td_string!(locale, problems.address_required).to_string(),
         Problem::Channel(ChannelRefusal::NoActiveMailbox) => {
-            t_string!(i18n, problems.no_active_mailbox).to_string()
+            td_string!(locale, problems.no_active_mailbox).to_string()
         }
         Problem::Channel(ChannelRefusal::ElectronicNeedsIdentityCode) => {
-            t_string!(i18n, problems.electronic_needs_identity).to_string()
+            td_string!(locale, problems.electronic_needs_identity).to_string()
         }
         Problem::Channel(ChannelRefusal::ElectronicForbidden) => {
-            t_string!(i18n, problems.electronic_forbidden).to_string()
+            td_string!(locale, problems.electronic_forbidden).to_string()
         }
         Problem::Channel(ChannelRefusal::IdentityCodeKnown) => {
-            t_string!(i18n, problems.identity_code_known).to_string()
+            td_string!(locale, problems.identity_code_known).to_string()
         }
         Problem::MailboxCheckUnavailable => {
-            t_string!(i18n, problems.mailbox_check_unavailable).to_string()
+            td_string!(locale, problems.mailbox_check_unavailable).to_string()
         }
-        Problem::UnknownAttachment => t_string!(i18n, problems.unknown_attachment).to_string(),
+        Problem::UnknownAttachment => td_string!(locale, problems.unknown_attachment).to_string(),
         Problem::FileTypeNotAccepted => {
-            t_string!(i18n, problems.file_type_not_accepted).to_string()
+            td_string!(locale, problems.file_type_not_accepted).to_string()
         }
         Problem::FileTooLarge { max_mb } => {
-            t_string!(i18n, problems.file_too_large, max = *max_mb).to_string()
+            td_string!(locale, problems.file_too_large, max = *max_mb).to_string()
         }
-        Problem::AttachmentNotPdf => t_string!(i18n, problems.attachment_not_pdf).to_string(),
+        Problem::AttachmentNotPdf => td_string!(locale, problems.attachment_not_pdf).to_string(),
         Problem::AttachmentNotPrintable => {
-            t_string!(i18n, problems.attachment_not_printable).to_string()
+            td_string!(locale, problems.attachment_not_printable).to_string()
         }
-        Problem::LetterTooLarge => t_string!(i18n, problems.letter_too_large).to_string(),
-        Problem::TooMany { max } => t_string!(i18n, problems.too_many, max = *max).to_string(),
+        Problem::LetterTooLarge => td_string!(locale, problems.letter_too_large).to_string(),
+        Problem::TooMany { max } => td_string!(locale, problems.too_many, max = *max).to_string(),
         Problem::ReturnAddressNotSet => {
-            t_string!(i18n, problems.return_address_not_set).to_string()
+            td_string!(locale, problems.return_address_not_set).to_string()
         }
         Problem::ForwardingAddressNotSet => {
-            t_string!(i18n, problems.forwarding_address_not_set).to_string()
+            td_string!(locale, problems.forwarding_address_not_set).to_string()
         }
-        Problem::NotUnacknowledged => t_string!(i18n, problems.not_unacknowledged).to_string(),
-        Problem::NotNeedingAttention => t_string!(i18n, problems.not_needing_attention).to_string(),
+        Problem::NotUnacknowledged => td_string!(locale, problems.not_unacknowledged).to_string(),
+        Problem::NotNeedingAttention => {
+            td_string!(locale, problems.not_needing_attention).to_string()
+        }
         Problem::MailboxChecksRateLimited => {
-            t_string!(i18n, problems.mailbox_checks_rate_limited).to_string()
+            td_string!(locale, problems.mailbox_checks_rate_limited).to_string()
         }
         Problem::TooManyMailboxChecks { max } => {
-            t_string!(i18n, problems.too_many_mailbox_checks, max = *max).to_string()
+            td_string!(locale, problems.too_many_mailbox_checks, max = *max).to_string()
         }
         Problem::FileExtensionMismatch => {
-            t_string!(i18n, problems.file_extension_mismatch).to_string()
+            td_string!(locale, problems.file_extension_mismatch).to_string()
         }
-        Problem::NotForwarded => t_string!(i18n, problems.not_forwarded).to_string(),
+        Problem::NotForwarded => td_string!(locale, problems.not_forwarded).to_string(),
         Problem::LetterNotUndelivered => {
-            t_string!(i18n, problems.letter_not_undelivered).to_string()
+            td_string!(locale, problems.letter_not_undelivered).to_string()
         }
-        Problem::ReceiptRequired => t_string!(i18n, problems.receipt_required).to_string(),
-        Problem::DateBeforeSending => t_string!(i18n, problems.date_before_sending).to_string(),
-        Problem::SearchExpired => t_string!(i18n, problems.search_expired).to_string(),
+        Problem::ReceiptRequired => td_string!(locale, problems.receipt_required).to_string(),
+        Problem::DateBeforeSending => td_string!(locale, problems.date_before_sending).to_string(),
+        Problem::SearchExpired => td_string!(locale, problems.search_expired).to_string(),
     }
 }
 

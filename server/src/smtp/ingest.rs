@@ -26,14 +26,13 @@ use app::domain::RecipientId;
 use app::error::AppError;
 use async_trait::async_trait;
 use mail_parser::{Message, MessageParser, MimeHeaders};
-use serde_json::json;
 
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::delivery::worker::{JobFailure, JobHandler};
 use crate::notices::compose::ComposeService;
 use crate::notices::documents::{Documents, UploadRefusal};
 use crate::secrets::{Column, DataKeys};
-use crate::store::{InboundMail, Job, MailSettings, MailSettlement, Store, Timestamp};
+use crate::store::{InboundMail, Job, JobKind, MailSettings, MailSettlement, Store, Timestamp};
 
 pub struct IngestMail {
     pub store: Arc<dyn Store>,
@@ -57,31 +56,45 @@ fn fatal(error: impl std::fmt::Display) -> JobFailure {
 }
 
 /// Why a mail cannot become a notice at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MailProblem {
-    /// What compose found wrong with the notice the mail makes.
+    /// What compose found wrong with the notice the mail makes (empty: no recipient left).
     Notice(Vec<FieldProblem>),
-    /// The mail's parts: an attachment refused (by position and file name), or TNEF.
+    /// An attachment refused, by its file name.
     Attachment {
         filename: String,
         problem: app::compose::Problem,
     },
+    /// Outlook's `winmail.dat`.
     Tnef,
     UnknownNoticeType(String),
     Unreadable,
+    /// Given up on after retries (the error as logged).
+    Failed(String),
 }
 
-impl MailProblem {
-    fn to_json(&self) -> serde_json::Value {
-        match self {
-            MailProblem::Notice(problems) => json!({ "notice": problems }),
-            MailProblem::Attachment { filename, problem } => {
-                json!({ "attachment": { "filename": filename, "problem": problem } })
-            }
-            MailProblem::Tnef => json!({ "tnef": true }),
-            MailProblem::UnknownNoticeType(given) => json!({ "unknown_notice_type": given }),
-            MailProblem::Unreadable => json!({ "unreadable": true }),
-        }
+/// A recipient left out of the notice, by its position among the mail's recipients.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefusedRecipient {
+    pub position: usize,
+    pub problems: Vec<FieldProblem>,
+}
+
+/// What became of a mail, kept with it (the sender's report is made from it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct MailOutcome {
+    pub problem: Option<MailProblem>,
+    pub refused_recipients: Vec<RefusedRecipient>,
+    /// Parts left out by policy (inline images, signatures), by file name.
+    pub left_out: Vec<String>,
+}
+
+impl MailOutcome {
+    /// Whether the sender must hear of something: the mail refused, or some recipients.
+    pub fn needs_report(&self) -> bool {
+        self.problem.is_some() || !self.refused_recipients.is_empty()
     }
 }
 
@@ -317,7 +330,7 @@ impl IngestMail {
         &self,
         actor: &Actor,
         mut draft: NoticeDraft,
-        refused: &mut Vec<serde_json::Value>,
+        refused: &mut Vec<RefusedRecipient>,
     ) -> Result<Result<uuid::Uuid, MailProblem>, JobFailure> {
         let mut positions: Vec<usize> = (0..draft.recipients.len()).collect();
         loop {
@@ -338,13 +351,14 @@ impl IngestMail {
                     bad.dedup();
                     for index in bad.iter().rev() {
                         let prefix = format!("recipients[{index}]");
-                        refused.push(json!({
-                            "position": positions[*index],
-                            "problems": problems
+                        refused.push(RefusedRecipient {
+                            position: positions[*index],
+                            problems: problems
                                 .iter()
                                 .filter(|p| p.field.starts_with(&prefix))
-                                .collect::<Vec<_>>(),
-                        }));
+                                .cloned()
+                                .collect(),
+                        });
                         draft.recipients.remove(*index);
                         positions.remove(*index);
                     }
@@ -364,12 +378,25 @@ impl IngestMail {
         &self,
         mail: &InboundMail,
         settlement: MailSettlement,
-        outcome: serde_json::Value,
+        outcome: MailOutcome,
     ) -> Result<(), JobFailure> {
+        let recorded = serde_json::to_string(&outcome).map_err(fatal)?;
         self.store
-            .settle_mail(mail.id, &settlement, &outcome.to_string(), Timestamp::now())
+            .settle_mail(mail.id, &settlement, &recorded, Timestamp::now())
             .await
             .map_err(retryable)?;
+        if outcome.needs_report() {
+            // Queued after the outcome is kept; a second settle finds the job there already.
+            self.store
+                .enqueue_job(
+                    mail.organisation_id,
+                    JobKind::MailReport,
+                    mail.id,
+                    Timestamp::now(),
+                )
+                .await
+                .map_err(retryable)?;
+        }
         match settlement {
             MailSettlement::Refused => {
                 tracing::info!(mail = %mail.id, "SMTP bridge: a mail was refused after acceptance")
@@ -377,6 +404,19 @@ impl IngestMail {
             _ => tracing::info!(mail = %mail.id, "SMTP bridge: a mail became a notice"),
         }
         Ok(())
+    }
+
+    async fn refuse(
+        &self,
+        mail: &InboundMail,
+        problem: MailProblem,
+        outcome: MailOutcome,
+    ) -> Result<(), JobFailure> {
+        let outcome = MailOutcome {
+            problem: Some(problem),
+            ..outcome
+        };
+        self.settle(mail, MailSettlement::Refused, outcome).await
     }
 }
 
@@ -394,8 +434,9 @@ impl JobHandler for IngestMail {
             .map_err(retryable)?;
         let actor = self.actor(&mail, &settings).await?;
         let Some(message) = MessageParser::default().parse(&raw) else {
-            let outcome = json!({ "problem": MailProblem::Unreadable.to_json() });
-            return self.settle(&mail, MailSettlement::Refused, outcome).await;
+            return self
+                .refuse(&mail, MailProblem::Unreadable, MailOutcome::default())
+                .await;
         };
         let recipients: Vec<RecipientId> = addresses
             .iter()
@@ -404,50 +445,36 @@ impl JobHandler for IngestMail {
             .collect();
         let (uploads, left_out) = match self.attachments(&actor, &message).await? {
             Ok(kept) => kept,
-            Err(problem) => {
-                let outcome = json!({ "problem": problem.to_json() });
-                return self.settle(&mail, MailSettlement::Refused, outcome).await;
-            }
+            Err(problem) => return self.refuse(&mail, problem, MailOutcome::default()).await,
+        };
+        let mut outcome = MailOutcome {
+            left_out,
+            ..MailOutcome::default()
         };
         let draft = match self.draft(&mail, &message, &settings, &recipients, uploads) {
             Ok(draft) => draft,
-            Err(problem) => {
-                let outcome = json!({ "problem": problem.to_json(), "left_out": left_out });
-                return self.settle(&mail, MailSettlement::Refused, outcome).await;
-            }
+            Err(problem) => return self.refuse(&mail, problem, outcome).await,
         };
-        let mut refused = Vec::new();
-        match self.compose(&actor, draft, &mut refused).await? {
+        match self
+            .compose(&actor, draft, &mut outcome.refused_recipients)
+            .await?
+        {
             Ok(notice_id) => {
-                let outcome = json!({ "refused_recipients": refused, "left_out": left_out });
                 self.settle(&mail, MailSettlement::Queued { notice_id }, outcome)
                     .await
             }
-            Err(problem) => {
-                let outcome = json!({
-                    "problem": problem.to_json(),
-                    "refused_recipients": refused,
-                    "left_out": left_out,
-                });
-                self.settle(&mail, MailSettlement::Refused, outcome).await
-            }
+            Err(problem) => self.refuse(&mail, problem, outcome).await,
         }
     }
 
     async fn gave_up(&self, job: &Job, error: &str) {
         tracing::error!(mail = %job.subject_id, %error, "SMTP bridge: gave up on a mail");
-        let outcome = json!({ "problem": { "failed": error } });
-        if let Err(store_error) = self
-            .store
-            .settle_mail(
-                job.subject_id,
-                &MailSettlement::Refused,
-                &outcome.to_string(),
-                Timestamp::now(),
-            )
-            .await
-        {
-            tracing::error!(%store_error, "could not record a mail given up on");
+        let Ok(Some(mail)) = self.store.inbound_mail(job.subject_id).await else {
+            return;
+        };
+        let problem = MailProblem::Failed(error.to_string());
+        if let Err(failure) = self.refuse(&mail, problem, MailOutcome::default()).await {
+            tracing::error!(?failure, "could not record a mail given up on");
         }
     }
 }

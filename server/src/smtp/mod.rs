@@ -10,6 +10,7 @@ pub mod address;
 pub mod admin;
 pub mod ingest;
 pub mod intake;
+pub mod report;
 pub mod senders;
 pub mod session;
 pub mod tls;

@@ -186,6 +186,8 @@ pub enum JobKind {
     SendDelivery,
     /// Turn a mail the SMTP bridge accepted into a notice (or a draft).
     IngestMail,
+    /// Tell a mail's sender what could not be sent (a delivery status notification).
+    MailReport,
 }
 
 impl JobKind {
@@ -193,6 +195,7 @@ impl JobKind {
         match self {
             JobKind::SendDelivery => "send_delivery",
             JobKind::IngestMail => "ingest_mail",
+            JobKind::MailReport => "mail_report",
         }
     }
 }

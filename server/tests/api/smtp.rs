@@ -116,7 +116,24 @@ fn titled<'a>(messages: &'a [Value], prefix: &str) -> Vec<&'a Value> {
 
 async fn mail_from_any_client_becomes_notices_with_the_right_answers(backend: TestBackend) {
     let app = smtp_app(backend).await;
-    let answers = run_clients(&app, &[]);
+    let answers = run_clients(
+        &app,
+        &[
+            "finnish",
+            "html_only",
+            "alternative",
+            "long_subject",
+            "invalid_code",
+            "no_tls",
+            "wrong_sender_domain",
+            "wrong_from_header",
+            "two_recipients",
+            "twice",
+            "no_mailbox",
+            "too_big",
+            "cc",
+        ],
+    );
 
     // Refused while connected, with the codes mail servers act on.
     assert_eq!(
@@ -317,7 +334,152 @@ async fn a_mail_answered_250_survives_a_kill(backend: TestBackend) {
     simulator_process.wait().unwrap();
 }
 
+/// The Python that has the test tools from PyPI (`scripts/ensure-test-clients.sh`).
+fn test_python() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache")
+        });
+    let python = cache.join("tiedoksi/smtp-test-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/ensure-test-clients.sh (make test does)",
+        python.display()
+    );
+    python
+}
+
+/// Mails the bridge accepted but could not wholly send come back to the envelope sender as
+/// RFC 3464 reports, received over STARTTLS by aiosmtpd and read by Python's email parser.
+async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend: TestBackend) {
+    use crate::delivery::start;
+
+    let dir = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let received = dir.path().join("received.jsonl");
+    let sink_script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/sink.py");
+    let (mut sink, line) = start(
+        std::process::Command::new(test_python())
+            .arg(sink_script)
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg("--out")
+            .arg(&received),
+        "port ",
+    );
+    let sink_port = line.trim_start_matches("port ").trim().to_string();
+
+    let app = spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.smtp.relay = Some(format!("localhost:{sink_port}"));
+        config.smtp.relay_ca = Some(cert.to_string_lossy().into_owned());
+        config.worker.idle = Duration::from_millis(20);
+    })
+    .await;
+    let answers = run_clients(&app, &["no_mailbox", "tnef", "one_unreachable"]);
+    for case in ["no_mailbox", "tnef", "one_unreachable"] {
+        assert_eq!(code(&answers, case), 250, "{case}: {:?}", answers[case]);
+    }
+
+    let started = Instant::now();
+    let reports: Vec<Value> = loop {
+        let lines = std::fs::read_to_string(&received).unwrap_or_default();
+        let reports: Vec<Value> = lines
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        if reports.len() >= 3 {
+            break reports;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{} of 3 reports received",
+            reports.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    sink.kill().unwrap();
+    sink.wait().unwrap();
+
+    let original = |report: &Value| {
+        answers
+            .values()
+            .find(|answer| answer["message_id"] == report["in_reply_to"])
+            .map(|answer| answer["case"].as_str().unwrap().to_string())
+            .expect("each report answers one of the mails")
+    };
+    let mut by_case = HashMap::new();
+    for report in &reports {
+        assert_eq!(report["content_type"], "multipart/report", "{report}");
+        assert_eq!(report["report_type"], "delivery-status");
+        assert_eq!(
+            report["parts"],
+            serde_json::json!([
+                "text/plain",
+                "message/delivery-status",
+                "text/rfc822-headers"
+            ])
+        );
+        assert_eq!(report["defects"], serde_json::json!([]));
+        assert_eq!(report["mail_from"], "<>", "sent from the null sender");
+        assert_eq!(
+            report["rcpt_tos"],
+            serde_json::json!(["kirjaamo@tiedoksi.local"])
+        );
+        assert_eq!(report["auto_submitted"], "auto-replied");
+        let blocks = report["delivery_status"].as_array().unwrap();
+        assert_eq!(blocks[0]["Reporting-MTA"], "dns; localhost");
+        assert!(blocks[1]["Final-Recipient"]
+            .as_str()
+            .unwrap()
+            .starts_with("rfc822; "));
+        assert_eq!(blocks[1]["Action"], "failed");
+        by_case.insert(original(report), report.clone());
+    }
+
+    let no_mailbox = &by_case["no_mailbox"];
+    let blocks = no_mailbox["delivery_status"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2, "one recipient");
+    assert_eq!(blocks[1]["Status"], "5.2.1");
+    let human = no_mailbox["human"].as_str().unwrap();
+    assert!(human.contains("131052-****@asiointitili.fi"), "{human}");
+    assert!(
+        !human.contains("131052-308T"),
+        "the person's part masks the code"
+    );
+    assert!(
+        human.contains("Suomi.fi"),
+        "in Finnish, the demo's language: {human}"
+    );
+
+    let tnef = &by_case["tnef"];
+    assert_eq!(tnef["delivery_status"][1]["Status"], "5.6.1");
+    assert!(tnef["human"].as_str().unwrap().contains("winmail.dat"));
+
+    let partly = &by_case["one_unreachable"];
+    let blocks = partly["delivery_status"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2, "only the unreachable recipient");
+    assert!(blocks[1]["Final-Recipient"]
+        .as_str()
+        .unwrap()
+        .contains("131052-308T"));
+    assert!(partly["human"]
+        .as_str()
+        .unwrap()
+        .contains("Muille vastaanottajille viesti on lähetetty."));
+    let messages = wait_for_messages(&app, 1).await;
+    assert_eq!(titled(&messages, "Toinen ei tavoitettavissa").len(), 1);
+}
+
 on_both_backends!(
     mail_from_any_client_becomes_notices_with_the_right_answers,
     a_mail_answered_250_survives_a_kill,
+    failures_after_acceptance_come_back_as_delivery_status_reports,
 );

@@ -179,6 +179,21 @@ def case_too_big(client):
     return mail, client.send(mail)
 
 
+def case_tnef(client):
+    mail = message("Outlookin liite", f"{MAIJA}@{DOMAIN}", text="Liitteenä päätös.")
+    mail.add_attachment(b"\x78\x9f\x3e\x22" + b"\x00" * 64, maintype="application", subtype="ms-tnef", filename="winmail.dat")
+    return mail, client.send(mail)
+
+
+def case_one_unreachable(client):
+    mail = message(
+        "Toinen ei tavoitettavissa",
+        f"Maija <{MAIJA}@{DOMAIN}>, {NO_MAILBOX}@{DOMAIN}",
+        text="Päätös kahdelle, joista toisella ei ole postilaatikkoa.",
+    )
+    return mail, client.send(mail)
+
+
 def case_cc(client):
     mail = message("Kopio", f"{MAIJA}@{DOMAIN}", text="x")
     mail["Cc"] = "esimies@tiedoksi.local"
