@@ -61,3 +61,16 @@ CREATE TABLE smtp_message_recipients (
     smtp_message_id   BLOB NOT NULL REFERENCES smtp_messages (id),
     PRIMARY KEY (organisation_id, message_key, recipient_lookup)
 );
+
+-- SMTP AUTH for clients that are not on a relay network (a case system sending directly):
+-- a name and a random secret shown once, kept as its SHA-256 (the secret is 256 random bits,
+-- so a fast hash is enough). Revoked credentials stay, for the audit trail.
+CREATE TABLE smtp_credentials (
+    id               BLOB PRIMARY KEY NOT NULL,
+    organisation_id  BLOB NOT NULL REFERENCES organisations (id),
+    name             TEXT NOT NULL UNIQUE,
+    secret_sha256    TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    last_used_at     TEXT,
+    revoked_at       TEXT
+);

@@ -68,6 +68,11 @@ enum SmtpCommand {
         #[command(subcommand)]
         action: ListAction,
     },
+    /// Names and secrets for SMTP AUTH, for clients not on a relay network.
+    Credentials {
+        #[command(subcommand)]
+        action: ListAction,
+    },
     /// What a mail's notice gets unless its X-Tiedoksi-* headers say otherwise.
     Settings {
         /// decision, summons, completion_request, inspection_report, notification, …
@@ -164,6 +169,11 @@ async fn smtp(organisation: Option<String>, command: SmtpCommand) -> anyhow::Res
             ListAction::Add { value } => admin::add_relay(&store, &org, &value).await?,
             ListAction::Remove { value } => admin::remove_relay(&store, &org, &value).await?,
             ListAction::List => admin::list(&store, &org).await?,
+        },
+        SmtpCommand::Credentials { action } => match action {
+            ListAction::Add { value } => admin::create_credential(&store, &org, &value).await?,
+            ListAction::Remove { value } => admin::revoke_credential(&store, &org, &value).await?,
+            ListAction::List => admin::list_credentials(&store, &org).await?,
         },
         SmtpCommand::Settings {
             notice_type,

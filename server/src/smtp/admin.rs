@@ -168,6 +168,80 @@ pub async fn configure(
     list(store, org).await
 }
 
+/// A new SMTP AUTH credential: its secret is shown here once and kept only as a hash.
+pub async fn create_credential(
+    store: &Arc<dyn Store>,
+    org: &Organisation,
+    name: &str,
+) -> anyhow::Result<String> {
+    use base64::Engine;
+    use rand::RngCore;
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.contains(char::is_whitespace) {
+        anyhow::bail!("the name must be 1–100 characters without spaces");
+    }
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let credential = crate::store::SmtpCredential {
+        id: Uuid::now_v7(),
+        organisation_id: org.id,
+        name: name.to_string(),
+        secret_sha256: crate::blobs::Sha256Hex::of(secret.as_bytes()).to_string(),
+        created_at: crate::store::Timestamp::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    match store.create_smtp_credential(&credential).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict(_)) => {
+            anyhow::bail!("an SMTP credential named {name:?} exists already")
+        }
+        Err(error) => return Err(error.into()),
+    }
+    Ok(format!(
+        "SMTP AUTH (PLAIN or LOGIN, after STARTTLS) for {}:\n  username: {name}\n  password: {secret}\nThe password is shown only this once.",
+        org.name
+    ))
+}
+
+pub async fn revoke_credential(
+    store: &Arc<dyn Store>,
+    org: &Organisation,
+    name: &str,
+) -> anyhow::Result<String> {
+    let revoked = store
+        .revoke_smtp_credential(org.id, name.trim(), crate::store::Timestamp::now())
+        .await?;
+    Ok(if revoked {
+        format!("{name} may no longer sign in")
+    } else {
+        format!("{} has no live SMTP credential named {name}", org.name)
+    })
+}
+
+pub async fn list_credentials(
+    store: &Arc<dyn Store>,
+    org: &Organisation,
+) -> anyhow::Result<String> {
+    let credentials = store.smtp_credentials(org.id).await?;
+    if credentials.is_empty() {
+        return Ok(format!("{} has no SMTP credentials", org.name));
+    }
+    Ok(credentials
+        .iter()
+        .map(|credential| {
+            let state = match (&credential.revoked_at, &credential.last_used_at) {
+                (Some(at), _) => format!("revoked {}", at.to_rfc3339()),
+                (None, Some(at)) => format!("last used {}", at.to_rfc3339()),
+                (None, None) => "never used".to_string(),
+            };
+            format!("{}  ({state})", credential.name)
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

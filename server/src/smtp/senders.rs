@@ -8,8 +8,11 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use uuid::Uuid;
 
+use subtle::ConstantTimeEq;
+
 use super::address::MailAddress;
-use crate::store::{Store, StoreResult};
+use crate::blobs::Sha256Hex;
+use crate::store::{Store, StoreResult, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SenderRefusal {
@@ -17,6 +20,15 @@ pub enum SenderRefusal {
     UnknownDomain(String),
     #[error("This client is not allowed to send for {0}")]
     ClientNotAllowed(String),
+    #[error("The credential used may not send for {0}")]
+    NotTheCredentialsDomain(String),
+}
+
+/// A client that authenticated with an SMTP credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub organisation_id: Uuid,
+    pub credential: String,
 }
 
 #[derive(Clone)]
@@ -33,11 +45,40 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
 }
 
 impl Senders {
-    /// The organisation this sender sends for, or why not.
+    /// The organisation a credential's name and secret belong to, if they match a live one.
+    pub async fn authenticate(
+        &self,
+        name: &str,
+        secret: &str,
+    ) -> StoreResult<Option<Authenticated>> {
+        let Some(credential) = self.store.smtp_credential(name).await? else {
+            return Ok(None);
+        };
+        let given = Sha256Hex::of(secret.as_bytes());
+        let matches: bool = given
+            .as_str()
+            .as_bytes()
+            .ct_eq(credential.secret_sha256.as_bytes())
+            .into();
+        if !matches || credential.revoked_at.is_some() {
+            return Ok(None);
+        }
+        self.store
+            .smtp_credential_used(credential.id, Timestamp::now())
+            .await?;
+        Ok(Some(Authenticated {
+            organisation_id: credential.organisation_id,
+            credential: credential.name,
+        }))
+    }
+
+    /// The organisation this sender sends for, or why not: the domain's organisation, and
+    /// the client either authenticated for it or on one of its relay networks.
     pub async fn authorise(
         &self,
         sender: &MailAddress,
         client: IpAddr,
+        authenticated: Option<&Authenticated>,
     ) -> StoreResult<Result<Uuid, SenderRefusal>> {
         let Some(organisation_id) = self
             .store
@@ -46,6 +87,15 @@ impl Senders {
         else {
             return Ok(Err(SenderRefusal::UnknownDomain(sender.domain.clone())));
         };
+        if let Some(authenticated) = authenticated {
+            return Ok(if authenticated.organisation_id == organisation_id {
+                Ok(organisation_id)
+            } else {
+                Err(SenderRefusal::NotTheCredentialsDomain(
+                    sender.domain.clone(),
+                ))
+            });
+        }
         let client = canonical(client);
         let allowed = self
             .store

@@ -9,14 +9,15 @@ use std::time::Duration;
 use app::domain::RecipientId;
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{
-    EhloResponse, Error as ProtocolError, Request, EXT_8BIT_MIME, EXT_ENHANCED_STATUS_CODES,
-    EXT_PIPELINING, EXT_SIZE, EXT_SMTP_UTF8, EXT_START_TLS,
+    EhloResponse, Error as ProtocolError, Request, AUTH_LOGIN, AUTH_PLAIN, EXT_8BIT_MIME, EXT_AUTH,
+    EXT_ENHANCED_STATUS_CODES, EXT_PIPELINING, EXT_SIZE, EXT_SMTP_UTF8, EXT_START_TLS,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
 use super::address::{recipient_of, MailAddress};
 use super::intake::{Envelope, IntakeError, Kept};
+use super::senders::Authenticated;
 use super::Bridge;
 
 /// RFC 5321 4.5.3.2: at least five minutes for a command, ten for the data.
@@ -24,6 +25,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 const DATA_TIMEOUT: Duration = Duration::from_secs(600);
 /// A client that keeps getting it wrong is disconnected.
 const MAX_ERRORS: u32 = 20;
+/// Wrong credentials this many times end the connection.
+const MAX_AUTH_FAILURES: u32 = 3;
 
 /// How a conversation on one stream ended.
 pub enum Ended {
@@ -61,6 +64,39 @@ impl Reply {
     }
 }
 
+/// Base64 (RFC 4648) to text.
+fn decode(text: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// One line of an AUTH exchange, read after the commands already received.
+async fn read_line<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    pending: &mut Vec<u8>,
+    chunk: &mut [u8],
+) -> std::io::Result<String> {
+    loop {
+        if let Some(at) = pending.iter().position(|byte| *byte == b'\n') {
+            let line: Vec<u8> = pending.drain(..=at).collect();
+            return Ok(String::from_utf8_lossy(&line)
+                .trim_end_matches(['\r', '\n'])
+                .to_string());
+        }
+        if pending.len() > 12 * 1024 {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+        match tokio::time::timeout(COMMAND_TIMEOUT, stream.read(chunk)).await {
+            Ok(Ok(0)) | Err(_) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(Ok(n)) => pending.extend_from_slice(&chunk[..n]),
+            Ok(Err(error)) => return Err(error),
+        }
+    }
+}
+
 fn temporary_failure() -> Reply {
     Reply::new(451, "4.3.0", "Temporary failure, please try again later")
 }
@@ -71,7 +107,9 @@ pub struct Session<'a> {
     tls: bool,
     helo: Option<String>,
     transaction: Option<Transaction>,
+    authenticated: Option<Authenticated>,
     errors: u32,
+    auth_failures: u32,
 }
 
 impl<'a> Session<'a> {
@@ -82,7 +120,9 @@ impl<'a> Session<'a> {
             tls: false,
             helo: None,
             transaction: None,
+            authenticated: None,
             errors: 0,
+            auth_failures: 0,
         }
     }
 
@@ -146,6 +186,24 @@ impl<'a> Session<'a> {
                     Request::Data => {
                         let reply = self.data(stream, &mut pending, &mut chunk).await?;
                         self.send(stream, &reply).await?;
+                    }
+                    Request::Auth {
+                        mechanism,
+                        initial_response,
+                    } => {
+                        let reply = self
+                            .auth(
+                                stream,
+                                &mut pending,
+                                &mut chunk,
+                                mechanism,
+                                initial_response,
+                            )
+                            .await?;
+                        self.send(stream, &reply).await?;
+                        if self.auth_failures >= MAX_AUTH_FAILURES {
+                            return self.too_many_errors(stream).await;
+                        }
                     }
                     Request::Ehlo { host } => {
                         self.helo = Some(host);
@@ -219,7 +277,11 @@ impl<'a> Session<'a> {
         let mut response = EhloResponse::new(self.bridge.config.hostname.as_str());
         response.capabilities =
             EXT_SIZE | EXT_8BIT_MIME | EXT_PIPELINING | EXT_SMTP_UTF8 | EXT_ENHANCED_STATUS_CODES;
-        if !self.tls {
+        if self.tls {
+            // Credentials only over TLS.
+            response.capabilities |= EXT_AUTH;
+            response.auth_mechanisms = AUTH_PLAIN | AUTH_LOGIN;
+        } else {
             response.capabilities |= EXT_START_TLS;
         }
         response.size = self.bridge.config.max_message_bytes;
@@ -227,7 +289,10 @@ impl<'a> Session<'a> {
         response
             .write(&mut bytes)
             .expect("writing to a Vec does not fail");
-        bytes
+        // The library's greeting line is a joke; ours names the service.
+        String::from_utf8_lossy(&bytes)
+            .replacen("you had me at EHLO", "Tiedoksi", 1)
+            .into_bytes()
     }
 
     async fn command(&mut self, request: Request<String>) -> Reply {
@@ -251,13 +316,99 @@ impl<'a> Session<'a> {
                 "2.0.0",
                 "Mail to <identity code>@asiointitili.fi becomes a Suomi.fi message",
             ),
-            Request::Auth { .. } => Reply::new(504, "5.5.4", "Authentication not offered"),
             _ => Reply::new(502, "5.5.1", "Command not implemented"),
         };
         if reply.0 >= 500 {
             self.errors += 1;
         }
         reply
+    }
+
+    /// AUTH PLAIN and LOGIN (RFC 4954, 4616), after STARTTLS only.
+    async fn auth<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        pending: &mut Vec<u8>,
+        chunk: &mut [u8],
+        mechanism: u64,
+        initial: String,
+    ) -> std::io::Result<Reply> {
+        if !self.tls {
+            return Ok(Reply::new(
+                538,
+                "5.7.11",
+                "Must issue a STARTTLS command first",
+            ));
+        }
+        if self.authenticated.is_some() || self.transaction.is_some() {
+            return Ok(Reply::new(503, "5.5.1", "AUTH not allowed now"));
+        }
+        let mut ask = async |stream: &mut S, prompt: &str| -> std::io::Result<String> {
+            stream
+                .write_all(format!("334 {prompt}\r\n").as_bytes())
+                .await?;
+            stream.flush().await?;
+            read_line(stream, pending, chunk).await
+        };
+        let given = |text: &str| (!text.is_empty() && text != "=").then(|| text.to_string());
+        let (name, secret) = match mechanism {
+            AUTH_PLAIN => {
+                let response = match given(&initial) {
+                    Some(response) => response,
+                    None => ask(stream, "").await?,
+                };
+                match decode(&response).map(|plain| {
+                    let mut fields = plain.split('\0');
+                    let _authorisation_identity = fields.next();
+                    (
+                        fields.next().map(str::to_string),
+                        fields.next().map(str::to_string),
+                    )
+                }) {
+                    Some((Some(name), Some(secret))) => (name, secret),
+                    _ => return Ok(self.cancelled_or_malformed(&response)),
+                }
+            }
+            AUTH_LOGIN => {
+                let name = match given(&initial) {
+                    Some(name) => name,
+                    // "Username:" and "Password:", as the mechanism's clients expect.
+                    None => ask(stream, "VXNlcm5hbWU6").await?,
+                };
+                let secret = ask(stream, "UGFzc3dvcmQ6").await?;
+                match (decode(&name), decode(&secret)) {
+                    (Some(name), Some(secret)) => (name, secret),
+                    _ => return Ok(self.cancelled_or_malformed(&secret)),
+                }
+            }
+            _ => return Ok(Reply::new(504, "5.5.4", "Use AUTH PLAIN or LOGIN")),
+        };
+        match self.bridge.senders.authenticate(&name, &secret).await {
+            Ok(Some(authenticated)) => {
+                self.authenticated = Some(authenticated);
+                Ok(Reply::new(235, "2.7.0", "Authentication successful"))
+            }
+            Ok(None) => {
+                self.auth_failures += 1;
+                Ok(Reply::new(
+                    535,
+                    "5.7.8",
+                    "Authentication credentials invalid",
+                ))
+            }
+            Err(error) => {
+                tracing::error!(%error, "SMTP bridge: could not check a credential");
+                Ok(temporary_failure())
+            }
+        }
+    }
+
+    fn cancelled_or_malformed(&mut self, response: &str) -> Reply {
+        if response.trim() == "*" {
+            return Reply::new(501, "5.0.0", "Authentication cancelled");
+        }
+        self.auth_failures += 1;
+        Reply::new(501, "5.5.2", "Cannot decode the response")
     }
 
     fn plaintext_allowed(&self) -> bool {
@@ -287,7 +438,12 @@ impl<'a> Session<'a> {
         let Some(sender) = MailAddress::parse(address) else {
             return Reply::new(550, "5.7.1", "A sender address is required");
         };
-        match self.bridge.senders.authorise(&sender, self.peer.ip()).await {
+        match self
+            .bridge
+            .senders
+            .authorise(&sender, self.peer.ip(), self.authenticated.as_ref())
+            .await
+        {
             Ok(Ok(organisation_id)) => {
                 self.transaction = Some(Transaction {
                     sender: Sender {

@@ -82,8 +82,33 @@ pub enum MailSettlement {
     Refused,
 }
 
+/// A name and secret for SMTP AUTH; the secret is kept as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SmtpCredential {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub secret_sha256: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait MailStore: Send + Sync {
+    /// A taken name is a conflict.
+    async fn create_smtp_credential(&self, credential: &SmtpCredential) -> StoreResult<()>;
+    /// Also revoked ones (whose use is refused).
+    async fn smtp_credential(&self, name: &str) -> StoreResult<Option<SmtpCredential>>;
+    async fn smtp_credentials(&self, organisation_id: Uuid) -> StoreResult<Vec<SmtpCredential>>;
+    /// `false` when there is no such live credential.
+    async fn revoke_smtp_credential(
+        &self,
+        organisation_id: Uuid,
+        name: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    async fn smtp_credential_used(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
     /// `false` when the organisation had the domain already; another organisation's domain
     /// is a conflict.
     async fn add_sender_domain(&self, organisation_id: Uuid, domain: &str) -> StoreResult<bool>;

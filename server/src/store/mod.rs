@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 pub use mail::{
     AcceptedMail, InboundMail, MailAcceptance, MailSettings, MailSettlement, MailStore,
+    SmtpCredential,
 };
 pub use timestamp::Timestamp;
 

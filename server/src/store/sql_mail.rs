@@ -7,6 +7,9 @@ pub(crate) const MAIL_COLUMNS: &str = "id, organisation_id, message_key, raw_sha
 pub(crate) const SETTINGS_COLUMNS: &str =
     "organisation_id, bridge_user_id, notice_type, verifiable, draft_mode, language";
 
+pub(crate) const CREDENTIAL_COLUMNS: &str =
+    "id, organisation_id, name, secret_sha256, created_at, last_used_at, revoked_at";
+
 /// The bridge account's address: unique per organisation, and never deliverable (`.invalid`).
 pub(crate) fn bridge_account_email(organisation_id: uuid::Uuid) -> String {
     format!("smtp-bridge+{}@tiedoksi.invalid", organisation_id.simple())
@@ -16,6 +19,82 @@ macro_rules! impl_shared_mail_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::MailStore for $store {
+            async fn create_smtp_credential(
+                &self,
+                credential: &$crate::store::SmtpCredential,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO smtp_credentials (id, organisation_id, name, secret_sha256, \
+                     created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(credential.id)
+                .bind(credential.organisation_id)
+                .bind(&credential.name)
+                .bind(&credential.secret_sha256)
+                .bind(credential.created_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::store::on_unique_violation(e, "SMTP credential name"))?;
+                Ok(())
+            }
+
+            async fn smtp_credential(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::SmtpCredential>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM smtp_credentials WHERE name = $1",
+                    $crate::store::sql_mail::CREDENTIAL_COLUMNS
+                ))
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn smtp_credentials(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::SmtpCredential>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM smtp_credentials WHERE organisation_id = $1 ORDER BY name",
+                    $crate::store::sql_mail::CREDENTIAL_COLUMNS
+                ))
+                .bind(organisation_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_smtp_credential(
+                &self,
+                organisation_id: uuid::Uuid,
+                name: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE smtp_credentials SET revoked_at = $3 WHERE organisation_id = $1 \
+                     AND name = $2 AND revoked_at IS NULL",
+                )
+                .bind(organisation_id)
+                .bind(name)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn smtp_credential_used(
+                &self,
+                id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE smtp_credentials SET last_used_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn add_sender_domain(
                 &self,
                 organisation_id: uuid::Uuid,

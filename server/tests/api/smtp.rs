@@ -478,7 +478,121 @@ async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend:
     assert_eq!(titled(&messages, "Toinen ei tavoitettavissa").len(), 1);
 }
 
+/// swaks (Debian's Perl SMTP client) the way mail servers talk: commands pipelined, STARTTLS,
+/// AUTH PLAIN and LOGIN with a credential the operator made; a client on no relay network
+/// is refused until it authenticates.
+async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
+    let app = smtp_app(backend).await;
+    for network in ["127.0.0.0/8", "::1/128"] {
+        assert!(app
+            .store
+            .remove_relay_network(app.organisation.id, network)
+            .await
+            .unwrap());
+    }
+    let created =
+        tiedoksi::smtp::admin::create_credential(&app.store, &app.organisation, "asianhallinta")
+            .await
+            .unwrap();
+    let password = created
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("password: "))
+        .unwrap()
+        .to_string();
+    let port = app.smtp_address.unwrap().port().to_string();
+    let swaks = |subject: &str, auth: &[&str]| {
+        let output = std::process::Command::new("swaks")
+            .args([
+                "--server",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--tls",
+                "--pipeline",
+            ])
+            .args(["--from", "kirjaamo@tiedoksi.local"])
+            .args(["--to", "311299-047R@asiointitili.fi"])
+            .args(["--header", &format!("Subject: {subject}")])
+            .args(["--body", "Asianhallintajärjestelmän lähettämä päätös."])
+            .args(auth)
+            .output()
+            .expect("swaks runs (scripts/ensure-test-clients.sh installs it)");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+
+    let refused = swaks("Ilman tunnistautumista", &[]);
+    assert!(refused.contains("550 5.7.1"), "{refused}");
+    assert!(refused.contains("PIPELINING"), "offered: {refused}");
+
+    let plain = swaks(
+        "AUTH PLAIN",
+        &[
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "asianhallinta",
+            "--auth-password",
+            &password,
+        ],
+    );
+    assert!(plain.contains("<~  235 2.7.0"), "{plain}");
+    assert!(plain.contains("<~  250 2.0.0 Queued as"), "{plain}");
+
+    let login = swaks(
+        "AUTH LOGIN",
+        &[
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "asianhallinta",
+            "--auth-password",
+            &password,
+        ],
+    );
+    assert!(login.contains("<~  250 2.0.0 Queued as"), "{login}");
+
+    let wrong = swaks(
+        "Väärä salasana",
+        &[
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            "asianhallinta",
+            "--auth-password",
+            "nope",
+        ],
+    );
+    assert!(wrong.contains("535 5.7.8"), "{wrong}");
+
+    tiedoksi::smtp::admin::revoke_credential(&app.store, &app.organisation, "asianhallinta")
+        .await
+        .unwrap();
+    let revoked = swaks(
+        "Peruttu tunnus",
+        &[
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            "asianhallinta",
+            "--auth-password",
+            &password,
+        ],
+    );
+    assert!(revoked.contains("535 5.7.8"), "{revoked}");
+
+    let messages = wait_for_messages(&app, 2).await;
+    assert_eq!(titled(&messages, "AUTH PLAIN").len(), 1);
+    assert_eq!(titled(&messages, "AUTH LOGIN").len(), 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        simulator_messages(&app).await.len(),
+        2,
+        "nothing else got through"
+    );
+}
+
 on_both_backends!(
+    swaks_pipelines_and_authenticates,
     mail_from_any_client_becomes_notices_with_the_right_answers,
     a_mail_answered_250_survives_a_kill,
     failures_after_acceptance_come_back_as_delivery_status_reports,
