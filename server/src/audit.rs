@@ -29,6 +29,8 @@ pub enum AuditAction {
     DeliveryRetried,
     DeliveryModeChanged,
     MailboxChecked,
+    /// A draft that arrived by mail taken over by a caseworker.
+    DraftClaimed,
     ServiceRecorded,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
@@ -52,6 +54,7 @@ impl AuditAction {
             AuditAction::NoticeQueued => "notice.queued",
             AuditAction::NoticeViewed => "notice.viewed",
             AuditAction::DocumentUploaded => "document.uploaded",
+            AuditAction::DraftClaimed => "draft.claimed",
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",

@@ -80,6 +80,9 @@ enum SmtpCommand {
         notice_type: Option<String>,
         #[arg(long)]
         verifiable: Option<bool>,
+        /// Mail becomes a draft a caseworker finishes (e.g. adds an address for paper).
+        #[arg(long)]
+        draft_mode: Option<bool>,
         /// fi, sv or en.
         #[arg(long)]
         language: Option<String>,
@@ -178,16 +181,16 @@ async fn smtp(organisation: Option<String>, command: SmtpCommand) -> anyhow::Res
         SmtpCommand::Settings {
             notice_type,
             verifiable,
+            draft_mode,
             language,
         } => {
-            admin::configure(
-                &store,
-                &org,
-                notice_type.as_deref(),
+            let change = admin::SettingsChange {
+                notice_type: notice_type.as_deref(),
                 verifiable,
-                language.as_deref(),
-            )
-            .await?
+                draft_mode,
+                language: language.as_deref(),
+            };
+            admin::configure(&store, &org, change).await?
         }
     };
     println!("{report}");

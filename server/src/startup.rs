@@ -496,6 +496,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         key: services.key.clone(),
         compose: compose_service.clone(),
         documents: documents_state.clone(),
+        audit: audit.clone(),
     };
     // Multipart framing on top of the largest file Suomi.fi takes.
     let upload_limit = limits.max_upload_bytes + 64 * 1024;
@@ -509,6 +510,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         )
         .route("/compose/{id}/send", post(drafts::send_draft))
         .route("/compose/{id}/delete", post(drafts::delete_draft))
+        .route("/compose/{id}/claim", post(drafts::claim_draft))
         .route("/compose/{id}/letter.pdf", get(drafts::draft_letter))
         .with_state(draft_service.clone());
     let drafts_backend: Arc<dyn DraftsBackend> = Arc::new(draft_service);

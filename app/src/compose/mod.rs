@@ -309,6 +309,19 @@ pub async fn list_drafts() -> Result<Vec<DraftSummary>, AppError> {
     )
 }
 
+/// Drafts that arrived by mail (the SMTP bridge's draft mode), waiting for a caseworker to
+/// take one over and finish it; newest first.
+#[server(prefix = "/api", endpoint = "list_mail_drafts")]
+pub async fn list_mail_drafts() -> Result<Vec<DraftSummary>, AppError> {
+    crate::error::with_status(
+        async {
+            let actor = crate::auth::ssr::require_composer()?;
+            ssr::drafts()?.list_mail_drafts(&actor).await
+        }
+        .await,
+    )
+}
+
 /// One of the caseworker's drafts.
 #[server(prefix = "/api", endpoint = "open_draft")]
 pub async fn open_draft(id: Uuid) -> Result<DraftView, AppError> {
@@ -379,6 +392,7 @@ pub mod ssr {
     #[async_trait]
     pub trait DraftsBackend: Send + Sync {
         async fn list_drafts(&self, actor: &Actor) -> Result<Vec<DraftSummary>, AppError>;
+        async fn list_mail_drafts(&self, actor: &Actor) -> Result<Vec<DraftSummary>, AppError>;
         async fn open_draft(&self, actor: &Actor, id: Uuid) -> Result<DraftView, AppError>;
         async fn check_draft(&self, actor: &Actor, id: Uuid) -> Result<DraftCheck, AppError>;
     }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::enhance::{ComposeEnhancements, SendButton};
 use super::form::field_id;
 use super::{
-    check_draft, list_drafts, open_draft, CheckedNotice, DraftCheck, DraftView, FieldProblem,
-    PlannedDelivery, ProblemText, RecipientDraft, WarningText,
+    check_draft, list_drafts, list_mail_drafts, open_draft, CheckedNotice, DraftCheck, DraftView,
+    FieldProblem, PlannedDelivery, ProblemText, RecipientDraft, WarningText,
 };
 use crate::components::fields::{CheckboxField, RadioGroup, SelectField, TextArea, TextField};
 use crate::components::{ErrorSummary, FieldErrors, SummaryRow};
@@ -67,6 +67,7 @@ pub fn ComposePage() -> impl IntoView {
                 {t!(i18n, compose.start)}
             </button>
         </form>
+        <MailDrafts />
         <h2 id="drafts-heading">{t!(i18n, compose.drafts_title)}</h2>
         <Suspense>
             {move || Suspend::new(async move {
@@ -98,6 +99,54 @@ pub fn ComposePage() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Drafts that arrived by mail, each with a button that makes it the caseworker's own; the
+/// section shows only when there are some.
+#[component]
+fn MailDrafts() -> impl IntoView {
+    let i18n = use_i18n();
+    let drafts = Resource::new_blocking(|| (), |_| list_mail_drafts());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match drafts.await {
+                    Ok(list) if !list.is_empty() => view! {
+                        <section class="mail-drafts" aria-labelledby="mail-drafts-heading" data-testid="mail-drafts">
+                            <h2 id="mail-drafts-heading">{t!(i18n, compose.mail_drafts_title)}</h2>
+                            <p class="hint">{t!(i18n, compose.mail_drafts_hint)}</p>
+                            <ul class="draft-list">
+                                {list.into_iter().map(|draft| {
+                                    let action = format!("/compose/{}/claim", draft.id);
+                                    let title = draft.title.clone();
+                                    let updated = draft.updated_at.clone();
+                                    view! {
+                                        <li>
+                                            <form method="post" action=action class="inline-form">
+                                                <span>{title}</span>
+                                                " "
+                                                <span class="muted">
+                                                    {draft.case_reference.clone()}
+                                                    " · "
+                                                    {move || t_string!(i18n, compose.draft_updated, at = updated.clone()).to_string()}
+                                                </span>
+                                                " "
+                                                <button type="submit" class="button button--secondary">
+                                                    {t!(i18n, compose.claim)}
+                                                </button>
+                                            </form>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    }.into_any(),
+                    Ok(_) => ().into_any(),
                     Err(error) => failure(error),
                 }
             })}

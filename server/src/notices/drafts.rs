@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::compose::ComposeService;
 use super::documents::{Documents, UploadRefusal};
+use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::local_time::finnish_local;
 use crate::secrets::{Column, DataKeys};
 use crate::store::{DraftRow, Store, Timestamp};
@@ -38,6 +39,7 @@ pub struct DraftService {
     pub key: DataKeys,
     pub compose: ComposeService,
     pub documents: Documents,
+    pub audit: Audit,
 }
 
 fn author(actor: &Actor) -> Result<Uuid, AppError> {
@@ -385,6 +387,44 @@ impl DraftService {
         Ok(page)
     }
 
+    fn summaries(&self, rows: Vec<DraftRow>) -> Result<Vec<DraftSummary>, AppError> {
+        let mut summaries = Vec::new();
+        for row in rows {
+            let draft = self.open(&row)?;
+            summaries.push(DraftSummary {
+                id: row.id,
+                title: row.title.clone(),
+                case_reference: draft.case_reference,
+                recipients: draft.recipients.len() as u32,
+                updated_at: finnish_local(row.updated_at),
+            });
+        }
+        Ok(summaries)
+    }
+
+    /// A draft that arrived by mail becomes the caseworker's own (first come, first served).
+    async fn claim(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+        let user = author(actor)?;
+        let bridge = self
+            .store
+            .bridge_account(actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)?;
+        let moved = self
+            .store
+            .reassign_draft(actor.organisation_id, id, bridge, user, Timestamp::now())
+            .await
+            .map_err(AppError::internal)?;
+        if !moved {
+            return Err(AppError::NotFound);
+        }
+        let entry = AuditEntry::new(AuditAction::DraftClaimed)
+            .by(actor)
+            .subject("draft", id);
+        self.audit.record(entry).await.map_err(AppError::internal)
+    }
+
     async fn send(&self, actor: &Actor, id: Uuid) -> Result<String, AppError> {
         let (row, draft) = self.load(actor, id).await?;
         if let Some(notice) = row.notice_id {
@@ -421,18 +461,25 @@ impl DraftsBackend for DraftService {
             .drafts(actor.organisation_id, author(actor)?, DRAFTS_LISTED)
             .await
             .map_err(AppError::internal)?;
-        let mut summaries = Vec::new();
-        for row in rows {
-            let draft = self.open(&row)?;
-            summaries.push(DraftSummary {
-                id: row.id,
-                title: row.title.clone(),
-                case_reference: draft.case_reference,
-                recipients: draft.recipients.len() as u32,
-                updated_at: finnish_local(row.updated_at),
-            });
-        }
-        Ok(summaries)
+        self.summaries(rows)
+    }
+
+    async fn list_mail_drafts(&self, actor: &Actor) -> Result<Vec<DraftSummary>, AppError> {
+        author(actor)?;
+        let Some(bridge) = self
+            .store
+            .bridge_account(actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?
+        else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .store
+            .drafts(actor.organisation_id, bridge, DRAFTS_LISTED)
+            .await
+            .map_err(AppError::internal)?;
+        self.summaries(rows)
     }
 
     async fn open_draft(&self, actor: &Actor, id: Uuid) -> Result<DraftView, AppError> {
@@ -532,6 +579,20 @@ pub async fn send_draft(
 ) -> Response {
     match service.send(&actor, id).await {
         Ok(page) => Redirect::to(&page).into_response(),
+        Err(error) => failed(error),
+    }
+}
+
+/// `POST /compose/{id}/claim`: take over a draft that arrived by mail.
+pub async fn claim_draft(
+    State(service): State<DraftService>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+) -> Response {
+    match service.claim(&actor, id).await {
+        Ok(()) => Redirect::to(&format!("/compose/{id}")).into_response(),
+        // Taken by someone else meanwhile: back to the list, which no longer shows it.
+        Err(AppError::NotFound) => Redirect::to("/compose").into_response(),
         Err(error) => failed(error),
     }
 }

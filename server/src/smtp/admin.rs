@@ -127,26 +127,35 @@ pub async fn list(store: &Arc<dyn Store>, org: &Organisation) -> anyhow::Result<
         }
     };
     Ok(format!(
-        "{}\n  sender domains: {}\n  relay networks: {}\n  notice type: {}, verifiable: {}, language: {}",
+        "{}\n  sender domains: {}\n  relay networks: {}\n  notice type: {}, verifiable: {}, \
+         draft mode: {}, language: {}",
         org.name,
         or_none(domains),
         or_none(networks),
         settings.notice_type,
         if settings.verifiable { "yes" } else { "no" },
+        if settings.draft_mode { "on" } else { "off" },
         settings.language,
     ))
 }
 
-/// Changes the defaults a mail's notice gets; `None` keeps a value.
+/// What `tiedoksi smtp settings` changes; `None` keeps a value.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SettingsChange<'a> {
+    pub notice_type: Option<&'a str>,
+    pub verifiable: Option<bool>,
+    pub draft_mode: Option<bool>,
+    pub language: Option<&'a str>,
+}
+
+/// Changes the defaults a mail's notice gets.
 pub async fn configure(
     store: &Arc<dyn Store>,
     org: &Organisation,
-    notice_type: Option<&str>,
-    verifiable: Option<bool>,
-    language: Option<&str>,
+    change: SettingsChange<'_>,
 ) -> anyhow::Result<String> {
     let mut settings = store.mail_settings(org.id).await?;
-    if let Some(notice_type) = notice_type {
+    if let Some(notice_type) = change.notice_type {
         let parsed = NoticeType::parse(notice_type).ok_or_else(|| {
             anyhow::anyhow!(
                 "unknown notice type {notice_type:?}; one of: {}",
@@ -155,10 +164,13 @@ pub async fn configure(
         })?;
         settings.notice_type = parsed.as_str().to_string();
     }
-    if let Some(verifiable) = verifiable {
+    if let Some(verifiable) = change.verifiable {
         settings.verifiable = verifiable;
     }
-    if let Some(language) = language {
+    if let Some(draft_mode) = change.draft_mode {
+        settings.draft_mode = draft_mode;
+    }
+    if let Some(language) = change.language {
         if !matches!(language, "fi" | "sv" | "en") {
             anyhow::bail!("language must be fi, sv or en");
         }

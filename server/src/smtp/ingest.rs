@@ -32,7 +32,9 @@ use crate::delivery::worker::{JobFailure, JobHandler};
 use crate::notices::compose::ComposeService;
 use crate::notices::documents::{Documents, UploadRefusal};
 use crate::secrets::{Column, DataKeys};
-use crate::store::{InboundMail, Job, JobKind, MailSettings, MailSettlement, Store, Timestamp};
+use crate::store::{
+    DraftRow, InboundMail, Job, JobKind, MailSettings, MailSettlement, Store, Timestamp,
+};
 
 pub struct IngestMail {
     pub store: Arc<dyn Store>,
@@ -374,6 +376,31 @@ impl IngestMail {
         }
     }
 
+    /// Draft mode: the mail waits as a draft (the bridge account's, with the mail's id) until
+    /// a caseworker takes it over and finishes it; kept again on a retry, never twice.
+    async fn keep_as_draft(
+        &self,
+        mail: &InboundMail,
+        settings: &MailSettings,
+        draft: &NoticeDraft,
+    ) -> Result<uuid::Uuid, JobFailure> {
+        let json = serde_json::to_string(draft).map_err(fatal)?;
+        let row = DraftRow {
+            id: mail.id,
+            organisation_id: mail.organisation_id,
+            author_id: settings.bridge_user_id,
+            title: draft.title.chars().take(256).collect(),
+            content_sealed: self.keys.seal(Column::Draft, &json),
+            problems: "[]".to_string(),
+            notice_id: None,
+            created_at: mail.received_at,
+            updated_at: Timestamp::now(),
+        };
+        // `false`: a caseworker took it over already (a retry after a crash).
+        self.store.save_draft(&row).await.map_err(retryable)?;
+        Ok(mail.id)
+    }
+
     async fn settle(
         &self,
         mail: &InboundMail,
@@ -455,6 +482,12 @@ impl JobHandler for IngestMail {
             Ok(draft) => draft,
             Err(problem) => return self.refuse(&mail, problem, outcome).await,
         };
+        if settings.draft_mode {
+            let draft_id = self.keep_as_draft(&mail, &settings, &draft).await?;
+            return self
+                .settle(&mail, MailSettlement::Drafted { draft_id }, outcome)
+                .await;
+        }
         match self
             .compose(&actor, draft, &mut outcome.refused_recipients)
             .await?

@@ -120,6 +120,8 @@ pub trait MailStore: Send + Sync {
     async fn remove_relay_network(&self, organisation_id: Uuid, network: &str)
         -> StoreResult<bool>;
     async fn relay_networks(&self, organisation_id: Uuid) -> StoreResult<Vec<String>>;
+    /// The organisation's bridge account, if mail has made one.
+    async fn bridge_account(&self, organisation_id: Uuid) -> StoreResult<Option<Uuid>>;
     /// The organisation's settings, made (with its bridge account) the first time asked.
     async fn mail_settings(&self, organisation_id: Uuid) -> StoreResult<MailSettings>;
     async fn save_mail_settings(&self, settings: &MailSettings) -> StoreResult<()>;

@@ -855,6 +855,16 @@ pub trait DraftStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<DraftRow>>;
     async fn mark_draft_sent(&self, id: Uuid, notice_id: Uuid, at: Timestamp) -> StoreResult<()>;
+    /// Hands an unsent draft from one author to another (a draft that arrived by mail, taken
+    /// over by a caseworker); `false` when it is not `from`'s any more.
+    async fn reassign_draft(
+        &self,
+        organisation_id: Uuid,
+        id: Uuid,
+        from: Uuid,
+        to: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
     /// `false` when there was no such unsent draft of the author's.
     async fn delete_draft(
         &self,

@@ -214,6 +214,18 @@ macro_rules! impl_shared_mail_store {
                 .await?)
             }
 
+            async fn bridge_account(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT bridge_user_id FROM smtp_settings WHERE organisation_id = $1",
+                )
+                .bind(organisation_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
             async fn mail_settings(
                 &self,
                 organisation_id: uuid::Uuid,

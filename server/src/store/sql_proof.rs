@@ -521,6 +521,28 @@ macro_rules! impl_shared_proof_stores {
                 Ok(())
             }
 
+            async fn reassign_draft(
+                &self,
+                organisation_id: uuid::Uuid,
+                id: uuid::Uuid,
+                from: uuid::Uuid,
+                to: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let moved = sqlx::query(
+                    "UPDATE drafts SET author_id = $4, updated_at = $5 WHERE organisation_id = $1 \
+                     AND id = $2 AND author_id = $3 AND notice_id IS NULL",
+                )
+                .bind(organisation_id)
+                .bind(id)
+                .bind(from)
+                .bind(to)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(moved.rows_affected() == 1)
+            }
+
             async fn delete_draft(
                 &self,
                 organisation_id: uuid::Uuid,

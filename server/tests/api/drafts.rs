@@ -24,7 +24,7 @@ fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &crate::helpers::TestApp,
     client: &reqwest::Client,
     path: &str,
@@ -39,7 +39,7 @@ async fn post(
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     assert_eq!(response.status(), 303, "{:?}", response.headers());
     response.headers()[LOCATION].to_str().unwrap().to_string()
 }

@@ -591,7 +591,94 @@ async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
     );
 }
 
+/// Draft mode: the mail waits as a draft that a caseworker takes over (once: the second
+/// taker finds it gone), finishes and sends; nothing reaches Suomi.fi before that.
+async fn in_draft_mode_a_mail_waits_for_a_caseworker(backend: TestBackend) {
+    use crate::drafts::{location, post};
+    use tiedoksi::smtp::admin::{configure, SettingsChange};
+
+    let app = smtp_app(backend).await;
+    let change = SettingsChange {
+        draft_mode: Some(true),
+        ..SettingsChange::default()
+    };
+    configure(&app.store, &app.organisation, change)
+        .await
+        .unwrap();
+    let answers = run_clients(&app, &["finnish"]);
+    assert_eq!(code(&answers, "finnish"), 250);
+    let mails = settled_mails(&app, 1).await;
+    assert_eq!(mails[0].state, "drafted");
+    let draft_id = mails[0].draft_id.unwrap().to_string();
+    assert!(simulator_messages(&app).await.is_empty(), "not sent yet");
+
+    app.login_as_admin().await;
+    let waiting: Value = app
+        .call("list_mail_drafts", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting[0]["title"],
+        "Päätös: äitiysavustus – hakemus 2026/123"
+    );
+    let page = app.get("/compose").await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"mail-drafts\""), "{page}");
+    assert!(page.contains(&format!("/compose/{draft_id}/claim")));
+
+    let claimed = post(
+        &app,
+        &app.client,
+        &format!("/compose/{draft_id}/claim"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&claimed), format!("/compose/{draft_id}"));
+    let again = post(
+        &app,
+        &app.client,
+        &format!("/compose/{draft_id}/claim"),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&again), "/compose", "taken already");
+    let waiting: Value = app
+        .call("list_mail_drafts", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(waiting, serde_json::json!([]));
+    let mine: Value = app.call("list_drafts", &[]).await.json().await.unwrap();
+    assert_eq!(mine[0]["id"], draft_id.as_str());
+    let opened: Value = app
+        .call("open_draft", &[("id", &draft_id)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        opened["attachments"][0]["filename"],
+        "päätös – äitiysavustus.pdf"
+    );
+
+    let sent = post(&app, &app.client, &format!("/compose/{draft_id}/send"), &[]).await;
+    assert!(
+        location(&sent).starts_with("/notices/"),
+        "{:?}",
+        location(&sent)
+    );
+    let messages = wait_for_messages(&app, 1).await;
+    assert_eq!(titled(&messages, "Päätös: äitiysavustus").len(), 1);
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"draft.claimed".to_string()));
+}
+
 on_both_backends!(
+    in_draft_mode_a_mail_waits_for_a_caseworker,
     swaks_pipelines_and_authenticates,
     mail_from_any_client_becomes_notices_with_the_right_answers,
     a_mail_answered_250_survives_a_kill,
