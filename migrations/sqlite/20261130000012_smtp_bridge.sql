@@ -25,7 +25,11 @@ CREATE TABLE smtp_settings (
     notice_type      TEXT NOT NULL DEFAULT 'notification',
     verifiable       BOOLEAN NOT NULL DEFAULT FALSE,
     draft_mode       BOOLEAN NOT NULL DEFAULT FALSE,
-    language         TEXT NOT NULL DEFAULT 'fi'
+    language         TEXT NOT NULL DEFAULT 'fi',
+    -- Mails back to the sender when a notice is sent, read, its receipt confirmed.
+    acknowledgements BOOLEAN NOT NULL DEFAULT FALSE,
+    -- Where citizens' replies to mailed notices are forwarded as mail (none: not forwarded).
+    replies_to       TEXT
 );
 
 -- One row per mail accepted (after `250` to DATA). The raw mail is sealed in the blob store
@@ -73,4 +77,16 @@ CREATE TABLE smtp_credentials (
     created_at       TEXT NOT NULL,
     last_used_at     TEXT,
     revoked_at       TEXT
+);
+
+-- Acknowledgements sent for a mailed notice's deliveries: each milestone (sent, read,
+-- receipt_confirmed) once per delivery.
+CREATE TABLE smtp_acknowledgements (
+    id               BLOB PRIMARY KEY NOT NULL,
+    organisation_id  BLOB NOT NULL REFERENCES organisations (id),
+    smtp_message_id  BLOB NOT NULL REFERENCES smtp_messages (id),
+    delivery_id      BLOB NOT NULL REFERENCES deliveries (id),
+    milestone        TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    UNIQUE (delivery_id, milestone)
 );

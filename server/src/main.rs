@@ -86,6 +86,12 @@ enum SmtpCommand {
         /// fi, sv or en.
         #[arg(long)]
         language: Option<String>,
+        /// Mail the sender when a notice is sent, read, its receipt confirmed.
+        #[arg(long)]
+        acknowledgements: Option<bool>,
+        /// Forward citizens' replies to this address (in a sender domain); "" stops it.
+        #[arg(long)]
+        replies_to: Option<String>,
     },
 }
 
@@ -183,12 +189,16 @@ async fn smtp(organisation: Option<String>, command: SmtpCommand) -> anyhow::Res
             verifiable,
             draft_mode,
             language,
+            acknowledgements,
+            replies_to,
         } => {
             let change = admin::SettingsChange {
                 notice_type: notice_type.as_deref(),
                 verifiable,
                 draft_mode,
                 language: language.as_deref(),
+                acknowledgements,
+                replies_to: replies_to.as_deref(),
             };
             admin::configure(&store, &org, change).await?
         }

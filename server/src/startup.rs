@@ -46,8 +46,10 @@ use crate::notices::drafts::{self, DraftService};
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
 use crate::secrets::{DataKey, DataKeys};
+use crate::smtp::acknowledge::{AcknowledgementScan, MailAcknowledgements};
 use crate::smtp::ingest::IngestMail;
 use crate::smtp::intake::Intake;
+use crate::smtp::kept::KeptMails;
 use crate::smtp::report::{MailReports, Relay};
 use crate::smtp::senders::Senders;
 use crate::smtp::SmtpListener;
@@ -80,6 +82,7 @@ pub struct Application {
     smtp: Option<SmtpListener>,
     ingest_mail: IngestMail,
     mail_reports: MailReports,
+    mail_acknowledgements: MailAcknowledgements,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -165,17 +168,28 @@ impl Application {
             ),
             None => None,
         };
-        let mail_reports = MailReports {
+        let kept = KeptMails {
             store: store.clone(),
             blobs: blobs.clone(),
             keys: data_key.clone(),
-            relay: Relay::from_config(&config.smtp)?,
+        };
+        let relay = Relay::from_config(&config.smtp)?;
+        let mail_reports = MailReports {
+            store: store.clone(),
+            kept: kept.clone(),
+            relay: relay.clone(),
             hostname: config.smtp.hostname.clone(),
+            from: config.smtp.reports_from.clone(),
+        };
+        let mail_acknowledgements = MailAcknowledgements {
+            store: store.clone(),
+            kept: kept.clone(),
+            relay: relay.clone(),
             from: config.smtp.reports_from.clone(),
         };
         let ingest_mail = IngestMail {
             store: store.clone(),
-            blobs: blobs.clone(),
+            kept: kept.clone(),
             keys: data_key.clone(),
             compose,
             documents,
@@ -203,6 +217,7 @@ impl Application {
             smtp,
             ingest_mail,
             mail_reports,
+            mail_acknowledgements,
         })
     }
 
@@ -272,7 +287,11 @@ impl Application {
             JobsByKind::default()
                 .with(JobKind::SendDelivery, send)
                 .with(JobKind::IngestMail, Arc::new(self.ingest_mail))
-                .with(JobKind::MailReport, Arc::new(self.mail_reports)),
+                .with(JobKind::MailReport, Arc::new(self.mail_reports))
+                .with(
+                    JobKind::MailAcknowledgement,
+                    Arc::new(self.mail_acknowledgements),
+                ),
         );
         let smtp = self
             .smtp
@@ -292,6 +311,11 @@ impl Application {
             keys: self.data_key.clone(),
         };
         let replies = tokio::spawn(replies.run(self.events_interval, worker_stopped.clone()));
+        let acknowledgements = AcknowledgementScan {
+            store: self.store.clone(),
+        };
+        let acknowledgements =
+            tokio::spawn(acknowledgements.run(self.events_interval, worker_stopped.clone()));
         let watch = AcknowledgementWatch {
             store: self.store.clone(),
             acknowledgement_days: self.acknowledgement_days,
@@ -318,6 +342,7 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), poller).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), replies).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), watch).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), acknowledgements).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
         self.store.close().await;
         drop(self.simulator);

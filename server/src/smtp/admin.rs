@@ -128,7 +128,7 @@ pub async fn list(store: &Arc<dyn Store>, org: &Organisation) -> anyhow::Result<
     };
     Ok(format!(
         "{}\n  sender domains: {}\n  relay networks: {}\n  notice type: {}, verifiable: {}, \
-         draft mode: {}, language: {}",
+         draft mode: {}, language: {}\n  acknowledgements: {}, citizens' replies to: {}",
         org.name,
         or_none(domains),
         or_none(networks),
@@ -136,6 +136,12 @@ pub async fn list(store: &Arc<dyn Store>, org: &Organisation) -> anyhow::Result<
         if settings.verifiable { "yes" } else { "no" },
         if settings.draft_mode { "on" } else { "off" },
         settings.language,
+        if settings.acknowledgements {
+            "on"
+        } else {
+            "off"
+        },
+        settings.replies_to.as_deref().unwrap_or("(not forwarded)"),
     ))
 }
 
@@ -146,6 +152,9 @@ pub struct SettingsChange<'a> {
     pub verifiable: Option<bool>,
     pub draft_mode: Option<bool>,
     pub language: Option<&'a str>,
+    pub acknowledgements: Option<bool>,
+    /// `Some("")` stops forwarding replies.
+    pub replies_to: Option<&'a str>,
 }
 
 /// Changes the defaults a mail's notice gets.
@@ -169,6 +178,26 @@ pub async fn configure(
     }
     if let Some(draft_mode) = change.draft_mode {
         settings.draft_mode = draft_mode;
+    }
+    if let Some(acknowledgements) = change.acknowledgements {
+        settings.acknowledgements = acknowledgements;
+    }
+    if let Some(address) = change.replies_to.map(str::trim) {
+        settings.replies_to = if address.is_empty() {
+            None
+        } else {
+            // Replies carry identity codes: only to the organisation's own domains.
+            let parsed = super::address::MailAddress::parse(address)
+                .ok_or_else(|| anyhow::anyhow!("{address:?} is not a mail address"))?;
+            let domains = store.sender_domains(org.id).await?;
+            if !parsed.in_domains(&domains) {
+                anyhow::bail!(
+                    "replies go only to the organisation's sender domains ({}); add the domain first",
+                    domains.join(", ")
+                );
+            }
+            Some(address.to_string())
+        };
     }
     if let Some(language) = change.language {
         if !matches!(language, "fi" | "sv" | "en") {

@@ -27,7 +27,7 @@ use app::error::AppError;
 use async_trait::async_trait;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 
-use crate::blobs::{BlobStore, Sha256Hex};
+use super::kept::{fatal, retryable, KeptMail, KeptMails};
 use crate::delivery::worker::{JobFailure, JobHandler};
 use crate::notices::compose::ComposeService;
 use crate::notices::documents::{Documents, UploadRefusal};
@@ -38,23 +38,10 @@ use crate::store::{
 
 pub struct IngestMail {
     pub store: Arc<dyn Store>,
-    pub blobs: Arc<dyn BlobStore>,
+    pub kept: KeptMails,
     pub keys: DataKeys,
     pub compose: ComposeService,
     pub documents: Documents,
-}
-
-fn retryable(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retryable {
-        error: error.to_string(),
-        retry_after: None,
-    }
-}
-
-fn fatal(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Fatal {
-        error: error.to_string(),
-    }
 }
 
 /// Why a mail cannot become a notice at all.
@@ -182,34 +169,6 @@ fn recipient_index(field: &str) -> Option<usize> {
 }
 
 impl IngestMail {
-    async fn load(&self, job: &Job) -> Result<(InboundMail, Vec<u8>, Vec<String>), JobFailure> {
-        let mail = self
-            .store
-            .inbound_mail(job.subject_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the mail is gone"))?;
-        let digest = Sha256Hex::parse(&mail.raw_sha256).map_err(fatal)?;
-        let sealed = self
-            .blobs
-            .get(&digest)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the mail's bytes are missing from the blob store"))?;
-        let raw = self
-            .keys
-            .open_bytes(Column::InboundMail, &sealed)
-            .map_err(fatal)?;
-        let recipients: Vec<String> = serde_json::from_str(
-            &self
-                .keys
-                .open(Column::MailRecipients, &mail.recipients_sealed)
-                .map_err(fatal)?,
-        )
-        .map_err(fatal)?;
-        Ok((mail, raw, recipients))
-    }
-
     async fn actor(
         &self,
         mail: &InboundMail,
@@ -450,7 +409,11 @@ impl IngestMail {
 #[async_trait]
 impl JobHandler for IngestMail {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
-        let (mail, raw, addresses) = self.load(job).await?;
+        let KeptMail {
+            mail,
+            raw,
+            addresses,
+        } = self.kept.open(job.subject_id).await?;
         if mail.state != "received" {
             return Ok(());
         }

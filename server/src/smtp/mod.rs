@@ -6,10 +6,12 @@
 //! `session` speaks the protocol, `senders` decides who may send, `intake` keeps accepted
 //! mail durably before `250`, and `ingest` (an outbox job) turns a kept mail into a notice.
 
+pub mod acknowledge;
 pub mod address;
 pub mod admin;
 pub mod ingest;
 pub mod intake;
+pub mod kept;
 pub mod report;
 pub mod senders;
 pub mod session;

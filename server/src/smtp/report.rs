@@ -25,10 +25,9 @@ use mail_builder::MessageBuilder;
 use mail_parser::MessageParser;
 
 use super::ingest::{MailOutcome, MailProblem};
-use crate::blobs::{BlobStore, Sha256Hex};
+use super::kept::{fatal, retryable, KeptMail, KeptMails};
 use crate::config::SmtpConfig;
 use crate::delivery::worker::{JobFailure, JobHandler};
-use crate::secrets::{Column, DataKeys};
 use crate::store::{InboundMail, Job, Store};
 
 /// The operator's relay, TLS required.
@@ -60,7 +59,7 @@ impl Relay {
         Ok(Some(Self { transport }))
     }
 
-    async fn send(&self, to: &str, bytes: &[u8]) -> Result<(), String> {
+    pub async fn send(&self, to: &str, bytes: &[u8]) -> Result<(), String> {
         // The null reverse path: nothing ever answers a report.
         let envelope = Envelope::new(None, vec![to.parse().map_err(|e| format!("{e}"))?])
             .map_err(|e| e.to_string())?;
@@ -74,27 +73,13 @@ impl Relay {
 
 pub struct MailReports {
     pub store: Arc<dyn Store>,
-    pub blobs: Arc<dyn BlobStore>,
-    pub keys: DataKeys,
+    pub kept: KeptMails,
     pub relay: Option<Relay>,
     pub hostname: String,
     pub from: String,
 }
 
-fn retryable(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retryable {
-        error: error.to_string(),
-        retry_after: None,
-    }
-}
-
-fn fatal(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Fatal {
-        error: error.to_string(),
-    }
-}
-
-fn locale(language: &str) -> Locale {
+pub(crate) fn locale(language: &str) -> Locale {
     match language {
         "sv" => Locale::sv,
         "en" => Locale::en,
@@ -110,7 +95,7 @@ struct Failure {
 }
 
 /// `131052-****@asiointitili.fi`: the person's part of the report names no one in full.
-fn masked(address: &str) -> String {
+pub(crate) fn masked(address: &str) -> String {
     match address.split_once('@') {
         Some((local, domain)) => match app::domain::RecipientId::parse(local) {
             Ok(id) => format!("{}@{domain}", id.masked()),
@@ -299,34 +284,6 @@ fn original_headers(raw: &[u8]) -> Vec<u8> {
 }
 
 impl MailReports {
-    async fn load(&self, job: &Job) -> Result<(InboundMail, Vec<u8>, Vec<String>), JobFailure> {
-        let mail = self
-            .store
-            .inbound_mail(job.subject_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the mail is gone"))?;
-        let digest = Sha256Hex::parse(&mail.raw_sha256).map_err(fatal)?;
-        let sealed = self
-            .blobs
-            .get(&digest)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the mail's bytes are missing"))?;
-        let raw = self
-            .keys
-            .open_bytes(Column::InboundMail, &sealed)
-            .map_err(fatal)?;
-        let addresses: Vec<String> = serde_json::from_str(
-            &self
-                .keys
-                .open(Column::MailRecipients, &mail.recipients_sealed)
-                .map_err(fatal)?,
-        )
-        .map_err(fatal)?;
-        Ok((mail, raw, addresses))
-    }
-
     /// The report as bytes; `None` when there is nothing to report.
     pub fn build(
         &self,
@@ -383,7 +340,11 @@ impl MailReports {
 #[async_trait]
 impl JobHandler for MailReports {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
-        let (mail, raw, addresses) = self.load(job).await?;
+        let KeptMail {
+            mail,
+            raw,
+            addresses,
+        } = self.kept.open(job.subject_id).await?;
         let settings = self
             .store
             .mail_settings(mail.organisation_id)

@@ -18,6 +18,31 @@ pub struct MailSettings {
     /// The mail becomes a draft a caseworker finishes, instead of a notice sent at once.
     pub draft_mode: bool,
     pub language: String,
+    /// Mails back to the sender when a notice is sent, read, its receipt confirmed.
+    pub acknowledgements: bool,
+    /// Where citizens' replies to mailed notices are forwarded as mail.
+    pub replies_to: Option<String>,
+}
+
+/// A delivery of a mailed notice that reached a status worth acknowledging.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AcknowledgementCandidate {
+    pub smtp_message_id: Uuid,
+    pub organisation_id: Uuid,
+    pub delivery_id: Uuid,
+    pub status: String,
+}
+
+/// One acknowledgement mail to send: a delivery's milestone (`sent`, `read`,
+/// `receipt_confirmed`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Acknowledgement {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub smtp_message_id: Uuid,
+    pub delivery_id: Uuid,
+    pub milestone: String,
+    pub created_at: Timestamp,
 }
 
 /// A mail as accepted, before its `250`: the raw bytes are sealed in the blob store.
@@ -96,6 +121,16 @@ pub struct SmtpCredential {
 
 #[async_trait]
 pub trait MailStore: Send + Sync {
+    /// Deliveries of mailed notices (organisations with acknowledgements on, mails of the
+    /// last 60 days) whose status's milestone has no acknowledgement yet.
+    async fn acknowledgement_candidates(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<AcknowledgementCandidate>>;
+    /// The acknowledgement and its sending job, once per delivery and milestone; `false`
+    /// when it was recorded before.
+    async fn record_acknowledgement(&self, acknowledgement: &Acknowledgement) -> StoreResult<bool>;
+    async fn acknowledgement(&self, id: Uuid) -> StoreResult<Option<Acknowledgement>>;
     /// A taken name is a conflict.
     async fn create_smtp_credential(&self, credential: &SmtpCredential) -> StoreResult<()>;
     /// Also revoked ones (whose use is refused).

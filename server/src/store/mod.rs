@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use mail::{
-    AcceptedMail, InboundMail, MailAcceptance, MailSettings, MailSettlement, MailStore,
-    SmtpCredential,
+    AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
+    MailSettings, MailSettlement, MailStore, SmtpCredential,
 };
 pub use timestamp::Timestamp;
 
@@ -189,6 +189,8 @@ pub enum JobKind {
     IngestMail,
     /// Tell a mail's sender what could not be sent (a delivery status notification).
     MailReport,
+    /// Tell a mail's sender that its notice was sent, read or its receipt confirmed.
+    MailAcknowledgement,
 }
 
 impl JobKind {
@@ -197,6 +199,7 @@ impl JobKind {
             JobKind::SendDelivery => "send_delivery",
             JobKind::IngestMail => "ingest_mail",
             JobKind::MailReport => "mail_report",
+            JobKind::MailAcknowledgement => "mail_acknowledgement",
         }
     }
 }

@@ -4,8 +4,17 @@ pub(crate) const MAIL_COLUMNS: &str = "id, organisation_id, message_key, raw_sha
      envelope_from, recipients_sealed, recipient_count, client_ip, helo, tls, received_at, \
      state, notice_id, draft_id, outcome, settled_at";
 
-pub(crate) const SETTINGS_COLUMNS: &str =
-    "organisation_id, bridge_user_id, notice_type, verifiable, draft_mode, language";
+pub(crate) const SETTINGS_COLUMNS: &str = "organisation_id, bridge_user_id, notice_type, \
+     verifiable, draft_mode, language, acknowledgements, replies_to";
+
+/// The milestone a delivery status has reached, in SQL (`d` is the delivery).
+pub(crate) const MILESTONE_OF_STATUS: &str = "CASE d.status \
+     WHEN 'receipt_confirmed' THEN 'receipt_confirmed' \
+     WHEN 'read' THEN 'read' ELSE 'sent' END";
+
+/// Statuses that mean the notice is in the recipient's mailbox.
+pub(crate) const ACKNOWLEDGED_STATUSES: &str =
+    "('sent', 'delivered_electronically', 'read', 'receipt_confirmed')";
 
 pub(crate) const CREDENTIAL_COLUMNS: &str =
     "id, organisation_id, name, secret_sha256, created_at, last_used_at, revoked_at";
@@ -19,6 +28,79 @@ macro_rules! impl_shared_mail_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::MailStore for $store {
+            async fn acknowledgement_candidates(
+                &self,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::AcknowledgementCandidate>> {
+                let since = $crate::store::Timestamp::now() - time::Duration::days(60);
+                Ok(sqlx::query_as(&format!(
+                    "SELECT m.id AS smtp_message_id, m.organisation_id, d.id AS delivery_id, \
+                     d.status FROM smtp_messages m \
+                     JOIN smtp_settings s ON s.organisation_id = m.organisation_id \
+                     JOIN deliveries d ON d.notice_id = m.notice_id \
+                     WHERE s.acknowledgements = TRUE AND m.received_at > $1 \
+                     AND d.status IN {} AND NOT EXISTS (SELECT 1 FROM smtp_acknowledgements a \
+                     WHERE a.delivery_id = d.id AND a.milestone = {}) \
+                     ORDER BY m.received_at LIMIT $2",
+                    $crate::store::sql_mail::ACKNOWLEDGED_STATUSES,
+                    $crate::store::sql_mail::MILESTONE_OF_STATUS,
+                ))
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn record_acknowledgement(
+                &self,
+                acknowledgement: &$crate::store::Acknowledgement,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO smtp_acknowledgements (id, organisation_id, smtp_message_id, \
+                     delivery_id, milestone, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (delivery_id, milestone) DO NOTHING",
+                )
+                .bind(acknowledgement.id)
+                .bind(acknowledgement.organisation_id)
+                .bind(acknowledgement.smtp_message_id)
+                .bind(acknowledgement.delivery_id)
+                .bind(&acknowledgement.milestone)
+                .bind(acknowledgement.created_at)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(acknowledgement.organisation_id)
+                .bind($crate::store::JobKind::MailAcknowledgement.as_str())
+                .bind(acknowledgement.id)
+                .bind(acknowledgement.created_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn acknowledgement(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Acknowledgement>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, smtp_message_id, delivery_id, milestone, \
+                     created_at FROM smtp_acknowledgements WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
             async fn create_smtp_credential(
                 &self,
                 credential: &$crate::store::SmtpCredential,
@@ -282,13 +364,16 @@ macro_rules! impl_shared_mail_store {
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(
                     "UPDATE smtp_settings SET notice_type = $2, verifiable = $3, \
-                     draft_mode = $4, language = $5 WHERE organisation_id = $1",
+                     draft_mode = $4, language = $5, acknowledgements = $6, replies_to = $7 \
+                     WHERE organisation_id = $1",
                 )
                 .bind(settings.organisation_id)
                 .bind(&settings.notice_type)
                 .bind(settings.verifiable)
                 .bind(settings.draft_mode)
                 .bind(&settings.language)
+                .bind(settings.acknowledgements)
+                .bind(&settings.replies_to)
                 .execute(&self.pool)
                 .await?;
                 Ok(())

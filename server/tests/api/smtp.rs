@@ -350,36 +350,92 @@ fn test_python() -> std::path::PathBuf {
     python
 }
 
+/// The organisation's mail server for the bridge's own mails: aiosmtpd over STARTTLS with a
+/// certificate made here, trusted by the bridge as `TIEDOKSI_SMTP_RELAY_CA`.
+struct Sink {
+    dir: tempfile::TempDir,
+    port: String,
+    process: std::process::Child,
+}
+
+impl Sink {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), generated.cert.pem()).unwrap();
+        std::fs::write(
+            dir.path().join("key.pem"),
+            generated.signing_key.serialize_pem(),
+        )
+        .unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/sink.py");
+        let (process, line) = crate::delivery::start(
+            std::process::Command::new(test_python())
+                .arg(script)
+                .arg("--cert")
+                .arg(dir.path().join("cert.pem"))
+                .arg("--key")
+                .arg(dir.path().join("key.pem"))
+                .arg("--out")
+                .arg(dir.path().join("received.jsonl")),
+            "port ",
+        );
+        let port = line.trim_start_matches("port ").trim().to_string();
+        Self { dir, port, process }
+    }
+
+    fn relay_to(&self, config: &mut tiedoksi::config::Config) {
+        config.smtp.relay = Some(format!("localhost:{}", self.port));
+        config.smtp.relay_ca = Some(
+            self.dir
+                .path()
+                .join("cert.pem")
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+
+    fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("received.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{} of {count} mails received: {received:?}",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 /// Mails the bridge accepted but could not wholly send come back to the envelope sender as
 /// RFC 3464 reports, received over STARTTLS by aiosmtpd and read by Python's email parser.
 async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend: TestBackend) {
     use crate::delivery::start;
 
-    let dir = tempfile::tempdir().unwrap();
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    let received = dir.path().join("received.jsonl");
-    let sink_script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/sink.py");
-    let (mut sink, line) = start(
-        std::process::Command::new(test_python())
-            .arg(sink_script)
-            .arg("--cert")
-            .arg(&cert)
-            .arg("--key")
-            .arg(&key)
-            .arg("--out")
-            .arg(&received),
-        "port ",
-    );
-    let sink_port = line.trim_start_matches("port ").trim().to_string();
-
+    let sink = Sink::start();
     let app = spawn_app_with(backend, |config| {
         config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
-        config.smtp.relay = Some(format!("localhost:{sink_port}"));
-        config.smtp.relay_ca = Some(cert.to_string_lossy().into_owned());
+        sink.relay_to(config);
         config.worker.idle = Duration::from_millis(20);
     })
     .await;
@@ -388,25 +444,7 @@ async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend:
         assert_eq!(code(&answers, case), 250, "{case}: {:?}", answers[case]);
     }
 
-    let started = Instant::now();
-    let reports: Vec<Value> = loop {
-        let lines = std::fs::read_to_string(&received).unwrap_or_default();
-        let reports: Vec<Value> = lines
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-        if reports.len() >= 3 {
-            break reports;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{} of 3 reports received",
-            reports.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    sink.kill().unwrap();
-    sink.wait().unwrap();
+    let reports = sink.wait_for(3).await;
 
     let original = |report: &Value| {
         answers
@@ -677,7 +715,69 @@ async fn in_draft_mode_a_mail_waits_for_a_caseworker(backend: TestBackend) {
         .contains(&"draft.claimed".to_string()));
 }
 
+/// With acknowledgements on, the sender hears when its notice reached the mailbox and when
+/// it was read: mails threaded to the original, with the status in a header.
+async fn acknowledgements_follow_the_notice(backend: TestBackend) {
+    use tiedoksi::smtp::admin::{configure, SettingsChange};
+
+    let sink = Sink::start();
+    let app = spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_millis(200);
+        sink.relay_to(config);
+    })
+    .await;
+    let change = SettingsChange {
+        acknowledgements: Some(true),
+        ..SettingsChange::default()
+    };
+    configure(&app.store, &app.organisation, change)
+        .await
+        .unwrap();
+    let answers = run_clients(&app, &["html_only"]);
+    assert_eq!(code(&answers, "html_only"), 250);
+    let sent = sink.wait_for(1).await;
+    assert_eq!(sent[0]["status"], "sent", "{sent:?}");
+
+    let simulator = app.simulator_url.clone().unwrap();
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/clock/advance"))
+        .json(&serde_json::json!({ "seconds": 86_400 }))
+        .send()
+        .await
+        .unwrap();
+    let both = sink.wait_for(2).await;
+    assert_eq!(both[1]["status"], "read", "{both:?}");
+    for acknowledgement in &both {
+        assert_eq!(
+            acknowledgement["in_reply_to"],
+            answers["html_only"]["message_id"]
+        );
+        assert_eq!(
+            acknowledgement["rcpt_tos"],
+            serde_json::json!(["kirjaamo@tiedoksi.local"])
+        );
+        assert_eq!(acknowledgement["auto_submitted"], "auto-replied");
+        assert_eq!(acknowledgement["defects"], serde_json::json!([]));
+        let text = acknowledgement["text"].as_str().unwrap();
+        assert!(text.contains("311299-****"), "{text}");
+        assert!(!text.contains("311299-047R"), "{text}");
+    }
+    assert!(both[0]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Lähetetty: Tarkastuskertomus"));
+    assert!(both[1]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Luettu: Tarkastuskertomus"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.received().len(), 2, "each milestone once");
+}
+
 on_both_backends!(
+    acknowledgements_follow_the_notice,
     in_draft_mode_a_mail_waits_for_a_caseworker,
     swaks_pipelines_and_authenticates,
     mail_from_any_client_becomes_notices_with_the_right_answers,

@@ -47,6 +47,11 @@ def summary(envelope):
         "human": human,
         "subject": str(message["Subject"]),
         "in_reply_to": str(message["In-Reply-To"] or ""),
+        "status": str(message["X-Tiedoksi-Status"] or ""),
+        "from": str(message["From"] or ""),
+        "text": message.get_body(preferencelist=("plain",)).get_content()
+        if not message.is_multipart() or message.get_content_type() != "multipart/report"
+        else "",
         "auto_submitted": str(message["Auto-Submitted"] or ""),
         "defects": [type(defect).__name__ for defect in message.defects],
     }
