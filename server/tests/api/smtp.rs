@@ -430,8 +430,6 @@ impl Drop for Sink {
 /// Mails the bridge accepted but could not wholly send come back to the envelope sender as
 /// RFC 3464 reports, received over STARTTLS by aiosmtpd and read by Python's email parser.
 async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend: TestBackend) {
-    use crate::delivery::start;
-
     let sink = Sink::start();
     let app = spawn_app_with(backend, |config| {
         config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
