@@ -90,3 +90,14 @@ CREATE TABLE smtp_acknowledgements (
     created_at       TEXT NOT NULL,
     UNIQUE (delivery_id, milestone)
 );
+
+-- An official's reply by mail to a forwarded citizen message goes to Suomi.fi as a reply.
+ALTER TABLE notices ADD COLUMN in_reply_to_message_id INTEGER;
+
+-- Citizens' messages forwarded as mail (to the organisation's replies address), each once.
+CREATE TABLE smtp_forwarded_replies (
+    reply_id         BLOB PRIMARY KEY NOT NULL REFERENCES citizen_replies (id),
+    organisation_id  BLOB NOT NULL REFERENCES organisations (id),
+    created_at       TEXT NOT NULL
+);
+CREATE INDEX smtp_messages_by_notice ON smtp_messages (notice_id);

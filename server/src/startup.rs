@@ -50,6 +50,7 @@ use crate::smtp::acknowledge::{AcknowledgementScan, MailAcknowledgements};
 use crate::smtp::ingest::IngestMail;
 use crate::smtp::intake::Intake;
 use crate::smtp::kept::KeptMails;
+use crate::smtp::replies::{ForwardReplies, ReplyForwarding};
 use crate::smtp::report::{MailReports, Relay};
 use crate::smtp::senders::Senders;
 use crate::smtp::SmtpListener;
@@ -83,6 +84,7 @@ pub struct Application {
     ingest_mail: IngestMail,
     mail_reports: MailReports,
     mail_acknowledgements: MailAcknowledgements,
+    forward_replies: ForwardReplies,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -187,6 +189,20 @@ impl Application {
             relay: relay.clone(),
             from: config.smtp.reports_from.clone(),
         };
+        let forward_replies = ForwardReplies {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            keys: data_key.clone(),
+            relay: relay.clone(),
+            hostname: config.smtp.hostname.clone(),
+            from: config.smtp.reports_from.clone(),
+            citizen_domain: config
+                .smtp
+                .recipient_domains
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "asiointitili.fi".into()),
+        };
         let ingest_mail = IngestMail {
             store: store.clone(),
             kept: kept.clone(),
@@ -218,6 +234,7 @@ impl Application {
             ingest_mail,
             mail_reports,
             mail_acknowledgements,
+            forward_replies,
         })
     }
 
@@ -291,7 +308,8 @@ impl Application {
                 .with(
                     JobKind::MailAcknowledgement,
                     Arc::new(self.mail_acknowledgements),
-                ),
+                )
+                .with(JobKind::ForwardReply, Arc::new(self.forward_replies)),
         );
         let smtp = self
             .smtp
@@ -316,6 +334,10 @@ impl Application {
         };
         let acknowledgements =
             tokio::spawn(acknowledgements.run(self.events_interval, worker_stopped.clone()));
+        let forwarding = ReplyForwarding {
+            store: self.store.clone(),
+        };
+        let forwarding = tokio::spawn(forwarding.run(self.events_interval, worker_stopped.clone()));
         let watch = AcknowledgementWatch {
             store: self.store.clone(),
             acknowledgement_days: self.acknowledgement_days,
@@ -343,6 +365,7 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), replies).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), watch).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), acknowledgements).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), forwarding).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
         self.store.close().await;
         drop(self.simulator);

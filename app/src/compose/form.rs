@@ -93,6 +93,7 @@ impl PostedDraft {
         }
         self.draft.attachments = saved.attachments.clone();
         self.draft.idempotency_key = saved.idempotency_key.clone();
+        self.draft.in_reply_to = saved.in_reply_to;
         self.draft
     }
 }
@@ -211,6 +212,7 @@ pub fn parse(fields: &[(String, String)]) -> PostedDraft {
             automated: flag(get("decision.automated")),
         },
         minor_personal_matter: flag(get("minor_personal_matter")),
+        in_reply_to: None,
     };
     PostedDraft {
         draft,

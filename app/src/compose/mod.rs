@@ -56,6 +56,10 @@ pub struct NoticeDraft {
     /// guardians are both notified, each separately.
     #[serde(default)]
     pub minor_personal_matter: bool,
+    /// Suomi.fi's id of a citizen's message this notice answers (an official's reply by mail
+    /// to a forwarded citizen message).
+    #[serde(default)]
+    pub in_reply_to: Option<i64>,
 }
 
 /// A decision's content besides its body (HL 44 §, 53 e §). Printed on the letter and at the

@@ -207,7 +207,7 @@ impl SendDelivery {
             visibility: Some(Visibility::Normal),
             attachments,
             notifications: Notifications::default(),
-            in_reply_to_message_id: None,
+            in_reply_to_message_id: notice.in_reply_to_message_id,
         })
     }
 
@@ -357,13 +357,23 @@ impl SendDelivery {
         };
         let result = match (prepared.electronic, prepared.paper) {
             (Some(electronic), None) => {
-                let message = ElectronicMessage {
+                let mut message = ElectronicMessage {
                     external_id,
                     recipient: self.recipient(delivery)?,
                     sender,
                     electronic,
                 };
-                self.suomifi.send_electronic(&message).await
+                let sent = self.suomifi.send_electronic(&message).await;
+                if replied_to_is_gone(&sent) && message.electronic.in_reply_to_message_id.is_some()
+                {
+                    // The citizen's message is gone (Suomi.fi keeps them 60 days): the answer
+                    // goes as a new message instead of failing.
+                    tracing::info!(delivery = %delivery.id, "the message replied to is gone; sending as a new message");
+                    message.electronic.in_reply_to_message_id = None;
+                    self.suomifi.send_electronic(&message).await
+                } else {
+                    sent
+                }
             }
             (Some(electronic), Some(paper_mail)) => {
                 let message = MultichannelMessage {
@@ -392,6 +402,15 @@ impl SendDelivery {
             Err(error) => Err(self.attempt_failed(delivery, "send", &error).await),
         }
     }
+}
+
+/// Suomi.fi refused a reply because the citizen's message it answers no longer exists.
+fn replied_to_is_gone<T>(result: &Result<T, crate::suomifi::SuomiFiError>) -> bool {
+    matches!(
+        result,
+        Err(crate::suomifi::SuomiFiError::Rejected { error_codes, .. })
+            if error_codes.iter().any(|code| code == "MESSAGE_BEING_REPLIED_TO_NOT_FOUND")
+    )
 }
 
 fn service_type(notice: &Notice) -> MessageServiceType {

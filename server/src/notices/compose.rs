@@ -1075,6 +1075,7 @@ impl ComposeService {
             paper_letter_sha256,
             decision: content.decision.clone(),
             electronic_body: plan.electronic_body,
+            in_reply_to_message_id: draft.in_reply_to,
             attachments: plan
                 .uploads
                 .iter()
@@ -1299,6 +1300,7 @@ mod tests {
             recipients: vec![],
             decision: DecisionDraft::default(),
             minor_personal_matter: personal,
+            in_reply_to: None,
         }
     }
 

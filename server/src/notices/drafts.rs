@@ -66,6 +66,7 @@ fn empty_draft(id: Uuid) -> NoticeDraft {
         recipients: vec![empty_recipient()],
         decision: Default::default(),
         minor_personal_matter: false,
+        in_reply_to: None,
     }
 }
 

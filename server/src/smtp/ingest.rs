@@ -227,6 +227,31 @@ impl IngestMail {
         Ok(Ok((uploads, left)))
     }
 
+    /// The citizen's message (ours to answer) this mail answers, from its thread headers.
+    async fn answered(
+        &self,
+        mail: &InboundMail,
+        message: &Message<'_>,
+    ) -> Result<Option<i64>, JobFailure> {
+        let mut thread: Vec<String> = Vec::new();
+        for value in [message.in_reply_to(), message.references()] {
+            if let Some(ids) = value.as_text_list() {
+                thread.extend(ids.iter().map(|id| id.to_string()));
+            } else if let Some(id) = value.as_text() {
+                thread.push(id.to_string());
+            }
+        }
+        let Some(id) = super::replies::answered_message_id(&thread) else {
+            return Ok(None);
+        };
+        let known = self
+            .store
+            .citizen_reply_by_message_id(mail.organisation_id, id)
+            .await
+            .map_err(retryable)?;
+        Ok(known.map(|reply| reply.message_id))
+    }
+
     fn draft(
         &self,
         mail: &InboundMail,
@@ -234,6 +259,7 @@ impl IngestMail {
         settings: &MailSettings,
         recipients: &[RecipientId],
         attachments: Vec<uuid::Uuid>,
+        answered: Option<i64>,
     ) -> Result<NoticeDraft, MailProblem> {
         let notice_type = match header_text(message, "X-Tiedoksi-Type") {
             Some(given) => NoticeType::parse(given)
@@ -251,10 +277,13 @@ impl IngestMail {
             .take(100)
             .collect();
         let max_title = self.compose.suomifi.limits().max_title_chars;
-        let text = message
-            .body_text(0)
-            .map(|text| text.into_owned())
-            .unwrap_or_default();
+        // An answer never carries a citizen message's details block onwards.
+        let text = super::replies::without_details(
+            &message
+                .body_text(0)
+                .map(|text| text.into_owned())
+                .unwrap_or_default(),
+        );
         let (title, body) = title_and_body(message.subject().unwrap_or_default(), &text, max_title);
         Ok(NoticeDraft {
             idempotency_key: format!("smtp:{}", mail.id),
@@ -282,6 +311,7 @@ impl IngestMail {
                 .collect(),
             decision: DecisionDraft::default(),
             minor_personal_matter: false,
+            in_reply_to: answered,
         })
     }
 
@@ -441,7 +471,8 @@ impl JobHandler for IngestMail {
             left_out,
             ..MailOutcome::default()
         };
-        let draft = match self.draft(&mail, &message, &settings, &recipients, uploads) {
+        let answered = self.answered(&mail, &message).await?;
+        let draft = match self.draft(&mail, &message, &settings, &recipients, uploads, answered) {
             Ok(draft) => draft,
             Err(problem) => return self.refuse(&mail, problem, outcome).await,
         };

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod ingest;
 pub mod intake;
 pub mod kept;
+pub mod replies;
 pub mod report;
 pub mod senders;
 pub mod session;

@@ -59,9 +59,22 @@ impl Relay {
         Ok(Some(Self { transport }))
     }
 
+    /// From the null reverse path: nothing ever answers a report.
     pub async fn send(&self, to: &str, bytes: &[u8]) -> Result<(), String> {
-        // The null reverse path: nothing ever answers a report.
-        let envelope = Envelope::new(None, vec![to.parse().map_err(|e| format!("{e}"))?])
+        self.send_from(None, to, bytes).await
+    }
+
+    pub async fn send_from(
+        &self,
+        from: Option<&str>,
+        to: &str,
+        bytes: &[u8],
+    ) -> Result<(), String> {
+        let from = match from {
+            Some(from) => Some(from.parse().map_err(|e| format!("{e}"))?),
+            None => None,
+        };
+        let envelope = Envelope::new(from, vec![to.parse().map_err(|e| format!("{e}"))?])
             .map_err(|e| e.to_string())?;
         self.transport
             .send_raw(&envelope, bytes)

@@ -121,6 +121,24 @@ pub struct SmtpCredential {
 
 #[async_trait]
 pub trait MailStore: Send + Sync {
+    /// Citizens' messages of the last 7 days to organisations that forward them, not yet
+    /// forwarded: `(reply id, organisation id)`, oldest first.
+    async fn replies_to_forward(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>>;
+    /// The forwarding and its sending job, once per reply; `false` when recorded before.
+    async fn record_reply_forwarding(
+        &self,
+        reply_id: Uuid,
+        organisation_id: Uuid,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The mail a notice was made from.
+    async fn mail_of_notice(&self, notice_id: Uuid) -> StoreResult<Option<InboundMail>>;
+    /// A citizen's message to the organisation, by its Suomi.fi id.
+    async fn citizen_reply_by_message_id(
+        &self,
+        organisation_id: Uuid,
+        message_id: i64,
+    ) -> StoreResult<Option<super::CitizenReply>>;
     /// Deliveries of mailed notices (organisations with acknowledgements on, mails of the
     /// last 60 days) whose status's milestone has no acknowledgement yet.
     async fn acknowledgement_candidates(

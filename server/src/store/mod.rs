@@ -191,6 +191,8 @@ pub enum JobKind {
     MailReport,
     /// Tell a mail's sender that its notice was sent, read or its receipt confirmed.
     MailAcknowledgement,
+    /// Forward a citizen's message as mail to the organisation's replies address.
+    ForwardReply,
 }
 
 impl JobKind {
@@ -200,6 +202,7 @@ impl JobKind {
             JobKind::IngestMail => "ingest_mail",
             JobKind::MailReport => "mail_report",
             JobKind::MailAcknowledgement => "mail_acknowledgement",
+            JobKind::ForwardReply => "forward_reply",
         }
     }
 }
@@ -294,6 +297,8 @@ pub struct NewNotice {
     /// The electronic message's body exactly as it will be sent: the decision header, the
     /// body and the appeal instructions.
     pub electronic_body: String,
+    /// The citizen's Suomi.fi message this notice answers.
+    pub in_reply_to_message_id: Option<i64>,
     pub attachments: Vec<NoticeAttachment>,
     pub deliveries: Vec<NewDelivery>,
 }
@@ -363,6 +368,7 @@ pub struct Notice {
     pub automated_decision: bool,
     /// `None` for notices queued before the body was composed at queuing time.
     pub electronic_body: Option<String>,
+    pub in_reply_to_message_id: Option<i64>,
 }
 
 impl Notice {

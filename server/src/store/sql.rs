@@ -553,7 +553,8 @@ pub(super) const INSERT_HISTORY: &str = "INSERT INTO delivery_history \
 pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_type, \
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
-     parties, contact_person, contact_details, automated_decision, electronic_body";
+     parties, contact_person, contact_details, automated_decision, electronic_body, \
+     in_reply_to_message_id";
 
 /// `column` in lower case for a case-insensitive search on both databases. SQLite's `LOWER`
 /// folds ASCII only, so the capitals Finnish and Swedish names use are folded first (Rust
@@ -1235,9 +1236,9 @@ macro_rules! impl_shared_notice_store {
                      case_reference, title, body, body_format, language, verifiable, appeal_days, \
                      service_id, idempotency_key, created_at, appeal_instructions, \
                      paper_letter_sha256, decision_date, decision_maker, parties, contact_person, \
-                     contact_details, automated_decision, electronic_body) \
+                     contact_details, automated_decision, electronic_body, in_reply_to_message_id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $20, $21, $22, $23)",
+                     $17, $18, $19, $20, $21, $22, $23, $24)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -1263,6 +1264,7 @@ macro_rules! impl_shared_notice_store {
                 .bind(&notice.decision.contact_details)
                 .bind(notice.decision.automated_decision)
                 .bind(&notice.electronic_body)
+                .bind(notice.in_reply_to_message_id)
                 .execute(&mut *tx)
                 .await?;
                 for attachment in &notice.attachments {

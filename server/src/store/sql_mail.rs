@@ -28,6 +28,88 @@ macro_rules! impl_shared_mail_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::MailStore for $store {
+            async fn replies_to_forward(
+                &self,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, uuid::Uuid)>> {
+                let since = $crate::store::Timestamp::now() - time::Duration::days(7);
+                Ok(sqlx::query_as(
+                    "SELECT r.id, r.organisation_id FROM citizen_replies r \
+                     JOIN smtp_settings s ON s.organisation_id = r.organisation_id \
+                     WHERE s.replies_to IS NOT NULL AND r.fetched_at > $1 AND NOT EXISTS \
+                     (SELECT 1 FROM smtp_forwarded_replies f WHERE f.reply_id = r.id) \
+                     ORDER BY r.fetched_at, r.id LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn record_reply_forwarding(
+                &self,
+                reply_id: uuid::Uuid,
+                organisation_id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.pool.begin().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO smtp_forwarded_replies (reply_id, organisation_id, created_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (reply_id) DO NOTHING",
+                )
+                .bind(reply_id)
+                .bind(organisation_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(organisation_id)
+                .bind($crate::store::JobKind::ForwardReply.as_str())
+                .bind(reply_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn mail_of_notice(
+                &self,
+                notice_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::InboundMail>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM smtp_messages WHERE notice_id = $1",
+                    $crate::store::sql_mail::MAIL_COLUMNS
+                ))
+                .bind(notice_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn citizen_reply_by_message_id(
+                &self,
+                organisation_id: uuid::Uuid,
+                message_id: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::CitizenReply>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM citizen_replies WHERE organisation_id = $1 \
+                     AND message_id = $2",
+                    $crate::store::sql_replies::REPLY_COLUMNS
+                ))
+                .bind(organisation_id)
+                .bind(message_id)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
             async fn acknowledgement_candidates(
                 &self,
                 limit: i64,

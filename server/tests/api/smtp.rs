@@ -22,6 +22,10 @@ async fn smtp_app(backend: TestBackend) -> TestApp {
 
 /// Runs the named cases (all when empty); the answers by case.
 fn run_clients(app: &TestApp, cases: &[&str]) -> HashMap<String, Value> {
+    run_clients_with(app, cases, &[])
+}
+
+fn run_clients_with(app: &TestApp, cases: &[&str], extra: &[&str]) -> HashMap<String, Value> {
     let certificate = app.blob_dir.path().join("smtp-certificate.pem");
     std::fs::write(&certificate, app.smtp_certificate.as_deref().unwrap()).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp/clients.py");
@@ -35,6 +39,7 @@ fn run_clients(app: &TestApp, cases: &[&str]) -> HashMap<String, Value> {
     for case in cases {
         command.arg("--case").arg(case);
     }
+    command.args(extra);
     let output = command.output().expect("python3 runs");
     assert!(
         output.status.success(),
@@ -774,7 +779,106 @@ async fn acknowledgements_follow_the_notice(backend: TestBackend) {
     assert_eq!(sink.received().len(), 2, "each milestone once");
 }
 
+/// A citizen's answer comes to the organisation as mail from `HETU@asiointitili.fi` with its
+/// "Viestin tiedot"; the official's answer to that mail goes to Suomi.fi as a reply to the
+/// citizen's message, without the block.
+async fn citizens_and_officials_write_to_each_other_by_mail(backend: TestBackend) {
+    use tiedoksi::smtp::admin::{configure, SettingsChange};
+
+    let sink = Sink::start();
+    let app = spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_millis(200);
+        sink.relay_to(config);
+    })
+    .await;
+    let change = SettingsChange {
+        replies_to: Some("kirjaamo@tiedoksi.local"),
+        ..SettingsChange::default()
+    };
+    configure(&app.store, &app.organisation, change)
+        .await
+        .unwrap();
+    let refused = SettingsChange {
+        replies_to: Some("someone@gmail.example"),
+        ..SettingsChange::default()
+    };
+    assert!(
+        configure(&app.store, &app.organisation, refused)
+            .await
+            .is_err(),
+        "replies carry identity codes: only to the organisation's own domains"
+    );
+
+    let answers = run_clients(&app, &["html_only"]);
+    assert_eq!(code(&answers, "html_only"), 250);
+    let sent = wait_for_messages(&app, 1).await;
+    let message_id = sent[0]["message_id"].as_i64().unwrap();
+
+    let simulator = app.simulator_url.clone().unwrap();
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/citizen-messages"))
+        .json(&serde_json::json!({
+            "from_id": "311299-047R",
+            "from_name": "Maija Meikäläinen",
+            "title": "Kysymys päätöksestä",
+            "body": "Voinko hakea oikaisua sähköisesti?",
+            "in_reply_to": message_id,
+            "attachment": { "filename": "liite.txt", "media_type": "text/plain", "content": "lisätieto" },
+        }))
+        .send()
+        .await
+        .unwrap();
+    let forwarded = sink.wait_for(1).await;
+    let forwarded = &forwarded[0];
+    assert_eq!(
+        forwarded["rcpt_tos"],
+        serde_json::json!(["kirjaamo@tiedoksi.local"])
+    );
+    assert_eq!(
+        forwarded["from"],
+        "Maija Meikäläinen <311299-047R@asiointitili.fi>"
+    );
+    assert_eq!(forwarded["subject"], "Kysymys päätöksestä");
+    assert_eq!(
+        forwarded["in_reply_to"], answers["html_only"]["message_id"],
+        "threaded under the mail the notice came from"
+    );
+    let text = forwarded["text"].as_str().unwrap().replace("\r\n", "\n");
+    assert!(
+        text.contains("Voinko hakea oikaisua sähköisesti?"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Viestin tiedot\nLähettäjä: Maija Meikäläinen\nHenkilötunnus: 311299-047R"),
+        "{text}"
+    );
+    assert_eq!(forwarded["attachments"], serde_json::json!(["liite.txt"]));
+    assert_eq!(forwarded["defects"], serde_json::json!([]));
+
+    let forwarded_id = forwarded["message_id"].as_str().unwrap();
+    let answer = run_clients_with(&app, &[], &["--answer", forwarded_id]);
+    assert_eq!(code(&answer, "answer"), 250, "{:?}", answer["answer"]);
+    let messages = wait_for_messages(&app, 2).await;
+    let reply = titled(&messages, "Re: Kysymys päätöksestä");
+    assert_eq!(reply.len(), 1);
+    let electronic = &reply[0]["request"]["electronic"];
+    assert_eq!(electronic["inReplyToMessageId"].as_i64(), Some(900_001));
+    let body = electronic["body"].as_str().unwrap();
+    assert!(body.contains("Kiitos kysymyksestä."), "{body}");
+    assert!(
+        body.contains("Voinko hakea oikaisua"),
+        "the quote stays: {body}"
+    );
+    assert!(!body.contains("Viestin tiedot"), "{body}");
+    assert!(!body.contains("311299-047R"), "{body}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.received().len(), 1, "forwarded once");
+}
+
 on_both_backends!(
+    citizens_and_officials_write_to_each_other_by_mail,
     acknowledgements_follow_the_notice,
     in_draft_mode_a_mail_waits_for_a_caseworker,
     swaks_pipelines_and_authenticates,

@@ -200,6 +200,30 @@ def case_cc(client):
     return mail, client.send(mail, to_addrs=[f"{MAIJA}@{DOMAIN}"])
 
 
+def answer(client, forwarded_id):
+    """An official answers a forwarded citizen message from their mail client: Re: subject,
+    threaded to it, the original quoted below (its "Viestin tiedot" block included)."""
+    mail = message(
+        "Re: Kysymys päätöksestä",
+        f"Maija Meikäläinen <{MAIJA}@{DOMAIN}>",
+        text=(
+            "Kiitos kysymyksestä. Oikaisua voi hakea sähköisesti.\n\n"
+            "> Voinko hakea oikaisua sähköisesti?\n"
+            "> \n"
+            "> -- \n"
+            "> Viestin tiedot\n"
+            "> Lähettäjä: Maija Meikäläinen\n"
+            f"> Henkilötunnus: {MAIJA}\n"
+            "> Suomi.fi-viestin tunnus: 900001\n"
+            "> Lähetetty: 30.11.2026 9.15\n"
+        ),
+        sender="neuvonta@tiedoksi.local",
+    )
+    mail["In-Reply-To"] = forwarded_id
+    mail["References"] = forwarded_id
+    return mail, client.send(mail, from_addr="neuvonta@tiedoksi.local")
+
+
 CASES = {
     name[len("case_"):]: function
     for name, function in sorted(globals().items())
@@ -212,8 +236,13 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cafile", required=True)
     parser.add_argument("--case", action="append", choices=sorted(CASES))
+    parser.add_argument("--answer", help="answer the forwarded citizen message with this Message-ID")
     args = parser.parse_args()
     client = Client(args.port, args.cafile)
+    if args.answer:
+        mail, (code, text) = answer(client, args.answer)
+        print(json.dumps({"case": "answer", "code": code, "message": text, "message_id": mail["Message-ID"], "subject": mail["Subject"]}, ensure_ascii=False))
+        return
     for name in args.case or sorted(CASES):
         mail, (code, text) = CASES[name](client)
         print(json.dumps({

@@ -48,6 +48,10 @@ def summary(envelope):
         "subject": str(message["Subject"]),
         "in_reply_to": str(message["In-Reply-To"] or ""),
         "status": str(message["X-Tiedoksi-Status"] or ""),
+        "message_id": str(message["Message-ID"] or ""),
+        "attachments": [part.get_filename() for part in message.iter_attachments()]
+        if message.get_content_type() == "multipart/mixed"
+        else [],
         "from": str(message["From"] or ""),
         "text": message.get_body(preferencelist=("plain",)).get_content()
         if not message.is_multipart() or message.get_content_type() != "multipart/report"
