@@ -101,3 +101,7 @@ CREATE TABLE smtp_forwarded_replies (
     created_at       TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX smtp_messages_by_notice ON smtp_messages (notice_id);
+
+-- Kept as long as the notices' proof: nothing deletes a mail.
+CREATE TRIGGER smtp_messages_no_delete BEFORE DELETE ON smtp_messages
+FOR EACH ROW EXECUTE FUNCTION proof_append_only();

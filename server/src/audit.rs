@@ -31,6 +31,8 @@ pub enum AuditAction {
     MailboxChecked,
     /// A draft that arrived by mail taken over by a caseworker.
     DraftClaimed,
+    /// A mail the SMTP bridge accepted became a notice or a draft, or was refused.
+    MailProcessed,
     ServiceRecorded,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
@@ -55,6 +57,7 @@ impl AuditAction {
             AuditAction::NoticeViewed => "notice.viewed",
             AuditAction::DocumentUploaded => "document.uploaded",
             AuditAction::DraftClaimed => "draft.claimed",
+            AuditAction::MailProcessed => "mail.processed",
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",

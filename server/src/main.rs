@@ -153,10 +153,11 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
     tiedoksi::telemetry::init(config.json_logs);
     let report = tiedoksi::rotation::rotate(&config, batch).await?;
     println!(
-        "re-sealed {} deliveries, {} drafts and {} replies under key {} ({} deliveries were already under it)",
+        "re-sealed {} deliveries, {} drafts, {} replies and {} mails under key {} ({} deliveries were already under it)",
         report.resealed,
         report.drafts_resealed,
         report.replies_resealed,
+        report.mails_resealed,
         report.key_id,
         report.already_current
     );

@@ -16,6 +16,7 @@ pub struct RotationReport {
     pub resealed: u64,
     pub drafts_resealed: u64,
     pub replies_resealed: u64,
+    pub mails_resealed: u64,
     pub already_current: u64,
     /// The current key's id, as printed in each sealed value.
     pub key_id: String,
@@ -24,7 +25,14 @@ pub struct RotationReport {
 pub async fn rotate(config: &Config, batch: i64) -> anyhow::Result<RotationReport> {
     let store = store::connect(&config.database_url).await?;
     let keys = crate::startup::configured_keys(config, false)?;
-    let report = reseal_all(store.as_ref(), &keys, batch.clamp(1, 10_000)).await;
+    let batch = batch.clamp(1, 10_000);
+    let blobs = crate::blobs::FilesystemBlobStore::new(&config.blob_dir);
+    let report = match reseal_all(store.as_ref(), &keys, batch).await {
+        Ok(mut report) => reseal_mails(store.as_ref(), &blobs, &keys, batch, &mut report)
+            .await
+            .map(|()| report),
+        Err(error) => Err(error),
+    };
     store.close().await;
     report
 }
@@ -132,6 +140,58 @@ async fn reseal_replies(
                 .await?
             {
                 report.replies_resealed += 1;
+            }
+        }
+    }
+}
+
+/// Mails the SMTP bridge kept: their recipients in the row, their bytes in the blob store
+/// (re-sealed bytes are a new blob, which the row then names).
+pub async fn reseal_mails(
+    store: &dyn Store,
+    blobs: &dyn crate::blobs::BlobStore,
+    keys: &DataKeys,
+    batch: i64,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.sealed_mails(after, batch).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(last.id);
+        for row in rows {
+            if keys.is_current(&row.recipients_sealed) {
+                continue;
+            }
+            let cannot_open = || {
+                anyhow::anyhow!(
+                    "mail {} opens with none of the configured data keys",
+                    row.id
+                )
+            };
+            let recipients = keys
+                .open(Column::MailRecipients, &row.recipients_sealed)
+                .map_err(|_| cannot_open())?;
+            let digest = crate::blobs::Sha256Hex::parse(&row.raw_sha256)?;
+            let sealed = blobs
+                .get(&digest)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("mail {}'s bytes are missing", row.id))?;
+            let raw = keys
+                .open_bytes(Column::InboundMail, &sealed)
+                .map_err(|_| cannot_open())?;
+            let resealed_raw = blobs
+                .put(&keys.seal_bytes(Column::InboundMail, &raw))
+                .await?;
+            let resealed = crate::store::SealedMail {
+                id: row.id,
+                raw_sha256: resealed_raw.to_string(),
+                recipients_sealed: keys.seal(Column::MailRecipients, &recipients),
+            };
+            if store.reseal_mail(&row, &resealed).await? {
+                report.mails_resealed += 1;
             }
         }
     }

@@ -205,6 +205,7 @@ impl Application {
         };
         let ingest_mail = IngestMail {
             store: store.clone(),
+            audit: services.audit.clone(),
             kept: kept.clone(),
             keys: data_key.clone(),
             compose,

@@ -38,6 +38,7 @@ use crate::store::{
 
 pub struct IngestMail {
     pub store: Arc<dyn Store>,
+    pub audit: crate::audit::Audit,
     pub kept: KeptMails,
     pub keys: DataKeys,
     pub compose: ComposeService,
@@ -397,10 +398,40 @@ impl IngestMail {
         outcome: MailOutcome,
     ) -> Result<(), JobFailure> {
         let recorded = serde_json::to_string(&outcome).map_err(fatal)?;
-        self.store
+        let settled_now = self
+            .store
             .settle_mail(mail.id, &settlement, &recorded, Timestamp::now())
             .await
             .map_err(retryable)?;
+        let (state, notice, draft) = match &settlement {
+            MailSettlement::Queued { notice_id } => ("queued", Some(*notice_id), None),
+            MailSettlement::Drafted { draft_id } => ("drafted", None, Some(*draft_id)),
+            MailSettlement::Refused => ("refused", None, None),
+        };
+        let entry = crate::audit::AuditEntry::new(crate::audit::AuditAction::MailProcessed)
+            .organisation(mail.organisation_id)
+            .actor_label(format!("smtp: {}", mail.envelope_from))
+            .subject("mail", mail.id)
+            .details(serde_json::json!({
+                "state": state,
+                "notice_id": notice,
+                "draft_id": draft,
+                "recipients": mail.recipient_count,
+                "refused_recipients": outcome.refused_recipients.len(),
+                "size_bytes": mail.size_bytes,
+                "client_ip": mail.client_ip,
+                "tls": mail.tls,
+            }));
+        // Once (a retry after a crash finds the mail settled); the outcome is kept with the
+        // mail, so a failed audit write is logged, not retried.
+        let audited = if settled_now {
+            self.audit.record(entry).await
+        } else {
+            Ok(())
+        };
+        if let Err(error) = audited {
+            tracing::error!(%error, mail = %mail.id, "could not audit a processed mail");
+        }
         if outcome.needs_report() {
             // Queued after the outcome is kept; a second settle finds the job there already.
             self.store

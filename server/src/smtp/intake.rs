@@ -169,21 +169,28 @@ impl Intake {
             Some(id) => format!("id:{id}"),
             None => format!("sha256:{}", Sha256Hex::of(&raw)),
         };
-        let lookups: Vec<Vec<u8>> = envelope
+        // Under every data key still configured: a mail kept before a key rotation is still
+        // the same mail.
+        let every_lookup: Vec<Vec<Vec<u8>>> = envelope
             .recipients
             .iter()
-            .map(|(_, id)| self.keys.lookup_hash(id.expose()))
+            .map(|(_, id)| self.keys.lookup_hashes(id.expose()))
             .collect();
         let had = self
             .store
-            .recipients_with_mail(envelope.organisation_id, &message_key, &lookups)
+            .recipients_with_mail(
+                envelope.organisation_id,
+                &message_key,
+                &every_lookup.concat(),
+            )
             .await
             .map_err(failed)?;
         let (recipients, lookups): (Vec<_>, Vec<_>) = envelope
             .recipients
             .into_iter()
-            .zip(lookups)
-            .filter(|(_, lookup)| !had.contains(lookup))
+            .zip(every_lookup)
+            .filter(|(_, lookups)| !lookups.iter().any(|lookup| had.contains(lookup)))
+            .map(|(recipient, lookups)| (recipient, lookups[0].clone()))
             .unzip();
         if recipients.is_empty() {
             return Ok(Kept::Before);

@@ -119,8 +119,20 @@ pub struct SmtpCredential {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A kept mail's sealed parts, for re-sealing under a new data key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SealedMail {
+    pub id: Uuid,
+    pub raw_sha256: String,
+    pub recipients_sealed: Vec<u8>,
+}
+
 #[async_trait]
 pub trait MailStore: Send + Sync {
+    /// Kept mails by id after `after`, `limit` at a time.
+    async fn sealed_mails(&self, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<SealedMail>>;
+    /// Writes the re-sealed parts only over the values read (`false`: changed meanwhile).
+    async fn reseal_mail(&self, previous: &SealedMail, resealed: &SealedMail) -> StoreResult<bool>;
     /// Citizens' messages of the last 7 days to organisations that forward them, not yet
     /// forwarded: `(reply id, organisation id)`, oldest first.
     async fn replies_to_forward(&self, limit: i64) -> StoreResult<Vec<(Uuid, Uuid)>>;

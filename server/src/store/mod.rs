@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 pub use mail::{
     AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
-    MailSettings, MailSettlement, MailStore, SmtpCredential,
+    MailSettings, MailSettlement, MailStore, SealedMail, SmtpCredential,
 };
 pub use timestamp::Timestamp;
 

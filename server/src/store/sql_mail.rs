@@ -28,6 +28,40 @@ macro_rules! impl_shared_mail_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::MailStore for $store {
+            async fn sealed_mails(
+                &self,
+                after: Option<uuid::Uuid>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::SealedMail>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, raw_sha256, recipients_sealed FROM smtp_messages \
+                     WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn reseal_mail(
+                &self,
+                previous: &$crate::store::SealedMail,
+                resealed: &$crate::store::SealedMail,
+            ) -> $crate::store::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE smtp_messages SET raw_sha256 = $2, recipients_sealed = $3 \
+                     WHERE id = $1 AND raw_sha256 = $4 AND recipients_sealed = $5",
+                )
+                .bind(previous.id)
+                .bind(&resealed.raw_sha256)
+                .bind(&resealed.recipients_sealed)
+                .bind(&previous.raw_sha256)
+                .bind(&previous.recipients_sealed)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn replies_to_forward(
                 &self,
                 limit: i64,

@@ -257,6 +257,11 @@ async fn mail_from_any_client_becomes_notices_with_the_right_answers(backend: Te
         .filter(|event| event.actor_label.as_deref() == Some("kirjaamo@tiedoksi.local"))
         .count();
     assert_eq!(queued_by_mail, 6);
+    let processed = audit
+        .iter()
+        .filter(|event| event.action == "mail.processed")
+        .count();
+    assert_eq!(processed, 7, "every kept mail's outcome is audited once");
 }
 
 /// `kill -9` right after the `250`: the mail was kept before the answer, so the restarted
@@ -877,7 +882,49 @@ async fn citizens_and_officials_write_to_each_other_by_mail(backend: TestBackend
     assert_eq!(sink.received().len(), 1, "forwarded once");
 }
 
+/// A data-key rotation re-seals kept mails (their bytes and their recipients): afterwards
+/// they open with the new key alone, and the same mail sent again is still known.
+async fn kept_mails_are_resealed_by_a_key_rotation(backend: TestBackend) {
+    use tiedoksi::secrets::{DataKey, DataKeys};
+    use tiedoksi::smtp::kept::KeptMails;
+
+    let app = smtp_app(backend).await;
+    let answers = run_clients(&app, &["html_only"]);
+    assert_eq!(code(&answers, "html_only"), 250);
+    let mail = settled_mails(&app, 1).await.remove(0);
+
+    let new_key = DataKey::generate();
+    let rotated = DataKeys::new(new_key.clone(), vec![app.data_key.current().clone()]);
+    let blobs = tiedoksi::blobs::FilesystemBlobStore::new(app.blob_dir.path());
+    let mut report = tiedoksi::rotation::RotationReport::default();
+    tiedoksi::rotation::reseal_mails(app.store.as_ref(), &blobs, &rotated, 10, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(report.mails_resealed, 1);
+
+    let only_new = KeptMails {
+        store: app.store.clone(),
+        blobs: std::sync::Arc::new(blobs),
+        keys: DataKeys::new(new_key, Vec::new()),
+    };
+    let kept = only_new.open(mail.id).await.unwrap();
+    assert!(String::from_utf8_lossy(&kept.raw).contains("Subject: Tarkastuskertomus"));
+    assert_eq!(
+        kept.addresses,
+        vec!["311299-047R@asiointitili.fi".to_string()]
+    );
+    let old_key_only = KeptMails {
+        keys: app.data_key.clone(),
+        ..only_new.clone()
+    };
+    assert!(
+        old_key_only.open(mail.id).await.is_err(),
+        "no longer under the old key"
+    );
+}
+
 on_both_backends!(
+    kept_mails_are_resealed_by_a_key_rotation,
     citizens_and_officials_write_to_each_other_by_mail,
     acknowledgements_follow_the_notice,
     in_draft_mode_a_mail_waits_for_a_caseworker,

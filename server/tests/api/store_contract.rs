@@ -42,6 +42,7 @@ on_both_backends!(
     organisation_delivery_settings_are_kept,
     the_notice_list_pages_by_keyset_and_filters,
     the_notice_list_and_identity_search_use_indexes,
+    a_mail_is_kept_once_per_recipient_and_never_deleted,
 );
 
 fn new_user(organisation_id: Uuid, email: &str, role: Role) -> NewUser {
@@ -1233,4 +1234,97 @@ async fn the_notice_list_and_identity_search_use_indexes(backend: TestBackend) {
             "starting from the person's deliveries: {plan}"
         );
     }
+}
+
+fn accepted_mail(
+    organisation_id: Uuid,
+    key: &str,
+    lookups: &[&[u8]],
+) -> tiedoksi::store::AcceptedMail {
+    tiedoksi::store::AcceptedMail {
+        id: Uuid::now_v7(),
+        organisation_id,
+        message_key: key.to_string(),
+        raw_sha256: "ab".repeat(32),
+        size_bytes: 100,
+        envelope_from: "kirjaamo@kunta.example".into(),
+        recipients_sealed: vec![1, 2, 3],
+        recipient_lookups: lookups.iter().map(|lookup| lookup.to_vec()).collect(),
+        client_ip: "127.0.0.1".into(),
+        helo: "mail.kunta.example".into(),
+        tls: true,
+        received_at: Timestamp::now(),
+    }
+}
+
+async fn a_mail_is_kept_once_per_recipient_and_never_deleted(backend: TestBackend) {
+    use tiedoksi::store::{MailAcceptance, MailSettlement, StoreError};
+    let (store, db, organisation) = store_with_organisation(backend).await;
+    let first = accepted_mail(organisation, "id:<a@kunta>", &[b"x", b"y"]);
+    assert_eq!(
+        store.accept_mail(&first).await.unwrap(),
+        MailAcceptance::Accepted
+    );
+    assert_eq!(
+        store.job_counts().await.unwrap().pending,
+        1,
+        "its job with it"
+    );
+    let had = store
+        .recipients_with_mail(
+            organisation,
+            "id:<a@kunta>",
+            &[b"x".to_vec(), b"z".to_vec()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(had, vec![b"x".to_vec()]);
+    let again = accepted_mail(organisation, "id:<a@kunta>", &[b"y"]);
+    assert_eq!(
+        store.accept_mail(&again).await.unwrap(),
+        MailAcceptance::AlreadyAccepted
+    );
+    let racing = accepted_mail(organisation, "id:<a@kunta>", &[b"y", b"z"]);
+    assert!(matches!(
+        store.accept_mail(&racing).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store.inbound_mail(racing.id).await.unwrap().is_none(),
+        "nothing half kept"
+    );
+    let other_mail = accepted_mail(organisation, "id:<b@kunta>", &[b"x"]);
+    assert_eq!(
+        store.accept_mail(&other_mail).await.unwrap(),
+        MailAcceptance::Accepted
+    );
+    assert_eq!(store.job_counts().await.unwrap().pending, 2);
+
+    assert!(store
+        .settle_mail(first.id, &MailSettlement::Refused, "{}", Timestamp::now())
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .settle_mail(first.id, &MailSettlement::Refused, "{}", Timestamp::now())
+            .await
+            .unwrap(),
+        "settled once"
+    );
+    let delete = "DELETE FROM smtp_messages";
+    let refused = match backend {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(delete).execute(&pool).await.is_err()
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(delete).execute(&pool).await.is_err()
+        }
+    };
+    assert!(refused, "mails are kept with the proof");
+    assert_eq!(
+        store.inbound_mails(organisation, 10).await.unwrap().len(),
+        2
+    );
 }
