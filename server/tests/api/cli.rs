@@ -230,7 +230,7 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
     };
     let first = run();
     assert!(
-        first.contains("re-sealed 7 deliveries, 1 drafts and 1 replies"),
+        first.contains("re-sealed 7 deliveries, 1 drafts, 1 replies and 0 mails"),
         "{first}"
     );
     let only_new = DataKeys::from(new.clone());
@@ -289,7 +289,7 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
     );
     let second = run();
     assert!(
-        second.contains("re-sealed 0 deliveries, 0 drafts and 0 replies"),
+        second.contains("re-sealed 0 deliveries, 0 drafts, 0 replies and 0 mails"),
         "{second}"
     );
     assert!(

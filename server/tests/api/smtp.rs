@@ -923,7 +923,40 @@ async fn kept_mails_are_resealed_by_a_key_rotation(backend: TestBackend) {
     );
 }
 
+/// Recipients over the limit wait for another transaction (452), and an S/MIME signature is
+/// left out of the notice it signs.
+async fn the_recipient_limit_and_the_signature_policy(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.smtp.max_recipients = 2;
+        config.worker.idle = Duration::from_millis(20);
+    })
+    .await;
+    let answers = run_clients(&app, &["three_recipients", "signed"]);
+    assert_eq!(code(&answers, "three_recipients"), 452);
+    assert!(answers["three_recipients"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("4.5.3"));
+    assert_eq!(code(&answers, "signed"), 250);
+    let mails = settled_mails(&app, 1).await;
+    assert_eq!(mails.len(), 1, "the refused transaction kept nothing");
+    assert_eq!(mails[0].state, "queued");
+    assert!(
+        mails[0].outcome.contains("smime.p7s"),
+        "{}",
+        mails[0].outcome
+    );
+    let attachments = app
+        .store
+        .notice_attachments(mails[0].notice_id.unwrap())
+        .await
+        .unwrap();
+    assert!(attachments.is_empty(), "the signature is not a document");
+}
+
 on_both_backends!(
+    the_recipient_limit_and_the_signature_policy,
     kept_mails_are_resealed_by_a_key_rotation,
     citizens_and_officials_write_to_each_other_by_mail,
     acknowledgements_follow_the_notice,

@@ -194,6 +194,21 @@ def case_one_unreachable(client):
     return mail, client.send(mail)
 
 
+def case_signed(client):
+    mail = message("Allekirjoitettu ilmoitus", f"{MAIJA}@{DOMAIN}", text="Allekirjoitettu viesti.")
+    mail.add_attachment(b"0\x82\x01\x00" + b"\x00" * 64, maintype="application", subtype="pkcs7-signature", filename="smime.p7s")
+    return mail, client.send(mail)
+
+
+def case_three_recipients(client):
+    mail = message(
+        "Kolmelle",
+        f"{MAIJA}@{DOMAIN}, {MATTI}@{DOMAIN}, {NO_MAILBOX}@{DOMAIN}",
+        text="Kolme vastaanottajaa.",
+    )
+    return mail, client.send(mail)
+
+
 def case_cc(client):
     mail = message("Kopio", f"{MAIJA}@{DOMAIN}", text="x")
     mail["Cc"] = "esimies@tiedoksi.local"
