@@ -8,12 +8,20 @@ cd "$ROOT"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tiedoksi"
 WORK="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+SMTP_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export E2E_ADMIN_PASSWORD="e2e-admin-password"
+# The SMTP bridge too (plaintext on loopback, for a test's own mail), and what a test needs
+# to configure it with `tiedoksi smtp …` on the same database.
+export E2E_SMTP_PORT="$SMTP_PORT"
+export E2E_TIEDOKSI_BIN="$BIN"
+export E2E_DATABASE_URL="sqlite://$WORK/tiedoksi.db"
 
 TIEDOKSI_ADDR="127.0.0.1:$PORT" \
 TIEDOKSI_LOG_FORMAT=json \
 TIEDOKSI_EVENTS_POLL_SECONDS=1 \
 TIEDOKSI_DATABASE_URL="sqlite://$WORK/tiedoksi.db" \
+TIEDOKSI_SMTP_ADDR="127.0.0.1:$SMTP_PORT" \
+TIEDOKSI_SMTP_ALLOW_PLAINTEXT=1 \
 TIEDOKSI_DATA_KEY_FILE="$WORK/data.key" \
 TIEDOKSI_BLOB_DIR="$WORK/blobs" \
 TIEDOKSI_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \

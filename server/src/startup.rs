@@ -188,6 +188,7 @@ impl Application {
             kept: kept.clone(),
             relay: relay.clone(),
             from: config.smtp.reports_from.clone(),
+            hostname: config.smtp.hostname.clone(),
         };
         let forward_replies = ForwardReplies {
             store: store.clone(),

@@ -19,9 +19,13 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::kept::{fatal, retryable, KeptMail, KeptMails};
-use super::report::{locale, masked, Relay};
+use super::report::{locale, masked, MailReports, Relay};
 use crate::delivery::worker::{JobFailure, JobHandler};
-use crate::store::{Acknowledgement, Job, Store, StoreResult, Timestamp};
+use crate::store::{Acknowledgement, AcknowledgementCandidate, Job, Store, StoreResult, Timestamp};
+
+/// A delivery that failed after its mail was accepted: reported to the sender whatever the
+/// acknowledgement setting (a sender must hear what did not go).
+const FAILED: &str = "failed";
 
 /// The milestones a status has passed, in order.
 fn milestones(status: &str) -> &'static [&'static str] {
@@ -40,20 +44,27 @@ pub struct AcknowledgementScan {
 impl AcknowledgementScan {
     /// One pass; how many acknowledgements were queued.
     pub async fn pass(&self) -> StoreResult<usize> {
-        let mut queued = 0;
-        for candidate in self.store.acknowledgement_candidates(500).await? {
+        let reached = self.store.acknowledgement_candidates(500).await?;
+        let failed = self.store.failed_mail_deliveries(500).await?;
+        let mut due: Vec<(AcknowledgementCandidate, &'static str)> = Vec::new();
+        for candidate in reached {
             for milestone in milestones(&candidate.status) {
-                let acknowledgement = Acknowledgement {
-                    id: Uuid::now_v7(),
-                    organisation_id: candidate.organisation_id,
-                    smtp_message_id: candidate.smtp_message_id,
-                    delivery_id: candidate.delivery_id,
-                    milestone: milestone.to_string(),
-                    created_at: Timestamp::now(),
-                };
-                if self.store.record_acknowledgement(&acknowledgement).await? {
-                    queued += 1;
-                }
+                due.push((candidate.clone(), milestone));
+            }
+        }
+        due.extend(failed.into_iter().map(|candidate| (candidate, FAILED)));
+        let mut queued = 0;
+        for (candidate, milestone) in due {
+            let acknowledgement = Acknowledgement {
+                id: Uuid::now_v7(),
+                organisation_id: candidate.organisation_id,
+                smtp_message_id: candidate.smtp_message_id,
+                delivery_id: candidate.delivery_id,
+                milestone: milestone.to_string(),
+                created_at: Timestamp::now(),
+            };
+            if self.store.record_acknowledgement(&acknowledgement).await? {
+                queued += 1;
             }
         }
         Ok(queued)
@@ -73,6 +84,7 @@ pub struct MailAcknowledgements {
     pub kept: KeptMails,
     pub relay: Option<Relay>,
     pub from: String,
+    pub hostname: String,
 }
 
 /// The subject's prefix and the sentence's words for a milestone.
@@ -191,14 +203,38 @@ impl JobHandler for MailAcknowledgements {
             .mail_settings(kept.mail.organisation_id)
             .await
             .map_err(retryable)?;
-        let to = answer_address(&kept.raw, &kept.mail.envelope_from);
-        let bytes = self.build(&acknowledgement, &kept, &recipient, &to, &settings.language)?;
+        let (to, bytes) = if acknowledgement.milestone == FAILED {
+            // A delivery status notification, like every failure after acceptance.
+            let reports = MailReports {
+                store: self.store.clone(),
+                kept: self.kept.clone(),
+                relay: None,
+                hostname: self.hostname.clone(),
+                from: self.from.clone(),
+            };
+            let reason = delivery.needs_attention_reason.clone().unwrap_or_default();
+            let bytes = reports
+                .build_late_failure(
+                    &kept.mail,
+                    &kept.raw,
+                    &recipient,
+                    &reason,
+                    &settings.language,
+                )
+                .map_err(fatal)?;
+            (kept.mail.envelope_from.clone(), bytes)
+        } else {
+            let to = answer_address(&kept.raw, &kept.mail.envelope_from);
+            let bytes = self.build(&acknowledgement, &kept, &recipient, &to, &settings.language)?;
+            (to, bytes)
+        };
         let Some(relay) = &self.relay else {
             tracing::warn!(
                 "SMTP bridge: acknowledgements are on, but TIEDOKSI_SMTP_RELAY is not set"
             );
             return Ok(());
         };
+        // From the null sender: nothing answers a notification.
         relay.send(&to, &bytes).await.map_err(retryable)
     }
 

@@ -311,6 +311,50 @@ impl MailReports {
         }
         let locale = locale(language);
         let failed = failures(&outcome, addresses, locale);
+        self.assemble(mail, raw, &failed, locale, mail.notice_id.is_some())
+            .map(Some)
+    }
+
+    /// A report for one recipient whose delivery failed after the notice was queued (a
+    /// mailbox check deferred at queuing found none, or Suomi.fi refused it for good).
+    pub fn build_late_failure(
+        &self,
+        mail: &InboundMail,
+        raw: &[u8],
+        address: &str,
+        reason: &str,
+        language: &str,
+    ) -> Result<Vec<u8>, String> {
+        let locale = locale(language);
+        let failure = if app::domain::lifecycle::is_no_active_mailbox(reason) {
+            Failure {
+                address: address.to_string(),
+                status: "5.2.1",
+                reason: problem_text(
+                    locale,
+                    &app::compose::Problem::Channel(ChannelRefusal::NoActiveMailbox),
+                ),
+            }
+        } else {
+            Failure {
+                address: address.to_string(),
+                status: "5.0.0",
+                reason: texts(locale).failed.to_string(),
+            }
+        };
+        let others_sent = mail.recipient_count > 1;
+        self.assemble(mail, raw, &[failure], locale, others_sent)
+    }
+
+    /// RFC 3464: the person's part, the machine's part, the original's headers.
+    fn assemble(
+        &self,
+        mail: &InboundMail,
+        raw: &[u8],
+        failed: &[Failure],
+        locale: Locale,
+        others_sent: bool,
+    ) -> Result<Vec<u8>, String> {
         let parsed = MessageParser::default().parse_headers(raw);
         let subject = parsed
             .as_ref()
@@ -321,17 +365,16 @@ impl MailReports {
             .as_ref()
             .and_then(|message| message.message_id())
             .map(str::to_string);
-        let others_sent = mail.notice_id.is_some();
         let report = MimePart::new(
             ContentType::new("multipart/report").attribute("report-type", "delivery-status"),
             vec![
                 MimePart::new(
                     "text/plain",
-                    human_part(locale, &subject, &failed, others_sent),
+                    human_part(locale, &subject, failed, others_sent),
                 ),
                 MimePart::new(
                     "message/delivery-status",
-                    status_part(&self.hostname, mail, &failed),
+                    status_part(&self.hostname, mail, failed),
                 ),
                 MimePart::new("text/rfc822-headers", original_headers(raw)),
             ],
@@ -346,7 +389,7 @@ impl MailReports {
         if let Some(id) = &message_id {
             builder = builder.in_reply_to(id.as_str()).references(id.as_str());
         }
-        builder.write_to_vec().map(Some).map_err(|e| e.to_string())
+        builder.write_to_vec().map_err(|e| e.to_string())
     }
 }
 

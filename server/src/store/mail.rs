@@ -157,6 +157,12 @@ pub trait MailStore: Send + Sync {
         &self,
         limit: i64,
     ) -> StoreResult<Vec<AcknowledgementCandidate>>;
+    /// Deliveries of mailed notices (mails of the last 60 days, whatever the settings) that
+    /// came to need attention and whose sender has not been told.
+    async fn failed_mail_deliveries(
+        &self,
+        limit: i64,
+    ) -> StoreResult<Vec<AcknowledgementCandidate>>;
     /// The acknowledgement and its sending job, once per delivery and milestone; `false`
     /// when it was recorded before.
     async fn record_acknowledgement(&self, acknowledgement: &Acknowledgement) -> StoreResult<bool>;

@@ -167,6 +167,26 @@ macro_rules! impl_shared_mail_store {
                 .await?)
             }
 
+            async fn failed_mail_deliveries(
+                &self,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::AcknowledgementCandidate>> {
+                let since = $crate::store::Timestamp::now() - time::Duration::days(60);
+                Ok(sqlx::query_as(
+                    "SELECT m.id AS smtp_message_id, m.organisation_id, d.id AS delivery_id, \
+                     d.status FROM smtp_messages m \
+                     JOIN deliveries d ON d.notice_id = m.notice_id \
+                     WHERE m.received_at > $1 AND d.status = 'needs_attention' \
+                     AND NOT EXISTS (SELECT 1 FROM smtp_acknowledgements a \
+                     WHERE a.delivery_id = d.id AND a.milestone = 'failed') \
+                     ORDER BY m.received_at LIMIT $2",
+                )
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn record_acknowledgement(
                 &self,
                 acknowledgement: &$crate::store::Acknowledgement,

@@ -955,7 +955,54 @@ async fn the_recipient_limit_and_the_signature_policy(backend: TestBackend) {
     assert!(attachments.is_empty(), "the signature is not a document");
 }
 
+/// A failure that shows only after the notice was queued (Suomi.fi did not answer the
+/// mailbox check while the mail was processed; the send job then found no mailbox) is
+/// reported to the sender too, whatever the acknowledgement setting.
+async fn a_late_failure_is_reported_to_the_sender(backend: TestBackend) {
+    let sink = Sink::start();
+    let app = spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.retry_initial = Duration::from_millis(50);
+        config.worker.retry_max = Duration::from_millis(300);
+        config.worker.events_interval = Duration::from_millis(200);
+        sink.relay_to(config);
+    })
+    .await;
+    let simulator = app.simulator_url.clone().unwrap();
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/faults"))
+        .json(&serde_json::json!({ "outage_seconds": 3 }))
+        .send()
+        .await
+        .unwrap();
+    let answers = run_clients(&app, &["no_mailbox"]);
+    assert_eq!(
+        code(&answers, "no_mailbox"),
+        250,
+        "an outage delays, it never refuses"
+    );
+    let mails = settled_mails(&app, 1).await;
+    assert_eq!(
+        mails[0].state, "queued",
+        "queued with the mailbox check deferred"
+    );
+
+    let reports = sink.wait_for(1).await;
+    let report = &reports[0];
+    assert_eq!(report["content_type"], "multipart/report", "{report}");
+    assert_eq!(report["in_reply_to"], answers["no_mailbox"]["message_id"]);
+    assert_eq!(report["delivery_status"][1]["Status"], "5.2.1");
+    assert!(!report["human"]
+        .as_str()
+        .unwrap()
+        .contains("Muille vastaanottajille"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.received().len(), 1, "reported once");
+}
+
 on_both_backends!(
+    a_late_failure_is_reported_to_the_sender,
     the_recipient_limit_and_the_signature_policy,
     kept_mails_are_resealed_by_a_key_rotation,
     citizens_and_officials_write_to_each_other_by_mail,
