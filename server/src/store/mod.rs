@@ -136,6 +136,7 @@ pub trait UserStore: Send + Sync {
     /// `email` is compared case-insensitively: addresses are stored lower-cased.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The organisation's people (not the SMTP bridge's account).
     async fn users_in_organisation(&self, organisation_id: Uuid) -> StoreResult<Vec<User>>;
     /// Counts one more failure, atomically, and locks the account until `lock_until` when the
     /// count reaches `lock_threshold`. Returns the user as updated.

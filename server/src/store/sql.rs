@@ -192,7 +192,9 @@ macro_rules! impl_shared_stores {
                 organisation_id: uuid::Uuid,
             ) -> $crate::store::StoreResult<Vec<$crate::store::User>> {
                 let rows: Vec<$crate::store::sql::UserRow> = sqlx::query_as(&format!(
-                    "SELECT {} FROM users WHERE organisation_id = $1 ORDER BY display_name, email",
+                    // The SMTP bridge's account authors mailed notices but is no one to manage.
+                    "SELECT {} FROM users WHERE organisation_id = $1 AND id NOT IN \
+                     (SELECT bridge_user_id FROM smtp_settings) ORDER BY display_name, email",
                     $crate::store::sql::USER_COLUMNS
                 ))
                 .bind(organisation_id)

@@ -655,6 +655,17 @@ async fn in_draft_mode_a_mail_waits_for_a_caseworker(backend: TestBackend) {
     assert_eq!(code(&answers, "finnish"), 250);
     let mails = settled_mails(&app, 1).await;
     assert_eq!(mails[0].state, "drafted");
+    let people = app
+        .store
+        .users_in_organisation(app.organisation.id)
+        .await
+        .unwrap();
+    assert!(
+        people
+            .iter()
+            .all(|user| !user.email.contains("smtp-bridge")),
+        "the bridge's account is no one to manage"
+    );
     let draft_id = mails[0].draft_id.unwrap().to_string();
     assert!(simulator_messages(&app).await.is_empty(), "not sent yet");
 
