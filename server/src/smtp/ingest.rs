@@ -448,7 +448,12 @@ impl IngestMail {
             MailSettlement::Refused => {
                 tracing::info!(mail = %mail.id, "SMTP bridge: a mail was refused after acceptance")
             }
-            _ => tracing::info!(mail = %mail.id, "SMTP bridge: a mail became a notice"),
+            MailSettlement::Drafted { .. } => {
+                tracing::info!(mail = %mail.id, "SMTP bridge: a mail became a draft")
+            }
+            MailSettlement::Queued { .. } => {
+                tracing::info!(mail = %mail.id, "SMTP bridge: a mail became a notice")
+            }
         }
         Ok(())
     }

@@ -26,6 +26,33 @@ pub(crate) fn bridge_account_email(organisation_id: uuid::Uuid) -> String {
 
 macro_rules! impl_shared_mail_store {
     ($store:ty) => {
+        impl $store {
+            /// Queues a job inside the transaction that keeps its subject: both or neither.
+            async fn queue_job_in(
+                tx: &mut sqlx::Transaction<
+                    '_,
+                    <$store as $crate::store::sql_proof::HasDatabase>::Database,
+                >,
+                organisation_id: uuid::Uuid,
+                kind: $crate::store::JobKind,
+                subject_id: uuid::Uuid,
+                run_after: $crate::store::Timestamp,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
+                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(organisation_id)
+                .bind(kind.as_str())
+                .bind(subject_id)
+                .bind(run_after)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::MailStore for $store {
             async fn sealed_mails(
@@ -100,16 +127,13 @@ macro_rules! impl_shared_mail_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
-                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                <$store>::queue_job_in(
+                    &mut tx,
+                    organisation_id,
+                    $crate::store::JobKind::ForwardReply,
+                    reply_id,
+                    at,
                 )
-                .bind(uuid::Uuid::now_v7())
-                .bind(organisation_id)
-                .bind($crate::store::JobKind::ForwardReply.as_str())
-                .bind(reply_id)
-                .bind(at)
-                .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
                 Ok(true)
@@ -209,16 +233,13 @@ macro_rules! impl_shared_mail_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
-                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                <$store>::queue_job_in(
+                    &mut tx,
+                    acknowledgement.organisation_id,
+                    $crate::store::JobKind::MailAcknowledgement,
+                    acknowledgement.id,
+                    acknowledgement.created_at,
                 )
-                .bind(uuid::Uuid::now_v7())
-                .bind(acknowledgement.organisation_id)
-                .bind($crate::store::JobKind::MailAcknowledgement.as_str())
-                .bind(acknowledgement.id)
-                .bind(acknowledgement.created_at)
-                .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
                 Ok(true)
@@ -588,16 +609,13 @@ macro_rules! impl_shared_mail_store {
                         "a recipient received this mail meanwhile",
                     ));
                 }
-                sqlx::query(
-                    "INSERT INTO outbox_jobs (id, organisation_id, kind, subject_id, state, \
-                     run_after, created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+                <$store>::queue_job_in(
+                    &mut tx,
+                    mail.organisation_id,
+                    $crate::store::JobKind::IngestMail,
+                    mail.id,
+                    mail.received_at,
                 )
-                .bind(uuid::Uuid::now_v7())
-                .bind(mail.organisation_id)
-                .bind($crate::store::JobKind::IngestMail.as_str())
-                .bind(mail.id)
-                .bind(mail.received_at)
-                .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
                 Ok($crate::store::MailAcceptance::Accepted)

@@ -233,6 +233,19 @@ pub(crate) fn start(command: &mut Command, ready_marker: &str) -> (Child, String
     (child, ready)
 }
 
+/// The simulator as its own process (it outlives a killed server): the process and its URL.
+pub(crate) fn start_simulator() -> (Child, String) {
+    let (process, port_line) = start(
+        Command::new(env!("CARGO_BIN_EXE_suomifi-sim")).args(["--port", "0"]),
+        "port ",
+    );
+    let url = format!(
+        "http://127.0.0.1:{}",
+        port_line.trim_start_matches("port ").trim()
+    );
+    (process, url)
+}
+
 pub(crate) fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKeys) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tiedoksi"));
     command
@@ -258,14 +271,7 @@ pub(crate) fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey
 
 async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
     let database = TestDatabase::new(backend).await;
-    let (mut simulator_process, port_line) = start(
-        Command::new(env!("CARGO_BIN_EXE_suomifi-sim")).args(["--port", "0"]),
-        "port ",
-    );
-    let simulator = format!(
-        "http://127.0.0.1:{}",
-        port_line.trim_start_matches("port ").trim()
-    );
+    let (mut simulator_process, simulator) = start_simulator();
     // Each send takes a little while, so the kill lands mid-delivery.
     let faults = json!({ "latency_ms": 5 });
     reqwest::Client::new()

@@ -267,19 +267,11 @@ async fn mail_from_any_client_becomes_notices_with_the_right_answers(backend: Te
 /// `kill -9` right after the `250`: the mail was kept before the answer, so the restarted
 /// server makes it a notice and Suomi.fi gets it once.
 async fn a_mail_answered_250_survives_a_kill(backend: TestBackend) {
-    use crate::delivery::{sim_get, start, tiedoksi_server};
+    use crate::delivery::{sim_get, start, start_simulator, tiedoksi_server};
     use crate::helpers::TestDatabase;
-    use std::process::Command;
 
     let database = TestDatabase::new(backend).await;
-    let (mut simulator_process, port_line) = start(
-        Command::new(env!("CARGO_BIN_EXE_suomifi-sim")).args(["--port", "0"]),
-        "port ",
-    );
-    let simulator = format!(
-        "http://127.0.0.1:{}",
-        port_line.trim_start_matches("port ").trim()
-    );
+    let (mut simulator_process, simulator) = start_simulator();
     let key = tiedoksi::secrets::DataKeys::generate();
     let blobs = tempfile::tempdir().unwrap();
     let server = |smtp_port: u16| {
@@ -437,16 +429,27 @@ impl Drop for Sink {
     }
 }
 
+/// Tiedoksi with the bridge on, its own mails relayed to `sink`, background work quick.
+async fn app_with_sink(
+    backend: TestBackend,
+    sink: &Sink,
+    adjust: impl FnOnce(&mut tiedoksi::config::Config),
+) -> TestApp {
+    spawn_app_with(backend, |config| {
+        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_millis(200);
+        sink.relay_to(config);
+        adjust(config);
+    })
+    .await
+}
+
 /// Mails the bridge accepted but could not wholly send come back to the envelope sender as
 /// RFC 3464 reports, received over STARTTLS by aiosmtpd and read by Python's email parser.
 async fn failures_after_acceptance_come_back_as_delivery_status_reports(backend: TestBackend) {
     let sink = Sink::start();
-    let app = spawn_app_with(backend, |config| {
-        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
-        sink.relay_to(config);
-        config.worker.idle = Duration::from_millis(20);
-    })
-    .await;
+    let app = app_with_sink(backend, &sink, |_| {}).await;
     let answers = run_clients(&app, &["no_mailbox", "tnef", "one_unreachable"]);
     for case in ["no_mailbox", "tnef", "one_unreachable"] {
         assert_eq!(code(&answers, case), 250, "{case}: {:?}", answers[case]);
@@ -740,13 +743,7 @@ async fn acknowledgements_follow_the_notice(backend: TestBackend) {
     use tiedoksi::smtp::admin::{configure, SettingsChange};
 
     let sink = Sink::start();
-    let app = spawn_app_with(backend, |config| {
-        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
-        config.worker.idle = Duration::from_millis(20);
-        config.worker.events_interval = Duration::from_millis(200);
-        sink.relay_to(config);
-    })
-    .await;
+    let app = app_with_sink(backend, &sink, |_| {}).await;
     let change = SettingsChange {
         acknowledgements: Some(true),
         ..SettingsChange::default()
@@ -802,13 +799,7 @@ async fn citizens_and_officials_write_to_each_other_by_mail(backend: TestBackend
     use tiedoksi::smtp::admin::{configure, SettingsChange};
 
     let sink = Sink::start();
-    let app = spawn_app_with(backend, |config| {
-        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
-        config.worker.idle = Duration::from_millis(20);
-        config.worker.events_interval = Duration::from_millis(200);
-        sink.relay_to(config);
-    })
-    .await;
+    let app = app_with_sink(backend, &sink, |_| {}).await;
     let change = SettingsChange {
         replies_to: Some("kirjaamo@tiedoksi.local"),
         ..SettingsChange::default()
@@ -971,13 +962,9 @@ async fn the_recipient_limit_and_the_signature_policy(backend: TestBackend) {
 /// reported to the sender too, whatever the acknowledgement setting.
 async fn a_late_failure_is_reported_to_the_sender(backend: TestBackend) {
     let sink = Sink::start();
-    let app = spawn_app_with(backend, |config| {
-        config.smtp.addr = Some("127.0.0.1:0".parse().unwrap());
-        config.worker.idle = Duration::from_millis(20);
+    let app = app_with_sink(backend, &sink, |config| {
         config.worker.retry_initial = Duration::from_millis(50);
         config.worker.retry_max = Duration::from_millis(300);
-        config.worker.events_interval = Duration::from_millis(200);
-        sink.relay_to(config);
     })
     .await;
     let simulator = app.simulator_url.clone().unwrap();
