@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::admin::AdminPage;
-use crate::auth::LoginPage;
+use crate::auth::{LoginPage, WelcomePage};
 use crate::compose::{CheckPage, ComposePage, DraftPage};
 use crate::i18n::*;
 use crate::i18n_root::I18nRoot;
@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/inbox/:id") view=ReplyPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/welcome/:token") view=WelcomePage ssr=SsrMode::Async />
                         <Route path=path!("/statuses") view=StatusGlossary ssr=SsrMode::Async />
                         <Route path=path!("/accessibility") view=AccessibilityStatement ssr=SsrMode::Async />
                     </Routes>

@@ -33,6 +33,8 @@ pub enum AuditAction {
     DraftClaimed,
     /// A mail the SMTP bridge accepted became a notice or a draft, or was refused.
     MailProcessed,
+    /// A user set their password through a one-time link.
+    PasswordSet,
     ServiceRecorded,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
@@ -58,6 +60,7 @@ impl AuditAction {
             AuditAction::DocumentUploaded => "document.uploaded",
             AuditAction::DraftClaimed => "draft.claimed",
             AuditAction::MailProcessed => "mail.processed",
+            AuditAction::PasswordSet => "user.password_set",
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",

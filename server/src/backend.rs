@@ -35,6 +35,12 @@ impl AuthBackend for Backend {
     async fn signed_out(&self, user: &SessionUser, client_ip: &str) {
         self.authenticator.signed_out(user, client_ip).await
     }
+
+    async fn welcome_email(&self, token: &str) -> Result<Option<String>, AppError> {
+        crate::admin::links::email_of(&self.store, token)
+            .await
+            .map_err(AppError::internal)
+    }
 }
 
 #[async_trait]

@@ -2,6 +2,7 @@
 //! log — and, as the pipeline grows, the Suomi.fi client, the delivery worker and the
 //! simulator.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod backend;

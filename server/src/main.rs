@@ -43,6 +43,17 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: i64,
     },
+    /// Organisations hosted here (the first-start demo is one).
+    Organisations {
+        #[command(subcommand)]
+        command: OrganisationCommand,
+    },
+    /// Users of an organisation (an admin for a new one); prints a one-time link to set the
+    /// password.
+    Users {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The SMTP bridge's sender domains, relay networks and mail settings.
     Smtp {
         /// The organisation's id or name; may be left out when there is only one.
@@ -54,6 +65,33 @@ enum Command {
     /// Reads and renders PDFs in a child process under memory and time limits (internal).
     #[command(name = "pdf-worker", hide = true)]
     PdfWorker,
+}
+
+#[derive(Subcommand)]
+enum OrganisationCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        business_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    Create {
+        /// Business ID, id or name of the organisation.
+        #[arg(long)]
+        organisation: String,
+        #[arg(long)]
+        email: String,
+        /// admin, caseworker or auditor.
+        #[arg(long)]
+        role: String,
+        /// Shown in the UI; the e-mail address if left out.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +165,12 @@ fn main() -> ExitCode {
             organisation,
             command,
         } => runtime().and_then(|runtime| runtime.block_on(smtp(organisation, command))),
+        Command::Organisations { command } => {
+            runtime().and_then(|runtime| runtime.block_on(organisations(command)))
+        }
+        Command::Users { command } => {
+            runtime().and_then(|runtime| runtime.block_on(users(command)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,6 +205,42 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
         report.key_id,
         report.already_current
     );
+    Ok(())
+}
+
+async fn organisations(command: OrganisationCommand) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let store = tiedoksi::store::connect(&config.database_url).await?;
+    let OrganisationCommand::Create { name, business_id } = command;
+    let report = tiedoksi::admin::operator::create_organisation(&store, &name, &business_id).await;
+    store.close().await;
+    println!("{}", report?);
+    Ok(())
+}
+
+async fn users(command: UserCommand) -> anyhow::Result<()> {
+    use tiedoksi::admin::operator;
+    let config = Config::from_env()?;
+    let store = tiedoksi::store::connect(&config.database_url).await?;
+    let UserCommand::Create {
+        organisation,
+        email,
+        role,
+        name,
+    } = command;
+    let role = app::auth::Role::parse(role.trim())
+        .ok_or_else(|| anyhow::anyhow!("the role must be admin, caseworker or auditor"))?;
+    let base_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.addr));
+    let report = async {
+        let organisation = operator::find_organisation(&store, &organisation).await?;
+        operator::create_user(&store, &organisation, &email, &name, role, &base_url).await
+    }
+    .await;
+    store.close().await;
+    println!("{}", report?);
     Ok(())
 }
 

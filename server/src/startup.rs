@@ -632,6 +632,13 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         ))
         .with_state(options);
 
+    let welcome = Router::new()
+        .route("/welcome/{token}", post(crate::admin::links::set_password))
+        .with_state(crate::admin::links::Links {
+            store: store.clone(),
+            audit: audit.clone(),
+        });
+
     let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -655,6 +662,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(proofs)
         .merge(preview)
         .merge(probes)
+        .merge(welcome)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))

@@ -8,6 +8,9 @@ use uuid::Uuid;
 use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 
+mod welcome;
+pub use welcome::{welcome_link, WelcomePage};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -266,6 +269,8 @@ pub mod ssr {
             client_ip: &str,
         ) -> Result<SessionUser, AppError>;
         async fn signed_out(&self, user: &SessionUser, client_ip: &str);
+        /// The address of a live one-time password link's user.
+        async fn welcome_email(&self, token: &str) -> Result<Option<String>, AppError>;
     }
 
     fn parts() -> Option<Parts> {

@@ -20,6 +20,8 @@ use crate::store::Store;
 /// even read.
 const PUBLIC_PREFIXES: &[&str] = &[
     "/login",
+    "/welcome/",
+    "/api/welcome_link",
     "/accessibility",
     "/api/login",
     "/api/logout",

@@ -4,4 +4,5 @@ pub mod csrf;
 pub mod login;
 pub mod middleware;
 pub mod password;
+pub mod password_policy;
 pub mod session;

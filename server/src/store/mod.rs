@@ -5,9 +5,11 @@
 //! what differs (connecting, migrations, later the job claim). The contract tests in
 //! `tests/store_contract.rs` run one suite against both.
 
+mod accounts;
 mod mail;
 mod postgres;
 mod sql;
+mod sql_accounts;
 mod sql_mail;
 pub(crate) mod sql_proof;
 mod sql_replies;
@@ -22,6 +24,7 @@ use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use accounts::{AccountStore, LinkPurpose, PasswordLink};
 pub use mail::{
     AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
     MailSettings, MailSettlement, MailStore, SealedMail, SmtpCredential,
@@ -820,6 +823,7 @@ pub trait Store:
     + DraftStore
     + ReplyStore
     + MailStore
+    + AccountStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -38,6 +38,7 @@ impl_shared_event_store!(PostgresStore);
 super::sql_proof::impl_shared_proof_stores!(PostgresStore);
 super::sql_replies::impl_shared_reply_store!(PostgresStore);
 super::sql_mail::impl_shared_mail_store!(PostgresStore);
+super::sql_accounts::impl_shared_account_store!(PostgresStore);
 
 impl super::sql_proof::HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;

@@ -51,6 +51,7 @@ impl_shared_event_store!(SqliteStore);
 super::sql_proof::impl_shared_proof_stores!(SqliteStore);
 super::sql_replies::impl_shared_reply_store!(SqliteStore);
 super::sql_mail::impl_shared_mail_store!(SqliteStore);
+super::sql_accounts::impl_shared_account_store!(SqliteStore);
 
 impl super::sql_proof::HasDatabase for SqliteStore {
     type Database = sqlx::Sqlite;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod cli;
 mod delivery;
 mod drafts;
