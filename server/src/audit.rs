@@ -35,6 +35,12 @@ pub enum AuditAction {
     MailProcessed,
     /// A user set their password through a one-time link.
     PasswordSet,
+    UserRoleChanged,
+    UserDeactivated,
+    UserReactivated,
+    UserUnlocked,
+    /// An admin made a new one-time link for a user's password.
+    UserPasswordReset,
     ServiceRecorded,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
@@ -61,6 +67,11 @@ impl AuditAction {
             AuditAction::DraftClaimed => "draft.claimed",
             AuditAction::MailProcessed => "mail.processed",
             AuditAction::PasswordSet => "user.password_set",
+            AuditAction::UserRoleChanged => "user.role_changed",
+            AuditAction::UserDeactivated => "user.deactivated",
+            AuditAction::UserReactivated => "user.reactivated",
+            AuditAction::UserUnlocked => "user.unlocked",
+            AuditAction::UserPasswordReset => "user.password_reset",
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",

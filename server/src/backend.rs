@@ -62,6 +62,10 @@ impl AdminBackend for Backend {
                 email: user.email,
                 role: user.role,
                 last_login_at: user.last_login_at.map(Timestamp::to_rfc3339),
+                active: user.active,
+                locked: user
+                    .locked_until
+                    .is_some_and(|until| until > Timestamp::now()),
             })
             .collect())
     }

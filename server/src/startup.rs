@@ -632,6 +632,17 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         ))
         .with_state(options);
 
+    let user_admin = Router::new()
+        .route("/admin/users", post(crate::admin::users::create))
+        .route(
+            "/admin/users/{id}/role",
+            post(crate::admin::users::change_role),
+        )
+        .route("/admin/users/{id}/{action}", post(crate::admin::users::act))
+        .with_state(crate::admin::users::UserAdmin {
+            store: store.clone(),
+            audit: audit.clone(),
+        });
     let welcome = Router::new()
         .route("/welcome/{token}", post(crate::admin::links::set_password))
         .with_state(crate::admin::links::Links {
@@ -663,6 +674,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(preview)
         .merge(probes)
         .merge(welcome)
+        .merge(user_admin)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))

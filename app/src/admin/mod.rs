@@ -17,6 +17,17 @@ pub struct UserSummary {
     pub role: Role,
     /// RFC 3339, UTC.
     pub last_login_at: Option<String>,
+    pub active: bool,
+    /// Locked after failed sign-ins, now.
+    pub locked: bool,
+}
+
+/// A one-time link to hand to a user, shown once after it was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownLink {
+    pub email: String,
+    /// `/welcome/<token>`.
+    pub path: String,
 }
 
 /// The users of the signed-in admin's own organisation.
@@ -33,53 +44,195 @@ pub async fn organisation_users() -> Result<Vec<UserSummary>, AppError> {
     )
 }
 
+/// The link the admin just made, once: reading it forgets it.
+#[server(prefix = "/api", endpoint = "take_shown_link")]
+pub async fn take_shown_link() -> Result<Option<ShownLink>, AppError> {
+    crate::error::with_status(
+        async {
+            crate::auth::ssr::require_role(&[Role::Admin])?;
+            let session = leptos_axum::extract::<tower_sessions::Session>()
+                .await
+                .map_err(AppError::internal)?;
+            let shown: Option<String> = session
+                .remove(ssr::SHOWN_LINK)
+                .await
+                .map_err(AppError::internal)?;
+            Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+        }
+        .await,
+    )
+}
+
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let i18n = use_i18n();
     let users = Resource::new_blocking(|| (), |_| organisation_users());
+    let shown = Resource::new_blocking(|| (), |_| take_shown_link());
+    let problem = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("problem");
     view! {
         <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, admin.title), t_string!(i18n, app_name))} />
         <Suspense>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(users) => view! { <UserTable users /> }.into_any(),
-                    Err(AppError::Forbidden) => view! { <Forbidden /> }.into_any(),
-                    Err(error) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
-                }
-            })}
+            {move || {
+                let problem = problem.clone();
+                Suspend::new(async move {
+                    match (users.await, shown.await) {
+                        (Ok(users), shown) => view! {
+                            <h1>{t!(i18n, admin.title)}</h1>
+                            <Problem problem />
+                            <LinkPanel shown=shown.ok().flatten() />
+                            <UserTable users />
+                            <AddUser />
+                        }.into_any(),
+                        (Err(AppError::Forbidden), _) => view! { <Forbidden /> }.into_any(),
+                        (Err(error), _) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
+                    }
+                })
+            }}
         </Suspense>
     }
+}
+
+#[component]
+fn Problem(problem: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    problem.map(|code| {
+        let text = match code.as_str() {
+            "email_invalid" => t_string!(i18n, admin.problems.email_invalid).to_string(),
+            "email_taken" => t_string!(i18n, admin.problems.email_taken).to_string(),
+            "last_admin" => t_string!(i18n, admin.problems.last_admin).to_string(),
+            _ => t_string!(i18n, admin.problems.role_invalid).to_string(),
+        };
+        view! {
+            <div class="error-summary" role="alert" tabindex="-1" id="problem" aria-labelledby="admin-problem-title">
+                <h2 id="admin-problem-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                <p data-testid="admin-problem">{text}</p>
+            </div>
+        }
+    })
+}
+
+/// The link just made, to copy and hand over (no mail may be configured).
+#[component]
+fn LinkPanel(shown: Option<ShownLink>) -> impl IntoView {
+    let i18n = use_i18n();
+    shown.map(|shown| {
+        let email = shown.email.clone();
+        view! {
+            <div class="notice-panel" role="status" data-testid="shown-link">
+                <h2>{t!(i18n, admin.link_title)}</h2>
+                <p>{move || t_string!(i18n, admin.link_intro, email = email.clone()).to_string()}</p>
+                <p><code class="link-to-copy">{shown.path}</code></p>
+            </div>
+        }
+    })
 }
 
 #[component]
 fn UserTable(users: Vec<UserSummary>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <h1>{t!(i18n, admin.title)}</h1>
         <h2 id="users-heading">{t!(i18n, admin.users)}</h2>
         <table class="table" aria-labelledby="users-heading">
             <thead>
                 <tr>
                     <th scope="col">{t!(i18n, admin.name)}</th>
-                    <th scope="col">{t!(i18n, admin.email)}</th>
                     <th scope="col">{t!(i18n, admin.role)}</th>
                     <th scope="col">{t!(i18n, admin.last_login)}</th>
+                    <th scope="col">{t!(i18n, admin.actions)}</th>
                 </tr>
             </thead>
             <tbody>
-                {users.into_iter().map(|user| view! {
-                    <tr>
-                        <td>{user.display_name}</td>
-                        <td>{user.email}</td>
-                        <td><RoleName role=user.role /></td>
-                        <td>{match user.last_login_at {
-                            Some(at) => view! { <time datetime=at.clone()>{at.replace('T', " ").chars().take(16).collect::<String>()}" UTC"</time> }.into_any(),
-                            None => t!(i18n, admin.never).into_any(),
-                        }}</td>
-                    </tr>
-                }).collect_view()}
+                {users.into_iter().map(|user| view! { <UserRow user /> }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+#[component]
+fn UserRow(user: UserSummary) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = |name: &str| format!("/admin/users/{}/{name}", user.id);
+    let role_id = format!("role-{}", user.id);
+    let state = if !user.active {
+        Some(t_string!(i18n, admin.inactive).to_string())
+    } else if user.locked {
+        Some(t_string!(i18n, admin.locked).to_string())
+    } else {
+        None
+    };
+    view! {
+        <tr data-testid="user-row">
+            <td>
+                {user.display_name.clone()}<br />
+                <span class="muted">{user.email.clone()}</span>
+                {state.map(|state| view! { " " <strong class="tag">{state}</strong> })}
+            </td>
+            <td>
+                <form method="post" action=action("role") class="inline-form">
+                    <label for=role_id.clone() class="visually-hidden">
+                        {move || t_string!(i18n, admin.role_of, name = user.display_name.clone()).to_string()}
+                    </label>
+                    <select id=role_id name="role">
+                        {[Role::Admin, Role::Caseworker, Role::Auditor].into_iter().map(|role| view! {
+                            <option value=role.as_str() selected=role == user.role><RoleName role /></option>
+                        }).collect_view()}
+                    </select>
+                    " "
+                    <button type="submit" class="button button--secondary">{t!(i18n, admin.save_role)}</button>
+                </form>
+            </td>
+            <td>{match user.last_login_at {
+                Some(at) => view! { <time datetime=at.clone()>{at.replace('T', " ").chars().take(16).collect::<String>()}" UTC"</time> }.into_any(),
+                None => t!(i18n, admin.never).into_any(),
+            }}</td>
+            <td>
+                {if user.active {
+                    view! { <ActionButton action=action("deactivate") label=t_string!(i18n, admin.deactivate).to_string() /> }.into_any()
+                } else {
+                    view! { <ActionButton action=action("reactivate") label=t_string!(i18n, admin.reactivate).to_string() /> }.into_any()
+                }}
+                <ActionButton action=action("reset") label=t_string!(i18n, admin.reset_password).to_string() />
+                {user.locked.then(|| view! { <ActionButton action=action("unlock") label=t_string!(i18n, admin.unlock).to_string() /> })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn ActionButton(action: String, label: String) -> impl IntoView {
+    view! {
+        <form method="post" action=action class="inline-form">
+            <button type="submit" class="button button--secondary">{label}</button>
+        </form>
+    }
+}
+
+#[component]
+fn AddUser() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h2 id="add-user-heading">{t!(i18n, admin.add_user)}</h2>
+        <form method="post" action="/admin/users" class="form" aria-labelledby="add-user-heading">
+            <div class="field">
+                <label for="new-name">{t!(i18n, admin.name)}</label>
+                <input id="new-name" name="display_name" type="text" autocomplete="off" />
+            </div>
+            <div class="field">
+                <label for="new-email">{t!(i18n, admin.email)}</label>
+                <input id="new-email" name="email" type="email" autocomplete="off" required />
+            </div>
+            <div class="field">
+                <label for="new-role">{t!(i18n, admin.role)}</label>
+                <select id="new-role" name="role">
+                    <option value="caseworker" selected=true><RoleName role=Role::Caseworker /></option>
+                    <option value="auditor"><RoleName role=Role::Auditor /></option>
+                    <option value="admin"><RoleName role=Role::Admin /></option>
+                </select>
+            </div>
+            <button type="submit" class="button button--primary">{t!(i18n, admin.add)}</button>
+        </form>
     }
 }
 
@@ -100,6 +253,9 @@ pub mod ssr {
 
     use super::UserSummary;
     use crate::error::AppError;
+
+    /// Where the session keeps the one-time link the admin page shows once.
+    pub const SHOWN_LINK: &str = "admin_shown_link";
 
     #[async_trait]
     pub trait AdminBackend: Send + Sync {

@@ -205,4 +205,326 @@ async fn an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_li
     }
 }
 
-on_both_backends!(an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_link);
+/// A client signed in as a new user of `organisation` with `role`.
+async fn signed_in(
+    app: &crate::helpers::TestApp,
+    organisation: uuid::Uuid,
+    email: &str,
+    role: app::auth::Role,
+) -> reqwest::Client {
+    let password = "a long enough password for tests";
+    app.store
+        .create_user(&tiedoksi::store::NewUser {
+            organisation_id: organisation,
+            email: email.to_string(),
+            display_name: email.to_string(),
+            password_hash: tiedoksi::auth::password::hash_password(password.to_string())
+                .await
+                .unwrap(),
+            role,
+        })
+        .await
+        .unwrap();
+    let client = new_client();
+    let login = client
+        .post(app.url("/api/login"))
+        .header(ORIGIN, app.origin())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "{email} signs in");
+    client
+}
+
+async fn post_as(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .header(ORIGIN, app.origin())
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|value| value.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Every admin action on users, and who may not take them.
+async fn an_admin_manages_the_organisations_users(backend: TestBackend) {
+    use app::auth::Role;
+    let app = spawn_app(backend).await;
+    app.login_as_admin().await;
+
+    // Add a caseworker: the one-time link is shown once.
+    let added = post_as(
+        &app,
+        &app.client,
+        "/admin/users",
+        &[
+            ("email", "Kasittelija@Kunta.example"),
+            ("display_name", "Kaisa Käsittelijä"),
+            ("role", "caseworker"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&added), "/admin");
+    let page = app.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"shown-link\""), "{page}");
+    let link = page
+        .split("/welcome/")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|token| format!("/welcome/{token}"))
+        .expect("the link on the page");
+    let again = app.get("/admin").await.text().await.unwrap();
+    assert!(!again.contains("data-testid=\"shown-link\""), "shown once");
+    let taken = post_as(
+        &app,
+        &app.client,
+        "/admin/users",
+        &[
+            ("email", "kasittelija@kunta.example"),
+            ("role", "caseworker"),
+        ],
+    )
+    .await;
+    assert_eq!(location(&taken), "/admin?problem=email_taken#problem");
+    let bad = post_as(
+        &app,
+        &app.client,
+        "/admin/users",
+        &[("email", "ei osoite"), ("role", "caseworker")],
+    )
+    .await;
+    assert_eq!(location(&bad), "/admin?problem=email_invalid#problem");
+
+    // The caseworker sets a password and signs in.
+    let password = "kaisan pitkä ja outo salasana";
+    let set = post_as(
+        &app,
+        &new_client(),
+        &link,
+        &[("password", password), ("password_confirmation", password)],
+    )
+    .await;
+    assert_eq!(location(&set), "/login?password_set=1");
+    let caseworker = new_client();
+    let login = caseworker
+        .post(app.url("/api/login"))
+        .header(ORIGIN, app.origin())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[
+            ("email", "kasittelija@kunta.example"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let user = app
+        .store
+        .user_by_email("kasittelija@kunta.example")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // A caseworker may not manage users.
+    let refused = post_as(
+        &app,
+        &caseworker,
+        "/admin/users",
+        &[("email", "x@kunta.example"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let refused = post_as(
+        &app,
+        &caseworker,
+        &format!("/admin/users/{}/role", user.id),
+        &[("role", "admin")],
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert!(app
+        .store
+        .user_by_email("x@kunta.example")
+        .await
+        .unwrap()
+        .is_none());
+    // Nor may someone without a session, or another organisation's admin (not found).
+    let anonymous = post_as(
+        &app,
+        &new_client(),
+        &format!("/admin/users/{}/deactivate", user.id),
+        &[],
+    )
+    .await;
+    assert!(
+        matches!(anonymous.status().as_u16(), 401 | 303),
+        "{}",
+        anonymous.status()
+    );
+    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
+    let stranger = signed_in(&app, other.id, "admin@toinen.example", Role::Admin).await;
+    let foreign = post_as(
+        &app,
+        &stranger,
+        &format!("/admin/users/{}/deactivate", user.id),
+        &[],
+    )
+    .await;
+    assert_eq!(foreign.status(), 404);
+    assert!(app.store.user_by_id(user.id).await.unwrap().unwrap().active);
+
+    // Role: to auditor, who reads but does not compose.
+    let changed = post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/role", user.id),
+        &[("role", "auditor")],
+    )
+    .await;
+    assert_eq!(location(&changed), "/admin");
+    assert_eq!(
+        app.store.user_by_id(user.id).await.unwrap().unwrap().role,
+        Role::Auditor
+    );
+
+    // Deactivated mid-session: the next request is signed out; reactivated, they sign in.
+    let me: serde_json::Value = caseworker
+        .post(app.url("/api/current_user"))
+        .header(ORIGIN, app.origin())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "kasittelija@kunta.example");
+    post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/deactivate", user.id),
+        &[],
+    )
+    .await;
+    let me: serde_json::Value = caseworker
+        .post(app.url("/api/current_user"))
+        .header(ORIGIN, app.origin())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me, serde_json::Value::Null, "signed out at once");
+    post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/reactivate", user.id),
+        &[],
+    )
+    .await;
+    assert!(app.store.user_by_id(user.id).await.unwrap().unwrap().active);
+
+    // Reset: a new link, shown once; unlock clears a lock.
+    post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/reset", user.id),
+        &[],
+    )
+    .await;
+    let page = app.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("data-testid=\"shown-link\"") && page.contains("/welcome/"));
+    app.store
+        .record_failed_login(
+            user.id,
+            1,
+            tiedoksi::store::Timestamp::now() + time::Duration::hours(1),
+            tiedoksi::store::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let page = app.get("/admin").await.text().await.unwrap();
+    assert!(page.contains("Lukittu"), "{page}");
+    post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/unlock", user.id),
+        &[],
+    )
+    .await;
+    assert!(app
+        .store
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .locked_until
+        .is_none());
+
+    // The last active admin stays.
+    let admin = app
+        .store
+        .user_by_email(crate::helpers::ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let demoted = post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/role", admin.id),
+        &[("role", "caseworker")],
+    )
+    .await;
+    assert_eq!(location(&demoted), "/admin?problem=last_admin#problem");
+    let deactivated = post_as(
+        &app,
+        &app.client,
+        &format!("/admin/users/{}/deactivate", admin.id),
+        &[],
+    )
+    .await;
+    assert_eq!(location(&deactivated), "/admin?problem=last_admin#problem");
+    let page = app
+        .get("/admin?problem=last_admin")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("ainakin yksi"), "{page}");
+    assert_eq!(
+        app.store.user_by_id(admin.id).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+
+    let actions = app.audit_actions().await;
+    for action in [
+        "user.created",
+        "user.role_changed",
+        "user.deactivated",
+        "user.reactivated",
+        "user.password_reset",
+        "user.unlocked",
+    ] {
+        assert!(actions.contains(&action.to_string()), "{action}");
+    }
+}
+
+on_both_backends!(
+    an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_link,
+    an_admin_manages_the_organisations_users,
+);

@@ -1,0 +1,243 @@
+//! An organisation admin's actions on its users, as form posts that work without wasm: add a
+//! user (a one-time link to set the password is shown once), change a role, deactivate (their
+//! sessions end at the next request) and reactivate, reset a password (a new link), unlock.
+//! The last active admin can be neither demoted nor deactivated. Each change is audited;
+//! another organisation's user is not found.
+
+use std::sync::Arc;
+
+use app::auth::{Actor, Role};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::audit::{Audit, AuditAction, AuditEntry};
+use crate::store::{LinkPurpose, NewUser, Store, StoreError};
+
+/// Where the page finds the one-time link to show once (taken from the session when shown).
+use app::admin::ssr::SHOWN_LINK;
+
+#[derive(Clone)]
+pub struct UserAdmin {
+    pub store: Arc<dyn Store>,
+    pub audit: Audit,
+}
+
+/// The admin page again, with a problem's code when there was one.
+fn back(problem: Option<&str>) -> Response {
+    match problem {
+        Some(code) => Redirect::to(&format!("/admin?problem={code}#problem")).into_response(),
+        None => Redirect::to("/admin").into_response(),
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "an admin action failed");
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "Tiedoksi is temporarily unavailable. Please try again shortly.",
+    )
+        .into_response()
+}
+
+fn forbidden() -> Response {
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        "Only an organisation's admins may do this.",
+    )
+        .into_response()
+}
+
+impl UserAdmin {
+    async fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        user: Uuid,
+        details: serde_json::Value,
+    ) {
+        let entry = AuditEntry::new(action)
+            .by(actor)
+            .subject("user", user)
+            .details(details);
+        if let Err(error) = self.audit.record(entry).await {
+            tracing::error!(%error, "could not audit an admin action");
+        }
+    }
+
+    /// Keeps the link for the page to show once.
+    async fn show_link(
+        &self,
+        session: &Session,
+        email: &str,
+        path: String,
+    ) -> Result<(), Response> {
+        session
+            .insert(
+                SHOWN_LINK,
+                json!({ "email": email, "path": path }).to_string(),
+            )
+            .await
+            .map_err(failed)
+    }
+
+    /// The user, if it is the admin's organisation's.
+    async fn own_user(&self, actor: &Actor, id: Uuid) -> Result<crate::store::User, Response> {
+        match self.store.user_by_id(id).await {
+            Ok(Some(user)) if user.organisation_id == actor.organisation_id => Ok(user),
+            Ok(_) => Err((axum::http::StatusCode::NOT_FOUND, "No such user.").into_response()),
+            Err(error) => Err(failed(error)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    role: String,
+}
+
+/// `POST /admin/users`.
+pub async fn create(
+    State(admin): State<UserAdmin>,
+    actor: Actor,
+    session: Session,
+    Form(form): Form<NewUserForm>,
+) -> Response {
+    if !actor.is_admin() {
+        return forbidden();
+    }
+    let email = form.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+        return back(Some("email_invalid"));
+    }
+    let Some(role) = Role::parse(form.role.trim()) else {
+        return back(Some("role_invalid"));
+    };
+    let display_name = match form.display_name.trim() {
+        "" => email.clone(),
+        name => name.chars().take(200).collect(),
+    };
+    let user = match admin
+        .store
+        .create_user(&NewUser {
+            organisation_id: actor.organisation_id,
+            email: email.clone(),
+            display_name,
+            password_hash: "!".to_string(),
+            role,
+        })
+        .await
+    {
+        Ok(user) => user,
+        Err(StoreError::Conflict(_)) => return back(Some("email_taken")),
+        Err(error) => return failed(error),
+    };
+    let path = match super::links::create(&admin.store, user.id, LinkPurpose::Welcome).await {
+        Ok(path) => path,
+        Err(error) => return failed(error),
+    };
+    admin
+        .audit(
+            &actor,
+            AuditAction::UserCreated,
+            user.id,
+            json!({ "role": role.as_str() }),
+        )
+        .await;
+    if let Err(response) = admin.show_link(&session, &email, path).await {
+        return response;
+    }
+    back(None)
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+/// `POST /admin/users/{id}/role`.
+pub async fn change_role(
+    State(admin): State<UserAdmin>,
+    actor: Actor,
+    Path(id): Path<Uuid>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    if !actor.is_admin() {
+        return forbidden();
+    }
+    let Some(role) = Role::parse(form.role.trim()) else {
+        return back(Some("role_invalid"));
+    };
+    let user = match admin.own_user(&actor, id).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match admin.store.set_role(actor.organisation_id, id, role).await {
+        Ok(true) => {
+            let details = json!({ "from": user.role.as_str(), "to": role.as_str() });
+            admin
+                .audit(&actor, AuditAction::UserRoleChanged, id, details)
+                .await;
+            back(None)
+        }
+        Ok(false) => back(Some("last_admin")),
+        Err(error) => failed(error),
+    }
+}
+
+/// `POST /admin/users/{id}/{action}`: deactivate, reactivate, unlock, reset.
+pub async fn act(
+    State(admin): State<UserAdmin>,
+    actor: Actor,
+    session: Session,
+    Path((id, action)): Path<(Uuid, String)>,
+) -> Response {
+    if !actor.is_admin() {
+        return forbidden();
+    }
+    let user = match admin.own_user(&actor, id).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let organisation = actor.organisation_id;
+    let (done, audited) = match action.as_str() {
+        "deactivate" => (
+            admin.store.set_active(organisation, id, false).await,
+            AuditAction::UserDeactivated,
+        ),
+        "reactivate" => (
+            admin.store.set_active(organisation, id, true).await,
+            AuditAction::UserReactivated,
+        ),
+        "unlock" => (
+            admin.store.unlock(organisation, id).await,
+            AuditAction::UserUnlocked,
+        ),
+        "reset" => {
+            let path = match super::links::create(&admin.store, id, LinkPurpose::Reset).await {
+                Ok(path) => path,
+                Err(error) => return failed(error),
+            };
+            if let Err(response) = admin.show_link(&session, &user.email, path).await {
+                return response;
+            }
+            (Ok(true), AuditAction::UserPasswordReset)
+        }
+        _ => return (axum::http::StatusCode::NOT_FOUND, "No such action.").into_response(),
+    };
+    match done {
+        Ok(true) => {
+            admin.audit(&actor, audited, id, json!({})).await;
+            back(None)
+        }
+        Ok(false) => back(Some("last_admin")),
+        Err(error) => failed(error),
+    }
+}
