@@ -3,7 +3,9 @@
 use app::auth::Role;
 use app::error::{AppError, LoginRefusal};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestBackend, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::helpers::{
+    new_client, spawn_app, spawn_app_with, TestBackend, ADMIN_EMAIL, ADMIN_PASSWORD,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -12,6 +14,7 @@ on_both_backends!(
     form_post_without_wasm_redirects_back_with_the_error,
     account_locks_after_repeated_failures,
     address_is_throttled_after_many_failures,
+    the_address_throttle_holds_under_a_parallel_burst,
     session_id_changes_at_sign_in,
     sign_out_ends_the_session,
     session_cookie_is_http_only_and_strict,
@@ -172,6 +175,48 @@ async fn address_is_throttled_after_many_failures(backend: TestBackend) {
             .any(|event| event.action == "login.throttled"),
         "throttling is audited even though no account is known"
     );
+}
+
+/// Thirty guesses at once from one address: each attempt is counted before its slow
+/// password check, so no more than the limit are ever checked.
+async fn the_address_throttle_holds_under_a_parallel_burst(backend: TestBackend) {
+    let app = spawn_app_with(backend, |config| {
+        config.login.max_failures_per_ip = 5;
+        config.login.concurrent_checks = 8;
+        config.login.check_wait = std::time::Duration::from_secs(30);
+    })
+    .await;
+    let checked_before = (app.passwords_checked)();
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..30 {
+        let (client, url, origin) = (new_client(), app.url("/api/login"), app.origin());
+        guesses.spawn(async move {
+            let guess = format!("guess {n}");
+            client
+                .post(url)
+                .header(reqwest::header::ORIGIN, origin)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&[("email", ADMIN_EMAIL), ("password", guess.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = (app.passwords_checked)() - checked_before;
+    assert!(checked <= 5, "{checked} passwords checked: {statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 401).count() as u64,
+        checked
+    );
+    assert!(
+        statuses.iter().all(|status| matches!(status, 401 | 429)),
+        "{statuses:?}"
+    );
+    let throttled = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(throttled.status(), 429, "even the right password waits");
 }
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
