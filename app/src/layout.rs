@@ -56,6 +56,7 @@ fn SignedInHeader(user: SessionUser, unread: u32) -> impl IntoView {
     let i18n = use_i18n();
     let logout = ServerAction::<Logout>::new();
     let is_admin = user.role == Role::Admin;
+    let reads_audit = matches!(user.role, Role::Admin | Role::Auditor);
     let name = user.display_name.clone();
     view! {
         <nav class="site-nav" aria-label=move || t_string!(i18n, nav.label)>
@@ -74,6 +75,9 @@ fn SignedInHeader(user: SessionUser, unread: u32) -> impl IntoView {
                 <li><NavLink href="/compose">{t!(i18n, nav.compose)}</NavLink></li>
                 {is_admin.then(|| view! {
                     <li><NavLink href="/admin">{t!(i18n, nav.admin)}</NavLink></li>
+                })}
+                {reads_audit.then(|| view! {
+                    <li><NavLink href="/audit">{t!(i18n, nav.audit)}</NavLink></li>
                 })}
             </ul>
         </nav>

@@ -73,6 +73,8 @@ async function material(page: Page): Promise<Record<string, string>> {
     statuses: "/statuses",
     accessibility: "/accessibility",
     admin: "/admin",
+    audit: "/audit",
+    welcome: "/welcome/not-a-live-link",
   };
 }
 

@@ -45,6 +45,45 @@ impl AuthBackend for Backend {
 
 #[async_trait]
 impl AdminBackend for Backend {
+    async fn audit_log(
+        &self,
+        organisation_id: Uuid,
+        filter: app::admin::AuditFilter,
+    ) -> Result<app::admin::AuditEntries, AppError> {
+        use crate::admin::audit;
+        let users = self
+            .store
+            .users_in_organisation(organisation_id)
+            .await
+            .map_err(AppError::internal)?
+            .into_iter()
+            .map(|user| (user.id, format!("{} ({})", user.display_name, user.email)))
+            .collect();
+        let Ok(query) = audit::query(organisation_id, &filter, audit::PAGE + 1) else {
+            return Ok(app::admin::AuditEntries {
+                rows: Vec::new(),
+                next: None,
+                users,
+                problem: Some("from".into()),
+            });
+        };
+        let mut events = self
+            .store
+            .search_audit(&query)
+            .await
+            .map_err(AppError::internal)?;
+        let next = (events.len() as i64 > audit::PAGE).then(|| {
+            events.truncate(audit::PAGE as usize);
+            events.last().map(audit::cursor)
+        });
+        Ok(app::admin::AuditEntries {
+            rows: events.into_iter().map(audit::row).collect(),
+            next: next.flatten(),
+            users,
+            problem: None,
+        })
+    }
+
     async fn organisation_users(
         &self,
         organisation_id: Uuid,

@@ -643,6 +643,11 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             store: store.clone(),
             audit: audit.clone(),
         });
+    let audit_export = Router::new()
+        .route("/audit.csv", get(crate::admin::audit::csv))
+        .with_state(crate::admin::audit::AuditExport {
+            store: store.clone(),
+        });
     let welcome = Router::new()
         .route("/welcome/{token}", post(crate::admin::links::set_password))
         .with_state(crate::admin::links::Links {
@@ -675,6 +680,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(probes)
         .merge(welcome)
         .merge(user_admin)
+        .merge(audit_export)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))

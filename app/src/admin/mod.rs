@@ -9,6 +9,9 @@ use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 use crate::layout::Forbidden;
 
+mod audit;
+pub use audit::{audit_log, AuditEntries, AuditFilter, AuditPage, AuditRow};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub id: Uuid,
@@ -263,5 +266,10 @@ pub mod ssr {
             &self,
             organisation_id: Uuid,
         ) -> Result<Vec<UserSummary>, AppError>;
+        async fn audit_log(
+            &self,
+            organisation_id: Uuid,
+            filter: super::AuditFilter,
+        ) -> Result<super::AuditEntries, AppError>;
     }
 }

@@ -120,6 +120,21 @@ pub struct AuditEvent {
     pub details: String,
 }
 
+/// One page of an organisation's audit log, newest first, with its filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub organisation_id: Uuid,
+    pub actor_user_id: Option<Uuid>,
+    pub action: Option<String>,
+    /// A subject's id (a notice's, a user's, …).
+    pub subject_id: Option<String>,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Keyset paging: entries older than this one.
+    pub before: Option<(Timestamp, Uuid)>,
+    pub limit: i64,
+}
+
 #[async_trait]
 pub trait OrganisationStore: Send + Sync {
     async fn create_organisation(&self, name: &str) -> StoreResult<Organisation>;
@@ -177,6 +192,8 @@ pub trait LoginAttemptStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     async fn append_audit_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.
+    /// The organisation's entries matching the query, newest first.
+    async fn search_audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
     async fn audit_events(
         &self,
         organisation_id: Option<Uuid>,

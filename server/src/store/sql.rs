@@ -333,6 +333,36 @@ macro_rules! impl_shared_stores {
                 Ok(())
             }
 
+            async fn search_audit(
+                &self,
+                query: &$crate::store::AuditQuery,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::AuditEvent>> {
+                let (before_at, before_id) = query.before.unzip();
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, occurred_at, actor_user_id, actor_label, action, \
+                     subject_kind, subject_id, client_ip, details FROM audit_events \
+                     WHERE organisation_id = $1 \
+                     AND ($2 IS NULL OR actor_user_id = $2) \
+                     AND ($3 IS NULL OR action = $3) \
+                     AND ($4 IS NULL OR subject_id = $4) \
+                     AND ($5 IS NULL OR occurred_at >= $5) \
+                     AND ($6 IS NULL OR occurred_at < $6) \
+                     AND ($7 IS NULL OR occurred_at < $7 OR (occurred_at = $7 AND id < $8)) \
+                     ORDER BY occurred_at DESC, id DESC LIMIT $9",
+                )
+                .bind(query.organisation_id)
+                .bind(query.actor_user_id)
+                .bind(&query.action)
+                .bind(&query.subject_id)
+                .bind(query.from)
+                .bind(query.until)
+                .bind(before_at)
+                .bind(before_id)
+                .bind(query.limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn audit_events(
                 &self,
                 organisation_id: Option<uuid::Uuid>,

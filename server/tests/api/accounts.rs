@@ -527,4 +527,195 @@ async fn an_admin_manages_the_organisations_users(backend: TestBackend) {
 on_both_backends!(
     an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_link,
     an_admin_manages_the_organisations_users,
+    the_audit_log_is_filtered_paged_and_exported,
 );
+
+fn entry(
+    organisation: uuid::Uuid,
+    action: &str,
+    subject: &str,
+    at: tiedoksi::store::Timestamp,
+) -> tiedoksi::store::AuditEvent {
+    tiedoksi::store::AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        organisation_id: Some(organisation),
+        occurred_at: at,
+        actor_user_id: None,
+        actor_label: Some("tester, \"quoted\"".into()),
+        action: action.into(),
+        subject_kind: Some("notice".into()),
+        subject_id: Some(subject.into()),
+        client_ip: Some("192.0.2.1".into()),
+        details: r#"{"k":"v, w"}"#.into(),
+    }
+}
+
+/// Admins and auditors read the log filtered and paged, and take it away as CSV; a
+/// caseworker may not.
+async fn the_audit_log_is_filtered_paged_and_exported(backend: TestBackend) {
+    use app::auth::Role;
+    let app = spawn_app(backend).await;
+    let organisation = app.organisation.id;
+    let base = tiedoksi::store::Timestamp::now() - time::Duration::hours(2);
+    for n in 0..1100 {
+        let action = if n % 10 == 0 {
+            "test.rare"
+        } else {
+            "test.common"
+        };
+        let at = base + time::Duration::milliseconds(n);
+        app.store
+            .append_audit_event(&entry(
+                organisation,
+                action,
+                &format!("subject-{}", n % 7),
+                at,
+            ))
+            .await
+            .unwrap();
+    }
+    let auditor = signed_in(
+        &app,
+        organisation,
+        "tarkastaja@kunta.example",
+        Role::Auditor,
+    )
+    .await;
+    let read = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
+        let url = app.url("/api/audit_log");
+        let origin = app.origin();
+        async move {
+            client
+                .post(url)
+                .header(ORIGIN, origin)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first: serde_json::Value = read(
+        auditor.clone(),
+        vec![("filter[action]", "test.rare".into())],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(first["rows"].as_array().unwrap().len(), 50);
+    assert!(first["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|row| row["action"] == "test.rare"));
+    let cursor = first["next"].as_str().unwrap().to_string();
+    let second: serde_json::Value = read(
+        auditor.clone(),
+        vec![
+            ("filter[action]", "test.rare".into()),
+            ("filter[before]", cursor),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(second["rows"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        second["rows"][0]["subject"], "notice subject-2",
+        "590 % 7 = 2"
+    );
+    // Newest first: the 50th is entry 600 (600 % 7 = 5), the next page begins at 590.
+    assert_eq!(first["rows"][49]["subject"], "notice subject-5");
+    assert_eq!(second["rows"][0]["subject"], "notice subject-2");
+    let third: serde_json::Value = read(
+        auditor.clone(),
+        vec![
+            ("filter[action]", "test.rare".into()),
+            (
+                "filter[before]",
+                second["next"].as_str().unwrap().to_string(),
+            ),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(third["rows"].as_array().unwrap().len(), 10);
+    assert_eq!(third["next"], serde_json::Value::Null);
+    let by_subject: serde_json::Value = read(
+        auditor.clone(),
+        vec![
+            ("filter[subject]", "subject-0".into()),
+            ("filter[action]", "test.rare".into()),
+        ],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    // n % 10 == 0 and n % 7 == 0: every 70th of 1100.
+    assert_eq!(by_subject["rows"].as_array().unwrap().len(), 16);
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .date()
+        .to_string();
+    let none: serde_json::Value = read(auditor.clone(), vec![("filter[from]", tomorrow)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["rows"], serde_json::json!([]));
+    let wrong: serde_json::Value =
+        read(auditor.clone(), vec![("filter[from]", "31.12.2026".into())])
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(wrong["problem"], "from");
+
+    let caseworker = signed_in(
+        &app,
+        organisation,
+        "kasittelija@kunta.example",
+        Role::Caseworker,
+    )
+    .await;
+    assert_eq!(
+        read(caseworker.clone(), vec![("filter[action]", "x".into())])
+            .await
+            .status(),
+        403
+    );
+    let refused = caseworker.get(app.url("/audit.csv")).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // The CSV: every matching entry, across the export's chunks of 1000.
+    let csv = auditor
+        .get(app.url("/audit.csv?action=test.common"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let body = csv.text().await.unwrap();
+    let mut reader = ::csv::Reader::from_reader(body.as_bytes());
+    let records: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 990);
+    assert_eq!(&records[0][1], "tester, \"quoted\"", "quoted as CSV quotes");
+    assert_eq!(&records[0][7], r#"{"k":"v, w"}"#);
+    let page = auditor
+        .get(app.url("/audit?action=test.rare"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches("data-testid=\"audit-row\"").count(), 50);
+    assert!(page.contains("data-testid=\"audit-older\""));
+}
