@@ -7,7 +7,6 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Role;
 use crate::error::{AppError, ErrorText};
 use crate::i18n::*;
 use crate::layout::Forbidden;
@@ -77,7 +76,10 @@ pub struct AuditEntries {
 pub async fn audit_log(filter: AuditFilter) -> Result<AuditEntries, AppError> {
     crate::error::with_status(
         async {
-            let reader = crate::auth::ssr::require_role(&[Role::Admin, Role::Auditor])?;
+            let reader = crate::auth::ssr::require_role(&[
+                crate::auth::Role::Admin,
+                crate::auth::Role::Auditor,
+            ])?;
             let backend = use_context::<std::sync::Arc<dyn super::ssr::AdminBackend>>()
                 .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
             backend.audit_log(reader.organisation_id, filter).await
