@@ -184,7 +184,7 @@ fn AuditView(log: AuditEntries, filter: AuditFilter) -> impl IntoView {
             <button type="submit" class="button button--secondary">{t!(i18n, audit.apply)}</button>
         </form>
         <p><a href=csv data-testid="audit-csv">{t!(i18n, audit.csv)}</a></p>
-        <table class="table" aria-label=move || t_string!(i18n, audit.title)>
+        <table class="table audit-table" aria-label=move || t_string!(i18n, audit.title)>
             <thead>
                 <tr>
                     <th scope="col">{t!(i18n, audit.time)}</th>
