@@ -36,6 +36,7 @@ pub enum AuditAction {
     /// A user set their password through a one-time link.
     PasswordSet,
     UserRoleChanged,
+    OrganisationUpdated,
     UserDeactivated,
     UserReactivated,
     UserUnlocked,
@@ -68,6 +69,7 @@ impl AuditAction {
             AuditAction::MailProcessed => "mail.processed",
             AuditAction::PasswordSet => "user.password_set",
             AuditAction::UserRoleChanged => "user.role_changed",
+            AuditAction::OrganisationUpdated => "organisation.updated",
             AuditAction::UserDeactivated => "user.deactivated",
             AuditAction::UserReactivated => "user.reactivated",
             AuditAction::UserUnlocked => "user.unlocked",

@@ -45,6 +45,32 @@ impl AuthBackend for Backend {
 
 #[async_trait]
 impl AdminBackend for Backend {
+    async fn organisation_settings(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<app::admin::OrganisationDetails, AppError> {
+        let organisation = self
+            .store
+            .organisation(organisation_id)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)?;
+        let business_id = self
+            .store
+            .business_id(organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        let settings = crate::store::delivery_settings(self.store.as_ref(), organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(app::admin::OrganisationDetails {
+            name: organisation.name,
+            business_id,
+            default_language: settings.default_language.as_str().to_string(),
+            auto_reserve: settings.auto_reserve_unacknowledged,
+        })
+    }
+
     async fn audit_log(
         &self,
         organisation_id: Uuid,

@@ -635,6 +635,10 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     let user_admin = Router::new()
         .route("/admin/users", post(crate::admin::users::create))
         .route(
+            "/admin/organisation",
+            post(crate::admin::users::update_organisation),
+        )
+        .route(
             "/admin/users/{id}/role",
             post(crate::admin::users::change_role),
         )

@@ -47,6 +47,29 @@ pub async fn organisation_users() -> Result<Vec<UserSummary>, AppError> {
     )
 }
 
+/// What the admin page's organisation form shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationDetails {
+    pub name: String,
+    pub business_id: Option<String>,
+    /// `fi`, `sv` or `en`.
+    pub default_language: String,
+    pub auto_reserve: bool,
+}
+
+#[server(prefix = "/api", endpoint = "organisation_settings")]
+pub async fn organisation_settings() -> Result<OrganisationDetails, AppError> {
+    crate::error::with_status(
+        async {
+            let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
+            let backend = use_context::<std::sync::Arc<dyn ssr::AdminBackend>>()
+                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            backend.organisation_settings(admin.organisation_id).await
+        }
+        .await,
+    )
+}
+
 /// The link the admin just made, once: reading it forgets it.
 #[server(prefix = "/api", endpoint = "take_shown_link")]
 pub async fn take_shown_link() -> Result<Option<ShownLink>, AppError> {
@@ -71,6 +94,7 @@ pub fn AdminPage() -> impl IntoView {
     let i18n = use_i18n();
     let users = Resource::new_blocking(|| (), |_| organisation_users());
     let shown = Resource::new_blocking(|| (), |_| take_shown_link());
+    let organisation = Resource::new_blocking(|| (), |_| organisation_settings());
     let problem = leptos_router::hooks::use_query_map()
         .read_untracked()
         .get("problem");
@@ -87,6 +111,7 @@ pub fn AdminPage() -> impl IntoView {
                             <LinkPanel shown=shown.ok().flatten() />
                             <UserTable users />
                             <AddUser />
+                            {organisation.await.ok().map(|settings| view! { <OrganisationForm settings /> })}
                         }.into_any(),
                         (Err(AppError::Forbidden), _) => view! { <Forbidden /> }.into_any(),
                         (Err(error), _) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
@@ -105,6 +130,9 @@ fn Problem(problem: Option<String>) -> impl IntoView {
             "email_invalid" => t_string!(i18n, admin.problems.email_invalid).to_string(),
             "email_taken" => t_string!(i18n, admin.problems.email_taken).to_string(),
             "last_admin" => t_string!(i18n, admin.problems.last_admin).to_string(),
+            "name_invalid" => t_string!(i18n, admin.problems.name_invalid).to_string(),
+            "business_id_invalid" => t_string!(i18n, admin.problems.business_id_invalid).to_string(),
+            "business_id_taken" => t_string!(i18n, admin.problems.business_id_taken).to_string(),
             _ => t_string!(i18n, admin.problems.role_invalid).to_string(),
         };
         view! {
@@ -213,6 +241,40 @@ fn ActionButton(action: String, label: String) -> impl IntoView {
 }
 
 #[component]
+fn OrganisationForm(settings: OrganisationDetails) -> impl IntoView {
+    let i18n = use_i18n();
+    let language = settings.default_language.clone();
+    view! {
+        <h2 id="organisation-heading">{t!(i18n, admin.organisation)}</h2>
+        <form method="post" action="/admin/organisation" class="form" aria-labelledby="organisation-heading">
+            <div class="field">
+                <label for="organisation-name">{t!(i18n, admin.organisation_name)}</label>
+                <input id="organisation-name" name="name" type="text" value=settings.name required />
+            </div>
+            <div class="field">
+                <label for="organisation-business-id">{t!(i18n, admin.business_id)}</label>
+                <input id="organisation-business-id" name="business_id" type="text"
+                    value=settings.business_id.unwrap_or_default() />
+            </div>
+            <div class="field">
+                <label for="organisation-language">{t!(i18n, admin.default_language)}</label>
+                <select id="organisation-language" name="language">
+                    <option value="fi" selected=language == "fi">"Suomi"</option>
+                    <option value="sv" selected=language == "sv">"Svenska"</option>
+                    <option value="en" selected=language == "en">"English"</option>
+                </select>
+            </div>
+            <div class="field checkbox">
+                <input id="organisation-auto-reserve" name="auto_reserve" type="checkbox" value="on"
+                    checked=settings.auto_reserve />
+                <label for="organisation-auto-reserve">{t!(i18n, admin.auto_reserve)}</label>
+            </div>
+            <button type="submit" class="button button--primary">{t!(i18n, admin.save_organisation)}</button>
+        </form>
+    }
+}
+
+#[component]
 fn AddUser() -> impl IntoView {
     let i18n = use_i18n();
     view! {
@@ -266,6 +328,10 @@ pub mod ssr {
             &self,
             organisation_id: Uuid,
         ) -> Result<Vec<UserSummary>, AppError>;
+        async fn organisation_settings(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<super::OrganisationDetails, AppError>;
         async fn audit_log(
             &self,
             organisation_id: Uuid,

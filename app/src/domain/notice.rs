@@ -215,6 +215,8 @@ pub struct DeliverySettings {
     /// Re-serve on paper by itself when a verifiable electronic notice is not acknowledged
     /// in time (otherwise the notice is flagged and a caseworker decides).
     pub auto_reserve_unacknowledged: bool,
+    /// The language a new notice starts in.
+    pub default_language: NoticeLanguage,
 }
 
 #[cfg(test)]

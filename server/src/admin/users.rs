@@ -241,3 +241,83 @@ pub async fn act(
         Err(error) => failed(error),
     }
 }
+
+#[derive(Deserialize)]
+pub struct OrganisationForm {
+    name: String,
+    #[serde(default)]
+    business_id: String,
+    language: String,
+    #[serde(default)]
+    auto_reserve: Option<String>,
+}
+
+/// `POST /admin/organisation`: name, business ID, the language new notices start in, and
+/// whether unacknowledged verifiable notices are re-served on paper by themselves.
+pub async fn update_organisation(
+    State(admin): State<UserAdmin>,
+    actor: Actor,
+    Form(form): Form<OrganisationForm>,
+) -> Response {
+    use app::domain::notice::NoticeLanguage;
+    if !actor.is_admin() {
+        return forbidden();
+    }
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return back(Some("name_invalid"));
+    }
+    let business_id = match form.business_id.trim() {
+        "" => None,
+        given => match app::domain::BusinessId::parse(given) {
+            Ok(id) => Some(id.as_str().to_string()),
+            Err(_) => return back(Some("business_id_invalid")),
+        },
+    };
+    let language = match form.language.as_str() {
+        "sv" => NoticeLanguage::Sv,
+        "en" => NoticeLanguage::En,
+        _ => NoticeLanguage::Fi,
+    };
+    let store = &admin.store;
+    let organisation = actor.organisation_id;
+    if let Some(business_id) = &business_id {
+        match store.organisation_by_business_id(business_id).await {
+            Ok(Some(other)) if other.id != organisation => return back(Some("business_id_taken")),
+            Ok(_) => {}
+            Err(error) => return failed(error),
+        }
+        if let Err(error) = store.set_business_id(organisation, business_id).await {
+            return failed(error);
+        }
+    }
+    let mut settings = match crate::store::delivery_settings(store.as_ref(), organisation).await {
+        Ok(settings) => settings,
+        Err(error) => return failed(error),
+    };
+    settings.default_language = language;
+    settings.auto_reserve_unacknowledged = form.auto_reserve.is_some();
+    let saved = match serde_json::to_string(&settings) {
+        Ok(json) => store.set_delivery_settings(organisation, &json).await,
+        Err(error) => return failed(error),
+    };
+    if let Err(error) = saved {
+        return failed(error);
+    }
+    if let Err(error) = store.rename_organisation(organisation, name).await {
+        return failed(error);
+    }
+    let entry = AuditEntry::new(AuditAction::OrganisationUpdated)
+        .by(&actor)
+        .subject("organisation", organisation)
+        .details(json!({
+            "name": name,
+            "business_id": business_id,
+            "default_language": language.as_str(),
+            "auto_reserve_unacknowledged": settings.auto_reserve_unacknowledged,
+        }));
+    if let Err(error) = admin.audit.record(entry).await {
+        tracing::error!(%error, "could not audit an organisation change");
+    }
+    back(None)
+}

@@ -144,12 +144,19 @@ impl DraftService {
     pub async fn create(&self, actor: &Actor) -> Result<Uuid, AppError> {
         let id = Uuid::now_v7();
         let now = Timestamp::now();
+        let settings = crate::store::delivery_settings(self.store.as_ref(), actor.organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        let draft = NoticeDraft {
+            language: settings.default_language,
+            ..empty_draft(id)
+        };
         let row = DraftRow {
             id,
             organisation_id: actor.organisation_id,
             author_id: author(actor)?,
             title: String::new(),
-            content_sealed: self.seal(&empty_draft(id))?,
+            content_sealed: self.seal(&draft)?,
             problems: "[]".into(),
             notice_id: None,
             created_at: now,

@@ -37,6 +37,7 @@ pub struct PasswordLink {
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    async fn rename_organisation(&self, organisation_id: Uuid, name: &str) -> StoreResult<()>;
     /// A business ID another organisation has is a conflict.
     async fn set_business_id(&self, organisation_id: Uuid, business_id: &str) -> StoreResult<()>;
     async fn business_id(&self, organisation_id: Uuid) -> StoreResult<Option<String>>;

@@ -11,6 +11,19 @@ macro_rules! impl_shared_account_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::AccountStore for $store {
+            async fn rename_organisation(
+                &self,
+                organisation_id: uuid::Uuid,
+                name: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE organisations SET name = $2 WHERE id = $1")
+                    .bind(organisation_id)
+                    .bind(name)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn set_business_id(
                 &self,
                 organisation_id: uuid::Uuid,

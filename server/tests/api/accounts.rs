@@ -528,6 +528,7 @@ on_both_backends!(
     an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_link,
     an_admin_manages_the_organisations_users,
     the_audit_log_is_filtered_paged_and_exported,
+    an_admin_keeps_the_organisations_details,
 );
 
 fn entry(
@@ -718,4 +719,119 @@ async fn the_audit_log_is_filtered_paged_and_exported(backend: TestBackend) {
         .unwrap();
     assert_eq!(page.matches("data-testid=\"audit-row\"").count(), 50);
     assert!(page.contains("data-testid=\"audit-older\""));
+}
+
+/// The admin names the organisation, gives its business ID, the language new notices start
+/// in and whether unacknowledged verifiable notices are re-served by themselves.
+async fn an_admin_keeps_the_organisations_details(backend: TestBackend) {
+    use app::auth::Role;
+    let app = spawn_app(backend).await;
+    app.login_as_admin().await;
+    let form = |name: &'static str, business_id: &'static str, language: &'static str| {
+        vec![
+            ("name", name),
+            ("business_id", business_id),
+            ("language", language),
+            ("auto_reserve", "on"),
+        ]
+    };
+    let saved = post_as(
+        &app,
+        &app.client,
+        "/admin/organisation",
+        &form("Esimerkkikunta", "1234567-1", "sv"),
+    )
+    .await;
+    assert_eq!(location(&saved), "/admin");
+    let details: serde_json::Value = app
+        .call("organisation_settings", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details["name"], "Esimerkkikunta");
+    assert_eq!(details["business_id"], "1234567-1");
+    assert_eq!(details["default_language"], "sv");
+    assert_eq!(details["auto_reserve"], true);
+    let settings = tiedoksi::store::delivery_settings(app.store.as_ref(), app.organisation.id)
+        .await
+        .unwrap();
+    assert!(settings.auto_reserve_unacknowledged);
+    assert!(
+        settings.return_address.is_some(),
+        "the rest of the settings kept"
+    );
+
+    // A new draft starts in the organisation's language.
+    let created = post_as(&app, &app.client, "/compose/new", &[]).await;
+    let draft = location(&created)
+        .trim_start_matches("/compose/")
+        .to_string();
+    let opened: serde_json::Value = app
+        .call("open_draft", &[("id", &draft)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(opened["draft"]["language"], "sv");
+
+    let bad = post_as(
+        &app,
+        &app.client,
+        "/admin/organisation",
+        &form("X", "1234567-2", "fi"),
+    )
+    .await;
+    assert_eq!(location(&bad), "/admin?problem=business_id_invalid#problem");
+    let empty = post_as(
+        &app,
+        &app.client,
+        "/admin/organisation",
+        &form(" ", "", "fi"),
+    )
+    .await;
+    assert_eq!(location(&empty), "/admin?problem=name_invalid#problem");
+    let other = app.store.create_organisation("Toinen").await.unwrap();
+    app.store
+        .set_business_id(other.id, "7654321-2")
+        .await
+        .unwrap();
+    let taken = post_as(
+        &app,
+        &app.client,
+        "/admin/organisation",
+        &form("Esimerkkikunta", "7654321-2", "fi"),
+    )
+    .await;
+    assert_eq!(location(&taken), "/admin?problem=business_id_taken#problem");
+    let details: serde_json::Value = app
+        .call("organisation_settings", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        details["business_id"], "1234567-1",
+        "nothing changed by a refused form"
+    );
+
+    let caseworker = signed_in(
+        &app,
+        app.organisation.id,
+        "k@kunta.example",
+        Role::Caseworker,
+    )
+    .await;
+    let refused = post_as(
+        &app,
+        &caseworker,
+        "/admin/organisation",
+        &form("Kaapattu", "", "fi"),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&"organisation.updated".to_string()));
 }
