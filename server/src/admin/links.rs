@@ -125,3 +125,50 @@ fn unavailable(error: impl std::fmt::Display) -> Response {
     )
         .into_response()
 }
+
+/// Why a user could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum NewUserError {
+    #[error("not an e-mail address")]
+    EmailInvalid,
+    #[error("a user with this e-mail address exists already")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A user without a password, and the path of the one-time link that sets it: the operator's
+/// command and the admin page add users the same way.
+pub async fn add_user(
+    store: &Arc<dyn Store>,
+    organisation_id: Uuid,
+    email: &str,
+    display_name: &str,
+    role: app::auth::Role,
+) -> Result<(crate::store::User, String), NewUserError> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
+        return Err(NewUserError::EmailInvalid);
+    }
+    let display_name = match display_name.trim() {
+        "" => email.clone(),
+        name => name.chars().take(200).collect(),
+    };
+    let user = match store
+        .create_user(&crate::store::NewUser {
+            organisation_id,
+            email,
+            display_name,
+            // No password until the link is used: nothing verifies against this.
+            password_hash: "!".to_string(),
+            role,
+        })
+        .await
+    {
+        Ok(user) => user,
+        Err(crate::store::StoreError::Conflict(_)) => return Err(NewUserError::EmailTaken),
+        Err(error) => return Err(error.into()),
+    };
+    let path = create(store, user.id, LinkPurpose::Welcome).await?;
+    Ok((user, path))
+}

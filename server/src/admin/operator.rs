@@ -9,7 +9,7 @@ use app::domain::BusinessId;
 use serde_json::json;
 
 use crate::audit::{Audit, AuditAction, AuditEntry};
-use crate::store::{LinkPurpose, NewUser, Organisation, Store, StoreError};
+use crate::store::{Organisation, Store};
 
 const OPERATOR: &str = "operator: command line";
 
@@ -76,30 +76,14 @@ pub async fn create_user(
     role: Role,
     base_url: &str,
 ) -> anyhow::Result<String> {
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-        anyhow::bail!("{email:?} is not an e-mail address");
-    }
-    let display_name = match display_name.trim() {
-        "" => email.clone(),
-        name => name.to_string(),
-    };
-    let user = match store
-        .create_user(&NewUser {
-            organisation_id: organisation.id,
-            email: email.clone(),
-            display_name,
-            // No password until the link is used: nothing verifies against this.
-            password_hash: "!".to_string(),
-            role,
-        })
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::Conflict(_)) => anyhow::bail!("a user with {email} exists already"),
-        Err(error) => return Err(error.into()),
-    };
-    let path = super::links::create(store, user.id, LinkPurpose::Welcome).await?;
+    use super::links::NewUserError;
+    let (user, path) =
+        match super::links::add_user(store, organisation.id, email, display_name, role).await {
+            Ok(added) => added,
+            Err(NewUserError::EmailInvalid) => anyhow::bail!("{email:?} is not an e-mail address"),
+            Err(NewUserError::EmailTaken) => anyhow::bail!("a user with {email} exists already"),
+            Err(NewUserError::Store(error)) => return Err(error.into()),
+        };
     Audit::new(store.clone())
         .record(
             AuditEntry::new(AuditAction::UserCreated)
@@ -110,7 +94,8 @@ pub async fn create_user(
         )
         .await?;
     Ok(format!(
-        "created {email} ({}) in {}.\nOne-time link to set the password (valid {} days):\n  {}{path}",
+        "created {} ({}) in {}.\nOne-time link to set the password (valid {} days):\n  {}{path}",
+        user.email,
         role.as_str(),
         organisation.name,
         super::links::LINK_DAYS,

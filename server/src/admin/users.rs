@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::audit::{Audit, AuditAction, AuditEntry};
-use crate::store::{LinkPurpose, NewUser, Store, StoreError};
+use crate::store::{LinkPurpose, Store};
 
 /// Where the page finds the one-time link to show once (taken from the session when shown).
 use app::admin::ssr::SHOWN_LINK;
@@ -113,35 +113,23 @@ pub async fn create(
     if !actor.is_admin() {
         return forbidden();
     }
-    let email = form.email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-        return back(Some("email_invalid"));
-    }
+    use super::links::NewUserError;
     let Some(role) = Role::parse(form.role.trim()) else {
         return back(Some("role_invalid"));
     };
-    let display_name = match form.display_name.trim() {
-        "" => email.clone(),
-        name => name.chars().take(200).collect(),
-    };
-    let user = match admin
-        .store
-        .create_user(&NewUser {
-            organisation_id: actor.organisation_id,
-            email: email.clone(),
-            display_name,
-            password_hash: "!".to_string(),
-            role,
-        })
-        .await
-    {
-        Ok(user) => user,
-        Err(StoreError::Conflict(_)) => return back(Some("email_taken")),
-        Err(error) => return failed(error),
-    };
-    let path = match super::links::create(&admin.store, user.id, LinkPurpose::Welcome).await {
-        Ok(path) => path,
-        Err(error) => return failed(error),
+    let added = super::links::add_user(
+        &admin.store,
+        actor.organisation_id,
+        &form.email,
+        &form.display_name,
+        role,
+    )
+    .await;
+    let (user, path) = match added {
+        Ok(added) => added,
+        Err(NewUserError::EmailInvalid) => return back(Some("email_invalid")),
+        Err(NewUserError::EmailTaken) => return back(Some("email_taken")),
+        Err(NewUserError::Store(error)) => return failed(error),
     };
     admin
         .audit(
@@ -151,7 +139,7 @@ pub async fn create(
             json!({ "role": role.as_str() }),
         )
         .await;
-    if let Err(response) = admin.show_link(&session, &email, path).await {
+    if let Err(response) = admin.show_link(&session, &user.email, path).await {
         return response;
     }
     back(None)
