@@ -51,7 +51,7 @@ use crate::smtp::ingest::IngestMail;
 use crate::smtp::intake::Intake;
 use crate::smtp::kept::KeptMails;
 use crate::smtp::replies::{ForwardReplies, ReplyForwarding};
-use crate::smtp::report::{MailReports, Relay};
+use crate::smtp::report::{MailReports, Relay, ReportWriter};
 use crate::smtp::senders::Senders;
 use crate::smtp::SmtpListener;
 use crate::store::{self, JobKind, Store};
@@ -176,19 +176,22 @@ impl Application {
             keys: data_key.clone(),
         };
         let relay = Relay::from_config(&config.smtp)?;
+        let writer = ReportWriter {
+            hostname: config.smtp.hostname.clone(),
+            from: config.smtp.reports_from.clone(),
+        };
         let mail_reports = MailReports {
             store: store.clone(),
             kept: kept.clone(),
             relay: relay.clone(),
-            hostname: config.smtp.hostname.clone(),
-            from: config.smtp.reports_from.clone(),
+            writer: writer.clone(),
         };
         let mail_acknowledgements = MailAcknowledgements {
             store: store.clone(),
             kept: kept.clone(),
             relay: relay.clone(),
             from: config.smtp.reports_from.clone(),
-            hostname: config.smtp.hostname.clone(),
+            writer,
         };
         let forward_replies = ForwardReplies {
             store: store.clone(),

@@ -119,11 +119,7 @@ pub async fn set_password(
 
 fn unavailable(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "setting a password by link failed");
-    (
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "Tiedoksi is temporarily unavailable. Please try again shortly.",
-    )
-        .into_response()
+    crate::auth::middleware::app_unavailable()
 }
 
 /// Why a user could not be added.

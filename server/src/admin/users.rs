@@ -37,11 +37,7 @@ fn back(problem: Option<&str>) -> Response {
 
 fn failed(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "an admin action failed");
-    (
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "Tiedoksi is temporarily unavailable. Please try again shortly.",
-    )
-        .into_response()
+    crate::auth::middleware::app_unavailable()
 }
 
 fn forbidden() -> Response {

@@ -149,7 +149,7 @@ async fn session_user(
     Ok(Some(user.into_session_user(organisation)))
 }
 
-fn app_unavailable() -> Response {
+pub(crate) fn app_unavailable() -> Response {
     (
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         "Tiedoksi is temporarily unavailable. Please try again shortly.",

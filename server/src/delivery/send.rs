@@ -18,7 +18,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::legal;
-use super::worker::{JobFailure, JobHandler};
+use super::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::config::PostiConfig;
 use crate::dates::ReceiptRules;
@@ -40,19 +40,6 @@ pub struct SendDelivery {
     pub blobs: Arc<dyn BlobStore>,
     pub posti: PostiConfig,
     pub receipt: ReceiptRules,
-}
-
-fn retryable(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retryable {
-        error: error.to_string(),
-        retry_after: None,
-    }
-}
-
-fn fatal(error: impl Into<String>) -> JobFailure {
-    JobFailure::Fatal {
-        error: error.into(),
-    }
 }
 
 fn classify(error: &SuomiFiError) -> JobFailure {

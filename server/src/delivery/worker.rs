@@ -28,6 +28,21 @@ pub enum JobFailure {
     Fatal { error: String },
 }
 
+/// A failure that another attempt may get past.
+pub fn retryable(error: impl std::fmt::Display) -> JobFailure {
+    JobFailure::Retryable {
+        error: error.to_string(),
+        retry_after: None,
+    }
+}
+
+/// A failure no attempt will get past.
+pub fn fatal(error: impl std::fmt::Display) -> JobFailure {
+    JobFailure::Fatal {
+        error: error.to_string(),
+    }
+}
+
 /// Carries out one kind of job.
 #[async_trait]
 pub trait JobHandler: Send + Sync {

@@ -18,9 +18,9 @@ use mail_parser::MessageParser;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::kept::{fatal, retryable, KeptMail, KeptMails};
-use super::report::{locale, masked, MailReports, Relay};
-use crate::delivery::worker::{JobFailure, JobHandler};
+use super::kept::{KeptMail, KeptMails};
+use super::report::{locale, masked, Relay, ReportWriter};
+use crate::delivery::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::store::{Acknowledgement, AcknowledgementCandidate, Job, Store, StoreResult, Timestamp};
 
 /// A delivery that failed after its mail was accepted: reported to the sender whatever the
@@ -84,7 +84,7 @@ pub struct MailAcknowledgements {
     pub kept: KeptMails,
     pub relay: Option<Relay>,
     pub from: String,
-    pub hostname: String,
+    pub writer: ReportWriter,
 }
 
 /// The subject's prefix and the sentence's words for a milestone.
@@ -205,15 +205,9 @@ impl JobHandler for MailAcknowledgements {
             .map_err(retryable)?;
         let (to, bytes) = if acknowledgement.milestone == FAILED {
             // A delivery status notification, like every failure after acceptance.
-            let reports = MailReports {
-                store: self.store.clone(),
-                kept: self.kept.clone(),
-                relay: None,
-                hostname: self.hostname.clone(),
-                from: self.from.clone(),
-            };
             let reason = delivery.needs_attention_reason.clone().unwrap_or_default();
-            let bytes = reports
+            let bytes = self
+                .writer
                 .build_late_failure(
                     &kept.mail,
                     &kept.raw,

@@ -27,8 +27,8 @@ use app::error::AppError;
 use async_trait::async_trait;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 
-use super::kept::{fatal, retryable, KeptMail, KeptMails};
-use crate::delivery::worker::{JobFailure, JobHandler};
+use super::kept::{KeptMail, KeptMails};
+use crate::delivery::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::notices::compose::ComposeService;
 use crate::notices::documents::{Documents, UploadRefusal};
 use crate::secrets::{Column, DataKeys};

@@ -6,22 +6,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::blobs::{BlobStore, Sha256Hex};
-use crate::delivery::worker::JobFailure;
+use crate::delivery::worker::{fatal, retryable, JobFailure};
 use crate::secrets::{Column, DataKeys};
 use crate::store::{InboundMail, Store};
-
-pub(crate) fn retryable(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Retryable {
-        error: error.to_string(),
-        retry_after: None,
-    }
-}
-
-pub(crate) fn fatal(error: impl std::fmt::Display) -> JobFailure {
-    JobFailure::Fatal {
-        error: error.to_string(),
-    }
-}
 
 /// A kept mail: its row, its bytes, and its recipients' addresses in envelope order.
 pub struct KeptMail {

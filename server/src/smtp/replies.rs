@@ -28,10 +28,9 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::MessageBuilder;
 use tokio::sync::watch;
 
-use super::kept::{fatal, retryable};
 use super::report::Relay;
 use crate::blobs::{BlobStore, Sha256Hex};
-use crate::delivery::worker::{JobFailure, JobHandler};
+use crate::delivery::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::local_time::finnish_local;
 use crate::secrets::{Column, DataKeys};
 use crate::store::{CitizenReply, Job, Store, StoreResult, Timestamp};

@@ -25,9 +25,9 @@ use mail_builder::MessageBuilder;
 use mail_parser::MessageParser;
 
 use super::ingest::{MailOutcome, MailProblem};
-use super::kept::{fatal, retryable, KeptMail, KeptMails};
+use super::kept::{KeptMail, KeptMails};
 use crate::config::SmtpConfig;
-use crate::delivery::worker::{JobFailure, JobHandler};
+use crate::delivery::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::store::{InboundMail, Job, Store};
 
 /// The operator's relay, TLS required.
@@ -84,12 +84,18 @@ impl Relay {
     }
 }
 
+/// Writes the reports: who they come from and which host reports.
+#[derive(Clone)]
+pub struct ReportWriter {
+    pub hostname: String,
+    pub from: String,
+}
+
 pub struct MailReports {
     pub store: Arc<dyn Store>,
     pub kept: KeptMails,
     pub relay: Option<Relay>,
-    pub hostname: String,
-    pub from: String,
+    pub writer: ReportWriter,
 }
 
 pub(crate) fn locale(language: &str) -> Locale {
@@ -296,7 +302,7 @@ fn original_headers(raw: &[u8]) -> Vec<u8> {
     raw[..end].to_vec()
 }
 
-impl MailReports {
+impl ReportWriter {
     /// The report as bytes; `None` when there is nothing to report.
     pub fn build(
         &self,
@@ -407,6 +413,7 @@ impl JobHandler for MailReports {
             .await
             .map_err(retryable)?;
         let Some(bytes) = self
+            .writer
             .build(&mail, &raw, &addresses, &settings.language)
             .map_err(fatal)?
         else {
