@@ -542,22 +542,25 @@ macro_rules! impl_shared_mail_store {
                 message_key: &str,
                 lookups: &[Vec<u8>],
             ) -> $crate::store::StoreResult<Vec<Vec<u8>>> {
-                let mut had = Vec::new();
-                for lookup in lookups {
-                    let found: Option<i32> = sqlx::query_scalar(
-                        "SELECT 1 FROM smtp_message_recipients WHERE organisation_id = $1 \
-                         AND message_key = $2 AND recipient_lookup = $3",
-                    )
-                    .bind(organisation_id)
-                    .bind(message_key)
-                    .bind(lookup)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    if found.is_some() {
-                        had.push(lookup.clone());
-                    }
+                if lookups.is_empty() {
+                    return Ok(Vec::new());
                 }
-                Ok(had)
+                // One query for every recipient (and every key's hash of it).
+                let placeholders: Vec<String> =
+                    (0..lookups.len()).map(|n| format!("${}", n + 3)).collect();
+                let sql = format!(
+                    "SELECT recipient_lookup FROM smtp_message_recipients \
+                     WHERE organisation_id = $1 AND message_key = $2 \
+                     AND recipient_lookup IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query_scalar(&sql)
+                    .bind(organisation_id)
+                    .bind(message_key);
+                for lookup in lookups {
+                    query = query.bind(lookup);
+                }
+                Ok(query.fetch_all(&self.pool).await?)
             }
 
             async fn accept_mail(

@@ -566,7 +566,12 @@ async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
             .args(auth)
             .output()
             .expect("swaks runs (scripts/ensure-test-clients.sh installs it)");
-        String::from_utf8_lossy(&output.stdout).to_string()
+        format!(
+            "{}{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            output.status
+        )
     };
 
     let refused = swaks("Ilman tunnistautumista", &[]);
@@ -580,8 +585,7 @@ async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
             "PLAIN",
             "--auth-user",
             "asianhallinta",
-            "--auth-password",
-            &password,
+            &format!("--auth-password={password}"),
         ],
     );
     assert!(plain.contains("<~  235 2.7.0"), "{plain}");
@@ -594,8 +598,7 @@ async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
             "LOGIN",
             "--auth-user",
             "asianhallinta",
-            "--auth-password",
-            &password,
+            &format!("--auth-password={password}"),
         ],
     );
     assert!(login.contains("<~  250 2.0.0 Queued as"), "{login}");
@@ -623,8 +626,7 @@ async fn swaks_pipelines_and_authenticates(backend: TestBackend) {
             "PLAIN",
             "--auth-user",
             "asianhallinta",
-            "--auth-password",
-            &password,
+            &format!("--auth-password={password}"),
         ],
     );
     assert!(revoked.contains("535 5.7.8"), "{revoked}");
