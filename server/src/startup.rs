@@ -649,6 +649,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .with_state(crate::admin::users::UserAdmin {
             store: store.clone(),
             audit: audit.clone(),
+            public_url: config.public_url.clone(),
         });
     let audit_export = Router::new()
         .route("/audit.csv", get(crate::admin::audit::csv))

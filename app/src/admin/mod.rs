@@ -29,7 +29,7 @@ pub struct UserSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShownLink {
     pub email: String,
-    /// `/welcome/<token>`.
+    /// The whole link, `https://…/welcome/<token>`.
     pub path: String,
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use app::auth::{Actor, Role};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -25,6 +26,8 @@ use app::admin::ssr::SHOWN_LINK;
 pub struct UserAdmin {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
+    /// `TIEDOKSI_PUBLIC_URL`: where users reach us; else the address this request came to.
+    pub public_url: Option<String>,
 }
 
 /// The admin page again, with a problem's code when there was one.
@@ -69,16 +72,32 @@ impl UserAdmin {
     async fn show_link(
         &self,
         session: &Session,
+        headers: &HeaderMap,
         email: &str,
         path: String,
     ) -> Result<(), Response> {
         session
             .insert(
                 SHOWN_LINK,
-                json!({ "email": email, "path": path }).to_string(),
+                json!({ "email": email, "path": format!("{}{path}", self.base_url(headers)) })
+                    .to_string(),
             )
             .await
             .map_err(failed)
+    }
+
+    /// The link is handed over whole: under the public URL, or the address the admin used.
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        }
     }
 
     /// The user, if it is the admin's organisation's.
@@ -104,6 +123,7 @@ pub async fn create(
     State(admin): State<UserAdmin>,
     actor: Actor,
     session: Session,
+    headers: HeaderMap,
     Form(form): Form<NewUserForm>,
 ) -> Response {
     if !actor.is_admin() {
@@ -135,7 +155,7 @@ pub async fn create(
             json!({ "role": role.as_str() }),
         )
         .await;
-    if let Err(response) = admin.show_link(&session, &user.email, path).await {
+    if let Err(response) = admin.show_link(&session, &headers, &user.email, path).await {
         return response;
     }
     back(None)
@@ -181,6 +201,7 @@ pub async fn act(
     State(admin): State<UserAdmin>,
     actor: Actor,
     session: Session,
+    headers: HeaderMap,
     Path((id, action)): Path<(Uuid, String)>,
 ) -> Response {
     if !actor.is_admin() {
@@ -209,7 +230,7 @@ pub async fn act(
                 Ok(path) => path,
                 Err(error) => return failed(error),
             };
-            if let Err(response) = admin.show_link(&session, &user.email, path).await {
+            if let Err(response) = admin.show_link(&session, &headers, &user.email, path).await {
                 return response;
             }
             (Ok(true), AuditAction::UserPasswordReset)

@@ -283,11 +283,11 @@ async fn an_admin_manages_the_organisations_users(backend: TestBackend) {
     let page = app.get("/admin").await.text().await.unwrap();
     assert!(page.contains("data-testid=\"shown-link\""), "{page}");
     let link = page
-        .split("/welcome/")
+        .split(&format!("{}/welcome/", app.origin()))
         .nth(1)
         .and_then(|rest| rest.split('<').next())
         .map(|token| format!("/welcome/{token}"))
-        .expect("the link on the page");
+        .expect("the whole link, under the address the admin used, on the page");
     let again = app.get("/admin").await.text().await.unwrap();
     assert!(!again.contains("data-testid=\"shown-link\""), "shown once");
     let taken = post_as(
