@@ -151,7 +151,7 @@ fn AuditView(log: AuditEntries, filter: AuditFilter) -> impl IntoView {
         <h1>{t!(i18n, audit.title)}</h1>
         {log.problem.map(|_| view! {
             <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="audit-problem">
-                <h2 id="audit-problem" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                <h2 id="audit-problem" class="error-summary__title">{t!(i18n, form.error_summary_title)}</h2>
                 <p><a href="#audit-from">{t!(i18n, audit.date_invalid)}</a></p>
             </div>
         })}

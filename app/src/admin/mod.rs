@@ -137,7 +137,7 @@ fn Problem(problem: Option<String>) -> impl IntoView {
         };
         view! {
             <div class="error-summary" role="alert" tabindex="-1" id="problem" aria-labelledby="admin-problem-title">
-                <h2 id="admin-problem-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                <h2 id="admin-problem-title" class="error-summary__title">{t!(i18n, form.error_summary_title)}</h2>
                 <p data-testid="admin-problem">{text}</p>
             </div>
         }

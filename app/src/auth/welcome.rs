@@ -70,7 +70,7 @@ fn PasswordForm(token: String, email: String, problem: Option<String>) -> impl I
     view! {
         {message.map(|message| view! {
             <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="welcome-error-title">
-                <h2 id="welcome-error-title" class="error-summary__title">{t!(i18n, login.error_summary_title)}</h2>
+                <h2 id="welcome-error-title" class="error-summary__title">{t!(i18n, form.error_summary_title)}</h2>
                 <p><a href="#password" id="password-error">{message}</a></p>
             </div>
         })}
