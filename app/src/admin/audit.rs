@@ -155,7 +155,7 @@ fn AuditView(log: AuditEntries, filter: AuditFilter) -> impl IntoView {
                 <p><a href="#audit-from">{t!(i18n, audit.date_invalid)}</a></p>
             </div>
         })}
-        <form method="get" action="/audit" class="filters" aria-label=move || t_string!(i18n, audit.filters)>
+        <form method="get" action="/audit" class="form filters" aria-label=move || t_string!(i18n, audit.filters)>
             <div class="field">
                 <label for="audit-user">{t!(i18n, audit.user)}</label>
                 <select id="audit-user" name="user">
