@@ -16,6 +16,17 @@ export E2E_SMTP_PORT="$SMTP_PORT"
 export E2E_TIEDOKSI_BIN="$BIN"
 export E2E_DATABASE_URL="sqlite://$WORK/tiedoksi.db"
 
+# The OpenID provider single sign-on goes through (the API tests' one, from npm).
+"$ROOT/scripts/ensure-test-clients.sh"
+coproc PROVIDER { exec node "$ROOT/server/tests/oidc/provider.mjs" 0; }
+read -r READY <&"${PROVIDER[0]}"
+OIDC_ISSUER="${READY#READY }"
+
+TIEDOKSI_OIDC_ISSUER="$OIDC_ISSUER" \
+TIEDOKSI_OIDC_CLIENT_ID="tiedoksi-e2e" \
+TIEDOKSI_OIDC_CLIENT_SECRET="e2e-secret" \
+TIEDOKSI_OIDC_ORGANISATION="Demo-organisaatio" \
+TIEDOKSI_OIDC_NAME="Kunnan tunnukset" \
 TIEDOKSI_ADDR="127.0.0.1:$PORT" \
 TIEDOKSI_LOG_FORMAT=json \
 TIEDOKSI_EVENTS_POLL_SECONDS=1 \
@@ -28,7 +39,11 @@ TIEDOKSI_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
 LEPTOS_SITE_ROOT="$ROOT/target/site" \
   "$BIN" >"$WORK/server.log" 2>&1 &
 SERVER=$!
-cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
+  kill "$PROVIDER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 for _ in $(seq 1 100); do

@@ -19,3 +19,11 @@ if ! command -v swaks >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq swaks >/dev/null \
     || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq swaks >/dev/null; }
 fi
+
+# The OpenID provider the single sign-on tests run (npm, pinned by its lock file). Next to its
+# script: an ES module does not look in NODE_PATH.
+OIDC_DIR="$(cd "$(dirname "$0")/.." && pwd)/server/tests/oidc"
+if [ ! -d "$OIDC_DIR/node_modules/oauth2-mock-server" ]; then
+  echo "==> installing the OpenID test provider (npm)" >&2
+  (cd "$OIDC_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+fi

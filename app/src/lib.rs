@@ -20,6 +20,7 @@ pub mod layout;
 pub mod notices;
 pub mod replies;
 pub mod shell;
+pub mod templates;
 pub mod words;
 
 pub use shell::{shell, App};

@@ -5,7 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use crate::admin::{AdminPage, AuditPage};
+use crate::admin::{AdminPage, AuditPage, ServicePage, ServicesPage};
 use crate::auth::{LoginPage, WelcomePage};
 use crate::compose::{CheckPage, ComposePage, DraftPage};
 use crate::i18n::*;
@@ -59,6 +59,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async />
                         <Route path=path!("/inbox/:id") view=ReplyPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/services") view=ServicesPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/services/:id") view=ServicePage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/templates") view=crate::templates::TemplatesPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin/templates/:id") view=crate::templates::TemplatePage ssr=SsrMode::Async />
                         <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/welcome/:token") view=WelcomePage ssr=SsrMode::Async />

@@ -73,6 +73,7 @@ async function material(page: Page): Promise<Record<string, string>> {
     statuses: "/statuses",
     accessibility: "/accessibility",
     admin: "/admin",
+    services: "/admin/services",
     audit: "/audit",
     welcome: "/welcome/not-a-live-link",
   };

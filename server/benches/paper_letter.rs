@@ -21,6 +21,7 @@ fn letter(body: String) -> Letter {
         markdown: false,
         appeal_instructions: Some("Oikaisuvaatimus 30 päivän kuluessa tiedoksisaannista.".into()),
         header: Default::default(),
+        logo: None,
     }
 }
 

@@ -65,6 +65,28 @@ pub struct Config {
     /// Credentials left at the simulator's demo values (names of the variables not set).
     pub demo_credentials: Vec<&'static str>,
     pub smtp: SmtpConfig,
+    /// Single sign-on; on when `TIEDOKSI_OIDC_ISSUER` is set.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// Sign-in through the organisation's OpenID Connect provider (Entra ID, Keycloak, …).
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `TIEDOKSI_OIDC_ISSUER`: discovery is read from `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// `TIEDOKSI_OIDC_CLIENT_ID` / `TIEDOKSI_OIDC_CLIENT_SECRET`.
+    pub client_id: String,
+    pub client_secret: Option<SecretString>,
+    /// `TIEDOKSI_OIDC_ROLE_CLAIM` (default `roles`): values `tiedoksi-admin`,
+    /// `tiedoksi-caseworker`, `tiedoksi-auditor`.
+    pub role_claim: String,
+    /// `TIEDOKSI_OIDC_ORGANISATION`: the business ID or name of the one organisation every
+    /// user of the provider belongs to.
+    pub organisation: Option<String>,
+    /// `TIEDOKSI_OIDC_ORGANISATION_CLAIM`: a claim holding the user's organisation's business ID.
+    pub organisation_claim: Option<String>,
+    /// `TIEDOKSI_OIDC_NAME` (default `Entra ID`): the sign-in page's "Sign in with …".
+    pub provider_name: String,
 }
 
 /// The SMTP bridge: mail to `HETU@asiointitili.fi` from an organisation's mail server becomes
@@ -203,6 +225,32 @@ impl Config {
             get(name).is_some_and(|value| matches!(value.trim(), "1" | "true" | "yes" | "on"))
         };
 
+        let oidc = match get("TIEDOKSI_OIDC_ISSUER") {
+            None => None,
+            Some(issuer) => Some(OidcConfig {
+                issuer: issuer.trim().to_string(),
+                client_id: get("TIEDOKSI_OIDC_CLIENT_ID").ok_or(ConfigError {
+                    name: "TIEDOKSI_OIDC_CLIENT_ID",
+                    reason: "required with TIEDOKSI_OIDC_ISSUER".into(),
+                })?,
+                client_secret: get("TIEDOKSI_OIDC_CLIENT_SECRET").map(SecretString::from),
+                role_claim: get("TIEDOKSI_OIDC_ROLE_CLAIM").unwrap_or_else(|| "roles".into()),
+                organisation: get("TIEDOKSI_OIDC_ORGANISATION"),
+                organisation_claim: get("TIEDOKSI_OIDC_ORGANISATION_CLAIM"),
+                provider_name: get("TIEDOKSI_OIDC_NAME").unwrap_or_else(|| "Entra ID".into()),
+            }),
+        };
+        if let Some(oidc) = &oidc {
+            if oidc.organisation.is_none() && oidc.organisation_claim.is_none() {
+                return Err(ConfigError {
+                    name: "TIEDOKSI_OIDC_ORGANISATION",
+                    reason:
+                        "set it, or TIEDOKSI_OIDC_ORGANISATION_CLAIM, to say whose users sign in"
+                            .into(),
+                });
+            }
+        }
+
         let addr = get("TIEDOKSI_ADDR")
             .unwrap_or_else(|| "127.0.0.1:3000".to_string())
             .parse()
@@ -212,6 +260,7 @@ impl Config {
             })?;
 
         Ok(Config {
+            oidc,
             addr,
             database_url: get("TIEDOKSI_DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/tiedoksi.db".to_string()),

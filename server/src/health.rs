@@ -5,6 +5,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
 
 use crate::store::Store;
 
@@ -13,17 +15,47 @@ pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok")
 }
 
-/// The process can do its work: the database answers.
+/// The process can do its work: the database answers (else 503). The detail names each
+/// Suomi.fi service whose credentials Suomi.fi refused at the last check, so an operator's
+/// monitoring sees it too, not only the admin page; the instance stays ready, since the other
+/// services and everything else still work.
 pub async fn readyz(State(store): State<Arc<dyn Store>>) -> impl IntoResponse {
+    let unready = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": reason })),
+        )
+    };
     match tokio::time::timeout(std::time::Duration::from_secs(3), store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+            return unready("unreachable");
         }
         Err(_) => {
             tracing::warn!("readiness: database timed out");
-            (StatusCode::SERVICE_UNAVAILABLE, "database timed out")
+            return unready("timed out");
         }
     }
+    let services = store.all_services().await.unwrap_or_default();
+    let failing: Vec<_> = services
+        .iter()
+        .filter(|service| service.last_check_ok == Some(false))
+        .map(|service| {
+            json!({
+                "service_id": service.service_id,
+                "credentials": "failing",
+                "checked_at": service.last_check_at.map(|at| at.to_rfc3339()),
+            })
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({
+            "status": "ready",
+            "database": "ok",
+            "suomifi_services": services.len(),
+            "suomifi_failing": failing,
+        })),
+    )
 }

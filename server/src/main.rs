@@ -197,11 +197,12 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
     tiedoksi::telemetry::init(config.json_logs);
     let report = tiedoksi::rotation::rotate(&config, batch).await?;
     println!(
-        "re-sealed {} deliveries, {} drafts, {} replies and {} mails under key {} ({} deliveries were already under it)",
+        "re-sealed {} deliveries, {} drafts, {} replies, {} mails and {} Suomi.fi services under key {} ({} deliveries were already under it)",
         report.resealed,
         report.drafts_resealed,
         report.replies_resealed,
         report.mails_resealed,
+        report.services_resealed,
         report.key_id,
         report.already_current
     );

@@ -51,6 +51,130 @@ pub struct Letter {
     /// A decision's header lines; empty for other notices.
     #[serde(default)]
     pub header: LetterHeader,
+    /// The organisation's letterhead logo, a PNG or an SVG (base64), in the first page's top
+    /// margin.
+    #[serde(default)]
+    pub logo: Option<String>,
+}
+
+/// The logo's height on the letter (about 13 mm) and its widest.
+const LOGO_HEIGHT: f32 = 36.0;
+const LOGO_MAX_WIDTH: f32 = 170.0;
+
+/// The most a letterhead logo may weigh and measure.
+pub const LOGO_MAX_BYTES: usize = 512 * 1024;
+const LOGO_MAX_PIXELS: u32 = 4000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LogoProblem {
+    #[error("the logo is larger than 512 KB")]
+    TooLarge,
+    #[error("the logo is not a PNG or SVG image that can be read")]
+    NotPng,
+    #[error("the logo is wider or taller than 4000 pixels")]
+    TooManyPixels,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoKind {
+    Png,
+    Svg,
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+fn logo_kind(bytes: &[u8]) -> LogoKind {
+    if bytes.starts_with(PNG_SIGNATURE) {
+        LogoKind::Png
+    } else {
+        LogoKind::Svg
+    }
+}
+
+/// An SVG as usvg reads it, with nothing outside the file: no image a path or URL names
+/// (usvg would read local files), no fonts (text in a logo is not drawn; outline it).
+fn svg_tree(bytes: &[u8]) -> Option<usvg::Tree> {
+    let options = usvg::Options {
+        resources_dir: None,
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_data(bytes, &options).ok()?;
+    (tree.size().width() > 0.0 && tree.size().height() > 0.0).then_some(tree)
+}
+
+/// A letterhead logo is accepted as a PNG that decodes whole, or an SVG that parses, of a
+/// sensible size.
+pub fn check_logo(bytes: &[u8]) -> Result<LogoKind, LogoProblem> {
+    if bytes.len() > LOGO_MAX_BYTES {
+        return Err(LogoProblem::TooLarge);
+    }
+    if logo_kind(bytes) == LogoKind::Svg {
+        let tree = svg_tree(bytes).ok_or(LogoProblem::NotPng)?;
+        let size = tree.size();
+        if size.width() > LOGO_MAX_PIXELS as f32 || size.height() > LOGO_MAX_PIXELS as f32 {
+            return Err(LogoProblem::TooManyPixels);
+        }
+        return Ok(LogoKind::Svg);
+    }
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().map_err(|_| LogoProblem::NotPng)?;
+    let info = reader.info();
+    if info.width > LOGO_MAX_PIXELS || info.height > LOGO_MAX_PIXELS {
+        return Err(LogoProblem::TooManyPixels);
+    }
+    let mut buffer = vec![0; reader.output_buffer_size().ok_or(LogoProblem::NotPng)?];
+    reader
+        .next_frame(&mut buffer)
+        .map_err(|_| LogoProblem::NotPng)?;
+    Ok(LogoKind::Png)
+}
+
+/// Draws the logo at the top right of the first page, in the margin above the text.
+fn draw_logo(surface: &mut krilla::surface::Surface<'_>, logo: &str) {
+    use base64::Engine;
+    use krilla_svg::SurfaceExt;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(logo) else {
+        return;
+    };
+    // Fitted into the margin by its aspect.
+    let place = |surface: &mut krilla::surface::Surface<'_>, wide: f32, high: f32| {
+        if wide <= 0.0 || high <= 0.0 {
+            return None;
+        }
+        let aspect = wide / high;
+        let width = (LOGO_HEIGHT * aspect).min(LOGO_MAX_WIDTH);
+        let size = krilla::geom::Size::from_wh(width, width / aspect)?;
+        surface.push_transform(&krilla::geom::Transform::from_translate(
+            PAGE_WIDTH - MARGIN - width,
+            (MARGIN - size.height()) / 2.0,
+        ));
+        Some(size)
+    };
+    match logo_kind(&bytes) {
+        LogoKind::Png => {
+            let Ok(image) = krilla::image::Image::from_png(bytes.into(), true) else {
+                return;
+            };
+            let (wide, high) = image.size();
+            if let Some(size) = place(surface, wide as f32, high as f32) {
+                surface.draw_image(image, size);
+                surface.pop();
+            }
+        }
+        LogoKind::Svg => {
+            let Some(tree) = svg_tree(&bytes) else {
+                return;
+            };
+            if let Some(size) = place(surface, tree.size().width(), tree.size().height()) {
+                surface.draw_svg(&tree, size, krilla_svg::SvgSettings::default());
+                surface.pop();
+            }
+        }
+    }
 }
 
 /// What a decision shows besides its date (HL 44 §, 53 e §); empty for other notices.
@@ -590,11 +714,14 @@ fn write(
         configuration,
         ..SerializeSettings::default()
     });
-    for lines in pages {
+    for (index, lines) in pages.iter().enumerate() {
         let mut page = document.start_page_with(
             PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a valid size"),
         );
         let mut surface = page.surface();
+        if let (0, Some(logo)) = (index, &letter.logo) {
+            draw_logo(&mut surface, logo);
+        }
         for line in lines {
             let font = match line.weight {
                 Weight::Regular => FONTS.regular.clone(),
@@ -634,6 +761,102 @@ fn write(
 mod tests {
     use super::*;
 
+    /// A small PNG, made with the same crate that reads uploads.
+    pub(crate) fn tiny_png(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut bytes, width, height);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().unwrap();
+            let pixels: Vec<u8> = (0..width * height * 3).map(|i| (i % 251) as u8).collect();
+            writer.write_image_data(&pixels).unwrap();
+        }
+        bytes
+    }
+
+    #[test]
+    fn a_logo_is_accepted_only_as_a_png_that_decodes_whole() {
+        let png = tiny_png(120, 40);
+        assert_eq!(check_logo(&png), Ok(LogoKind::Png));
+        assert_eq!(check_logo(SVG_LOGO.as_bytes()), Ok(LogoKind::Svg));
+        assert_eq!(
+            check_logo(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\""),
+            Err(LogoProblem::NotPng),
+            "not well-formed"
+        );
+        assert_eq!(
+            check_logo(b"<html>not a logo</html>"),
+            Err(LogoProblem::NotPng)
+        );
+        assert_eq!(
+            check_logo(br#"<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="10"/>"#),
+            Err(LogoProblem::TooManyPixels)
+        );
+        let mut cut = png.clone();
+        cut.truncate(png.len() - 20);
+        assert_eq!(check_logo(&cut), Err(LogoProblem::NotPng));
+        assert_eq!(
+            check_logo(&tiny_png(4001, 1)),
+            Err(LogoProblem::TooManyPixels)
+        );
+        assert_eq!(
+            check_logo(&vec![0; LOGO_MAX_BYTES + 1]),
+            Err(LogoProblem::TooLarge)
+        );
+    }
+
+    const SVG_LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="120" height="40" viewBox="0 0 120 40"><rect width="120" height="40" fill="#003479"/><circle cx="20" cy="20" r="12" fill="#fff"/><image xlink:href="/etc/hostname" width="10" height="10"/></svg>"##;
+
+    #[test]
+    fn an_svg_logo_is_drawn_as_vectors_and_reads_no_files() {
+        use base64::Engine;
+        // An <image> naming a local file (a real PNG) is not loaded.
+        let file = std::env::temp_dir().join(format!("logo-{}.png", std::process::id()));
+        std::fs::write(&file, tiny_png(4, 4)).unwrap();
+        let naming = SVG_LOGO.replace("/etc/hostname", &file.to_string_lossy());
+        let tree = svg_tree(naming.as_bytes()).unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            tree.root().children().len(),
+            2,
+            "the rectangle and the circle only"
+        );
+        let limits = Limits::default();
+        let plain = render(&letter("Hakemus hyväksytään."), &[], &limits).unwrap();
+        let drawn = render(
+            &Letter {
+                logo: Some(base64::engine::general_purpose::STANDARD.encode(SVG_LOGO)),
+                ..letter("Hakemus hyväksytään.")
+            },
+            &[],
+            &limits,
+        )
+        .unwrap();
+        assert!(drawn.bytes.len() > plain.bytes.len() + 50);
+    }
+
+    #[test]
+    fn the_logo_is_drawn_on_the_letter() {
+        use base64::Engine;
+        let without = letter("Hakemus hyväksytään.");
+        let with = Letter {
+            logo: Some(base64::engine::general_purpose::STANDARD.encode(tiny_png(120, 40))),
+            ..letter("Hakemus hyväksytään.")
+        };
+        let limits = Limits::default();
+        let plain = render(&without, &[], &limits).unwrap();
+        let drawn = render(&with, &[], &limits).unwrap();
+        assert_eq!(
+            plain.letter_pages, drawn.letter_pages,
+            "the text does not move"
+        );
+        assert!(
+            drawn.bytes.len() > plain.bytes.len() + 100,
+            "the image is in the file"
+        );
+    }
+
     fn letter(body: &str) -> Letter {
         Letter {
             organisation_name: "Esimerkkikunta".into(),
@@ -646,6 +869,7 @@ mod tests {
             markdown: false,
             appeal_instructions: Some("Oikaisuvaatimus 30 päivän kuluessa.".into()),
             header: LetterHeader::default(),
+            logo: None,
         }
     }
 

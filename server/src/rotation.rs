@@ -17,6 +17,7 @@ pub struct RotationReport {
     pub drafts_resealed: u64,
     pub replies_resealed: u64,
     pub mails_resealed: u64,
+    pub services_resealed: u64,
     pub already_current: u64,
     /// The current key's id, as printed in each sealed value.
     pub key_id: String,
@@ -50,7 +51,47 @@ pub async fn reseal_all(
     reseal_deliveries(store, keys, batch, &mut report).await?;
     reseal_drafts(store, keys, batch, &mut report).await?;
     reseal_replies(store, keys, batch, &mut report).await?;
+    reseal_services(store, keys, &mut report).await?;
     Ok(report)
+}
+
+/// The Suomi.fi services' passwords (a handful of rows: no batches).
+async fn reseal_services(
+    store: &dyn Store,
+    keys: &DataKeys,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
+    for service in store.all_services().await? {
+        let current = |value: Option<&[u8]>| value.is_none_or(|v| keys.is_current(v));
+        if current(Some(&service.password_sealed))
+            && current(service.pending_password_sealed.as_deref())
+            && current(service.posti_password_sealed.as_deref())
+        {
+            continue;
+        }
+        let again = |sealed: &[u8]| -> anyhow::Result<Vec<u8>> {
+            let plain = keys.open(Column::Credential, sealed)?;
+            Ok(keys.seal(Column::Credential, &plain))
+        };
+        let password = again(&service.password_sealed)?;
+        let pending = service
+            .pending_password_sealed
+            .as_deref()
+            .map(again)
+            .transpose()?;
+        let posti = service
+            .posti_password_sealed
+            .as_deref()
+            .map(again)
+            .transpose()?;
+        if store
+            .reseal_service(&service, &password, pending.as_deref(), posti.as_deref())
+            .await?
+        {
+            report.services_resealed += 1;
+        }
+    }
+    Ok(())
 }
 
 async fn reseal_deliveries(

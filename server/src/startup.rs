@@ -31,11 +31,10 @@ use crate::backend::Backend;
 use crate::blobs::{BlobStore, FilesystemBlobStore};
 use crate::bootstrap::{ensure_first_admin, FirstStart};
 use crate::config::Config;
-use crate::config::PostiConfig;
 use crate::dates::ReceiptRules;
-use crate::delivery::events::EventsPoller;
+use crate::delivery::events::EventsPollers;
 use crate::delivery::retry::RetryPolicy;
-use crate::delivery::send::SendDelivery;
+use crate::delivery::send::SendThroughServices;
 use crate::delivery::watch::AcknowledgementWatch;
 use crate::delivery::worker::{self, JobsByKind, WorkerSettings};
 use crate::health::{healthz, readyz};
@@ -55,8 +54,12 @@ use crate::smtp::report::{MailReports, Relay, ReportWriter};
 use crate::smtp::senders::Senders;
 use crate::smtp::SmtpListener;
 use crate::store::{self, JobKind, Store};
+use crate::suomifi::services::{seed_configured_service, Connection, SuomiFiServices};
 use crate::suomifi::sim::{self, RunningSimulator, SimConfig};
 use crate::suomifi::{SuomiFiClient, SuomiFiSettings};
+
+/// How often passwords are checked for their age (and rotated when due).
+const PASSWORD_ROTATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How often the acknowledgement watch looks for overdue verifiable notices.
 const ACKNOWLEDGEMENT_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
@@ -68,13 +71,13 @@ pub struct Application {
     address: SocketAddr,
     first_start: Option<FirstStart>,
     suomifi: Arc<SuomiFiClient>,
+    services: Arc<SuomiFiServices>,
     /// Present when no Suomi.fi URL was configured; stops with the application.
     simulator: Option<RunningSimulator>,
     data_key: DataKeys,
     blobs: Arc<dyn BlobStore>,
     worker: WorkerSettings,
     events_interval: std::time::Duration,
-    posti: PostiConfig,
     receipt: ReceiptRules,
     acknowledgement_days: i64,
     login_attempt_window: time::Duration,
@@ -118,8 +121,18 @@ impl Application {
         let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
-        let (suomifi, simulator) = suomifi_client(&config).await?;
+        let (configured_client, simulator) = suomifi_client(&config).await?;
         let data_key = configured_keys(&config, fresh_database)?;
+        let suomifi_services = Arc::new(SuomiFiServices::new(
+            store.clone(),
+            data_key.clone(),
+            Connection {
+                base_url: configured_client.base_url().to_string(),
+                timeout: config.suomifi.timeout,
+                requests_per_second: Some(config.suomifi.requests_per_second),
+                limits: configured_client.limits().clone(),
+            },
+        ));
         let worker = worker_settings(&config);
         let events_interval = config.worker.events_interval;
         let blobs: Arc<dyn BlobStore> = Arc::new(FilesystemBlobStore::new(&config.blob_dir));
@@ -127,7 +140,7 @@ impl Application {
         let audit = Audit::new(store.clone());
         let compose = ComposeService {
             store: store.clone(),
-            suomifi: suomifi.clone(),
+            services: suomifi_services.clone(),
             key: data_key.clone(),
             blobs: blobs.clone(),
             audit: audit.clone(),
@@ -139,11 +152,11 @@ impl Application {
             store: store.clone(),
             blobs: blobs.clone(),
             audit: audit.clone(),
-            limits: suomifi.limits().clone(),
+            limits: suomifi_services.limits().clone(),
         };
         let services = Services {
             store: store.clone(),
-            suomifi: suomifi.clone(),
+            suomifi: suomifi_services.clone(),
             key: data_key.clone(),
             blobs: blobs.clone(),
             authenticator: authenticator.clone(),
@@ -218,6 +231,14 @@ impl Application {
         // Last: once the first admin exists, a later start prints no password, so nothing
         // after this may fail before `main` has printed it.
         let first_start = ensure_first_admin(&store, config.admin_password.as_ref()).await?;
+        let suomifi = configured_service_client(
+            &store,
+            &data_key,
+            &config,
+            &suomifi_services,
+            configured_client,
+        )
+        .await;
         Ok(Self {
             listener,
             router,
@@ -225,12 +246,12 @@ impl Application {
             address,
             first_start,
             suomifi,
+            services: suomifi_services,
             simulator,
             data_key,
             blobs,
             worker,
             events_interval,
-            posti: config.posti.clone(),
             receipt: config.receipt,
             acknowledgement_days: config.acknowledgement_days,
             login_attempt_window: config.login.ip_window,
@@ -253,9 +274,15 @@ impl Application {
         self.data_key.clone()
     }
 
-    /// The Suomi.fi client every part of the application shares.
+    /// The client of the service configured in the environment (the demo's), shared with
+    /// the application while its credentials are the stored ones.
     pub fn suomifi(&self) -> Arc<SuomiFiClient> {
         self.suomifi.clone()
+    }
+
+    /// Every organisation's Suomi.fi services.
+    pub fn suomifi_services(&self) -> Arc<SuomiFiServices> {
+        self.services.clone()
     }
 
     /// The in-process simulator's base URL, when it runs.
@@ -297,12 +324,11 @@ impl Application {
             sessions.continuously_delete_expired(tokio::time::Duration::from_secs(300)),
         );
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-        let send = Arc::new(SendDelivery {
+        let send = Arc::new(SendThroughServices {
             store: self.store.clone(),
-            suomifi: self.suomifi.clone(),
+            services: self.services.clone(),
             key: self.data_key.clone(),
             blobs: self.blobs.clone(),
-            posti: self.posti.clone(),
             receipt: self.receipt,
         });
         let handler = Arc::new(
@@ -321,15 +347,15 @@ impl Application {
             .map(|smtp| tokio::spawn(smtp.run(worker_stopped.clone())));
         // The worker sees the store only as its queue (trait upcasting).
         let queue: Arc<dyn crate::store::JobQueue> = self.store.clone();
-        let poller = EventsPoller {
+        let poller = EventsPollers {
             store: self.store.clone(),
-            suomifi: self.suomifi.clone(),
+            services: self.services.clone(),
             receipt: self.receipt,
         };
         let poller = tokio::spawn(poller.run(self.events_interval, worker_stopped.clone()));
         let replies = crate::delivery::replies::RepliesPoller {
             store: self.store.clone(),
-            suomifi: self.suomifi.clone(),
+            services: self.services.clone(),
             blobs: self.blobs.clone(),
             keys: self.data_key.clone(),
         };
@@ -353,6 +379,11 @@ impl Application {
             self.login_attempt_window,
             worker_stopped.clone(),
         ));
+        let rotation = tokio::spawn(
+            self.services
+                .clone()
+                .run_rotation(PASSWORD_ROTATION_INTERVAL, worker_stopped.clone()),
+        );
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let service = self
             .router
@@ -372,6 +403,7 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), acknowledgements).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), forwarding).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), rotation).await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
@@ -397,6 +429,38 @@ async fn prune_login_attempts(
         },
     )
     .await
+}
+
+/// The environment's service saved as its organisation's on the first start, and its client
+/// shared with the registry while the stored credentials are the configured ones.
+async fn configured_service_client(
+    store: &Arc<dyn Store>,
+    keys: &DataKeys,
+    config: &Config,
+    services: &SuomiFiServices,
+    configured: Arc<SuomiFiClient>,
+) -> Arc<SuomiFiClient> {
+    use secrecy::ExposeSecret;
+    if let Err(error) = seed_configured_service(store.as_ref(), keys, config).await {
+        tracing::error!(%error, "could not save the configured Suomi.fi service");
+    }
+    let stored = match store
+        .service_by_service_id(&config.suomifi.service_id)
+        .await
+    {
+        Ok(Some(service)) => service,
+        _ => return configured,
+    };
+    let same = stored.username == config.suomifi.username
+        && keys
+            .open(crate::secrets::Column::Credential, &stored.password_sealed)
+            .is_ok_and(|password| password == config.suomifi.password.expose_secret());
+    if same {
+        services.adopt(&stored, configured.clone());
+        configured
+    } else {
+        services.client(&stored).unwrap_or(configured)
+    }
 }
 
 /// The configured Suomi.fi service, or the simulator started here on a loopback port and
@@ -505,7 +569,7 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// What the routes and server functions work with.
 struct Services {
     store: Arc<dyn Store>,
-    suomifi: Arc<SuomiFiClient>,
+    suomifi: Arc<SuomiFiServices>,
     key: DataKeys,
     blobs: Arc<dyn BlobStore>,
     authenticator: Authenticator,
@@ -533,6 +597,10 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         authenticator: services.authenticator.clone(),
     };
     let auth: Arc<dyn AuthBackend> = Arc::new(backend.clone());
+    let templates: Arc<dyn app::templates::ssr::TemplateBackend> = Arc::new(backend.clone());
+    let sso_name = app::auth::ssr::SingleSignOnName(
+        config.oidc.as_ref().map(|oidc| oidc.provider_name.clone()),
+    );
     let admin: Arc<dyn AdminBackend> = Arc::new(backend);
     let audit = services.audit.clone();
     let compose_service = services.compose.clone();
@@ -606,6 +674,8 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
     let context = move || {
         provide_context(auth.clone());
         provide_context(admin.clone());
+        provide_context(templates.clone());
+        provide_context(sso_name.clone());
         provide_context(compose.clone());
         provide_context(drafts_backend.clone());
         provide_context(notices.clone());
@@ -651,6 +721,52 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             audit: audit.clone(),
             public_url: config.public_url.clone(),
         });
+    let service_admin = Router::new()
+        .route("/admin/services", post(crate::admin::services::create))
+        .route("/admin/services/{id}", post(crate::admin::services::update))
+        .route(
+            "/admin/services/{id}/test",
+            post(crate::admin::services::test_connection),
+        )
+        .route(
+            "/admin/services/{id}/rotate",
+            post(crate::admin::services::rotate),
+        )
+        .with_state(crate::admin::services::ServiceAdmin {
+            store: store.clone(),
+            keys: services.key.clone(),
+            services: services.suomifi.clone(),
+            audit: audit.clone(),
+        });
+    let logo_admin = Router::new()
+        .route("/admin/organisation/logo", post(crate::admin::logo::upload))
+        .with_state(crate::admin::logo::LogoAdmin {
+            store: store.clone(),
+            blobs: services.blobs.clone(),
+            audit: audit.clone(),
+        });
+    let mail_admin = Router::new()
+        .route("/admin/mail/domains", post(crate::admin::mail::domains))
+        .route("/admin/mail/networks", post(crate::admin::mail::networks))
+        .route("/admin/mail/settings", post(crate::admin::mail::settings))
+        .with_state(crate::admin::mail::MailAdmin {
+            store: store.clone(),
+            audit: audit.clone(),
+        });
+    let template_admin = Router::new()
+        .route("/admin/templates", post(crate::admin::templates::create))
+        .route(
+            "/admin/templates/{id}",
+            post(crate::admin::templates::new_version),
+        )
+        .route(
+            "/admin/templates/{id}/archive",
+            post(crate::admin::templates::archive),
+        )
+        .with_state(crate::admin::templates::TemplateAdmin {
+            store: store.clone(),
+            audit: audit.clone(),
+        });
     let audit_export = Router::new()
         .route("/audit.csv", get(crate::admin::audit::csv))
         .with_state(crate::admin::audit::AuditExport {
@@ -662,6 +778,25 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             store: store.clone(),
             audit: audit.clone(),
         });
+    let single_sign_on = match &config.oidc {
+        Some(oidc) => {
+            let base_url = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{address}"));
+            let sso = crate::auth::oidc::SingleSignOn::new(
+                oidc.clone(),
+                store.clone(),
+                audit.clone(),
+                &base_url,
+            );
+            Router::new()
+                .route("/auth/oidc/start", get(crate::auth::oidc::start))
+                .route("/auth/oidc/callback", get(crate::auth::oidc::callback))
+                .with_state(sso)
+        }
+        None => Router::new(),
+    };
 
     let probes = Router::new()
         .route("/healthz", get(healthz))
@@ -687,7 +822,12 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(preview)
         .merge(probes)
         .merge(welcome)
+        .merge(single_sign_on)
         .merge(user_admin)
+        .merge(service_admin)
+        .merge(template_admin)
+        .merge(mail_admin)
+        .merge(logo_admin)
         .merge(audit_export)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))

@@ -10,7 +10,12 @@ use crate::i18n::*;
 use crate::layout::Forbidden;
 
 mod audit;
+mod services;
 pub use audit::{audit_log, AuditEntries, AuditFilter, AuditPage, AuditRow};
+pub use services::{
+    mail_bridge_settings, suomifi_services, MailBridgeView, ServiceCheckView, ServicePage,
+    ServiceSummary, ServicesPage,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
@@ -55,6 +60,9 @@ pub struct OrganisationDetails {
     /// `fi`, `sv` or `en`.
     pub default_language: String,
     pub auto_reserve: bool,
+    /// A letterhead logo is in use.
+    #[serde(default)]
+    pub has_logo: bool,
 }
 
 #[server(prefix = "/api", endpoint = "organisation_settings")]
@@ -109,6 +117,10 @@ pub fn AdminPage() -> impl IntoView {
                             <h1>{t!(i18n, admin.title)}</h1>
                             <Problem problem />
                             <LinkPanel shown=shown.ok().flatten() />
+                            <ul class="link-list">
+                                <li><a href="/admin/services" data-testid="services-link">{t!(i18n, admin.services_link)}</a></li>
+                                <li><a href="/admin/templates" data-testid="templates-link">{t!(i18n, admin.templates_link)}</a></li>
+                            </ul>
                             <UserTable users />
                             <AddUser />
                             {organisation.await.ok().map(|settings| view! { <OrganisationForm settings /> })}
@@ -133,6 +145,10 @@ fn Problem(problem: Option<String>) -> impl IntoView {
             "name_invalid" => t_string!(i18n, admin.problems.name_invalid).to_string(),
             "business_id_invalid" => t_string!(i18n, admin.problems.business_id_invalid).to_string(),
             "business_id_taken" => t_string!(i18n, admin.problems.business_id_taken).to_string(),
+            "logo_too_large" => t_string!(i18n, admin.problems.logo_too_large).to_string(),
+            "logo_not_png" => t_string!(i18n, admin.problems.logo_not_png).to_string(),
+            "logo_too_many_pixels" => t_string!(i18n, admin.problems.logo_too_many_pixels).to_string(),
+            "logo_missing" => t_string!(i18n, admin.problems.logo_missing).to_string(),
             _ => t_string!(i18n, admin.problems.role_invalid).to_string(),
         };
         view! {
@@ -271,6 +287,23 @@ fn OrganisationForm(settings: OrganisationDetails) -> impl IntoView {
             </div>
             <button type="submit" class="button button--primary">{t!(i18n, admin.save_organisation)}</button>
         </form>
+        <h3 id="logo-heading">{t!(i18n, admin.logo)}</h3>
+        <p data-testid="logo-state">
+            {if settings.has_logo { t!(i18n, admin.logo_in_use).into_any() } else { t!(i18n, admin.logo_none).into_any() }}
+        </p>
+        <form method="post" action="/admin/organisation/logo" enctype="multipart/form-data" class="form" aria-labelledby="logo-heading">
+            <div class="field">
+                <label for="organisation-logo">{t!(i18n, admin.logo_file)}</label>
+                <span class="hint" id="organisation-logo-hint">{t!(i18n, admin.logo_hint)}</span>
+                <input id="organisation-logo" name="logo" type="file" accept="image/png,image/svg+xml" aria-describedby="organisation-logo-hint" />
+            </div>
+            <div class="button-row">
+                <button type="submit" class="button button--secondary">{t!(i18n, admin.logo_upload)}</button>
+                {settings.has_logo.then(|| view! {
+                    <button type="submit" name="remove" value="1" class="button button--secondary">{t!(i18n, admin.logo_remove)}</button>
+                })}
+            </div>
+        </form>
     }
 }
 
@@ -337,5 +370,13 @@ pub mod ssr {
             organisation_id: Uuid,
             filter: super::AuditFilter,
         ) -> Result<super::AuditEntries, AppError>;
+        async fn suomifi_services(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<Vec<super::ServiceSummary>, AppError>;
+        async fn mail_bridge(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<super::MailBridgeView, AppError>;
     }
 }

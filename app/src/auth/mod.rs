@@ -187,15 +187,43 @@ mod tests {
     }
 }
 
+/// The name of the organisation's sign-in provider, when single sign-on is configured.
+#[server(prefix = "/api", endpoint = "single_sign_on")]
+pub async fn single_sign_on() -> Result<Option<String>, AppError> {
+    Ok(use_context::<ssr::SingleSignOnName>().and_then(|name| name.0))
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let next = query.read_untracked().get("next").unwrap_or_default();
+    let provider = Resource::new_blocking(|| (), |_| single_sign_on());
+    let start = format!(
+        "/auth/oidc/start?next={}",
+        crate::layout::encode_query_value(&safe_next(
+            Some(next.as_str()).filter(|n| !n.is_empty())
+        ))
+    );
     view! {
         <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, login.title), t_string!(i18n, app_name))} />
         <div class="narrow">
             <h1>{t!(i18n, login.title)}</h1>
+            <Suspense>
+                {move || {
+                    let start = start.clone();
+                    Suspend::new(async move {
+                        provider.await.ok().flatten().map(|name| view! {
+                            <p>
+                                <a class="button button--primary" href=start data-testid="sso-start">
+                                    {move || t_string!(i18n, login.single_sign_on, provider = name.clone()).to_string()}
+                                </a>
+                            </p>
+                            <p class="muted">{t!(i18n, login.or_password)}</p>
+                        })
+                    })
+                }}
+            </Suspense>
             <LoginForm next />
         </div>
     }
@@ -253,6 +281,10 @@ pub mod ssr {
     /// When the user signed in (Unix seconds): a session ends a fixed time after it however
     /// active it is.
     pub const SESSION_SIGNED_IN_AT: &str = "signed_in_at";
+
+    /// The provider's name on the sign-in page; `None` without single sign-on.
+    #[derive(Debug, Clone)]
+    pub struct SingleSignOnName(pub Option<String>);
 
     /// The client's address as the server decided it (direct peer, or the trusted proxy's
     /// forwarded address); put into request extensions by the server.

@@ -6,6 +6,7 @@ use crate::domain::channel::DeliveryMode;
 use crate::domain::notice::{NoticeLanguage, NoticeType, PostalAddress, RecipientRole};
 
 use super::{DecisionDraft, NoticeDraft, RecipientDraft};
+use uuid::Uuid;
 
 /// The HTML id of a field: `recipients[0].address` → `recipients-0-address`.
 pub fn field_id(name: &str) -> String {
@@ -94,6 +95,8 @@ impl PostedDraft {
         self.draft.attachments = saved.attachments.clone();
         self.draft.idempotency_key = saved.idempotency_key.clone();
         self.draft.in_reply_to = saved.in_reply_to;
+        self.draft.template = saved.template;
+        self.draft.replies_allowed = saved.replies_allowed;
         self.draft
     }
 }
@@ -213,6 +216,9 @@ pub fn parse(fields: &[(String, String)]) -> PostedDraft {
         },
         minor_personal_matter: flag(get("minor_personal_matter")),
         in_reply_to: None,
+        service: get("service").and_then(|id| Uuid::parse_str(id.trim()).ok()),
+        template: None,
+        replies_allowed: false,
     };
     PostedDraft {
         draft,

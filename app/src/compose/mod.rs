@@ -60,6 +60,15 @@ pub struct NoticeDraft {
     /// to a forwarded citizen message).
     #[serde(default)]
     pub in_reply_to: Option<i64>,
+    /// The organisation's Suomi.fi service to send through; unset: its default.
+    #[serde(default)]
+    pub service: Option<Uuid>,
+    /// The template version the notice was started from.
+    #[serde(default)]
+    pub template: Option<crate::templates::TemplateUse>,
+    /// The recipient may answer the message in Suomi.fi.
+    #[serde(default)]
+    pub replies_allowed: bool,
 }
 
 /// A decision's content besides its body (HL 44 §, 53 e §). Printed on the letter and at the
@@ -231,6 +240,14 @@ pub enum Problem {
     NotNeedingAttention,
     /// Too many mailbox checks in a short time: try again in a minute.
     MailboxChecksRateLimited,
+    /// The organisation has no Suomi.fi service to send through (an admin adds one).
+    NoSuomiFiService,
+    /// `{{name}}` in the title or body names no known placeholder.
+    UnknownPlaceholder {
+        name: String,
+    },
+    /// The template the notice was started from is not the organisation's.
+    TemplateGone,
     /// More electronic-only recipients than one may have checked at once.
     TooManyMailboxChecks {
         max: u32,
@@ -284,6 +301,10 @@ pub struct DraftView {
     pub preview_html: String,
     /// Sent as this notice; a sent draft is not edited any more.
     pub notice_id: Option<Uuid>,
+    /// The organisation's Suomi.fi services (id, name), the default first; a choice only when
+    /// there are several.
+    #[serde(default)]
+    pub services: Vec<(Uuid, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -501,6 +522,11 @@ pub fn problem_text(locale: Locale, problem: &Problem) -> String {
         Problem::MailboxChecksRateLimited => {
             td_string!(locale, problems.mailbox_checks_rate_limited).to_string()
         }
+        Problem::NoSuomiFiService => td_string!(locale, problems.no_suomifi_service).to_string(),
+        Problem::UnknownPlaceholder { name } => {
+            td_string!(locale, problems.unknown_placeholder, name = name.clone()).to_string()
+        }
+        Problem::TemplateGone => td_string!(locale, problems.template_gone).to_string(),
         Problem::TooManyMailboxChecks { max } => {
             td_string!(locale, problems.too_many_mailbox_checks, max = *max).to_string()
         }

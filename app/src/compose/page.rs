@@ -67,6 +67,7 @@ pub fn ComposePage() -> impl IntoView {
                 {t!(i18n, compose.start)}
             </button>
         </form>
+        <crate::templates::StartFromTemplate />
         <MailDrafts />
         <h2 id="drafts-heading">{t!(i18n, compose.drafts_title)}</h2>
         <Suspense>
@@ -241,6 +242,7 @@ fn DraftForm(view: DraftView) -> impl IntoView {
         attachments,
         updated_at,
         preview_html,
+        services,
         ..
     } = view;
     let saved = use_query_map().read_untracked().get("saved").is_some();
@@ -275,6 +277,17 @@ fn DraftForm(view: DraftView) -> impl IntoView {
                 <TextField name="case_reference" label=t_string!(i18n, compose.case_reference).to_string()
                     value=draft.case_reference.clone() hint=t_string!(i18n, compose.case_reference_hint).to_string()
                     maxlength=100 problems=p.clone() />
+                {(services.len() > 1).then(|| {
+                    let selected = draft.service.or(services.first().map(|(id, _)| *id))
+                        .map(|id| id.to_string()).unwrap_or_default();
+                    let options = services.iter().map(|(id, name)| (id.to_string(), name.clone())).collect();
+                    view! {
+                        <SelectField name="service" label=t_string!(i18n, compose.service).to_string()
+                            selected options hint=t_string!(i18n, compose.service_hint).to_string()
+                            problems=p.clone() />
+                    }
+                })}
+                <FieldErrors field="service".to_string() problems=p.clone() />
             </section>
 
             <section aria-labelledby="section-recipients" id="recipients">

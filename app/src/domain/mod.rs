@@ -6,6 +6,7 @@ mod identity;
 pub mod legal_rule;
 pub mod lifecycle;
 pub mod notice;
+pub mod placeholders;
 
 pub use identity::{BusinessId, IdentityError, PersonalIdentityCode, RecipientId};
 

@@ -109,6 +109,15 @@ impl NoticeLanguage {
             NoticeLanguage::En => "en",
         }
     }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "fi" => Some(NoticeLanguage::Fi),
+            "sv" => Some(NoticeLanguage::Sv),
+            "en" => Some(NoticeLanguage::En),
+            _ => None,
+        }
+    }
 }
 
 /// A postal address as Suomi.fi takes it. `country_code` is ISO 3166-1 alpha-2.
@@ -217,6 +226,8 @@ pub struct DeliverySettings {
     pub auto_reserve_unacknowledged: bool,
     /// The language a new notice starts in.
     pub default_language: NoticeLanguage,
+    /// The letterhead logo (a PNG in the document store), drawn on every paper letter.
+    pub logo_sha256: Option<String>,
 }
 
 #[cfg(test)]

@@ -61,6 +61,12 @@ pub struct NoticeDetail {
     pub deliveries: Vec<DeliveryDetail>,
     /// What recipients wrote back, oldest first.
     pub replies: Vec<crate::replies::ReplySummary>,
+    /// The template and version the notice was made from: (name, version).
+    #[serde(default)]
+    pub template: Option<(String, i32)>,
+    /// The Suomi.fi service it went through (its name).
+    #[serde(default)]
+    pub service_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

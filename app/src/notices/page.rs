@@ -129,6 +129,14 @@ fn NoticeView(notice: NoticeDetail) -> impl IntoView {
             {notice.decision_maker.clone().map(|maker| view! {
                 <SummaryRow term=t_string!(i18n, compose.decision_maker).to_string()>{maker}</SummaryRow>
             })}
+            {notice.service_name.clone().map(|name| view! {
+                <SummaryRow term=t_string!(i18n, compose.service).to_string()>{name}</SummaryRow>
+            })}
+            {notice.template.clone().map(|(name, version)| view! {
+                <SummaryRow term=t_string!(i18n, templates.used).to_string()>
+                    <span data-testid="notice-template">{move || t_string!(i18n, templates.used_line, name = name.clone(), version = version).to_string()}</span>
+                </SummaryRow>
+            })}
             <SummaryRow term=t_string!(i18n, notice.documents).to_string()>
                 {if notice.restricted {
                     view! { <p>{t!(i18n, notice.restricted)}</p> }.into_any()

@@ -272,6 +272,8 @@ mod tests {
             attachments: Vec::new(),
             deliveries: vec![delivery],
             replies: Vec::new(),
+            template: None,
+            service_name: None,
         }
     }
 

@@ -3,5 +3,9 @@
 
 pub mod audit;
 pub mod links;
+pub mod logo;
+pub mod mail;
 pub mod operator;
+pub mod services;
+pub mod templates;
 pub mod users;

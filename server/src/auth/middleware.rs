@@ -26,6 +26,8 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/api/login",
     "/api/logout",
     "/api/current_user",
+    "/api/single_sign_on",
+    "/auth/oidc/",
     "/pkg/",
     "/fonts/",
     "/favicon",
@@ -282,6 +284,7 @@ mod tests {
     #[test]
     fn pages_are_private_but_sign_in_and_assets_are_public() {
         assert!(!is_public("/"));
+        assert!(is_public("/auth/oidc/callback"));
         assert!(!is_public("/admin"));
         assert!(!is_public("/compose"));
         assert!(is_public("/login"));

@@ -3,6 +3,7 @@
 pub mod csrf;
 pub mod login;
 pub mod middleware;
+pub mod oidc;
 pub mod password;
 pub mod password_policy;
 pub mod session;

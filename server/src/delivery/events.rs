@@ -128,6 +128,56 @@ impl EventsPoller {
     }
 }
 
+/// The feeds of every service, each from its own continuation token; one service's trouble
+/// (a refused password, say) does not hold up the others'.
+pub struct EventsPollers {
+    pub store: Arc<dyn Store>,
+    pub services: Arc<crate::suomifi::services::SuomiFiServices>,
+    pub receipt: ReceiptRules,
+}
+
+impl EventsPollers {
+    pub async fn poll_all(&self) -> Result<PollOutcome, PollError> {
+        let mut total = PollOutcome::default();
+        for service in self.store.all_services().await? {
+            let suomifi = match self.services.client(&service) {
+                Ok(client) => client,
+                Err(error) => {
+                    tracing::warn!(service = %service.service_id, %error, "cannot read the service's events");
+                    continue;
+                }
+            };
+            let poller = EventsPoller {
+                store: self.store.clone(),
+                suomifi: suomifi.clone(),
+                receipt: self.receipt,
+            };
+            let outcome = poller.poll_once().await;
+            if let Err(error) = self.services.note_credentials(&service, &suomifi).await {
+                tracing::warn!(%error, "could not keep the service's credentials state");
+            }
+            match outcome {
+                Ok(outcome) => {
+                    total.fetched += outcome.fetched;
+                    total.new += outcome.new;
+                }
+                Err(PollError::Store(error)) => return Err(PollError::Store(error)),
+                Err(error) => {
+                    tracing::warn!(service = %service.service_id, %error, "reading the service's events failed; trying again");
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
+        super::every(interval, stop, "reading Suomi.fi events", || async {
+            self.poll_all().await.map(|_| ())
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ const BATCH: i64 = 50;
 
 pub struct RepliesPoller {
     pub store: Arc<dyn Store>,
-    pub suomifi: Arc<SuomiFiClient>,
+    pub services: Arc<crate::suomifi::services::SuomiFiServices>,
     pub blobs: Arc<dyn BlobStore>,
     pub keys: DataKeys,
 }
@@ -65,8 +65,18 @@ impl RepliesPoller {
     pub async fn fetch_new(&self) -> Result<usize, ReplyError> {
         let mut kept = 0;
         for (message_id, service_id) in self.store.replies_to_fetch(BATCH).await? {
-            let fetched = match self.suomifi.citizen_message(message_id).await {
-                Ok(message) => self.reply_from(message, &service_id).await,
+            let suomifi = match self.services.client_for_service_id(&service_id).await {
+                Ok((_, client)) => client,
+                Err(crate::suomifi::services::ServiceError::Store(error)) => {
+                    return Err(error.into())
+                }
+                Err(error) => {
+                    tracing::warn!(message_id, %error, "a citizen's message came through a service not configured here");
+                    continue;
+                }
+            };
+            let fetched = match suomifi.citizen_message(message_id).await {
+                Ok(message) => self.reply_from(&suomifi, message, &service_id).await,
                 // Gone (after 60 days) or never ours: kept as such, not asked again.
                 Err(SuomiFiError::Rejected { status, .. }) if status == 404 || status == 403 => {
                     tracing::warn!(
@@ -97,6 +107,7 @@ impl RepliesPoller {
 
     async fn reply_from(
         &self,
+        suomifi: &SuomiFiClient,
         message: CitizenMessage,
         service_id: &str,
     ) -> Result<CitizenReply, ReplyError> {
@@ -118,7 +129,7 @@ impl RepliesPoller {
             let Some(id) = attachment.attachment_id else {
                 continue;
             };
-            let bytes = self.suomifi.citizen_attachment(id).await?;
+            let bytes = suomifi.citizen_attachment(id).await?;
             let sha256 = self
                 .blobs
                 .put(&bytes)

@@ -190,7 +190,11 @@ impl SendDelivery {
                 _ => BodyFormat::Text,
             },
             message_service_type: service_type(notice),
-            reply_allowed_by: ReplyAllowedBy::NoOne,
+            reply_allowed_by: if notice.replies_allowed {
+                ReplyAllowedBy::Anyone
+            } else {
+                ReplyAllowedBy::NoOne
+            },
             visibility: Some(Visibility::Normal),
             attachments,
             notifications: Notifications::default(),
@@ -537,6 +541,87 @@ impl JobHandler for SendDelivery {
             tracing::warn!(%error, delivery = %delivery.id, "could not compute legal dates");
         }
         Ok(())
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        if let Err(store_error) = self
+            .store
+            .record_delivery_needs_attention(job.subject_id, error, Timestamp::now())
+            .await
+        {
+            tracing::error!(error = %store_error, delivery = %job.subject_id, "could not mark a delivery as needing attention");
+        }
+    }
+}
+
+/// Sending through the service each notice names: the service's client and its printing
+/// contract's credentials for this job, then the send as for any one service.
+pub struct SendThroughServices {
+    pub store: Arc<dyn Store>,
+    pub services: Arc<crate::suomifi::services::SuomiFiServices>,
+    pub key: DataKeys,
+    pub blobs: Arc<dyn BlobStore>,
+    pub receipt: ReceiptRules,
+}
+
+impl SendThroughServices {
+    async fn for_job(
+        &self,
+        job: &Job,
+    ) -> Result<(crate::store::SuomiFiServiceRow, SendDelivery), JobFailure> {
+        use crate::suomifi::services::ServiceError;
+        let delivery = self
+            .store
+            .delivery(job.subject_id)
+            .await
+            .map_err(retryable)?
+            .ok_or_else(|| fatal("the delivery no longer exists"))?;
+        let notice = self
+            .store
+            .notice(delivery.organisation_id, delivery.notice_id)
+            .await
+            .map_err(retryable)?
+            .ok_or_else(|| fatal("the notice no longer exists"))?;
+        let (service, suomifi) = self
+            .services
+            .client_for_service_id(&notice.service_id)
+            .await
+            .map_err(|error| match error {
+                ServiceError::Store(error) => retryable(error),
+                other => fatal(other.to_string()),
+            })?;
+        let posti = self
+            .services
+            .posti(&service)
+            .map_err(|error| fatal(error.to_string()))?;
+        Ok((
+            service,
+            SendDelivery {
+                store: self.store.clone(),
+                suomifi,
+                key: self.key.clone(),
+                blobs: self.blobs.clone(),
+                posti,
+                receipt: self.receipt,
+            },
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl JobHandler for SendThroughServices {
+    async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
+        let (service, send) = self.for_job(job).await?;
+        let outcome = send.handle(job).await;
+        // A refused password shows beside the service, not only in the delivery's history.
+        if let Err(error) = self
+            .services
+            .note_credentials(&service, &send.suomifi)
+            .await
+        {
+            tracing::warn!(%error, "could not keep the service's credentials state");
+        }
+        outcome
     }
 
     async fn gave_up(&self, job: &Job, error: &str) {

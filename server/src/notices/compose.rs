@@ -37,9 +37,10 @@ use crate::pdf_worker::{PdfWorker, RenderFailure};
 use crate::secrets::{Column, DataKeys};
 use crate::store::{
     delivery_settings, DecisionContent, NewDelivery, NewNotice, NoticeAttachment, NoticeCreation,
-    Store, Timestamp, Upload,
+    Store, SuomiFiServiceRow, Timestamp, Upload,
 };
 use crate::suomifi::limits::Limits;
+use crate::suomifi::services::{ServiceError, SuomiFiServices};
 use crate::suomifi::SuomiFiClient;
 
 /// How many recipients one composed notice may have; bulk sending has its own interface.
@@ -120,7 +121,7 @@ impl MailboxChecks {
 #[derive(Clone)]
 pub struct ComposeService {
     pub store: Arc<dyn Store>,
-    pub suomifi: Arc<SuomiFiClient>,
+    pub services: Arc<SuomiFiServices>,
     pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
     pub audit: Audit,
@@ -251,8 +252,72 @@ enum MailboxAnswer {
 }
 
 impl ComposeService {
+    /// The draft with its title's and body's placeholders filled in from the notice; its
+    /// template, if any, checked to be the organisation's.
+    async fn filled(&self, actor: &Actor, draft: &NoticeDraft) -> Result<NoticeDraft, AppError> {
+        use app::domain::notice::RecipientRole;
+        use app::domain::placeholders::{fill, PlaceholderValues};
+        if let Some(template) = draft.template {
+            let found = self
+                .store
+                .template_version(actor.organisation_id, template.id, template.version)
+                .await
+                .map_err(AppError::internal)?;
+            if found.is_none() {
+                return Err(invalid("template", Problem::TemplateGone));
+            }
+        }
+        let finnish =
+            |date: time::Date| format!("{}.{}.{}", date.day(), u8::from(date.month()), date.year());
+        let values = PlaceholderValues {
+            case_reference: draft.case_reference.trim().to_string(),
+            recipient: draft
+                .recipients
+                .iter()
+                .filter(|r| r.role == RecipientRole::Party)
+                .map(|r| r.name.trim())
+                .filter(|name| !name.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            today: finnish(sending_day()),
+            decision_date: draft
+                .decision
+                .decision_date
+                .as_deref()
+                .and_then(parse_date)
+                .map(finnish)
+                .unwrap_or_default(),
+        };
+        let mut filled = draft.clone();
+        filled.title = fill(&draft.title, &values)
+            .map_err(|name| invalid("title", Problem::UnknownPlaceholder { name }))?;
+        filled.body = fill(&draft.body, &values)
+            .map_err(|name| invalid("body", Problem::UnknownPlaceholder { name }))?;
+        Ok(filled)
+    }
+
+    /// The Suomi.fi service the notice goes through: the one chosen, else the default.
+    async fn service(
+        &self,
+        actor: &Actor,
+        chosen: Option<Uuid>,
+    ) -> Result<(SuomiFiServiceRow, Arc<SuomiFiClient>), AppError> {
+        match self
+            .services
+            .for_organisation(actor.organisation_id, chosen)
+            .await
+        {
+            Ok(found) => Ok(found),
+            Err(ServiceError::NoService) => Err(invalid("service", Problem::NoSuomiFiService)),
+            Err(ServiceError::UnknownService(_)) => {
+                Err(invalid("service", Problem::ChoiceRequired))
+            }
+            Err(error) => Err(AppError::internal(error)),
+        }
+    }
+
     fn limits(&self) -> &Limits {
-        self.suomifi.limits()
+        self.services.limits()
     }
 
     /// Counts and lengths: everything that costs nothing to check. Too many recipients or
@@ -564,7 +629,10 @@ impl ComposeService {
         self.mailbox_checks
             .forget(actor.organisation_id, &self.key.lookup_hash(&code));
         Ok(
-            match self.check_mailboxes(actor, vec![code.clone()]).await? {
+            match self
+                .check_mailboxes(actor, None, vec![code.clone()])
+                .await?
+            {
                 MailboxAnswer::Active(active) => Some(active.contains(&code)),
                 MailboxAnswer::Deferred | MailboxAnswer::NotAsked => None,
             },
@@ -577,6 +645,7 @@ impl ComposeService {
     async fn check_mailboxes(
         &self,
         actor: &Actor,
+        service: Option<Uuid>,
         ids: Vec<String>,
     ) -> Result<MailboxAnswer, AppError> {
         if ids.is_empty() {
@@ -600,11 +669,12 @@ impl ComposeService {
         if actor.is_person() && !self.mailbox_checks.allow(user, to_ask.len()) {
             return Err(invalid("recipients", Problem::MailboxChecksRateLimited));
         }
+        let (_, suomifi) = self.service(actor, service).await?;
         let asked: Vec<String> = to_ask.iter().map(|(id, _)| id.clone()).collect();
         let answer = tokio::time::timeout(MAILBOX_CHECK_DEADLINE, async {
             let mut pauses = MAILBOX_CHECK_PAUSES.iter();
             loop {
-                match self.suomifi.active_mailboxes(&asked).await {
+                match suomifi.active_mailboxes(&asked).await {
                     Ok(active) => return Some(active),
                     Err(error) if error.is_retryable() => {
                         tracing::warn!(%error, "mailbox check failed while composing");
@@ -671,7 +741,7 @@ impl ComposeService {
             .collect();
         // Nothing is asked of Suomi.fi about a draft that is wrong anyway.
         let answer = if problems.is_empty() {
-            self.check_mailboxes(actor, to_check).await?
+            self.check_mailboxes(actor, draft.service, to_check).await?
         } else {
             MailboxAnswer::NotAsked
         };
@@ -735,6 +805,18 @@ impl ComposeService {
         let mut problems = Problems::default();
         let mut warnings = Warnings::default();
         let content = self.check_notice_fields(draft, &mut problems);
+        match self
+            .services
+            .for_organisation(actor.organisation_id, draft.service)
+            .await
+        {
+            Ok(_) => {}
+            Err(ServiceError::NoService) => problems.add("service", Problem::NoSuomiFiService),
+            Err(ServiceError::UnknownService(_)) => {
+                problems.add("service", Problem::ChoiceRequired)
+            }
+            Err(error) => return Err(AppError::internal(error)),
+        }
         let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
             .await
             .map_err(AppError::internal)?;
@@ -761,7 +843,7 @@ impl ComposeService {
             }
             self.check_paper_attachments(&uploads, &mut problems);
         }
-        let letter = self.letter(actor, draft, &content, &settings);
+        let letter = self.letter(actor, draft, &content, &settings).await;
         let electronic_body = electronic_body(&letter);
         let max_body = self.limits().max_body_chars;
         if problems.is_empty() && electronic_body.chars().count() > max_body {
@@ -785,7 +867,21 @@ impl ComposeService {
         })
     }
 
-    fn letter(
+    /// The organisation's letterhead logo for the letter, if it has one (a missing blob only
+    /// leaves the logo out: the letter matters more than its decoration).
+    async fn logo(&self, settings: &DeliverySettings) -> Option<String> {
+        use base64::Engine;
+        let digest = Sha256Hex::parse(settings.logo_sha256.as_deref()?).ok()?;
+        match self.blobs.get(&digest).await {
+            Ok(Some(bytes)) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            Ok(None) | Err(_) => {
+                tracing::warn!("the letterhead logo is missing from the document store");
+                None
+            }
+        }
+    }
+
+    async fn letter(
         &self,
         actor: &Actor,
         draft: &NoticeDraft,
@@ -817,6 +913,7 @@ impl ComposeService {
                 contact,
                 automated_decision: decision.automated_decision,
             },
+            logo: self.logo(settings).await,
         }
     }
 
@@ -963,6 +1060,7 @@ impl ComposeService {
         actor: &Actor,
         draft: &NoticeDraft,
     ) -> Result<CheckedNotice, AppError> {
+        let draft = &self.filled(actor, draft).await?;
         let plan = self.plan(actor, draft).await?;
         let today = ymd(sending_day());
         Ok(CheckedNotice {
@@ -1002,12 +1100,15 @@ impl ComposeService {
         actor: &Actor,
         draft: &NoticeDraft,
     ) -> Result<String, AppError> {
+        // A placeholder not filled yet shows as written.
+        let filled = self.filled(actor, draft).await;
+        let draft = filled.as_ref().unwrap_or(draft);
         let mut ignored = Problems::default();
         let content = self.check_content(draft, &mut ignored);
         let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
             .await
             .map_err(AppError::internal)?;
-        let letter = self.letter(actor, draft, &content, &settings);
+        let letter = self.letter(actor, draft, &content, &settings).await;
         Ok(super::preview::body_html(
             &electronic_body(&letter),
             draft.markdown,
@@ -1020,6 +1121,7 @@ impl ComposeService {
         draft: NoticeDraft,
     ) -> Result<QueuedNotice, AppError> {
         let author_id = actor.user_id().ok_or(AppError::Forbidden)?;
+        let draft = self.filled(actor, &draft).await?;
         // A repeated submit answers with what the first one queued, whatever has changed
         // since (a rate limit, Suomi.fi's availability).
         if !draft.idempotency_key.trim().is_empty() {
@@ -1028,6 +1130,7 @@ impl ComposeService {
             }
         }
         let plan = self.plan(actor, &draft).await?;
+        let (service, _) = self.service(actor, draft.service).await?;
         let files = self.read_uploads(&plan.uploads).await?;
 
         // The letter is the paper copy, the preview and, for a verifiable notice, what a
@@ -1069,13 +1172,15 @@ impl ComposeService {
             language: draft.language.as_str().to_string(),
             verifiable: content.verifiable,
             appeal_days: content.appeal_days.map(i32::from),
-            service_id: self.suomifi.service_id().to_string(),
+            service_id: service.service_id.clone(),
             idempotency_key: draft.idempotency_key.trim().to_string(),
             appeal_instructions: content.appeal_instructions.clone(),
             paper_letter_sha256,
             decision: content.decision.clone(),
             electronic_body: plan.electronic_body,
             in_reply_to_message_id: draft.in_reply_to,
+            template: draft.template,
+            replies_allowed: draft.replies_allowed,
             attachments: plan
                 .uploads
                 .iter()
@@ -1129,6 +1234,7 @@ impl ComposeService {
     /// The letter a draft would get, rendered exactly as queuing renders it (same day, same
     /// bytes), with the same limits, without queuing anything.
     pub async fn preview(&self, actor: &Actor, draft: &NoticeDraft) -> Result<Vec<u8>, AppError> {
+        let draft = &self.filled(actor, draft).await?;
         self.check_sizes(draft)?;
         let mut problems = Problems::default();
         let content = self.check_content(draft, &mut problems);
@@ -1141,7 +1247,7 @@ impl ComposeService {
             .await
             .map_err(AppError::internal)?;
         let files = self.read_uploads(&uploads).await?;
-        let letter = self.letter(actor, draft, &content, &settings);
+        let letter = self.letter(actor, draft, &content, &settings).await;
         self.render_letter(&letter, &uploads, &files).await
     }
 }
@@ -1301,6 +1407,9 @@ mod tests {
             decision: DecisionDraft::default(),
             minor_personal_matter: personal,
             in_reply_to: None,
+            service: None,
+            template: None,
+            replies_allowed: false,
         }
     }
 

@@ -97,6 +97,7 @@ mod tests {
                 contact: Some("Liisa Käsittelijä, 09 123".into()),
                 automated_decision: true,
             },
+            logo: None,
         }
     }
 

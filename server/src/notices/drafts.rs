@@ -67,6 +67,83 @@ fn empty_draft(id: Uuid) -> NoticeDraft {
         decision: Default::default(),
         minor_personal_matter: false,
         in_reply_to: None,
+        service: None,
+        template: None,
+        replies_allowed: false,
+    }
+}
+
+impl DraftService {
+    /// A new draft filled in from the template's latest version: its placeholders stay, to be
+    /// filled from the notice when it is checked and sent.
+    async fn started_from_template(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        template_id: Uuid,
+    ) -> Result<NoticeDraft, AppError> {
+        use app::domain::notice::{NoticeLanguage, NoticeType};
+        let template = self
+            .store
+            .template(actor.organisation_id, template_id)
+            .await
+            .map_err(AppError::internal)?
+            .filter(|t| !t.archived)
+            .ok_or(AppError::NotFound)?;
+        let version = self
+            .store
+            .template_version(actor.organisation_id, template_id, template.latest_version)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)?;
+        let content: app::templates::TemplateContent =
+            serde_json::from_str(&version.content).map_err(AppError::internal)?;
+        let language = NoticeLanguage::parse(&template.language).unwrap_or_default();
+        let notice_type = NoticeType::parse(&template.notice_type).unwrap_or(NoticeType::Decision);
+        let reasons_heading = match language {
+            NoticeLanguage::Fi => "Perustelut",
+            NoticeLanguage::Sv => "Motivering",
+            NoticeLanguage::En => "Reasons",
+        };
+        let body = match &content.reasons {
+            Some(reasons) => format!("{}\n\n{reasons_heading}\n\n{reasons}", content.body),
+            None => content.body.clone(),
+        };
+        let basis_label = match language {
+            NoticeLanguage::Fi => "Muutoksenhakuajan peruste",
+            NoticeLanguage::Sv => "Grund för besvärstiden",
+            NoticeLanguage::En => "Basis of the appeal period",
+        };
+        let appeal_instructions = match (&content.appeal_instructions, &content.appeal_basis) {
+            (Some(text), Some(basis)) => Some(format!("{text}\n\n{basis_label}: {basis}")),
+            (Some(text), None) => Some(text.clone()),
+            (None, Some(basis)) => Some(format!("{basis_label}: {basis}")),
+            (None, None) => None,
+        };
+        let is_decision = notice_type == NoticeType::Decision;
+        let today = crate::local_time::finnish_date(time::OffsetDateTime::now_utc());
+        Ok(NoticeDraft {
+            notice_type,
+            language,
+            title: content.title,
+            body,
+            verifiable: Some(content.verifiable),
+            appeal_days: content.appeal_days,
+            appeal_instructions,
+            decision: app::compose::DecisionDraft {
+                decision_date: is_decision.then(|| today.to_string()),
+                decision_maker: content.decision_maker,
+                contact_person: content.contact_person,
+                contact_details: content.contact_details,
+                ..Default::default()
+            },
+            template: Some(app::templates::TemplateUse {
+                id: template_id,
+                version: template.latest_version,
+            }),
+            replies_allowed: content.replies_allowed,
+            ..empty_draft(id)
+        })
     }
 }
 
@@ -141,15 +218,18 @@ impl DraftService {
         }
     }
 
-    pub async fn create(&self, actor: &Actor) -> Result<Uuid, AppError> {
+    pub async fn create(&self, actor: &Actor, template: Option<Uuid>) -> Result<Uuid, AppError> {
         let id = Uuid::now_v7();
         let now = Timestamp::now();
         let settings = crate::store::delivery_settings(self.store.as_ref(), actor.organisation_id)
             .await
             .map_err(AppError::internal)?;
-        let draft = NoticeDraft {
-            language: settings.default_language,
-            ..empty_draft(id)
+        let draft = match template {
+            Some(template) => self.started_from_template(actor, id, template).await?,
+            None => NoticeDraft {
+                language: settings.default_language,
+                ..empty_draft(id)
+            },
         };
         let row = DraftRow {
             id,
@@ -204,6 +284,15 @@ impl DraftService {
             updated_at: finnish_local(row.updated_at),
             preview_html: self.compose.preview_html(actor, draft).await?,
             notice_id: row.notice_id,
+            services: self
+                .compose
+                .store
+                .services(actor.organisation_id)
+                .await
+                .map_err(AppError::internal)?
+                .into_iter()
+                .map(|service| (service.id, service.name))
+                .collect(),
         })
     }
 
@@ -526,9 +615,19 @@ fn fetched(headers: &HeaderMap) -> bool {
         .is_some_and(|value| value == "fetch")
 }
 
-/// `POST /compose/new`: a new draft, and its page.
-pub async fn new_draft(State(service): State<DraftService>, actor: Actor) -> Response {
-    match service.create(&actor).await {
+/// `POST /compose/new`: a new draft, and its page; with a `template` field (a form's
+/// `template=<id>`), started from that template. A body of any other kind starts a blank one.
+pub async fn new_draft(
+    State(service): State<DraftService>,
+    actor: Actor,
+    body: axum::body::Bytes,
+) -> Response {
+    let template = String::from_utf8_lossy(&body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "template")
+        .and_then(|(_, id)| Uuid::parse_str(id.trim()).ok());
+    match service.create(&actor, template).await {
         Ok(id) => Redirect::to(&format!("/compose/{id}")).into_response(),
         Err(error) => failed(error),
     }

@@ -72,6 +72,7 @@ pub async fn proof(
         markdown: true,
         appeal_instructions: None,
         header: Default::default(),
+        logo: None,
     };
     let limits = state.documents.limits.clone();
     // Our own text only, no attachments: rendered here, off the async threads.

@@ -166,7 +166,25 @@ impl NoticeViews {
             .iter()
             .map(|reply| crate::replies::summary(reply, Some(&notice), !opened.contains(&reply.id)))
             .collect();
+        let template = match (notice.template_id, notice.template_version) {
+            (Some(id), Some(version)) => self
+                .store
+                .template(notice.organisation_id, id)
+                .await
+                .map_err(AppError::internal)?
+                .map(|template| (template.name, version)),
+            _ => None,
+        };
+        let service_name = self
+            .store
+            .service_by_service_id(&notice.service_id)
+            .await
+            .map_err(AppError::internal)?
+            .filter(|service| service.organisation_id == notice.organisation_id)
+            .map(|service| service.name);
         Ok(NoticeDetail {
+            template,
+            service_name,
             replies,
             author_name,
             created_local: finnish_local(notice.created_at),

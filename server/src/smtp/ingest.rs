@@ -277,7 +277,7 @@ impl IngestMail {
             .chars()
             .take(100)
             .collect();
-        let max_title = self.compose.suomifi.limits().max_title_chars;
+        let max_title = self.compose.services.limits().max_title_chars;
         // An answer never carries a citizen message's details block onwards.
         let text = super::replies::without_details(
             &message
@@ -313,6 +313,9 @@ impl IngestMail {
             decision: DecisionDraft::default(),
             minor_personal_matter: false,
             in_reply_to: answered,
+            service: None,
+            template: None,
+            replies_allowed: false,
         })
     }
 

@@ -35,8 +35,32 @@ pub struct PasswordLink {
     pub expires_at: Timestamp,
 }
 
+/// A single sign-on under way, as kept until the provider sends the browser back.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OidcAttempt {
+    pub state_sha256: String,
+    /// The SHA-256 of the value in the starting browser's cookie.
+    pub binding_sha256: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Where the user was going.
+    pub next_path: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    async fn create_oidc_attempt(&self, attempt: &OidcAttempt) -> StoreResult<()>;
+    /// The attempt, once: deleted as it is read; `None` when unknown, used or expired.
+    async fn take_oidc_attempt(
+        &self,
+        state_sha256: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<OidcAttempt>>;
+    /// The user signed in before with this `issuer subject`.
+    async fn user_by_oidc_subject(&self, subject: &str) -> StoreResult<Option<super::User>>;
+    async fn link_oidc_subject(&self, user_id: Uuid, subject: &str) -> StoreResult<()>;
     async fn rename_organisation(&self, organisation_id: Uuid, name: &str) -> StoreResult<()>;
     /// A business ID another organisation has is a conflict.
     async fn set_business_id(&self, organisation_id: Uuid, business_id: &str) -> StoreResult<()>;

@@ -8,12 +8,16 @@
 mod accounts;
 mod mail;
 mod postgres;
+mod services;
 mod sql;
 mod sql_accounts;
 mod sql_mail;
 pub(crate) mod sql_proof;
 mod sql_replies;
+mod sql_services;
+mod sql_templates;
 mod sqlite;
+mod templates;
 mod timestamp;
 
 use std::sync::Arc;
@@ -24,11 +28,13 @@ use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use accounts::{AccountStore, LinkPurpose, PasswordLink};
+pub use accounts::{AccountStore, LinkPurpose, OidcAttempt, PasswordLink};
 pub use mail::{
     AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
     MailSettings, MailSettlement, MailStore, SealedMail, SmtpCredential,
 };
+pub use services::{ServiceChanges, ServiceCheck, SuomiFiServiceRow, SuomiFiServiceStore};
+pub use templates::{TemplateRow, TemplateStore, TemplateVersionRow};
 pub use timestamp::Timestamp;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -320,6 +326,8 @@ pub struct NewNotice {
     pub electronic_body: String,
     /// The citizen's Suomi.fi message this notice answers.
     pub in_reply_to_message_id: Option<i64>,
+    pub template: Option<app::templates::TemplateUse>,
+    pub replies_allowed: bool,
     pub attachments: Vec<NoticeAttachment>,
     pub deliveries: Vec<NewDelivery>,
 }
@@ -390,6 +398,10 @@ pub struct Notice {
     /// `None` for notices queued before the body was composed at queuing time.
     pub electronic_body: Option<String>,
     pub in_reply_to_message_id: Option<i64>,
+    /// The template (and its version) the notice was made from.
+    pub template_id: Option<Uuid>,
+    pub template_version: Option<i32>,
+    pub replies_allowed: bool,
 }
 
 impl Notice {
@@ -841,6 +853,8 @@ pub trait Store:
     + ReplyStore
     + MailStore
     + AccountStore
+    + SuomiFiServiceStore
+    + TemplateStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -39,6 +39,8 @@ super::sql_proof::impl_shared_proof_stores!(PostgresStore);
 super::sql_replies::impl_shared_reply_store!(PostgresStore);
 super::sql_mail::impl_shared_mail_store!(PostgresStore);
 super::sql_accounts::impl_shared_account_store!(PostgresStore);
+super::sql_services::impl_shared_service_store!(PostgresStore);
+super::sql_templates::impl_shared_template_store!(PostgresStore);
 
 impl super::sql_proof::HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;

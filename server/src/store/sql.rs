@@ -586,7 +586,7 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
      parties, contact_person, contact_details, automated_decision, electronic_body, \
-     in_reply_to_message_id";
+     in_reply_to_message_id, template_id, template_version, replies_allowed";
 
 /// `column` in lower case for a case-insensitive search on both databases. SQLite's `LOWER`
 /// folds ASCII only, so the capitals Finnish and Swedish names use are folded first (Rust
@@ -1268,9 +1268,10 @@ macro_rules! impl_shared_notice_store {
                      case_reference, title, body, body_format, language, verifiable, appeal_days, \
                      service_id, idempotency_key, created_at, appeal_instructions, \
                      paper_letter_sha256, decision_date, decision_maker, parties, contact_person, \
-                     contact_details, automated_decision, electronic_body, in_reply_to_message_id) \
+                     contact_details, automated_decision, electronic_body, in_reply_to_message_id, \
+                     template_id, template_version, replies_allowed) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $20, $21, $22, $23, $24)",
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -1297,6 +1298,9 @@ macro_rules! impl_shared_notice_store {
                 .bind(notice.decision.automated_decision)
                 .bind(&notice.electronic_body)
                 .bind(notice.in_reply_to_message_id)
+                .bind(notice.template.map(|t| t.id))
+                .bind(notice.template.map(|t| t.version))
+                .bind(notice.replies_allowed)
                 .execute(&mut *tx)
                 .await?;
                 for attachment in &notice.attachments {

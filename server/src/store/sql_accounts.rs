@@ -11,6 +11,75 @@ macro_rules! impl_shared_account_store {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::AccountStore for $store {
+            async fn create_oidc_attempt(
+                &self,
+                attempt: &$crate::store::OidcAttempt,
+            ) -> $crate::store::StoreResult<()> {
+                // Abandoned attempts go with each new one.
+                sqlx::query("DELETE FROM oidc_attempts WHERE expires_at < $1")
+                    .bind(attempt.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO oidc_attempts (state_sha256, binding_sha256, nonce, \
+                     pkce_verifier, next_path, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&attempt.state_sha256)
+                .bind(&attempt.binding_sha256)
+                .bind(&attempt.nonce)
+                .bind(&attempt.pkce_verifier)
+                .bind(&attempt.next_path)
+                .bind(attempt.created_at)
+                .bind(attempt.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn take_oidc_attempt(
+                &self,
+                state_sha256: &str,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<Option<$crate::store::OidcAttempt>> {
+                let taken: Option<$crate::store::OidcAttempt> = sqlx::query_as(
+                    "DELETE FROM oidc_attempts WHERE state_sha256 = $1 RETURNING state_sha256, \
+                     binding_sha256, nonce, pkce_verifier, next_path, created_at, expires_at",
+                )
+                .bind(state_sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(taken.filter(|attempt| attempt.expires_at > now))
+            }
+
+            async fn user_by_oidc_subject(
+                &self,
+                subject: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
+                let row: Option<$crate::store::sql::UserRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM users WHERE oidc_subject = $1",
+                    $crate::store::sql::USER_COLUMNS
+                ))
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn link_oidc_subject(
+                &self,
+                user_id: uuid::Uuid,
+                subject: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE users SET oidc_subject = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(subject)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::on_unique_violation(e, "single sign-on subject"))?;
+                Ok(())
+            }
+
             async fn rename_organisation(
                 &self,
                 organisation_id: uuid::Uuid,

@@ -52,6 +52,8 @@ super::sql_proof::impl_shared_proof_stores!(SqliteStore);
 super::sql_replies::impl_shared_reply_store!(SqliteStore);
 super::sql_mail::impl_shared_mail_store!(SqliteStore);
 super::sql_accounts::impl_shared_account_store!(SqliteStore);
+super::sql_services::impl_shared_service_store!(SqliteStore);
+super::sql_templates::impl_shared_template_store!(SqliteStore);
 
 impl super::sql_proof::HasDatabase for SqliteStore {
     type Database = sqlx::Sqlite;

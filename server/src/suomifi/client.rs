@@ -156,6 +156,8 @@ pub struct SuomiFiClient {
     password: Mutex<SecretString>,
     token: Mutex<Option<CachedToken>>,
     pacer: Option<super::pacer::Pacer>,
+    /// Why Suomi.fi refused our credentials at the last token request, if it did.
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 /// Response headers that may carry the service's trace id, checked in this order.
@@ -193,6 +195,7 @@ impl SuomiFiClient {
             pacer: super::pacer::Pacer::new(settings.requests_per_second),
             settings,
             token: Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
         })
     }
 
@@ -235,11 +238,13 @@ impl SuomiFiClient {
         let status = response.status();
         if status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED {
             let body = error_body(response).await;
+            *self.refused.lock().expect("refused lock") = Some(body.reason.clone());
             return Err(SuomiFiError::Authentication {
                 reason: body.reason,
             });
         }
         let token: TokenResponse = json_or_error(response).await?;
+        *self.refused.lock().expect("refused lock") = None;
         // Renew at 90 % of the lifetime, and never keep one longer than ten minutes short.
         let lifetime = Duration::from_secs(token.expires_in);
         let refresh_in = lifetime
@@ -288,6 +293,26 @@ impl SuomiFiClient {
         let url = self.url(path);
         let response = self.authorised(|| self.http.post(&url).json(body)).await?;
         json_or_error(response).await
+    }
+
+    /// Asks for a new access token: whether Suomi.fi takes our username and password now.
+    pub async fn check_credentials(&self) -> Result<(), SuomiFiError> {
+        self.forget_token().await;
+        self.wait_turn().await;
+        self.access_token().await.map(|_| ())
+    }
+
+    /// Suomi.fi's reason, when it refused our credentials at the last token request.
+    pub fn credentials_refused(&self) -> Option<String> {
+        self.refused.lock().expect("refused lock").clone()
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.settings.base_url
+    }
+
+    pub fn username(&self) -> &str {
+        &self.settings.username
     }
 
     /// Changes the REST password (DVV requires it at least every six months). The old token

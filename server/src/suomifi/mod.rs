@@ -7,3 +7,4 @@ pub mod pacer;
 pub mod sim;
 
 pub use client::{Sent, SuomiFiClient, SuomiFiError, SuomiFiSettings};
+pub mod services;

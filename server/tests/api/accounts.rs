@@ -206,7 +206,7 @@ async fn an_organisation_and_its_first_admin_are_bootstrapped_with_a_one_time_li
 }
 
 /// A client signed in as a new user of `organisation` with `role`.
-async fn signed_in(
+pub(crate) async fn signed_in(
     app: &crate::helpers::TestApp,
     organisation: uuid::Uuid,
     email: &str,
@@ -238,7 +238,7 @@ async fn signed_in(
     client
 }
 
-async fn post_as(
+pub(crate) async fn post_as(
     app: &crate::helpers::TestApp,
     client: &reqwest::Client,
     path: &str,
@@ -253,7 +253,7 @@ async fn post_as(
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get(LOCATION)

@@ -211,6 +211,30 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         })
         .await
         .unwrap());
+    let service_id = uuid::Uuid::now_v7();
+    store
+        .create_service(&tiedoksi::store::SuomiFiServiceRow {
+            id: service_id,
+            organisation_id: organisation.id,
+            name: "Palvelu".into(),
+            service_id: "palvelu".into(),
+            username: "palvelu-user".into(),
+            password_sealed: old_keys.seal(Column::Credential, "rest-salasana"),
+            pending_password_sealed: None,
+            password_changed_at: now,
+            posti_username: "posti".into(),
+            posti_password_sealed: Some(old_keys.seal(Column::Credential, "posti-salasana")),
+            posti_email: String::new(),
+            cost_pool: None,
+            is_default: true,
+            last_check_at: None,
+            last_check_ok: None,
+            last_check_message: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
     let new = DataKey::generate();
     let run = || {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
@@ -230,7 +254,9 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
     };
     let first = run();
     assert!(
-        first.contains("re-sealed 7 deliveries, 1 drafts, 1 replies and 0 mails"),
+        first.contains(
+            "re-sealed 7 deliveries, 1 drafts, 1 replies, 0 mails and 1 Suomi.fi services"
+        ),
         "{first}"
     );
     let only_new = DataKeys::from(new.clone());
@@ -287,9 +313,31 @@ async fn the_data_key_rotates_without_losing_anything(backend: crate::helpers::T
         reply.sender_lookup.as_deref(),
         Some(only_new.lookup_hash("131052-308T").as_slice())
     );
+    let service = store
+        .service(organisation.id, service_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        only_new
+            .open(Column::Credential, &service.password_sealed)
+            .unwrap(),
+        "rest-salasana"
+    );
+    assert_eq!(
+        only_new
+            .open(
+                Column::Credential,
+                service.posti_password_sealed.as_deref().unwrap()
+            )
+            .unwrap(),
+        "posti-salasana"
+    );
     let second = run();
     assert!(
-        second.contains("re-sealed 0 deliveries, 0 drafts, 0 replies and 0 mails"),
+        second.contains(
+            "re-sealed 0 deliveries, 0 drafts, 0 replies, 0 mails and 0 Suomi.fi services"
+        ),
         "{second}"
     );
     assert!(

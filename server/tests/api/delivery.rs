@@ -51,6 +51,8 @@ pub(crate) fn electronic_notice(
         decision: DecisionContent::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,
+        template: None,
+        replies_allowed: false,
         attachments: Vec::new(),
         deliveries: vec![NewDelivery {
             id: Uuid::now_v7(),

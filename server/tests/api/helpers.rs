@@ -120,6 +120,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub organisation: Organisation,
     pub suomifi: Arc<tiedoksi::suomifi::SuomiFiClient>,
+    pub services: Arc<tiedoksi::suomifi::services::SuomiFiServices>,
     pub simulator_url: Option<String>,
     pub data_key: tiedoksi::secrets::DataKeys,
     /// How many passwords sign-ins have checked.
@@ -157,6 +158,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let address = application.address();
     let store = application.store();
     let suomifi = application.suomifi();
+    let services = application.suomifi_services();
     let simulator_url = application.simulator_url();
     let data_key = application.data_key();
     let passwords_checked = application.passwords_checked();
@@ -186,6 +188,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         client: new_client(),
         organisation,
         suomifi,
+        services,
         simulator_url,
         data_key,
         passwords_checked,

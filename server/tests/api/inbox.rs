@@ -21,7 +21,7 @@ on_both_backends!(
 fn replies_poller(app: &TestApp) -> RepliesPoller {
     RepliesPoller {
         store: app.store.clone(),
-        suomifi: app.suomifi.clone(),
+        services: app.services.clone(),
         blobs: std::sync::Arc::new(tiedoksi::blobs::FilesystemBlobStore::new(
             app.blob_dir.path(),
         )),

@@ -214,6 +214,7 @@ async fn pdf_bombs_inside_the_size_limit_are_bounded_by_the_worker() {
             markdown: false,
             appeal_instructions: None,
             header: Default::default(),
+            logo: None,
         };
         let limits = tiedoksi::suomifi::limits::Limits {
             max_paper_pdf_bytes: 50 * 1024 * 1024,

@@ -543,6 +543,8 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
         decision: Default::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,
+        template: None,
+        replies_allowed: false,
         attachments: Vec::new(),
         deliveries: (0..recipients)
             .map(|n| NewDelivery {

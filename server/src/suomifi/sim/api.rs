@@ -108,29 +108,28 @@ fn accept_send<'a, T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
     check: impl Fn(&crate::suomifi::limits::Limits, &T) -> Vec<String>,
-) -> ApiResult<(T, std::sync::MutexGuard<'a, SimState>)> {
-    require_token(state, headers)?;
+) -> ApiResult<(T, std::sync::MutexGuard<'a, SimState>, String)> {
+    let username = require_token(state, headers)?;
     let message: T = parse_body(body)?;
     let guard = lock(state);
     let violations = check(&guard.config.limits, &message);
     if !violations.is_empty() {
         return Err(ApiError::validation(violations));
     }
-    Ok((message, guard))
+    Ok((message, guard, username))
 }
 
 /// `Authorization: Bearer <token>`, or the bare token (City of Helsinki's client sends that).
-fn require_token(state: &Shared, headers: &HeaderMap) -> ApiResult<()> {
+/// Returns the username the token was issued to.
+fn require_token(state: &Shared, headers: &HeaderMap) -> ApiResult<String> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .ok_or_else(ApiError::unauthorized)?;
     let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
-    if lock(state).token_is_valid(token) {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized())
-    }
+    lock(state)
+        .token_owner(token)
+        .ok_or_else(ApiError::unauthorized)
 }
 
 fn with_trace_id(response: impl IntoResponse) -> Response {
@@ -146,11 +145,11 @@ fn with_trace_id(response: impl IntoResponse) -> Response {
 pub async fn token(State(state): State<Shared>, body: Bytes) -> ApiResult<Json<TokenResponse>> {
     let request: TokenRequest = parse_body(&body)?;
     let mut state = lock(&state);
-    if request.username != state.config.username || request.password != state.password {
+    if !state.authenticate(&request.username, &request.password) {
         return Err(ApiError::bad_request("Invalid username or password"));
     }
     Ok(Json(TokenResponse {
-        access_token: state.issue_token(),
+        access_token: state.issue_token(&request.username),
         token_type: "Bearer".into(),
         expires_in: state.config.token_lifetime.as_secs(),
     }))
@@ -172,19 +171,22 @@ pub async fn change_password(
 ) -> ApiResult<Json<serde_json::Value>> {
     let request: ChangePasswordRequest = parse_body(&body)?;
     let mut state = lock(&state);
-    if !state.token_is_valid(&request.access_token) {
+    let Some(username) = state.token_owner(&request.access_token) else {
         return Err(ApiError::bad_request("Invalid access token"));
-    }
-    if request.current_password != state.password {
+    };
+    let Some(account) = state.accounts.get_mut(&username) else {
+        return Err(ApiError::bad_request("Invalid access token"));
+    };
+    if request.current_password != account.password {
         return Err(ApiError::bad_request("Current password is wrong"));
     }
-    if !acceptable_new_password(&request.new_password) || request.new_password == state.password {
+    if !acceptable_new_password(&request.new_password) || request.new_password == account.password {
         return Err(ApiError::bad_request(
             "New password must be at least 32 characters with lower and upper case letters, digits and symbols, and differ from the current one",
         ));
     }
-    state.password = request.new_password;
-    state.expire_tokens();
+    account.password = request.new_password;
+    state.expire_tokens_of(&username);
     Ok(Json(json!({})))
 }
 
@@ -261,8 +263,8 @@ pub async fn upload_attachment(
     )))
 }
 
-fn check_service(state: &SimState, service_id: &str) -> ApiResult<()> {
-    if service_id == state.config.service_id {
+fn check_service(state: &SimState, username: &str, service_id: &str) -> ApiResult<()> {
+    if state.account_has_service(username, service_id) {
         Ok(())
     } else {
         Err(ApiError::with_code(
@@ -370,13 +372,13 @@ pub async fn send_multichannel(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (message, mut state) = accept_send(
+    let (message, mut state, username) = accept_send(
         &state,
         &headers,
         &body,
         |limits, message: &MultichannelMessage| limits.check_multichannel(message).into_vec(),
     )?;
-    check_service(&state, &message.sender.service_id)?;
+    check_service(&state, &username, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
     check_electronic(&state, &message.electronic)?;
     check_paper(&state, &message.paper_mail)?;
@@ -408,13 +410,13 @@ pub async fn send_electronic(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (message, mut state) = accept_send(
+    let (message, mut state, username) = accept_send(
         &state,
         &headers,
         &body,
         |limits, message: &ElectronicMessage| limits.check_electronic(message).into_vec(),
     )?;
-    check_service(&state, &message.sender.service_id)?;
+    check_service(&state, &username, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
     check_electronic(&state, &message.electronic)?;
     // A repeat of a message already made is 409 even if the mailbox has closed since.
@@ -444,13 +446,13 @@ pub async fn send_paper(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (message, mut state) = accept_send(
+    let (message, mut state, username) = accept_send(
         &state,
         &headers,
         &body,
         |limits, message: &PaperMailWithoutId| limits.check_paper(message).into_vec(),
     )?;
-    check_service(&state, &message.sender.service_id)?;
+    check_service(&state, &username, &message.sender.service_id)?;
     check_paper(&state, &message.paper_mail)?;
     let verifiable = message.paper_mail.message_service_type == MessageServiceType::Verifiable;
     let behaviour_key = message.paper_mail.recipient.address.name.clone();
@@ -518,9 +520,13 @@ pub async fn events(
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<Json<EventsPage>> {
-    require_token(&state, &headers)?;
+    let username = require_token(&state, &headers)?;
     let (events, continuation_token) = lock(&state)
-        .events_after(query.continuation_token.as_deref(), MAX_EVENTS_PER_PAGE)
+        .events_after(
+            query.continuation_token.as_deref(),
+            MAX_EVENTS_PER_PAGE,
+            &username,
+        )
         .ok_or_else(|| ApiError::bad_request("Invalid continuationToken"))?;
     Ok(Json(EventsPage {
         continuation_token,

@@ -120,6 +120,35 @@ pub async fn advance_clock(
     Json(json!({ "now": state.now().format(&Rfc3339).unwrap_or_default() }))
 }
 
+/// Adds (or replaces) a system account: `{"username", "password", "serviceIds": [...]}`.
+pub async fn add_account(
+    State(state): State<Shared>,
+    Json(account): Json<NewAccount>,
+) -> StatusCode {
+    lock(&state).accounts.insert(
+        account.username,
+        super::state::SimAccount {
+            password: account.password,
+            service_ids: account.service_ids,
+        },
+    );
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    pub service_ids: Vec<String>,
+}
+
+/// The accounts' current passwords, for tests that check a rotation reached the service.
+pub async fn accounts(State(state): State<Shared>) -> Json<serde_json::Value> {
+    let state = lock(&state);
+    Json(json!(state.accounts))
+}
+
 pub async fn expire_tokens(State(state): State<Shared>) -> StatusCode {
     lock(&state).expire_tokens();
     StatusCode::NO_CONTENT

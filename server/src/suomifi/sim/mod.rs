@@ -59,6 +59,10 @@ pub fn router(config: SimConfig) -> Router {
         .route("/__sim/clock", get(control::clock))
         .route("/__sim/clock/advance", post(control::advance_clock))
         .route("/__sim/tokens/expire", post(control::expire_tokens))
+        .route(
+            "/__sim/accounts",
+            get(control::accounts).post(control::add_account),
+        )
         .route("/__sim/citizen-messages", post(control::citizen_writes));
 
     api.merge(control).with_state(state)

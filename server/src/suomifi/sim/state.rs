@@ -143,11 +143,21 @@ pub struct Counters {
     pub faults_injected: u64,
 }
 
+/// A system's account: its password and the services it may send for. The configured one
+/// exists from the start; tests and demos add more under `/__sim/accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimAccount {
+    pub password: String,
+    pub service_ids: Vec<String>,
+}
+
 pub struct SimState {
     pub config: SimConfig,
-    pub password: String,
+    /// By username.
+    pub accounts: HashMap<String, SimAccount>,
     clock_offset: time::Duration,
-    tokens: HashMap<String, OffsetDateTime>,
+    /// Token → (expiry, username).
+    tokens: HashMap<String, (OffsetDateTime, String)>,
     pub mailbox_overrides: HashMap<String, bool>,
     pub behaviours: HashMap<String, Behaviour>,
     pub attachments: HashMap<Uuid, StoredAttachment>,
@@ -169,8 +179,15 @@ const ATTACHMENT_LIFETIME: time::Duration = time::Duration::hours(24);
 
 impl SimState {
     pub fn new(config: SimConfig) -> Self {
+        let accounts = HashMap::from([(
+            config.username.clone(),
+            SimAccount {
+                password: config.password.clone(),
+                service_ids: vec![config.service_id.clone()],
+            },
+        )]);
         Self {
-            password: config.password.clone(),
+            accounts,
             rng: StdRng::seed_from_u64(config.seed),
             config,
             clock_offset: time::Duration::ZERO,
@@ -199,22 +216,44 @@ impl SimState {
         self.clock_offset += by;
     }
 
-    pub fn issue_token(&mut self) -> String {
+    /// The account of a username and password, if they match.
+    pub fn authenticate(&self, username: &str, password: &str) -> bool {
+        self.accounts
+            .get(username)
+            .is_some_and(|account| account.password == password)
+    }
+
+    pub fn issue_token(&mut self, username: &str) -> String {
         let token = format!("sim-{}", Uuid::new_v4().simple());
         let expires =
             self.now() + time::Duration::seconds(self.config.token_lifetime.as_secs() as i64);
-        self.tokens.insert(token.clone(), expires);
+        self.tokens
+            .insert(token.clone(), (expires, username.to_string()));
         token
     }
 
-    pub fn token_is_valid(&self, token: &str) -> bool {
+    /// The username a live token was issued to.
+    pub fn token_owner(&self, token: &str) -> Option<String> {
         self.tokens
             .get(token)
-            .is_some_and(|expires| *expires > self.now())
+            .filter(|(expires, _)| *expires > self.now())
+            .map(|(_, username)| username.clone())
     }
 
     pub fn expire_tokens(&mut self) {
         self.tokens.clear();
+    }
+
+    /// A password change ends the account's tokens only.
+    pub fn expire_tokens_of(&mut self, username: &str) {
+        self.tokens.retain(|_, (_, owner)| owner != username);
+    }
+
+    /// Whether the account may send for the service.
+    pub fn account_has_service(&self, username: &str, service_id: &str) -> bool {
+        self.accounts
+            .get(username)
+            .is_some_and(|account| account.service_ids.iter().any(|id| id == service_id))
     }
 
     /// The documented default rule, unless configured otherwise for this id: a valid
@@ -365,10 +404,12 @@ impl SimState {
     }
 
     /// Up to `limit` events after the position `token` names; `None` for an unknown token.
+    /// Only the events of the account's services (a system sees its own).
     pub fn events_after(
         &mut self,
         token: Option<&str>,
         limit: usize,
+        username: &str,
     ) -> Option<(Vec<Event>, String)> {
         self.publish_due_events();
         let start = match token {
@@ -379,16 +420,23 @@ impl SimState {
             return None;
         }
         let oldest_kept = self.now() - EVENT_RETENTION;
-        let events: Vec<Event> = self.log[start..]
-            .iter()
-            .take(limit)
-            .filter(|event| {
-                OffsetDateTime::parse(&event.event_time, &Rfc3339).is_ok_and(|at| at >= oldest_kept)
-            })
-            .cloned()
-            .collect();
-        let consumed = self.log[start..].len().min(limit);
-        Some((events, continuation_token(start + consumed)))
+        let services = self
+            .accounts
+            .get(username)
+            .map(|account| account.service_ids.clone())
+            .unwrap_or_default();
+        let mut events = Vec::new();
+        let mut position = start;
+        while position < self.log.len() && events.len() < limit {
+            let event = &self.log[position];
+            position += 1;
+            let kept = OffsetDateTime::parse(&event.event_time, &Rfc3339)
+                .is_ok_and(|at| at >= oldest_kept);
+            if kept && services.contains(&event.metadata.service_id) {
+                events.push(event.clone());
+            }
+        }
+        Some((events, continuation_token(position)))
     }
 
     pub fn reset_counters(&mut self) {
