@@ -113,6 +113,10 @@ pub fn check_logo(bytes: &[u8]) -> Result<LogoKind, LogoProblem> {
         return Err(LogoProblem::TooLarge);
     }
     if logo_kind(bytes) == LogoKind::Svg {
+        // A compressed SVG (svgz) could unpack to any size: only plain text is taken.
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            return Err(LogoProblem::NotPng);
+        }
         let tree = svg_tree(bytes).ok_or(LogoProblem::NotPng)?;
         let size = tree.size();
         if size.width() > LOGO_MAX_PIXELS as f32 || size.height() > LOGO_MAX_PIXELS as f32 {
@@ -789,6 +793,15 @@ mod tests {
             check_logo(b"<html>not a logo</html>"),
             Err(LogoProblem::NotPng)
         );
+        // A valid SVG, gzipped (svgz): usvg would unpack it, whatever its size.
+        const SVGZ: &[u8] = &[
+            31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 179, 41, 46, 75, 87, 168, 200, 205, 201, 43, 182, 85,
+            202, 40, 41, 41, 176, 210, 215, 47, 47, 47, 215, 43, 55, 214, 203, 47, 74, 215, 55, 50,
+            48, 48, 208, 7, 170, 80, 82, 40, 207, 76, 41, 201, 176, 85, 50, 50, 80, 82, 200, 72,
+            205, 76, 207, 40, 1, 179, 237, 108, 138, 82, 147, 75, 112, 72, 234, 219, 217, 128, 244,
+            218, 1, 0, 132, 215, 209, 150, 99, 0, 0, 0,
+        ];
+        assert_eq!(check_logo(SVGZ), Err(LogoProblem::NotPng), "svgz");
         assert_eq!(
             check_logo(br#"<svg xmlns="http://www.w3.org/2000/svg" width="9000" height="10"/>"#),
             Err(LogoProblem::TooManyPixels)

@@ -80,8 +80,7 @@ pub async fn audit_log(filter: AuditFilter) -> Result<AuditEntries, AppError> {
                 crate::auth::Role::Admin,
                 crate::auth::Role::Auditor,
             ])?;
-            let backend = use_context::<std::sync::Arc<dyn super::ssr::AdminBackend>>()
-                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            let backend = crate::admin::ssr::backend()?;
             backend.audit_log(reader.organisation_id, filter).await
         }
         .await,

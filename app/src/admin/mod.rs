@@ -44,8 +44,7 @@ pub async fn organisation_users() -> Result<Vec<UserSummary>, AppError> {
     crate::error::with_status(
         async {
             let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
-            let backend = use_context::<std::sync::Arc<dyn ssr::AdminBackend>>()
-                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            let backend = crate::admin::ssr::backend()?;
             backend.organisation_users(admin.organisation_id).await
         }
         .await,
@@ -70,8 +69,7 @@ pub async fn organisation_settings() -> Result<OrganisationDetails, AppError> {
     crate::error::with_status(
         async {
             let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
-            let backend = use_context::<std::sync::Arc<dyn ssr::AdminBackend>>()
-                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            let backend = crate::admin::ssr::backend()?;
             backend.organisation_settings(admin.organisation_id).await
         }
         .await,
@@ -351,6 +349,12 @@ pub mod ssr {
 
     use super::UserSummary;
     use crate::error::AppError;
+
+    /// The server's side of the admin pages, as the server provided it.
+    pub fn backend() -> Result<std::sync::Arc<dyn AdminBackend>, AppError> {
+        leptos::prelude::use_context::<std::sync::Arc<dyn AdminBackend>>()
+            .ok_or_else(|| AppError::internal("AdminBackend missing from context"))
+    }
 
     /// Where the session keeps the one-time link the admin page shows once.
     pub const SHOWN_LINK: &str = "admin_shown_link";

@@ -59,8 +59,7 @@ pub async fn mail_bridge_settings() -> Result<MailBridgeView, AppError> {
     crate::error::with_status(
         async {
             let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin])?;
-            let backend = use_context::<std::sync::Arc<dyn super::ssr::AdminBackend>>()
-                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            let backend = crate::admin::ssr::backend()?;
             backend.mail_bridge(admin.organisation_id).await
         }
         .await,
@@ -72,8 +71,7 @@ pub async fn suomifi_services() -> Result<Vec<ServiceSummary>, AppError> {
     crate::error::with_status(
         async {
             let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin])?;
-            let backend = use_context::<std::sync::Arc<dyn super::ssr::AdminBackend>>()
-                .ok_or_else(|| AppError::internal("AdminBackend missing from context"))?;
+            let backend = crate::admin::ssr::backend()?;
             backend.suomifi_services(admin.organisation_id).await
         }
         .await,
@@ -96,6 +94,7 @@ fn ServiceProblem() -> impl IntoView {
             "domain_invalid" => t_string!(i18n, mail_bridge.problems.domain_invalid),
             "domain_taken" => t_string!(i18n, mail_bridge.problems.domain_taken),
             "network_invalid" => t_string!(i18n, mail_bridge.problems.network_invalid),
+            "network_too_wide" => t_string!(i18n, mail_bridge.problems.network_too_wide),
             "replies_to_invalid" => t_string!(i18n, mail_bridge.problems.replies_to_invalid),
             "mail_settings_invalid" => t_string!(i18n, mail_bridge.problems.settings_invalid),
             _ => t_string!(i18n, services.problems.rotation_failed),

@@ -69,7 +69,13 @@ pub async fn upload(
         (true, _) => None,
         (false, None) => return back(Some("logo_missing")),
         (false, Some(bytes)) => {
-            match check_logo(&bytes) {
+            // Parsing is work: off the async threads.
+            let (checked, bytes) =
+                match tokio::task::spawn_blocking(move || (check_logo(&bytes), bytes)).await {
+                    Ok(done) => done,
+                    Err(error) => return failed(error),
+                };
+            match checked {
                 Ok(_) => {}
                 Err(LogoProblem::TooLarge) => return back(Some("logo_too_large")),
                 Err(LogoProblem::NotPng) => return back(Some("logo_not_png")),

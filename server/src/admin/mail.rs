@@ -47,6 +47,24 @@ fn forbidden() -> Response {
 }
 
 impl MailAdmin {
+    /// A list changed (or not): audited, and back to the page.
+    async fn finish(
+        &self,
+        actor: &Actor,
+        outcome: Result<bool, StoreError>,
+        details: serde_json::Value,
+    ) -> Response {
+        match outcome {
+            Ok(_) => {
+                self.audit(actor, details).await;
+                back(None)
+            }
+            // A sender domain another organisation has.
+            Err(StoreError::Conflict(_)) => back(Some("domain_taken")),
+            Err(error) => failed(error),
+        }
+    }
+
     async fn audit(&self, actor: &Actor, details: serde_json::Value) {
         let entry = AuditEntry::new(AuditAction::MailBridgeChanged)
             .by(actor)
@@ -93,19 +111,13 @@ pub async fn domains(
                 .await
         }
     };
-    match outcome {
-        Ok(_) => {
-            admin
-                .audit(
-                    &actor,
-                    json!({ "sender_domain": domain, "action": form.action }),
-                )
-                .await;
-            back(None)
-        }
-        Err(StoreError::Conflict(_)) => back(Some("domain_taken")),
-        Err(error) => failed(error),
-    }
+    admin
+        .finish(
+            &actor,
+            outcome,
+            json!({ "sender_domain": domain, "action": form.action }),
+        )
+        .await
 }
 
 /// `POST /admin/mail/networks`.
@@ -120,6 +132,14 @@ pub async fn networks(
     let Some(network) = parse_network(&form.value) else {
         return back(Some("network_invalid"));
     };
+    // An admin names their own mail servers, not a whole region of the internet.
+    let narrow_enough = match network {
+        ipnet::IpNet::V4(net) => net.prefix_len() >= 16,
+        ipnet::IpNet::V6(net) => net.prefix_len() >= 48,
+    };
+    if form.action != "remove" && !narrow_enough {
+        return back(Some("network_too_wide"));
+    }
     let network = network.trunc().to_string();
     let outcome = match form.action.as_str() {
         "remove" => {
@@ -135,18 +155,13 @@ pub async fn networks(
                 .await
         }
     };
-    match outcome {
-        Ok(_) => {
-            admin
-                .audit(
-                    &actor,
-                    json!({ "relay_network": network, "action": form.action }),
-                )
-                .await;
-            back(None)
-        }
-        Err(error) => failed(error),
-    }
+    admin
+        .finish(
+            &actor,
+            outcome,
+            json!({ "relay_network": network, "action": form.action }),
+        )
+        .await
 }
 
 #[derive(Debug, Deserialize)]

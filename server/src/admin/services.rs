@@ -236,6 +236,10 @@ pub async fn update(
         Ok(checked) => checked,
         Err(code) => return back_to(id, code),
     };
+    // Suomi.fi may already have the pending password: a typed one would replace the only copy.
+    if checked.password.is_some() && service.pending_password_sealed.is_some() {
+        return back_to(id, "rotation_under_way");
+    }
     let changes = ServiceChanges {
         name: checked.name,
         username: checked.username,

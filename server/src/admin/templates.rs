@@ -128,7 +128,13 @@ fn check(form: &TemplateForm) -> Result<Checked, &'static str> {
     };
     // Placeholders are checked now, not first when a caseworker sends.
     let sample = PlaceholderValues::default();
-    for text in [&content.title, &content.body] {
+    let texts = [
+        Some(&content.title),
+        Some(&content.body),
+        content.reasons.as_ref(),
+        content.appeal_instructions.as_ref(),
+    ];
+    for text in texts.into_iter().flatten() {
         fill(text, &sample).map_err(|_| "placeholder_unknown")?;
     }
     Ok(Checked {

@@ -109,6 +109,7 @@ impl<'c> AsyncHttpClient<'c> for ProviderHttp {
 
 const ATTEMPT_COOKIE: &str = "tiedoksi_oidc";
 const ATTEMPT_MINUTES: i64 = 10;
+const DISCOVERY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 #[derive(Clone)]
 pub struct SingleSignOn {
@@ -118,8 +119,9 @@ pub struct SingleSignOn {
     http: ProviderHttp,
     redirect_url: String,
     secure_cookie: bool,
-    /// Discovered on first use, and again after a failure.
-    client: Arc<Mutex<Option<OidcClient>>>,
+    /// Discovered on first use, again an hour later (the provider's keys rotate), and again
+    /// after a token that did not pass (a key we have not seen).
+    client: Arc<Mutex<Option<(OidcClient, std::time::Instant)>>>,
 }
 
 /// Why a sign-in through the provider did not go through; each has a page of its own.
@@ -137,6 +139,8 @@ enum Refusal {
     NoOrganisation,
     #[error("the account is deactivated")]
     Deactivated,
+    #[error("the e-mail address belongs to an account the provider's user cannot be linked to")]
+    EmailInUse,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -165,8 +169,10 @@ impl SingleSignOn {
 
     async fn client(&self) -> Result<OidcClient, Refusal> {
         let mut cached = self.client.lock().await;
-        if let Some(client) = cached.as_ref() {
-            return Ok(client.clone());
+        if let Some((client, fetched)) = cached.as_ref() {
+            if fetched.elapsed() < DISCOVERY_LIFETIME {
+                return Ok(client.clone());
+            }
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| Refusal::Provider(e.to_string()))?;
@@ -185,8 +191,12 @@ impl SingleSignOn {
             RedirectUrl::new(self.redirect_url.clone())
                 .map_err(|e| Refusal::Provider(e.to_string()))?,
         );
-        *cached = Some(client.clone());
+        *cached = Some((client.clone(), std::time::Instant::now()));
         Ok(client)
+    }
+
+    async fn forget_provider(&self) {
+        *self.client.lock().await = None;
     }
 
     fn attempt_cookie(&self, value: &str, max_age: i64) -> String {
@@ -207,20 +217,27 @@ impl SingleSignOn {
             (None, fixed) => fixed.clone(),
         }
         .ok_or(Refusal::NoOrganisation)?;
-        if let Some(organisation) = self
-            .store
-            .organisation_by_business_id(wanted.trim())
-            .await?
-        {
+        let wanted = wanted.trim();
+        if let Some(organisation) = self.store.organisation_by_business_id(wanted).await? {
             return Ok(organisation.id);
         }
-        let by_name = self
+        // By name only the operator's fixed choice, and only when the name is one
+        // organisation's (names are not unique, and admins rename).
+        if self.config.organisation_claim.is_some() {
+            return Err(Refusal::NoOrganisation);
+        }
+        match self
             .store
             .organisations()
             .await?
             .into_iter()
-            .find(|organisation| organisation.name == wanted.trim());
-        by_name.map(|o| o.id).ok_or(Refusal::NoOrganisation)
+            .filter(|organisation| organisation.name == wanted)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [only] => Ok(only.id),
+            _ => Err(Refusal::NoOrganisation),
+        }
     }
 
     /// The most powerful known role among the claim's values.
@@ -249,6 +266,7 @@ impl SingleSignOn {
         &self,
         subject: &str,
         email: &str,
+        email_verified: bool,
         name: &str,
         organisation_id: uuid::Uuid,
         role: Role,
@@ -256,11 +274,15 @@ impl SingleSignOn {
         let found = match self.store.user_by_oidc_subject(subject).await? {
             Some(user) => Some(user),
             None => match self.store.user_by_email(email).await? {
-                Some(user) if user.organisation_id == organisation_id => {
-                    self.store.link_oidc_subject(user.id, subject).await?;
+                // Linked only on the provider's word that the address is theirs, and only an
+                // account no one has signed in to through the provider before.
+                Some(user) if user.organisation_id == organisation_id && email_verified => {
+                    if !self.store.link_oidc_subject(user.id, subject).await? {
+                        return Err(Refusal::EmailInUse);
+                    }
                     Some(user)
                 }
-                Some(_) => return Err(Refusal::NoOrganisation),
+                Some(_) => return Err(Refusal::EmailInUse),
                 None => None,
             },
         };
@@ -340,12 +362,17 @@ impl SingleSignOn {
         let id_token = tokens
             .id_token()
             .ok_or_else(|| Refusal::Token("no ID token".into()))?;
-        let claims = id_token
-            .claims(
-                &client.id_token_verifier(),
-                &Nonce::new(attempt.nonce.clone()),
-            )
-            .map_err(|e| Refusal::Token(e.to_string()))?;
+        let claims = match id_token.claims(
+            &client.id_token_verifier(),
+            &Nonce::new(attempt.nonce.clone()),
+        ) {
+            Ok(claims) => claims,
+            Err(error) => {
+                // Perhaps signed with a key published since: discover again next time.
+                self.forget_provider().await;
+                return Err(Refusal::Token(error.to_string()));
+            }
+        };
         let subject = format!("{} {}", self.config.issuer, claims.subject().as_str());
         let email = claims
             .email()
@@ -360,7 +387,14 @@ impl SingleSignOn {
         let role = self.role(other).ok_or(Refusal::NoRole)?;
         let organisation_id = self.organisation(other).await?;
         let user = self
-            .user(&subject, &email, &name, organisation_id, role)
+            .user(
+                &subject,
+                &email,
+                claims.email_verified().unwrap_or(false),
+                &name,
+                organisation_id,
+                role,
+            )
             .await?;
         Ok((user, attempt.next_path))
     }
@@ -456,12 +490,13 @@ pub async fn callback(
         Ok(signed_in) => signed_in,
         Err(refusal) => {
             tracing::warn!(%refusal, "a single sign-on was refused");
-            let entry = AuditEntry::new(AuditAction::LoginFailed)
-                .actor_label(format!("OIDC {}", sso.config.issuer))
-                .details(
-                    serde_json::json!({ "single_sign_on": true, "reason": refusal.to_string() }),
-                );
-            let _ = sso.audit.record(entry).await;
+            // A stale or forged callback is anyone's to send: not worth an audit row each.
+            if !matches!(refusal, Refusal::Stale) {
+                let entry = AuditEntry::new(AuditAction::LoginFailed)
+                    .actor_label(format!("OIDC {}", sso.config.issuer))
+                    .details(serde_json::json!({ "single_sign_on": true, "reason": refusal.to_string() }));
+                let _ = sso.audit.record(entry).await;
+            }
             let mut response = refused(&refusal);
             if let Ok(value) = clear.parse() {
                 response.headers_mut().append(SET_COOKIE, value);
@@ -536,6 +571,12 @@ fn refused(refusal: &Refusal) -> Response {
             "Organisaatiotasi ei ole otettu Tiedoksissa käyttöön.",
             "Din organisation använder inte Tiedoksi.",
             "Your organisation does not use Tiedoksi.",
+        ),
+        Refusal::EmailInUse => (
+            StatusCode::FORBIDDEN,
+            "Sähköpostiosoitteesi on jo toisen Tiedoksi-käyttäjätunnuksen käytössä. Ota yhteyttä pääkäyttäjään.",
+            "Din e-postadress används redan av ett annat konto i Tiedoksi. Kontakta huvudanvändaren.",
+            "Your e-mail address is already another Tiedoksi account's. Contact your administrator.",
         ),
         Refusal::Deactivated => (
             StatusCode::FORBIDDEN,

@@ -66,21 +66,27 @@ struct Prepared {
     paper: Option<PaperMailPart>,
 }
 
+/// The job's delivery and its notice; gone is fatal, a store error worth another try.
+async fn delivery_and_notice(
+    store: &Arc<dyn Store>,
+    job: &Job,
+) -> Result<(Delivery, Notice), JobFailure> {
+    let delivery = store
+        .delivery(job.subject_id)
+        .await
+        .map_err(retryable)?
+        .ok_or_else(|| fatal("the delivery no longer exists"))?;
+    let notice = store
+        .notice(delivery.organisation_id, delivery.notice_id)
+        .await
+        .map_err(retryable)?
+        .ok_or_else(|| fatal("the notice no longer exists"))?;
+    Ok((delivery, notice))
+}
+
 impl SendDelivery {
     async fn load(&self, job: &Job) -> Result<(Delivery, Notice), JobFailure> {
-        let delivery = self
-            .store
-            .delivery(job.subject_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the delivery no longer exists"))?;
-        let notice = self
-            .store
-            .notice(delivery.organisation_id, delivery.notice_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the notice no longer exists"))?;
-        Ok((delivery, notice))
+        delivery_and_notice(&self.store, job).await
     }
 
     fn open(&self, column: Column, sealed: &[u8], what: &str) -> Result<String, JobFailure> {
@@ -570,18 +576,7 @@ impl SendThroughServices {
         job: &Job,
     ) -> Result<(crate::store::SuomiFiServiceRow, SendDelivery), JobFailure> {
         use crate::suomifi::services::ServiceError;
-        let delivery = self
-            .store
-            .delivery(job.subject_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the delivery no longer exists"))?;
-        let notice = self
-            .store
-            .notice(delivery.organisation_id, delivery.notice_id)
-            .await
-            .map_err(retryable)?
-            .ok_or_else(|| fatal("the notice no longer exists"))?;
+        let (_, notice) = delivery_and_notice(&self.store, job).await?;
         let (service, suomifi) = self
             .services
             .client_for_service_id(&notice.service_id)

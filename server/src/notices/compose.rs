@@ -293,6 +293,11 @@ impl ComposeService {
             .map_err(|name| invalid("title", Problem::UnknownPlaceholder { name }))?;
         filled.body = fill(&draft.body, &values)
             .map_err(|name| invalid("body", Problem::UnknownPlaceholder { name }))?;
+        if let Some(instructions) = &draft.appeal_instructions {
+            filled.appeal_instructions = Some(fill(instructions, &values).map_err(|name| {
+                invalid("appeal_instructions", Problem::UnknownPlaceholder { name })
+            })?);
+        }
         Ok(filled)
     }
 

@@ -60,7 +60,8 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<Option<OidcAttempt>>;
     /// The user signed in before with this `issuer subject`.
     async fn user_by_oidc_subject(&self, subject: &str) -> StoreResult<Option<super::User>>;
-    async fn link_oidc_subject(&self, user_id: Uuid, subject: &str) -> StoreResult<()>;
+    /// `false` when the user is linked to a subject already.
+    async fn link_oidc_subject(&self, user_id: Uuid, subject: &str) -> StoreResult<bool>;
     async fn rename_organisation(&self, organisation_id: Uuid, name: &str) -> StoreResult<()>;
     /// A business ID another organisation has is a conflict.
     async fn set_business_id(&self, organisation_id: Uuid, business_id: &str) -> StoreResult<()>;

@@ -79,8 +79,14 @@ pub trait SuomiFiServiceStore: Send + Sync {
         &self,
         service_id: &str,
     ) -> StoreResult<Option<SuomiFiServiceRow>>;
-    /// Keeps the password a rotation is about to ask for; `false` when one is pending already.
-    async fn begin_password_change(&self, id: Uuid, pending_sealed: &[u8]) -> StoreResult<bool>;
+    /// Keeps the password a rotation is about to ask for; `false` when one is pending already
+    /// or the current password is no longer `current_sealed` (changed meanwhile).
+    async fn begin_password_change(
+        &self,
+        id: Uuid,
+        current_sealed: &[u8],
+        pending_sealed: &[u8],
+    ) -> StoreResult<bool>;
     /// Makes the pending password current and records when, in one statement.
     async fn complete_password_change(
         &self,
@@ -88,8 +94,9 @@ pub trait SuomiFiServiceStore: Send + Sync {
         new_sealed: &[u8],
         at: Timestamp,
     ) -> StoreResult<()>;
-    /// Suomi.fi refused the new password: it was never applied.
-    async fn abandon_password_change(&self, id: Uuid) -> StoreResult<()>;
+    /// The pending password was never applied (refused, or the current one still works);
+    /// only that pending one is dropped, not one a later rotation left.
+    async fn abandon_password_change(&self, id: Uuid, pending_sealed: &[u8]) -> StoreResult<()>;
     async fn record_service_check(&self, id: Uuid, check: &ServiceCheck) -> StoreResult<()>;
     /// Re-seals a service's passwords (data-key rotation), only over the values read.
     async fn reseal_service(

@@ -70,14 +70,17 @@ macro_rules! impl_shared_account_store {
                 &self,
                 user_id: uuid::Uuid,
                 subject: &str,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query("UPDATE users SET oidc_subject = $2 WHERE id = $1")
-                    .bind(user_id)
-                    .bind(subject)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|e| $crate::store::on_unique_violation(e, "single sign-on subject"))?;
-                Ok(())
+            ) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query(
+                    "UPDATE users SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL",
+                )
+                .bind(user_id)
+                .bind(subject)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::store::on_unique_violation(e, "single sign-on subject"))?
+                .rows_affected()
+                    == 1)
             }
 
             async fn rename_organisation(

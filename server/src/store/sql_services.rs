@@ -161,14 +161,17 @@ macro_rules! impl_shared_service_store {
             async fn begin_password_change(
                 &self,
                 id: uuid::Uuid,
+                current_sealed: &[u8],
                 pending_sealed: &[u8],
             ) -> $crate::store::StoreResult<bool> {
                 Ok(sqlx::query(
                     "UPDATE suomifi_services SET pending_password_sealed = $2 \
-                     WHERE id = $1 AND pending_password_sealed IS NULL",
+                     WHERE id = $1 AND pending_password_sealed IS NULL \
+                     AND password_sealed = $3",
                 )
                 .bind(id)
                 .bind(pending_sealed)
+                .bind(current_sealed)
                 .execute(&self.pool)
                 .await?
                 .rows_affected()
@@ -197,11 +200,14 @@ macro_rules! impl_shared_service_store {
             async fn abandon_password_change(
                 &self,
                 id: uuid::Uuid,
+                pending_sealed: &[u8],
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(
-                    "UPDATE suomifi_services SET pending_password_sealed = NULL WHERE id = $1",
+                    "UPDATE suomifi_services SET pending_password_sealed = NULL \
+                     WHERE id = $1 AND pending_password_sealed = $2",
                 )
                 .bind(id)
+                .bind(pending_sealed)
                 .execute(&self.pool)
                 .await?;
                 Ok(())

@@ -224,6 +224,13 @@ impl SuomiFiServices {
         let password = self.open(&service.password_sealed)?;
         let client = SuomiFiClient::new(self.settings(service, &password))?;
         let mut outcome = client.check_credentials().await;
+        // The current password still works: a pending change never reached Suomi.fi (it would
+        // have replaced the current one), so it is void.
+        if let (Ok(()), Some(pending)) = (&outcome, &service.pending_password_sealed) {
+            self.store
+                .abandon_password_change(service.id, pending)
+                .await?;
+        }
         if let (Err(SuomiFiError::Authentication { .. }), Some(pending)) =
             (&outcome, &service.pending_password_sealed)
         {
@@ -271,15 +278,21 @@ impl SuomiFiServices {
         let sealed = self
             .keys
             .seal(Column::Credential, new_password.expose_secret());
-        if !self
-            .store
-            .begin_password_change(service.id, &sealed)
-            .await?
-        {
-            return Err(ServiceError::ChangeUnderWay);
-        }
         let current = self.open(&service.password_sealed)?;
         let client = SuomiFiClient::new(self.settings(service, &current))?;
+        // A token first: a failure here sends no change, so nothing is left pending.
+        if let Err(error) = client.check_credentials().await {
+            self.record_failure(service, &error).await?;
+            return Err(error.into());
+        }
+        if !self
+            .store
+            .begin_password_change(service.id, &service.password_sealed, &sealed)
+            .await?
+        {
+            // Another rotation began, or finished, since the caller read the service.
+            return Err(ServiceError::ChangeUnderWay);
+        }
         match client.change_password(new_password.expose_secret()).await {
             Ok(()) => {
                 let at = Timestamp::now();
@@ -300,26 +313,33 @@ impl SuomiFiServices {
             }
             Err(error) => {
                 // Refused: the old password is still the one. No answer: either may be; the
-                // pending one stays to be tried.
+                // pending one stays until a check settles it.
                 if matches!(
                     error,
                     SuomiFiError::Rejected { .. } | SuomiFiError::Authentication { .. }
                 ) {
-                    self.store.abandon_password_change(service.id).await?;
+                    self.store
+                        .abandon_password_change(service.id, &sealed)
+                        .await?;
                 }
-                self.store
-                    .record_service_check(
-                        service.id,
-                        &ServiceCheck {
-                            at: Timestamp::now(),
-                            ok: false,
-                            message: error.to_string(),
-                        },
-                    )
-                    .await?;
+                self.record_failure(service, &error).await?;
                 Err(error.into())
             }
         }
+    }
+
+    async fn record_failure(
+        &self,
+        service: &SuomiFiServiceRow,
+        error: &SuomiFiError,
+    ) -> Result<(), ServiceError> {
+        let check = ServiceCheck {
+            at: Timestamp::now(),
+            ok: false,
+            message: error.to_string(),
+        };
+        self.store.record_service_check(service.id, &check).await?;
+        Ok(())
     }
 
     /// Rotates every service whose password is older than the automatic rotation's age.
@@ -384,11 +404,22 @@ pub async fn seed_configured_service(
         return Ok(None);
     }
     let suomifi = &config.suomifi;
+    // The one organisation that sent through it, or the only organisation there is. Several
+    // that sent (a shared service centre's old single service): the operator decides, since
+    // whoever gets it may change the credentials the others' deliveries depend on.
     let owner = match store.organisation_for_service(&suomifi.service_id).await? {
         Some(id) => Some(id),
-        None => store.organisations().await?.first().map(|o| o.id),
+        None => match store.organisations().await?.as_slice() {
+            [only] => Some(only.id),
+            _ => None,
+        },
     };
     let Some(organisation_id) = owner else {
+        tracing::error!(
+            service = %suomifi.service_id,
+            "the configured Suomi.fi service was not saved: it is not clear whose it is; \
+             an admin of the organisation adds it on /admin/services"
+        );
         return Ok(None);
     };
     let now = Timestamp::now();

@@ -16,6 +16,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_user_signs_in_through_the_provider_and_follows_its_roles,
     bad_tokens_replayed_states_and_unknown_roles_are_refused,
+    a_local_account_is_linked_only_by_a_verified_address_and_only_once,
 );
 
 pub struct Provider {
@@ -288,6 +289,72 @@ async fn bad_tokens_replayed_states_and_unknown_roles_are_refused(backend: TestB
     assert!(app
         .store
         .user_by_email("elsewhere@kunta.example")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn a_local_account_is_linked_only_by_a_verified_address_and_only_once(backend: TestBackend) {
+    let provider = spawn_provider().await;
+    let app = app_with(backend, &provider).await;
+    let local = app
+        .create_user("maija@kunta.example", "a local password 123", Role::Admin)
+        .await;
+    let org = ("mock_org", "1234567-1");
+    let sign_in = |choices: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        let provider = &provider;
+        async move {
+            let browser = new_client();
+            let callback = to_provider_and_back(app, &browser, provider, &choices).await;
+            browser.get(&callback).send().await.unwrap().status()
+        }
+    };
+    // The provider does not vouch for the address: not linked.
+    let unverified = sign_in(vec![
+        ("mock_sub", "maija"),
+        ("mock_email", "maija@kunta.example"),
+        ("mock_email_verified", "false"),
+        ("mock_roles", "tiedoksi-admin"),
+        org,
+    ])
+    .await;
+    assert_eq!(unverified, 403);
+    assert_eq!(
+        app.store
+            .user_by_oidc_subject(&format!("{} maija", provider.issuer))
+            .await
+            .unwrap(),
+        None
+    );
+    // It does: the local account is theirs from now on.
+    let verified = sign_in(vec![
+        ("mock_sub", "maija"),
+        ("mock_email", "maija@kunta.example"),
+        ("mock_roles", "tiedoksi-admin"),
+        org,
+    ])
+    .await;
+    assert_eq!(verified, 200);
+    let linked = app
+        .store
+        .user_by_oidc_subject(&format!("{} maija", provider.issuer))
+        .await
+        .unwrap()
+        .expect("linked");
+    assert_eq!(linked.id, local.id);
+    // Someone else at the provider with the same (verified) address does not get it.
+    let other = sign_in(vec![
+        ("mock_sub", "mallory"),
+        ("mock_email", "maija@kunta.example"),
+        ("mock_roles", "tiedoksi-admin"),
+        org,
+    ])
+    .await;
+    assert_eq!(other, 403);
+    assert!(app
+        .store
+        .user_by_oidc_subject(&format!("{} mallory", provider.issuer))
         .await
         .unwrap()
         .is_none());

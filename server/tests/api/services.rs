@@ -180,8 +180,8 @@ async fn an_admin_adds_a_service_tests_it_and_changes_its_password(backend: Test
     assert!(page.contains("Invalid username or password"), "{page}");
     let ready: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["suomifi_failing"][0]["service_id"], "sote-service");
-    assert_eq!(ready["suomifi_failing"][0]["credentials"], "failing");
+    assert_eq!(ready["suomifi_failing"], 1);
+    assert_eq!(ready["suomifi_services"], 2);
 
     let actions = app.audit_actions().await;
     for action in [
@@ -259,13 +259,51 @@ async fn a_rotation_that_lost_its_answer_is_completed_by_the_next_check(backend:
     second_account(&app, "sote-user", "sote-service").await;
     let service = add_service(&app, "sote-service", "sote-user").await;
 
+    // A change that never reached Suomi.fi: the current password still works, so the check
+    // drops the pending one and rotation is possible again.
+    let never_sent = app
+        .data_key
+        .seal(Column::Credential, "Ei-koskaan-lähetetty-salasana-123!");
+    assert!(app
+        .store
+        .begin_password_change(service.id, &service.password_sealed, &never_sent)
+        .await
+        .unwrap());
+    assert!(app.services.test_connection(&service).await.unwrap().ok);
+    let settled = app
+        .store
+        .service(app.organisation.id, service.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(settled.pending_password_sealed.is_none());
+
+    // Suomi.fi unreachable when the rotation asks for a token: nothing is left pending.
+    sim(
+        &app,
+        Method::POST,
+        "/__sim/faults",
+        Some(json!({ "outage_seconds": 30 })),
+    )
+    .await;
+    assert!(app.services.rotate_password(&settled).await.is_err());
+    sim(&app, Method::DELETE, "/__sim/faults", None).await;
+    let after_outage = app
+        .store
+        .service(app.organisation.id, service.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after_outage.pending_password_sealed.is_none());
+    assert_eq!(after_outage.password_sealed, service.password_sealed);
+
     // A rotation kept its new password as pending and asked Suomi.fi, which changed it, but
     // the answer never came back (a crash, a timeout).
     let new_password = "Uusi-Salasana-joka-jäi-vahvistamatta-2026!";
     let pending = app.data_key.seal(Column::Credential, new_password);
     assert!(app
         .store
-        .begin_password_change(service.id, &pending)
+        .begin_password_change(service.id, &service.password_sealed, &pending)
         .await
         .unwrap());
     sim(
@@ -278,7 +316,7 @@ async fn a_rotation_that_lost_its_answer_is_completed_by_the_next_check(backend:
     // A second rotation meanwhile is not started over the pending one.
     assert!(!app
         .store
-        .begin_password_change(service.id, b"another")
+        .begin_password_change(service.id, &service.password_sealed, b"another")
         .await
         .unwrap());
 
@@ -506,6 +544,14 @@ async fn the_mail_bridge_is_configured_on_the_same_screen(backend: TestBackend) 
         )
         .await,
         "/admin/services?problem=network_invalid#problem"
+    );
+    assert_eq!(
+        post(
+            "/admin/mail/networks",
+            vec![("value", "0.0.0.0/0"), ("action", "add")]
+        )
+        .await,
+        "/admin/services?problem=network_too_wide#problem"
     );
     // Replies carry identity codes: only to the organisation's own domains.
     let settings = |replies_to: &'static str| {

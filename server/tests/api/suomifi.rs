@@ -208,6 +208,64 @@ async fn multichannel(
 }
 
 #[tokio::test]
+async fn each_system_account_sends_for_its_own_services_with_its_own_uploads() {
+    let sim = Sim::start().await;
+    sim.control
+        .post(sim.url("/__sim/accounts"))
+        .json(&serde_json::json!({
+            "username": "toinen", "password": "toinen-salasana", "serviceIds": ["toinen-palvelu"]
+        }))
+        .send()
+        .await
+        .unwrap();
+    let ours = sim.client();
+    let theirs = sim.client_with(|settings| {
+        settings.username = "toinen".into();
+        settings.password = "toinen-salasana".to_string().into();
+        settings.service_id = "toinen-palvelu".into();
+    });
+    let their_pdf = upload_pdf(&theirs).await;
+    // Our message may not carry their upload, nor go out in their service's name.
+    let borrowed = electronic(
+        "ext-borrowed",
+        WITH_MAILBOX,
+        electronic_part("Päätös", vec![their_pdf.clone()]),
+    );
+    assert!(matches!(
+        ours.send_electronic(&borrowed).await,
+        Err(SuomiFiError::Rejected { status: 400, .. })
+    ));
+    let mut in_their_name = electronic(
+        "ext-their-name",
+        WITH_MAILBOX,
+        electronic_part("Päätös", vec![]),
+    );
+    in_their_name.sender.service_id = "toinen-palvelu".into();
+    assert!(ours.send_electronic(&in_their_name).await.is_err());
+    // Their own message with their own upload goes.
+    let mut own = electronic(
+        "ext-own",
+        WITH_MAILBOX,
+        electronic_part("Päätös", vec![their_pdf]),
+    );
+    own.sender.service_id = "toinen-palvelu".into();
+    theirs.send_electronic(&own).await.unwrap();
+    // And each sees only its own services' events.
+    sim.control
+        .post(sim.url("/__sim/clock/advance"))
+        .json(&serde_json::json!({ "seconds": 7200 }))
+        .send()
+        .await
+        .unwrap();
+    let their_events = theirs.events(None).await.unwrap().events;
+    assert!(!their_events.is_empty());
+    assert!(their_events
+        .iter()
+        .all(|e| e.metadata.service_id == "toinen-palvelu"));
+    assert!(ours.events(None).await.unwrap().events.is_empty());
+}
+
+#[tokio::test]
 async fn electronic_message_is_sent_and_a_repeat_is_already_sent() {
     let sim = Sim::start().await;
     let client = sim.client();

@@ -1,8 +1,8 @@
 // The OpenID provider the sign-in tests talk to: axa-group's oauth2-mock-server (npm), on a
 // loopback port, printing `READY <issuer>` once it serves. A test picks what the provider does
 // per sign-in by adding to the authorisation request the app made: `mock_scenario` (ok,
-// wrong_aud, expired, bad_nonce), `mock_sub`, `mock_email`, `mock_name`, `mock_roles` (comma-
-// separated; `-` for none) and `mock_org`. The choice is tied to the code issued, so tests
+// wrong_aud, expired, bad_nonce), `mock_sub`, `mock_email`, `mock_email_verified` (`false`),
+// `mock_name`, `mock_roles` (comma-separated; `-` for none) and `mock_org`. The choice is tied to the code issued, so tests
 // running side by side do not disturb each other. It exits when its stdin closes.
 import { OAuth2Server } from "oauth2-mock-server";
 
@@ -22,6 +22,7 @@ server.service.on("beforeAuthorizeRedirect", (redirect, req) => {
     sub: query.get("mock_sub") ?? "alice",
     email: query.get("mock_email") ?? `${query.get("mock_sub") ?? "alice"}@kunta.example`,
     name: query.get("mock_name") ?? "Alice Käsittelijä",
+    emailVerified: query.get("mock_email_verified") !== "false",
     roles: roles === "-" ? [] : roles.split(",").filter(Boolean),
     org: query.get("mock_org"),
   });
@@ -34,6 +35,7 @@ server.service.on("beforeTokenSigning", (token, req) => {
   const now = Math.floor(Date.now() / 1000);
   payload.sub = chosen.sub;
   payload.email = chosen.email;
+  payload.email_verified = chosen.emailVerified;
   payload.name = chosen.name;
   payload.roles = chosen.roles;
   if (chosen.org) payload.org = chosen.org;

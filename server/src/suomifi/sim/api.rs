@@ -195,7 +195,7 @@ pub async fn upload_attachment(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    require_token(&state, &headers)?;
+    let owner = require_token(&state, &headers)?;
     let mut file = None;
     while let Some(field) = multipart
         .next_field()
@@ -254,6 +254,7 @@ pub async fn upload_attachment(
             size: bytes.len(),
             is_pdf: is_pdf(&bytes),
             uploaded_at,
+            owner: Some(owner),
         },
     );
     state.counters.attachments += 1;
@@ -282,11 +283,16 @@ fn check_recipient(id: &str) -> ApiResult<()> {
 
 fn check_attachments(
     state: &SimState,
+    username: &str,
     attachments: &[AttachmentRef],
     field: &str,
 ) -> ApiResult<()> {
     for attachment in attachments {
-        if state.attachment(&attachment.attachment_id).is_none() {
+        // Another system's upload is as unknown as none.
+        let ours = state
+            .attachment(&attachment.attachment_id)
+            .is_some_and(|stored| stored.owner.as_deref() == Some(username));
+        if !ours {
             return Err(ApiError::bad_request(format!(
                 "{field}: attachment {} not found (unknown, or older than 24 hours)",
                 attachment.attachment_id
@@ -296,8 +302,8 @@ fn check_attachments(
     Ok(())
 }
 
-fn check_electronic(state: &SimState, part: &ElectronicPart) -> ApiResult<()> {
-    check_attachments(state, &part.attachments, "electronic.attachments")?;
+fn check_electronic(state: &SimState, username: &str, part: &ElectronicPart) -> ApiResult<()> {
+    check_attachments(state, username, &part.attachments, "electronic.attachments")?;
     if let Some(id) = part.in_reply_to_message_id {
         if !state.citizen_messages.contains_key(&id) {
             return Err(ApiError::with_code(
@@ -309,8 +315,8 @@ fn check_electronic(state: &SimState, part: &ElectronicPart) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_paper(state: &SimState, part: &PaperMailPart) -> ApiResult<()> {
-    check_attachments(state, &part.attachments, "paperMail.attachments")?;
+fn check_paper(state: &SimState, username: &str, part: &PaperMailPart) -> ApiResult<()> {
+    check_attachments(state, username, &part.attachments, "paperMail.attachments")?;
     for attachment in &part.attachments {
         let stored = state
             .attachment(&attachment.attachment_id)
@@ -380,8 +386,8 @@ pub async fn send_multichannel(
     )?;
     check_service(&state, &username, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
-    check_electronic(&state, &message.electronic)?;
-    check_paper(&state, &message.paper_mail)?;
+    check_electronic(&state, &username, &message.electronic)?;
+    check_paper(&state, &username, &message.paper_mail)?;
     let (channel, verifiable) = if state.has_active_mailbox(&message.recipient.id) {
         (
             Channel::Electronic,
@@ -418,7 +424,7 @@ pub async fn send_electronic(
     )?;
     check_service(&state, &username, &message.sender.service_id)?;
     check_recipient(&message.recipient.id)?;
-    check_electronic(&state, &message.electronic)?;
+    check_electronic(&state, &username, &message.electronic)?;
     // A repeat of a message already made is 409 even if the mailbox has closed since.
     if state.message_id_for(&message.external_id).is_none()
         && !state.has_active_mailbox(&message.recipient.id)
@@ -453,7 +459,7 @@ pub async fn send_paper(
         |limits, message: &PaperMailWithoutId| limits.check_paper(message).into_vec(),
     )?;
     check_service(&state, &username, &message.sender.service_id)?;
-    check_paper(&state, &message.paper_mail)?;
+    check_paper(&state, &username, &message.paper_mail)?;
     let verifiable = message.paper_mail.message_service_type == MessageServiceType::Verifiable;
     let behaviour_key = message.paper_mail.recipient.address.name.clone();
     let request = serde_json::to_value(&message).unwrap_or_default();

@@ -194,6 +194,7 @@ pub async fn citizen_writes(
                     size,
                     is_pdf: false,
                     uploaded_at: now,
+                    owner: None,
                 },
             );
             vec![CitizenAttachment {

@@ -113,6 +113,10 @@ pub struct StoredAttachment {
     pub is_pdf: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub uploaded_at: OffsetDateTime,
+    /// The account that uploaded it: only its messages may carry it (a citizen's attachment:
+    /// none).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// A message as the simulator received it (the request as sent), for tests to inspect.
@@ -292,6 +296,11 @@ impl SimState {
     ) -> i64 {
         let message_id = self.next_message_id;
         self.next_message_id += 1;
+        // The events name the service the message was sent for.
+        let service_id = request["sender"]["serviceId"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.config.service_id.clone());
         let now = self.now();
         self.message_ids_by_external_id
             .insert(external_id.to_string(), message_id);
@@ -317,7 +326,7 @@ impl SimState {
             .unwrap_or_default();
         let metadata = |extra: Value| EventMetadata {
             message_id,
-            service_id: self.config.service_id.clone(),
+            service_id: service_id.clone(),
             external_id: Some(external_id.to_string()),
             extra: extra.as_object().cloned().unwrap_or_default(),
         };
