@@ -51,6 +51,8 @@ pub enum AuditAction {
     TemplateVersionSaved,
     TemplateArchived,
     MailBridgeChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
     /// The notice list searched by an identity code (the lookup hash, never the code).
     NoticesSearchedByIdentity,
     ReplyOpened,
@@ -90,6 +92,8 @@ impl AuditAction {
             AuditAction::TemplateVersionSaved => "template.version_saved",
             AuditAction::TemplateArchived => "template.archived",
             AuditAction::MailBridgeChanged => "mail_bridge.changed",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
             AuditAction::DocumentDownloaded => "document.downloaded",
             AuditAction::DocumentDownloadRefused => "document.download_refused",
             AuditAction::DeliveryReserved => "delivery.reserved",

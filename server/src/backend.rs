@@ -118,6 +118,28 @@ fn template_summary(row: crate::store::TemplateRow) -> app::templates::TemplateS
 
 #[async_trait]
 impl AdminBackend for Backend {
+    async fn api_keys(
+        &self,
+        organisation_id: Uuid,
+    ) -> Result<Vec<app::admin::ApiKeySummary>, AppError> {
+        let keys = self
+            .store
+            .api_keys(organisation_id)
+            .await
+            .map_err(AppError::internal)?;
+        Ok(keys
+            .into_iter()
+            .map(|key| app::admin::ApiKeySummary {
+                id: key.id,
+                name: key.name,
+                prefix: key.prefix,
+                created_at: crate::local_time::finnish_local(key.created_at),
+                last_used_at: key.last_used_at.map(crate::local_time::finnish_local),
+                revoked: key.revoked_at.is_some(),
+            })
+            .collect())
+    }
+
     async fn mail_bridge(
         &self,
         organisation_id: Uuid,

@@ -3,6 +3,7 @@
 //! simulator.
 
 pub mod admin;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod backend;

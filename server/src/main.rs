@@ -54,6 +54,12 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Keys of case-management systems for the integration API (`/api/v1`).
+    #[command(name = "api-keys")]
+    ApiKeys {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// The SMTP bridge's sender domains, relay networks and mail settings.
     Smtp {
         /// The organisation's id or name; may be left out when there is only one.
@@ -74,6 +80,31 @@ enum OrganisationCommand {
         name: String,
         #[arg(long)]
         business_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Makes a key and prints it once.
+    Create {
+        /// Business ID, id or name of the organisation.
+        #[arg(long)]
+        organisation: String,
+        /// What the key is for (the case system's name); shown in lists and the audit log.
+        #[arg(long)]
+        name: String,
+    },
+    /// The organisation's keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        organisation: String,
+    },
+    /// Stops a key working at once.
+    Revoke {
+        #[arg(long)]
+        organisation: String,
+        /// The key's id (from `list`).
+        id: uuid::Uuid,
     },
 }
 
@@ -171,6 +202,9 @@ fn main() -> ExitCode {
         Command::Users { command } => {
             runtime().and_then(|runtime| runtime.block_on(users(command)))
         }
+        Command::ApiKeys { command } => {
+            runtime().and_then(|runtime| runtime.block_on(api_keys(command)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,6 +248,65 @@ async fn organisations(command: OrganisationCommand) -> anyhow::Result<()> {
     let store = tiedoksi::store::connect(&config.database_url).await?;
     let OrganisationCommand::Create { name, business_id } = command;
     let report = tiedoksi::admin::operator::create_organisation(&store, &name, &business_id).await;
+    store.close().await;
+    println!("{}", report?);
+    Ok(())
+}
+
+async fn api_keys(command: ApiKeyCommand) -> anyhow::Result<()> {
+    use tiedoksi::admin::operator;
+    use tiedoksi::api::keys;
+    const OPERATOR: &str = "operator: command line";
+    let config = Config::from_env()?;
+    let store = tiedoksi::store::connect(&config.database_url).await?;
+    let report = async {
+        match command {
+            ApiKeyCommand::Create { organisation, name } => {
+                let organisation = operator::find_organisation(&store, &organisation).await?;
+                let made = keys::create_key(&store, organisation.id, &name, OPERATOR).await?;
+                anyhow::Ok(format!(
+                    "created API key {:?} ({}) for {}. The key, shown only now:\n  {}",
+                    made.row.name, made.row.id, organisation.name, made.secret
+                ))
+            }
+            ApiKeyCommand::List { organisation } => {
+                let organisation = operator::find_organisation(&store, &organisation).await?;
+                let lines: Vec<String> = store
+                    .api_keys(organisation.id)
+                    .await?
+                    .into_iter()
+                    .map(|key| {
+                        format!(
+                            "{}  {}…  {}  made {}{}",
+                            key.id,
+                            key.prefix,
+                            key.name,
+                            key.created_at.to_rfc3339(),
+                            match (key.revoked_at, key.last_used_at) {
+                                (Some(at), _) => format!(", revoked {}", at.to_rfc3339()),
+                                (None, Some(at)) => format!(", last used {}", at.to_rfc3339()),
+                                (None, None) => ", never used".to_string(),
+                            }
+                        )
+                    })
+                    .collect();
+                Ok(if lines.is_empty() {
+                    format!("{} has no API keys", organisation.name)
+                } else {
+                    lines.join("\n")
+                })
+            }
+            ApiKeyCommand::Revoke { organisation, id } => {
+                let organisation = operator::find_organisation(&store, &organisation).await?;
+                if keys::revoke_key(&store, organisation.id, id, OPERATOR).await? {
+                    Ok(format!("revoked API key {id}: it works no more"))
+                } else {
+                    anyhow::bail!("{} has no live API key {id}", organisation.name)
+                }
+            }
+        }
+    }
+    .await;
     store.close().await;
     println!("{}", report?);
     Ok(())

@@ -738,6 +738,15 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             services: services.suomifi.clone(),
             audit: audit.clone(),
         });
+    let api_key_admin = Router::new()
+        .route("/admin/api-keys", post(crate::admin::api_keys::create))
+        .route(
+            "/admin/api-keys/{id}/revoke",
+            post(crate::admin::api_keys::revoke),
+        )
+        .with_state(crate::admin::api_keys::ApiKeyAdmin {
+            store: store.clone(),
+        });
     let logo_admin = Router::new()
         .route("/admin/organisation/logo", post(crate::admin::logo::upload))
         .with_state(crate::admin::logo::LogoAdmin {
@@ -828,6 +837,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(template_admin)
         .merge(mail_admin)
         .merge(logo_admin)
+        .merge(api_key_admin)
         .merge(audit_export)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))

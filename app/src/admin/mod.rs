@@ -30,6 +30,58 @@ pub struct UserSummary {
     pub locked: bool,
 }
 
+/// An API key as the admin page lists it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeySummary {
+    pub id: Uuid,
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// Finnish local time.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+/// A key just made, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownApiKey {
+    pub name: String,
+    pub key: String,
+}
+
+#[server(prefix = "/api", endpoint = "organisation_api_keys")]
+pub async fn organisation_api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
+    crate::error::with_status(
+        async {
+            let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
+            crate::admin::ssr::backend()?
+                .api_keys(admin.organisation_id)
+                .await
+        }
+        .await,
+    )
+}
+
+/// The key the admin just made, once: reading it forgets it.
+#[server(prefix = "/api", endpoint = "take_shown_api_key")]
+pub async fn take_shown_api_key() -> Result<Option<ShownApiKey>, AppError> {
+    crate::error::with_status(
+        async {
+            crate::auth::ssr::require_role(&[Role::Admin])?;
+            let session = leptos_axum::extract::<tower_sessions::Session>()
+                .await
+                .map_err(AppError::internal)?;
+            let shown: Option<String> = session
+                .remove(ssr::SHOWN_API_KEY)
+                .await
+                .map_err(AppError::internal)?;
+            Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+        }
+        .await,
+    )
+}
+
 /// A one-time link to hand to a user, shown once after it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShownLink {
@@ -101,6 +153,8 @@ pub fn AdminPage() -> impl IntoView {
     let users = Resource::new_blocking(|| (), |_| organisation_users());
     let shown = Resource::new_blocking(|| (), |_| take_shown_link());
     let organisation = Resource::new_blocking(|| (), |_| organisation_settings());
+    let api_keys = Resource::new_blocking(|| (), |_| organisation_api_keys());
+    let shown_key = Resource::new_blocking(|| (), |_| take_shown_api_key());
     let problem = leptos_router::hooks::use_query_map()
         .read_untracked()
         .get("problem");
@@ -122,6 +176,10 @@ pub fn AdminPage() -> impl IntoView {
                             <UserTable users />
                             <AddUser />
                             {organisation.await.ok().map(|settings| view! { <OrganisationForm settings /> })}
+                            {
+                                let shown = shown_key.await.ok().flatten();
+                                api_keys.await.ok().map(|keys| view! { <ApiKeys keys shown /> })
+                            }
                         }.into_any(),
                         (Err(AppError::Forbidden), _) => view! { <Forbidden /> }.into_any(),
                         (Err(error), _) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),
@@ -147,6 +205,7 @@ fn Problem(problem: Option<String>) -> impl IntoView {
             "logo_not_png" => t_string!(i18n, admin.problems.logo_not_png).to_string(),
             "logo_too_many_pixels" => t_string!(i18n, admin.problems.logo_too_many_pixels).to_string(),
             "logo_missing" => t_string!(i18n, admin.problems.logo_missing).to_string(),
+            "api_key_name_invalid" => t_string!(i18n, admin.problems.api_key_name_invalid).to_string(),
             _ => t_string!(i18n, admin.problems.role_invalid).to_string(),
         };
         view! {
@@ -305,6 +364,64 @@ fn OrganisationForm(settings: OrganisationDetails) -> impl IntoView {
     }
 }
 
+/// Keys of case-management systems: made here (shown once), revoked here.
+#[component]
+fn ApiKeys(keys: Vec<ApiKeySummary>, shown: Option<ShownApiKey>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h2 id="api-keys-heading">{t!(i18n, admin.api_keys)}</h2>
+        <p>{t!(i18n, admin.api_keys_intro)}</p>
+        {shown.map(|shown| {
+            let name = shown.name.clone();
+            view! {
+                <div class="notice-panel" role="status" data-testid="shown-api-key">
+                    <h3>{move || t_string!(i18n, admin.api_key_shown, name = name.clone()).to_string()}</h3>
+                    <p>{t!(i18n, admin.api_key_once)}</p>
+                    <p><code class="link-to-copy">{shown.key}</code></p>
+                </div>
+            }
+        })}
+        {(!keys.is_empty()).then(|| view! {
+            <table class="table" aria-labelledby="api-keys-heading" data-testid="api-keys">
+                <thead><tr>
+                    <th scope="col">{t!(i18n, admin.name)}</th>
+                    <th scope="col">{t!(i18n, admin.api_key_prefix)}</th>
+                    <th scope="col">{t!(i18n, admin.api_key_used)}</th>
+                    <th scope="col">{t!(i18n, admin.actions)}</th>
+                </tr></thead>
+                <tbody>
+                    {keys.into_iter().map(|key| {
+                        let revoke = format!("/admin/api-keys/{}/revoke", key.id);
+                        view! {
+                            <tr>
+                                <td>{key.name.clone()}<br /><span class="muted">{key.created_at.clone()}</span></td>
+                                <td><code>{key.prefix.clone()}"…"</code></td>
+                                <td>{match (key.revoked, key.last_used_at.clone()) {
+                                    (true, _) => view! { <strong class="tag">{t!(i18n, admin.api_key_revoked)}</strong> }.into_any(),
+                                    (false, Some(at)) => at.into_any(),
+                                    (false, None) => t!(i18n, admin.never).into_any(),
+                                }}</td>
+                                <td>{(!key.revoked).then(|| view! {
+                                    <ActionButton action=revoke label=t_string!(i18n, admin.api_key_revoke).to_string() />
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        <form method="post" action="/admin/api-keys" class="form" aria-labelledby="api-keys-heading">
+            <div class="field">
+                <label for="api-key-name">{t!(i18n, admin.api_key_name)}</label>
+                <span class="hint" id="api-key-name-hint">{t!(i18n, admin.api_key_name_hint)}</span>
+                <input id="api-key-name" name="name" type="text" maxlength="100" required
+                    aria-describedby="api-key-name-hint" autocomplete="off" />
+            </div>
+            <button type="submit" class="button button--secondary">{t!(i18n, admin.api_key_create)}</button>
+        </form>
+    }
+}
+
 #[component]
 fn AddUser() -> impl IntoView {
     let i18n = use_i18n();
@@ -356,6 +473,9 @@ pub mod ssr {
             .ok_or_else(|| AppError::internal("AdminBackend missing from context"))
     }
 
+    /// Where the session keeps the API key the admin page shows once.
+    pub const SHOWN_API_KEY: &str = "admin_shown_api_key";
+
     /// Where the session keeps the one-time link the admin page shows once.
     pub const SHOWN_LINK: &str = "admin_shown_link";
 
@@ -378,6 +498,10 @@ pub mod ssr {
             &self,
             organisation_id: Uuid,
         ) -> Result<Vec<super::ServiceSummary>, AppError>;
+        async fn api_keys(
+            &self,
+            organisation_id: Uuid,
+        ) -> Result<Vec<super::ApiKeySummary>, AppError>;
         async fn mail_bridge(
             &self,
             organisation_id: Uuid,

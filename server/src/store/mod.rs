@@ -6,11 +6,13 @@
 //! `tests/store_contract.rs` run one suite against both.
 
 mod accounts;
+mod api_keys;
 mod mail;
 mod postgres;
 mod services;
 mod sql;
 mod sql_accounts;
+mod sql_api_keys;
 mod sql_mail;
 pub(crate) mod sql_proof;
 mod sql_replies;
@@ -29,6 +31,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use accounts::{AccountStore, LinkPurpose, OidcAttempt, PasswordLink};
+pub use api_keys::{ApiKeyRow, ApiKeyStore};
 pub use mail::{
     AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
     MailSettings, MailSettlement, MailStore, SealedMail, SmtpCredential,
@@ -855,6 +858,7 @@ pub trait Store:
     + AccountStore
     + SuomiFiServiceStore
     + TemplateStore
+    + ApiKeyStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod accounts;
+mod api_keys;
 mod cli;
 mod delivery;
 mod drafts;

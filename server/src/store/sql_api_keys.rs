@@ -1,0 +1,95 @@
+//! The SQL of API keys, shared by both backends like `sql.rs`.
+
+pub(crate) const API_KEY_COLUMNS: &str = "id, organisation_id, name, key_sha256, prefix, \
+     account_id, service_id, created_at, revoked_at, last_used_at";
+
+macro_rules! impl_shared_api_key_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::ApiKeyStore for $store {
+            async fn create_api_key(
+                &self,
+                key: &$crate::store::ApiKeyRow,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(&format!(
+                    "INSERT INTO api_keys ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    $crate::store::sql_api_keys::API_KEY_COLUMNS
+                ))
+                .bind(key.id)
+                .bind(key.organisation_id)
+                .bind(&key.name)
+                .bind(&key.key_sha256)
+                .bind(&key.prefix)
+                .bind(key.account_id)
+                .bind(key.service_id)
+                .bind(key.created_at)
+                .bind(key.revoked_at)
+                .bind(key.last_used_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn api_key_by_hash(
+                &self,
+                key_sha256: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::ApiKeyRow>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL",
+                    $crate::store::sql_api_keys::API_KEY_COLUMNS
+                ))
+                .bind(key_sha256)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn api_keys(
+                &self,
+                organisation_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ApiKeyRow>> {
+                Ok(sqlx::query_as(&format!(
+                    "SELECT {} FROM api_keys WHERE organisation_id = $1 \
+                     ORDER BY created_at DESC, id DESC",
+                    $crate::store::sql_api_keys::API_KEY_COLUMNS
+                ))
+                .bind(organisation_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn revoke_api_key(
+                &self,
+                organisation_id: uuid::Uuid,
+                id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $3 \
+                     WHERE organisation_id = $1 AND id = $2 AND revoked_at IS NULL",
+                )
+                .bind(organisation_id)
+                .bind(id)
+                .bind(at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn touch_api_key(
+                &self,
+                id: uuid::Uuid,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_shared_api_key_store;
