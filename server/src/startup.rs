@@ -738,6 +738,12 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             services: services.suomifi.clone(),
             audit: audit.clone(),
         });
+    let integration_api = Router::new()
+        .route("/api/v1/notices/{id}", get(crate::api::notices::notice))
+        .with_state(crate::api::notices::ApiState {
+            store: store.clone(),
+            audit: audit.clone(),
+        });
     let api_key_admin = Router::new()
         .route("/admin/api-keys", post(crate::admin::api_keys::create))
         .route(
@@ -838,6 +844,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(mail_admin)
         .merge(logo_admin)
         .merge(api_key_admin)
+        .merge(integration_api)
         .merge(audit_export)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))

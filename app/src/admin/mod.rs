@@ -69,14 +69,7 @@ pub async fn take_shown_api_key() -> Result<Option<ShownApiKey>, AppError> {
     crate::error::with_status(
         async {
             crate::auth::ssr::require_role(&[Role::Admin])?;
-            let session = leptos_axum::extract::<tower_sessions::Session>()
-                .await
-                .map_err(AppError::internal)?;
-            let shown: Option<String> = session
-                .remove(ssr::SHOWN_API_KEY)
-                .await
-                .map_err(AppError::internal)?;
-            Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+            ssr::take_once(ssr::SHOWN_API_KEY).await
         }
         .await,
     )
@@ -134,14 +127,7 @@ pub async fn take_shown_link() -> Result<Option<ShownLink>, AppError> {
     crate::error::with_status(
         async {
             crate::auth::ssr::require_role(&[Role::Admin])?;
-            let session = leptos_axum::extract::<tower_sessions::Session>()
-                .await
-                .map_err(AppError::internal)?;
-            let shown: Option<String> = session
-                .remove(ssr::SHOWN_LINK)
-                .await
-                .map_err(AppError::internal)?;
-            Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+            ssr::take_once(ssr::SHOWN_LINK).await
         }
         .await,
     )
@@ -466,6 +452,17 @@ pub mod ssr {
 
     use super::UserSummary;
     use crate::error::AppError;
+
+    /// What the session kept to show once (a link, a key): reading it forgets it.
+    pub async fn take_once<T: serde::de::DeserializeOwned>(
+        key: &str,
+    ) -> Result<Option<T>, AppError> {
+        let session = leptos_axum::extract::<tower_sessions::Session>()
+            .await
+            .map_err(AppError::internal)?;
+        let shown: Option<String> = session.remove(key).await.map_err(AppError::internal)?;
+        Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+    }
 
     /// The server's side of the admin pages, as the server provided it.
     pub fn backend() -> Result<std::sync::Arc<dyn AdminBackend>, AppError> {

@@ -74,6 +74,13 @@ pub enum Principal {
         account_id: Uuid,
         sender: String,
     },
+    /// A case-management system with an API key: the key's account authors its notices;
+    /// `label` (`API: <key's name>`) is what the audit log says.
+    ApiKey {
+        key_id: Uuid,
+        account_id: Uuid,
+        label: String,
+    },
 }
 
 impl Actor {
@@ -94,7 +101,7 @@ impl Actor {
     pub fn role(&self) -> Role {
         match &self.principal {
             Principal::User { role, .. } => *role,
-            Principal::Mail { .. } => Role::Caseworker,
+            Principal::Mail { .. } | Principal::ApiKey { .. } => Role::Caseworker,
         }
     }
 
@@ -102,7 +109,9 @@ impl Actor {
     pub fn user_id(&self) -> Option<Uuid> {
         match &self.principal {
             Principal::User { id, .. } => Some(*id),
-            Principal::Mail { account_id, .. } => Some(*account_id),
+            Principal::Mail { account_id, .. } | Principal::ApiKey { account_id, .. } => {
+                Some(*account_id)
+            }
         }
     }
 
@@ -111,6 +120,7 @@ impl Actor {
         match &self.principal {
             Principal::User { email, .. } => email,
             Principal::Mail { sender, .. } => sender,
+            Principal::ApiKey { label, .. } => label,
         }
     }
 

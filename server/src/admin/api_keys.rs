@@ -41,10 +41,7 @@ fn forbidden() -> Response {
 }
 
 fn who(actor: &Actor) -> String {
-    match &actor.principal {
-        app::auth::Principal::User { email, .. } => email.clone(),
-        app::auth::Principal::Mail { sender, .. } => sender.clone(),
-    }
+    actor.label().to_string()
 }
 
 #[derive(Debug, Deserialize)]

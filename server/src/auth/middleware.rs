@@ -28,6 +28,8 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "/api/current_user",
     "/api/single_sign_on",
     "/auth/oidc/",
+    // Keys, not sessions: each handler checks `Authorization: Bearer`.
+    "/api/v1/",
     "/pkg/",
     "/fonts/",
     "/favicon",

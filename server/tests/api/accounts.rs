@@ -7,7 +7,7 @@ use std::process::Command;
 use crate::helpers::{new_client, spawn_app, TestBackend};
 use crate::on_both_backends;
 
-fn tiedoksi(database_url: &str, args: &[&str]) -> (bool, String) {
+pub(crate) fn tiedoksi(database_url: &str, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
         .args(args)
         .env("TIEDOKSI_DATABASE_URL", database_url)

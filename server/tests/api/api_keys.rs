@@ -1,33 +1,15 @@
 //! API keys from the operator's command line: shown once, kept as hashes, listed without the
 //! secret, revoked at once; each with an account that cannot sign in.
 
-use std::process::Command;
-
-use crate::accounts::{location, post_as, signed_in};
+use crate::accounts::{location, post_as, signed_in, tiedoksi};
 use crate::helpers::{spawn_app, TestBackend};
 use crate::on_both_backends;
 
 on_both_backends!(
     an_api_key_is_shown_once_works_until_revoked,
     an_admin_makes_and_revokes_keys_on_the_admin_page,
+    a_notice_is_read_over_the_api_with_a_key_only,
 );
-
-fn tiedoksi(database_url: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_tiedoksi"))
-        .args(args)
-        .env("TIEDOKSI_DATABASE_URL", database_url)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
-}
 
 async fn an_api_key_is_shown_once_works_until_revoked(backend: TestBackend) {
     let app = spawn_app(backend).await;
@@ -169,4 +151,87 @@ async fn an_admin_makes_and_revokes_keys_on_the_admin_page(backend: TestBackend)
         .await
         .unwrap()
         .is_none());
+}
+
+async fn a_notice_is_read_over_the_api_with_a_key_only(backend: TestBackend) {
+    use crate::notices::{delivery_ids, draft, queued, quiet_app, recipient, with_mailbox};
+    let app = quiet_app(backend).await;
+    let code = with_mailbox();
+    let notice = queued(
+        &app,
+        &draft(
+            "api-read",
+            vec![recipient("Maija", Some(&code), "electronic_only")],
+        ),
+    )
+    .await;
+    let id = notice["notice_id"].as_str().unwrap().to_string();
+    let delivery = delivery_ids(&notice)[0];
+    let key =
+        tiedoksi::api::keys::create_key(&app.store, app.organisation.id, "Asianhallinta", "test")
+            .await
+            .unwrap();
+    let get = |bearer: Option<String>| {
+        let url = app.url(&format!("/api/v1/notices/{id}"));
+        async move {
+            let mut request = crate::helpers::new_client().get(url);
+            if let Some(bearer) = bearer {
+                request = request.header("Authorization", format!("Bearer {bearer}"));
+            }
+            request.send().await.unwrap()
+        }
+    };
+
+    let anonymous = get(None).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let problem: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/unauthorized");
+    assert_eq!(problem["status"], 401);
+    assert_eq!(get(Some("tdk_not-a-key".into())).await.status(), 401);
+
+    let read = get(Some(key.secret.clone())).await;
+    assert_eq!(read.status(), 200);
+    let body = read.text().await.unwrap();
+    assert!(!body.contains(&code), "no identity code over the API");
+    let read: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(read["id"], id.as_str());
+    assert_eq!(read["deliveries"][0]["id"], delivery.to_string());
+    assert_eq!(read["deliveries"][0]["recipient_id_masked"], "150680-****");
+
+    // Another organisation's key finds nothing.
+    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
+    let theirs = tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
+        .await
+        .unwrap();
+    let foreign = get(Some(theirs.secret)).await;
+    assert_eq!(foreign.status(), 404);
+    assert_eq!(
+        foreign.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let viewed = app
+        .store
+        .audit_events(Some(app.organisation.id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|event| {
+            event.action == "notice.viewed"
+                && event.actor_label.as_deref() == Some("API: Asianhallinta")
+        });
+    assert!(
+        viewed.is_some(),
+        "the read is on record under the key's name"
+    );
+
+    tiedoksi::api::keys::revoke_key(&app.store, app.organisation.id, key.row.id, "test")
+        .await
+        .unwrap();
+    assert_eq!(get(Some(key.secret)).await.status(), 401);
 }

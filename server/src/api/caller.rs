@@ -1,0 +1,57 @@
+//! Who calls `/api/v1`: the live API key in `Authorization: Bearer`, as an actor of its
+//! organisation (its account authors, its name is what the audit log says). Sessions do not
+//! count here, so the pages' cross-site checks do not apply either.
+
+use std::sync::Arc;
+
+use app::auth::{Actor, Principal};
+use axum::http::{header, HeaderMap};
+
+use super::problem::Problem;
+use crate::store::{ApiKeyRow, Store};
+
+pub struct ApiCaller {
+    pub key: ApiKeyRow,
+    pub actor: Actor,
+}
+
+impl ApiCaller {
+    pub async fn from_headers(
+        store: &Arc<dyn Store>,
+        headers: &HeaderMap,
+        client_ip: String,
+    ) -> Result<Self, Problem> {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(Problem::unauthorized)?;
+        let key = match super::keys::authenticate(store, presented).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return Err(Problem::unauthorized()),
+            Err(error) => {
+                tracing::error!(%error, "could not check an API key");
+                return Err(Problem::unavailable());
+            }
+        };
+        let organisation = match store.organisation(key.organisation_id).await {
+            Ok(Some(organisation)) => organisation,
+            Ok(None) => return Err(Problem::unauthorized()),
+            Err(error) => {
+                tracing::error!(%error, "could not read an API key's organisation");
+                return Err(Problem::unavailable());
+            }
+        };
+        let actor = Actor {
+            organisation_id: organisation.id,
+            organisation_name: organisation.name,
+            principal: Principal::ApiKey {
+                key_id: key.id,
+                account_id: key.account_id,
+                label: format!("API: {}", key.name),
+            },
+            client_ip,
+        };
+        Ok(Self { key, actor })
+    }
+}
