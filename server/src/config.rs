@@ -37,6 +37,9 @@ pub struct Config {
     /// checked for an active mailbox per minute, and so at most in one notice (the check is
     /// for sending, not for building a register).
     pub mailbox_checks_per_minute: u32,
+    /// `TIEDOKSI_API_REQUESTS_PER_MINUTE` (600): requests one API key may make a minute;
+    /// more get 429 with `Retry-After`.
+    pub api_requests_per_minute: u32,
     pub pdf: PdfConfig,
     pub login: LoginPolicy,
     /// `TIEDOKSI_TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
@@ -280,6 +283,8 @@ impl Config {
             },
             mailbox_checks_per_minute: parse("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", 200)?
                 .clamp(1, 100_000) as u32,
+            api_requests_per_minute: parse("TIEDOKSI_API_REQUESTS_PER_MINUTE", 600)?
+                .clamp(1, 1_000_000) as u32,
             pdf: PdfConfig {
                 worker: get("TIEDOKSI_PDF_WORKER"),
                 memory_mb: parse("TIEDOKSI_PDF_MEMORY_MB", 1024)?.clamp(256, 65_536) as u64,

@@ -743,6 +743,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .with_state(crate::api::notices::ApiState {
             store: store.clone(),
             audit: audit.clone(),
+            pace: crate::api::caller::ApiRateLimit::per_minute(config.api_requests_per_minute),
         });
     let api_key_admin = Router::new()
         .route("/admin/api-keys", post(crate::admin::api_keys::create))

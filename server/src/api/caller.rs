@@ -15,9 +15,37 @@ pub struct ApiCaller {
     pub actor: Actor,
 }
 
+/// Each key's pace: a burst of a minute's worth, then evenly.
+pub struct ApiRateLimit {
+    limiter: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
+}
+
+impl ApiRateLimit {
+    pub fn per_minute(per_minute: u32) -> Arc<Self> {
+        let quota = governor::Quota::per_minute(
+            std::num::NonZeroU32::new(per_minute.max(1)).expect("at least one"),
+        );
+        Arc::new(Self {
+            limiter: governor::RateLimiter::keyed(quota),
+        })
+    }
+
+    /// `Err` with the seconds to wait when the key is over its pace.
+    fn check(&self, key: uuid::Uuid) -> Result<(), u64> {
+        use governor::clock::{Clock, DefaultClock};
+        self.limiter.check_key(&key).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+}
+
 impl ApiCaller {
     pub async fn from_headers(
         store: &Arc<dyn Store>,
+        pace: &ApiRateLimit,
         headers: &HeaderMap,
         client_ip: String,
     ) -> Result<Self, Problem> {
@@ -34,6 +62,9 @@ impl ApiCaller {
                 return Err(Problem::unavailable());
             }
         };
+        if let Err(seconds) = pace.check(key.id) {
+            return Err(Problem::too_many_requests(seconds));
+        }
         let organisation = match store.organisation(key.organisation_id).await {
             Ok(Some(organisation)) => organisation,
             Ok(None) => return Err(Problem::unauthorized()),

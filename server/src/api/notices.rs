@@ -20,6 +20,7 @@ use crate::store::{Delivery, Notice, Store};
 pub struct ApiState {
     pub store: Arc<dyn Store>,
     pub audit: Audit,
+    pub pace: Arc<super::caller::ApiRateLimit>,
 }
 
 /// A notice as the API shows it: no body or documents yet, no identity codes ever (masked).
@@ -95,7 +96,7 @@ pub async fn notice(
     Path(id): Path<String>,
 ) -> Response {
     let ip = client_ip.map(|Extension(ip)| ip.0).unwrap_or_default();
-    let caller = match ApiCaller::from_headers(&state.store, &headers, ip).await {
+    let caller = match ApiCaller::from_headers(&state.store, &state.pace, &headers, ip).await {
         Ok(caller) => caller,
         Err(problem) => return problem.into_response(),
     };

@@ -9,6 +9,7 @@ on_both_backends!(
     an_api_key_is_shown_once_works_until_revoked,
     an_admin_makes_and_revokes_keys_on_the_admin_page,
     a_notice_is_read_over_the_api_with_a_key_only,
+    each_key_has_its_own_pace,
 );
 
 async fn an_api_key_is_shown_once_works_until_revoked(backend: TestBackend) {
@@ -234,4 +235,48 @@ async fn a_notice_is_read_over_the_api_with_a_key_only(backend: TestBackend) {
         .await
         .unwrap();
     assert_eq!(get(Some(key.secret)).await.status(), 401);
+}
+
+async fn each_key_has_its_own_pace(backend: TestBackend) {
+    let app = crate::helpers::spawn_app_with(backend, |config| {
+        config.api_requests_per_minute = 2;
+    })
+    .await;
+    let make = |name: &'static str| {
+        let app = &app;
+        async move {
+            tiedoksi::api::keys::create_key(&app.store, app.organisation.id, name, "test")
+                .await
+                .unwrap()
+                .secret
+        }
+    };
+    let busy = make("Kiireinen").await;
+    let calm = make("Rauhallinen").await;
+    let get = |key: String| {
+        let url = app.url(&format!("/api/v1/notices/{}", uuid::Uuid::now_v7()));
+        async move {
+            crate::helpers::new_client()
+                .get(url)
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get(busy.clone()).await.status(), 404);
+    assert_eq!(get(busy.clone()).await.status(), 404);
+    let slowed = get(busy.clone()).await;
+    assert_eq!(slowed.status(), 429);
+    assert_eq!(slowed.headers()["content-type"], "application/problem+json");
+    let wait: u64 = slowed.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let problem: serde_json::Value = slowed.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/too-many-requests");
+    // Another key of the same organisation is not held up by it.
+    assert_eq!(get(calm).await.status(), 404);
 }
