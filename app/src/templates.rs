@@ -274,22 +274,33 @@ fn TemplateForm(action: String, detail: Option<TemplateDetail>) -> impl IntoView
                 <input id="template-name" name="name" type="text" required maxlength="100"
                     value=summary.as_ref().map(|s| s.name.clone()).unwrap_or_default() />
             </div>
-            <div class="field">
-                <label for="template-type">{t!(i18n, templates.notice_type)}</label>
-                <select id="template-type" name="notice_type">
-                    {NoticeType::ALL.into_iter().map(|option| view! {
-                        <option value=option.as_str() selected=option == kind>{type_name(option)}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="field">
-                <label for="template-language">{t!(i18n, templates.language)}</label>
-                <select id="template-language" name="language">
-                    {[NoticeLanguage::Fi, NoticeLanguage::Sv, NoticeLanguage::En].into_iter().map(|option| view! {
-                        <option value=option.as_str() selected=option == language>{language_name(option)}</option>
-                    }).collect_view()}
-                </select>
-            </div>
+            // A template is for one type and language: another is a new template.
+            {match summary.as_ref() {
+                Some(summary) => view! {
+                    <p data-testid="template-kind">
+                        {t!(i18n, templates.notice_type)}": " <strong>{type_name(summary.notice_type)}</strong>
+                        " · " {t!(i18n, templates.language)}": " <strong>{language_name(summary.language)}</strong>
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <div class="field">
+                        <label for="template-type">{t!(i18n, templates.notice_type)}</label>
+                        <select id="template-type" name="notice_type">
+                            {NoticeType::ALL.into_iter().map(|option| view! {
+                                <option value=option.as_str() selected=option == kind>{type_name(option)}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="template-language">{t!(i18n, templates.language)}</label>
+                        <select id="template-language" name="language">
+                            {[NoticeLanguage::Fi, NoticeLanguage::Sv, NoticeLanguage::En].into_iter().map(|option| view! {
+                                <option value=option.as_str() selected=option == language>{language_name(option)}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                }.into_any(),
+            }}
             <p class="hint" id="placeholders-hint">
                 {t!(i18n, templates.placeholders_hint)} " "
                 {[

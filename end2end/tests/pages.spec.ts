@@ -61,6 +61,20 @@ async function material(page: Page): Promise<Record<string, string>> {
     },
   });
   expect(saved.headers()["location"]).toBe(`/compose/${draft}/check`);
+
+  const template = await page.request.post("/admin/templates", {
+    headers: { Origin: origin },
+    maxRedirects: 0,
+    form: {
+      name: `Kutsu ${RUN}`, notice_type: "summons", language: "fi",
+      title: "Kutsu {{asianumero}}", body: "Hei {{vastaanottaja}}, tervetuloa.", appeal_days: "",
+    },
+  });
+  const templatePage = template.headers()["location"];
+  expect(templatePage).toMatch(/^\/admin\/templates\/[0-9a-f-]+$/);
+  const services = await (await page.request.post("/api/suomifi_services", {
+    headers: { Origin: origin, Accept: "application/json" },
+  })).json();
   return {
     notices: "/",
     attention: "/attention",
@@ -74,6 +88,9 @@ async function material(page: Page): Promise<Record<string, string>> {
     accessibility: "/accessibility",
     admin: "/admin",
     services: "/admin/services",
+    service: `/admin/services/${services[0].id}`,
+    templates: "/admin/templates",
+    template: templatePage,
     audit: "/audit",
     welcome: "/welcome/not-a-live-link",
   };

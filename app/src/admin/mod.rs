@@ -54,10 +54,8 @@ pub struct ShownApiKey {
 pub async fn organisation_api_keys() -> Result<Vec<ApiKeySummary>, AppError> {
     crate::error::with_status(
         async {
-            let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
-            crate::admin::ssr::backend()?
-                .api_keys(admin.organisation_id)
-                .await
+            let (organisation, backend) = crate::admin::ssr::for_admin()?;
+            backend.api_keys(organisation).await
         }
         .await,
     )
@@ -88,9 +86,8 @@ pub struct ShownLink {
 pub async fn organisation_users() -> Result<Vec<UserSummary>, AppError> {
     crate::error::with_status(
         async {
-            let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
-            let backend = crate::admin::ssr::backend()?;
-            backend.organisation_users(admin.organisation_id).await
+            let (organisation, backend) = crate::admin::ssr::for_admin()?;
+            backend.organisation_users(organisation).await
         }
         .await,
     )
@@ -113,9 +110,8 @@ pub struct OrganisationDetails {
 pub async fn organisation_settings() -> Result<OrganisationDetails, AppError> {
     crate::error::with_status(
         async {
-            let admin = crate::auth::ssr::require_role(&[Role::Admin])?;
-            let backend = crate::admin::ssr::backend()?;
-            backend.organisation_settings(admin.organisation_id).await
+            let (organisation, backend) = crate::admin::ssr::for_admin()?;
+            backend.organisation_settings(organisation).await
         }
         .await,
     )
@@ -462,6 +458,13 @@ pub mod ssr {
             .map_err(AppError::internal)?;
         let shown: Option<String> = session.remove(key).await.map_err(AppError::internal)?;
         Ok(shown.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// The signed-in admin's organisation and the server's side of the admin pages: what
+    /// every admin-only server function starts with.
+    pub fn for_admin() -> Result<(Uuid, std::sync::Arc<dyn AdminBackend>), AppError> {
+        let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin])?;
+        Ok((admin.organisation_id, backend()?))
     }
 
     /// The server's side of the admin pages, as the server provided it.

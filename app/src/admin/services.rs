@@ -58,9 +58,8 @@ pub struct MailBridgeView {
 pub async fn mail_bridge_settings() -> Result<MailBridgeView, AppError> {
     crate::error::with_status(
         async {
-            let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin])?;
-            let backend = crate::admin::ssr::backend()?;
-            backend.mail_bridge(admin.organisation_id).await
+            let (organisation, backend) = crate::admin::ssr::for_admin()?;
+            backend.mail_bridge(organisation).await
         }
         .await,
     )
@@ -70,9 +69,8 @@ pub async fn mail_bridge_settings() -> Result<MailBridgeView, AppError> {
 pub async fn suomifi_services() -> Result<Vec<ServiceSummary>, AppError> {
     crate::error::with_status(
         async {
-            let admin = crate::auth::ssr::require_role(&[crate::auth::Role::Admin])?;
-            let backend = crate::admin::ssr::backend()?;
-            backend.suomifi_services(admin.organisation_id).await
+            let (organisation, backend) = crate::admin::ssr::for_admin()?;
+            backend.suomifi_services(organisation).await
         }
         .await,
     )
@@ -234,10 +232,20 @@ fn ServiceFields(action: String, service: Option<ServiceSummary>) -> impl IntoVi
                         value=value(|s| s.cost_pool.clone().unwrap_or_default()) />
                 </div>
             </fieldset>
-            <div class="field checkbox">
-                <input id="service-default" name="is_default" type="checkbox" value="on" checked=is_default />
-                <label for="service-default">{t!(i18n, services.make_default)}</label>
-            </div>
+            // The default stays one until another is made the default (a notice needs one).
+            {if is_default {
+                view! {
+                    <input type="hidden" name="is_default" value="on" />
+                    <p data-testid="service-is-default">{t!(i18n, services.is_default)}</p>
+                }.into_any()
+            } else {
+                view! {
+                    <div class="field checkbox">
+                        <input id="service-default" name="is_default" type="checkbox" value="on" />
+                        <label for="service-default">{t!(i18n, services.make_default)}</label>
+                    </div>
+                }.into_any()
+            }}
             <button type="submit" class="button button--primary">
                 {if editing { t!(i18n, services.save).into_any() } else { t!(i18n, services.add_button).into_any() }}
             </button>

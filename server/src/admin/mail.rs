@@ -46,17 +46,42 @@ fn forbidden() -> Response {
         .into_response()
 }
 
+#[derive(Debug, Clone, Copy)]
+enum MailList {
+    SenderDomains,
+    RelayNetworks,
+}
+
 impl MailAdmin {
-    /// A list changed (or not): audited, and back to the page.
-    async fn finish(
+    /// Adds a checked value to one of the lists (or with `action=remove` takes it away),
+    /// audits it, and goes back to the page.
+    async fn change_list(
         &self,
         actor: &Actor,
-        outcome: Result<bool, StoreError>,
-        details: serde_json::Value,
+        list: MailList,
+        value: String,
+        action: &str,
     ) -> Response {
+        let organisation = actor.organisation_id;
+        let store = &self.store;
+        let outcome = match (list, action == "remove") {
+            (MailList::SenderDomains, true) => {
+                store.remove_sender_domain(organisation, &value).await
+            }
+            (MailList::SenderDomains, false) => store.add_sender_domain(organisation, &value).await,
+            (MailList::RelayNetworks, true) => {
+                store.remove_relay_network(organisation, &value).await
+            }
+            (MailList::RelayNetworks, false) => store.add_relay_network(organisation, &value).await,
+        };
+        let field = match list {
+            MailList::SenderDomains => "sender_domain",
+            MailList::RelayNetworks => "relay_network",
+        };
         match outcome {
             Ok(_) => {
-                self.audit(actor, details).await;
+                self.audit(actor, json!({ field: value, "action": action }))
+                    .await;
                 back(None)
             }
             // A sender domain another organisation has.
@@ -97,26 +122,8 @@ pub async fn domains(
     let Ok(domain) = normalised_domain(&form.value) else {
         return back(Some("domain_invalid"));
     };
-    let outcome = match form.action.as_str() {
-        "remove" => {
-            admin
-                .store
-                .remove_sender_domain(actor.organisation_id, &domain)
-                .await
-        }
-        _ => {
-            admin
-                .store
-                .add_sender_domain(actor.organisation_id, &domain)
-                .await
-        }
-    };
     admin
-        .finish(
-            &actor,
-            outcome,
-            json!({ "sender_domain": domain, "action": form.action }),
-        )
+        .change_list(&actor, MailList::SenderDomains, domain, &form.action)
         .await
 }
 
@@ -141,26 +148,8 @@ pub async fn networks(
         return back(Some("network_too_wide"));
     }
     let network = network.trunc().to_string();
-    let outcome = match form.action.as_str() {
-        "remove" => {
-            admin
-                .store
-                .remove_relay_network(actor.organisation_id, &network)
-                .await
-        }
-        _ => {
-            admin
-                .store
-                .add_relay_network(actor.organisation_id, &network)
-                .await
-        }
-    };
     admin
-        .finish(
-            &actor,
-            outcome,
-            json!({ "relay_network": network, "action": form.action }),
-        )
+        .change_list(&actor, MailList::RelayNetworks, network, &form.action)
         .await
 }
 

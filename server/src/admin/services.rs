@@ -145,7 +145,11 @@ impl ServiceAdmin {
         }
     }
 
+    /// The service, when the actor is an admin of its organisation.
     async fn own_service(&self, actor: &Actor, id: Uuid) -> Result<SuomiFiServiceRow, Response> {
+        if !actor.is_admin() {
+            return Err(forbidden());
+        }
         match self.store.service(actor.organisation_id, id).await {
             Ok(Some(service)) => Ok(service),
             Ok(None) => Err(not_found()),
@@ -224,9 +228,6 @@ pub async fn update(
     Path(id): Path<Uuid>,
     Form(mut form): Form<ServiceForm>,
 ) -> Response {
-    if !actor.is_admin() {
-        return forbidden();
-    }
     let service = match admin.own_service(&actor, id).await {
         Ok(service) => service,
         Err(response) => return response,
@@ -279,9 +280,6 @@ pub async fn test_connection(
     actor: Actor,
     Path(id): Path<Uuid>,
 ) -> Response {
-    if !actor.is_admin() {
-        return forbidden();
-    }
     let service = match admin.own_service(&actor, id).await {
         Ok(service) => service,
         Err(response) => return response,
@@ -310,9 +308,6 @@ pub async fn rotate(
     Path(id): Path<Uuid>,
 ) -> Response {
     use crate::suomifi::services::ServiceError;
-    if !actor.is_admin() {
-        return forbidden();
-    }
     let service = match admin.own_service(&actor, id).await {
         Ok(service) => service,
         Err(response) => return response,
