@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test bench tools build lint unit compat e2e postgres test-clients fmt clean-test-databases
+.PHONY: run test bench tools build lint unit compat e2e api-contract postgres test-clients fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -16,13 +16,14 @@ run: tools build
 	TIEDOKSI_SMTP_ADDR="$${TIEDOKSI_SMTP_ADDR:-127.0.0.1:2525}" $(BIN)
 
 ## Everything: formatting, lints, unit + integration tests on SQLite and PostgreSQL, browser tests.
-test: tools postgres lint unit compat e2e
+test: tools postgres lint unit compat e2e api-contract
 
 ## Benchmarks (release build; prints figures, asserts nothing about speed).
 bench: tools
 	cargo bench -p server --bench simulator_throughput
 	cargo bench -p server --bench paper_letter
 	cargo bench -p server --bench delivery_pipeline
+	cargo bench -p server --bench batch_throughput
 	scripts/bundle-size.sh
 
 tools:
@@ -54,6 +55,10 @@ compat: unit
 
 e2e: tools build
 	@scripts/e2e.sh
+
+# The integration API against its served OpenAPI document, by schemathesis (PyPI).
+api-contract: build
+	@scripts/api-contract.sh
 
 fmt:
 	cargo fmt --all

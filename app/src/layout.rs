@@ -57,6 +57,7 @@ fn SignedInHeader(user: SessionUser, unread: u32) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let is_admin = user.role == Role::Admin;
     let reads_audit = matches!(user.role, Role::Admin | Role::Auditor);
+    let composes = matches!(user.role, Role::Admin | Role::Caseworker);
     let name = user.display_name.clone();
     view! {
         <nav class="site-nav" aria-label=move || t_string!(i18n, nav.label)>
@@ -73,6 +74,9 @@ fn SignedInHeader(user: SessionUser, unread: u32) -> impl IntoView {
                     </NavLink>
                 </li>
                 <li><NavLink href="/compose">{t!(i18n, nav.compose)}</NavLink></li>
+                {composes.then(|| view! {
+                    <li><NavLink href="/batches">{t!(i18n, nav.batches)}</NavLink></li>
+                })}
                 {is_admin.then(|| view! {
                     <li><NavLink href="/admin">{t!(i18n, nav.admin)}</NavLink></li>
                 })}

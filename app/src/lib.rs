@@ -10,6 +10,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod admin;
 pub mod auth;
+pub mod batches;
 pub mod components;
 pub mod compose;
 pub mod domain;

@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/compose/:id") view=DraftPage ssr=SsrMode::Async />
                         <Route path=path!("/compose/:id/check") view=CheckPage ssr=SsrMode::Async />
                         <Route path=path!("/notices/:id") view=NoticePage ssr=SsrMode::Async />
+                        <Route path=path!("/batches") view=crate::batches::BatchesPage ssr=SsrMode::Async />
+                        <Route path=path!("/batches/:id") view=crate::batches::BatchPage ssr=SsrMode::Async />
                         <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async />
                         <Route path=path!("/inbox/:id") view=ReplyPage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />

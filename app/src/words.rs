@@ -331,7 +331,7 @@ pub fn field_label(locale: Locale, field: &str) -> Option<String> {
     })
 }
 
-fn recipient_field(locale: Locale, part: &str) -> Option<String> {
+pub fn recipient_field(locale: Locale, part: &str) -> Option<String> {
     Some(match part {
         "role" => td_string!(locale, compose.role).to_string(),
         "name" => td_string!(locale, compose.name).to_string(),

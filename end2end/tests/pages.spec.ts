@@ -72,6 +72,26 @@ async function material(page: Page): Promise<Record<string, string>> {
   });
   const templatePage = template.headers()["location"];
   expect(templatePage).toMatch(/^\/admin\/templates\/[0-9a-f-]+$/);
+  const batch = await page.request.post("/batches", {
+    headers: { Origin: origin },
+    maxRedirects: 0,
+    multipart: {
+      template: templatePage.replace("/admin/templates/", ""),
+      case_reference: `SIVUT 10/${RUN}`,
+      mode: "multichannel",
+      file: {
+        name: "vastaanottajat.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(
+          "tunnus;nimi;katuosoite;postinumero;postitoimipaikka\n" +
+            `${hetu("150680", "-", 918)};Maija Meikäläinen;Katu 1;00100;Helsinki\n` +
+            "150680-0000;Virheellinen Rivi;Katu 2;00100;Helsinki\n",
+        ),
+      },
+    },
+  });
+  const batchPage = batch.headers()["location"];
+  expect(batchPage).toMatch(/^\/batches\/[0-9a-f-]+$/);
   const services = await (await page.request.post("/api/suomifi_services", {
     headers: { Origin: origin, Accept: "application/json" },
   })).json();
@@ -91,6 +111,8 @@ async function material(page: Page): Promise<Record<string, string>> {
     service: `/admin/services/${services[0].id}`,
     templates: "/admin/templates",
     template: templatePage,
+    batches: "/batches",
+    batch: batchPage,
     audit: "/audit",
     welcome: "/welcome/not-a-live-link",
   };

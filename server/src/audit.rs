@@ -22,6 +22,15 @@ pub enum AuditAction {
     UsersListed,
     NoticeQueued,
     NoticeViewed,
+    /// A page of notices read through the integration API.
+    NoticesListed,
+    /// The change feed read through the integration API.
+    ChangeFeedRead,
+    /// A recipients file (sending to many) checked: the dry run.
+    BatchChecked,
+    BatchConfirmed,
+    BatchCancelled,
+    BatchResultsRead,
     DocumentUploaded,
     DocumentDownloaded,
     DocumentDownloadRefused,
@@ -74,6 +83,12 @@ impl AuditAction {
             AuditAction::UsersListed => "users.listed",
             AuditAction::NoticeQueued => "notice.queued",
             AuditAction::NoticeViewed => "notice.viewed",
+            AuditAction::NoticesListed => "notices.listed",
+            AuditAction::ChangeFeedRead => "change_feed.read",
+            AuditAction::BatchChecked => "batch.checked",
+            AuditAction::BatchConfirmed => "batch.confirmed",
+            AuditAction::BatchCancelled => "batch.cancelled",
+            AuditAction::BatchResultsRead => "batch.results_read",
             AuditAction::DocumentUploaded => "document.uploaded",
             AuditAction::DraftClaimed => "draft.claimed",
             AuditAction::MailProcessed => "mail.processed",

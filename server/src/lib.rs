@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod batches;
 pub mod blobs;
 pub mod bootstrap;
 pub mod config;

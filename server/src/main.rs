@@ -93,6 +93,10 @@ enum ApiKeyCommand {
         /// What the key is for (the case system's name); shown in lists and the audit log.
         #[arg(long)]
         name: String,
+        /// The Suomi.fi service id its notices go through (one of the organisation's);
+        /// unset: the organisation's default.
+        #[arg(long)]
+        service: Option<String>,
     },
     /// The organisation's keys (never the keys themselves).
     List {
@@ -261,9 +265,32 @@ async fn api_keys(command: ApiKeyCommand) -> anyhow::Result<()> {
     let store = tiedoksi::store::connect(&config.database_url).await?;
     let report = async {
         match command {
-            ApiKeyCommand::Create { organisation, name } => {
+            ApiKeyCommand::Create {
+                organisation,
+                name,
+                service,
+            } => {
                 let organisation = operator::find_organisation(&store, &organisation).await?;
-                let made = keys::create_key(&store, organisation.id, &name, OPERATOR).await?;
+                let service = match service {
+                    Some(wanted) => Some(
+                        store
+                            .services(organisation.id)
+                            .await?
+                            .into_iter()
+                            .find(|s| s.service_id == wanted)
+                            .ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "{} has no Suomi.fi service {wanted:?}",
+                                    organisation.name
+                                )
+                            })?
+                            .id,
+                    ),
+                    None => None,
+                };
+                let made =
+                    keys::create_key_for_service(&store, organisation.id, &name, service, OPERATOR)
+                        .await?;
                 anyhow::Ok(format!(
                     "created API key {:?} ({}) for {}. The key, shown only now:\n  {}",
                     made.row.name, made.row.id, organisation.name, made.secret

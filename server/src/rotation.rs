@@ -50,6 +50,7 @@ pub async fn reseal_all(
     };
     reseal_deliveries(store, keys, batch, &mut report).await?;
     reseal_drafts(store, keys, batch, &mut report).await?;
+    reseal_batch_rows(store, keys, batch, &mut report).await?;
     reseal_replies(store, keys, batch, &mut report).await?;
     reseal_services(store, keys, &mut report).await?;
     Ok(report)
@@ -146,6 +147,37 @@ async fn reseal_drafts(
             })?;
             if store
                 .reseal_draft(id, &sealed, &keys.seal(Column::Draft, &content))
+                .await?
+            {
+                report.drafts_resealed += 1;
+            }
+        }
+    }
+}
+
+/// Rows of batches not queued yet (sending to many): their recipients.
+async fn reseal_batch_rows(
+    store: &dyn Store,
+    keys: &DataKeys,
+    batch: i64,
+    report: &mut RotationReport,
+) -> anyhow::Result<()> {
+    let mut after = None;
+    loop {
+        let rows = store.sealed_batch_rows(after, batch).await?;
+        let Some((last, _)) = rows.last() else {
+            return Ok(());
+        };
+        after = Some(*last);
+        for (id, sealed) in rows {
+            if keys.is_current(&sealed) {
+                continue;
+            }
+            let content = keys.open(Column::BatchRecipient, &sealed).map_err(|_| {
+                anyhow::anyhow!("batch row {id} opens with none of the configured data keys")
+            })?;
+            if store
+                .reseal_batch_row(id, &sealed, &keys.seal(Column::BatchRecipient, &content))
                 .await?
             {
                 report.drafts_resealed += 1;

@@ -47,6 +47,8 @@ pub enum Column {
     InboundMail,
     /// The envelope recipients of such a mail.
     MailRecipients,
+    /// A recipient of a batch (sending to many) until the row is queued.
+    BatchRecipient,
 }
 
 impl Column {
@@ -60,6 +62,7 @@ impl Column {
             Column::ReplySender => b"citizen_replies.sender_sealed",
             Column::InboundMail => b"smtp_messages.raw",
             Column::MailRecipients => b"smtp_messages.recipients_sealed",
+            Column::BatchRecipient => b"batch_rows.recipient_sealed",
         }
     }
 }

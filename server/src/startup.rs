@@ -88,6 +88,7 @@ pub struct Application {
     mail_reports: MailReports,
     mail_acknowledgements: MailAcknowledgements,
     forward_replies: ForwardReplies,
+    batches: crate::batches::BatchService,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -220,6 +221,12 @@ impl Application {
                 .cloned()
                 .unwrap_or_else(|| "asiointitili.fi".into()),
         };
+        let batches = crate::batches::BatchService {
+            store: store.clone(),
+            compose: compose.clone(),
+            keys: data_key.clone(),
+            audit: services.audit.clone(),
+        };
         let ingest_mail = IngestMail {
             store: store.clone(),
             audit: services.audit.clone(),
@@ -261,6 +268,7 @@ impl Application {
             mail_reports,
             mail_acknowledgements,
             forward_replies,
+            batches,
         })
     }
 
@@ -340,7 +348,13 @@ impl Application {
                     JobKind::MailAcknowledgement,
                     Arc::new(self.mail_acknowledgements),
                 )
-                .with(JobKind::ForwardReply, Arc::new(self.forward_replies)),
+                .with(JobKind::ForwardReply, Arc::new(self.forward_replies))
+                .with(
+                    JobKind::ComposeBatchRow,
+                    Arc::new(crate::batches::job::ComposeBatchRow {
+                        batches: self.batches,
+                    }),
+                ),
         );
         let smtp = self
             .smtp
@@ -635,7 +649,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .route("/compose/{id}/letter.pdf", get(drafts::draft_letter))
         .with_state(draft_service.clone());
     let drafts_backend: Arc<dyn DraftsBackend> = Arc::new(draft_service);
-    let compose: Arc<dyn ComposeBackend> = Arc::new(compose_service);
+    let compose: Arc<dyn ComposeBackend> = Arc::new(compose_service.clone());
     let notice_views = NoticeViews {
         store: store.clone(),
         audit: audit.clone(),
@@ -658,6 +672,43 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             views: notice_views.clone(),
             documents: documents_state.clone(),
         });
+    let batch_service = crate::batches::BatchService {
+        store: store.clone(),
+        compose: services.compose.clone(),
+        keys: services.key.clone(),
+        audit: audit.clone(),
+    };
+    let integration_api = crate::api::router(
+        crate::api::ApiState {
+            store: store.clone(),
+            audit: audit.clone(),
+            pace: crate::api::caller::ApiRateLimit::per_minute(config.api_requests_per_minute),
+            compose: compose_service,
+            documents: documents_state.clone(),
+            views: notice_views.clone(),
+            batches: batch_service.clone(),
+        },
+        upload_limit,
+    );
+    let batch_pages = Router::new()
+        .route(
+            "/batches",
+            post(crate::batches::pages::upload).layer(DefaultBodyLimit::max(
+                crate::batches::pages::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/batches/example.csv", get(crate::batches::pages::example))
+        .route(
+            "/batches/{id}/confirm",
+            post(crate::batches::pages::confirm),
+        )
+        .route("/batches/{id}/cancel", post(crate::batches::pages::cancel))
+        .route(
+            "/batches/{id}/results.csv",
+            get(crate::batches::pages::results),
+        )
+        .with_state(batch_service.clone());
+    let batches: Arc<dyn app::batches::ssr::BatchesBackend> = Arc::new(batch_service);
     let notices: Arc<dyn NoticesBackend> = Arc::new(notice_views);
     let reply_views = crate::replies::ReplyViews {
         store: store.clone(),
@@ -679,6 +730,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         provide_context(compose.clone());
         provide_context(drafts_backend.clone());
         provide_context(notices.clone());
+        provide_context(batches.clone());
         provide_context(replies.clone());
         provide_request_nonce();
     };
@@ -737,13 +789,6 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             keys: services.key.clone(),
             services: services.suomifi.clone(),
             audit: audit.clone(),
-        });
-    let integration_api = Router::new()
-        .route("/api/v1/notices/{id}", get(crate::api::notices::notice))
-        .with_state(crate::api::notices::ApiState {
-            store: store.clone(),
-            audit: audit.clone(),
-            pace: crate::api::caller::ApiRateLimit::per_minute(config.api_requests_per_minute),
         });
     let api_key_admin = Router::new()
         .route("/admin/api-keys", post(crate::admin::api_keys::create))
@@ -846,6 +891,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(logo_admin)
         .merge(api_key_admin)
         .merge(integration_api)
+        .merge(batch_pages)
         .merge(audit_export)
         .merge(pages)
         .layer(from_fn(input_errors_are_bad_requests))

@@ -73,6 +73,7 @@ pub struct NoticeDraft {
 
 /// A decision's content besides its body (HL 44 §, 53 e §). Printed on the letter and at the
 /// head of the electronic message.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DecisionDraft {
@@ -264,6 +265,14 @@ pub enum Problem {
     DateBeforeSending,
     /// An identity-code search from a link that no longer opens (the data key changed).
     SearchExpired,
+    /// Not available when sending to many (electronic only: use multichannel).
+    ModeNotForBatches,
+    /// The same recipient is on an earlier row of the file.
+    DuplicateRow {
+        row: u32,
+    },
+    /// A batch row that could not be queued (the log says why).
+    NotQueued,
 }
 
 impl FieldProblem {
@@ -527,6 +536,11 @@ pub fn problem_text(locale: Locale, problem: &Problem) -> String {
             td_string!(locale, problems.unknown_placeholder, name = name.clone()).to_string()
         }
         Problem::TemplateGone => td_string!(locale, problems.template_gone).to_string(),
+        Problem::ModeNotForBatches => td_string!(locale, problems.mode_not_for_batches).to_string(),
+        Problem::NotQueued => td_string!(locale, problems.not_queued).to_string(),
+        Problem::DuplicateRow { row } => {
+            td_string!(locale, problems.duplicate_row, row = *row).to_string()
+        }
         Problem::TooManyMailboxChecks { max } => {
             td_string!(locale, problems.too_many_mailbox_checks, max = *max).to_string()
         }

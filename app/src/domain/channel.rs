@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the caseworker asks for. Multichannel is the default: Suomi.fi picks electronic when
 /// the recipient has a mailbox, paper otherwise.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {

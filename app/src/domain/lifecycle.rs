@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a delivery stands. Statuses only move forward (`rank`): a late event or a repeated
 /// answer never takes a delivery back.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Hallintolaki 54 § notices, and "other".
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeType {
@@ -60,6 +61,7 @@ impl NoticeType {
 }
 
 /// Why this recipient is notified (HL 56 §: each separately).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientRole {
@@ -92,6 +94,7 @@ impl RecipientRole {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeLanguage {
@@ -121,6 +124,7 @@ impl NoticeLanguage {
 }
 
 /// A postal address as Suomi.fi takes it. `country_code` is ISO 3166-1 alpha-2.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostalAddress {
     pub name: String,

@@ -13,6 +13,24 @@ use crate::store::{ApiKeyRow, Store};
 pub struct ApiCaller {
     pub key: ApiKeyRow,
     pub actor: Actor,
+    /// The language of `Accept-Language` (fi, sv, en; else Finnish) for the problems' words.
+    pub locale: app::i18n::Locale,
+}
+
+impl axum::extract::FromRequestParts<super::ApiState> for ApiCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &super::ApiState,
+    ) -> Result<Self, Problem> {
+        let client_ip = parts
+            .extensions
+            .get::<app::auth::ssr::ClientIp>()
+            .map(|ip| ip.0.clone())
+            .unwrap_or_default();
+        Self::from_headers(&state.store, &state.pace, &parts.headers, client_ip).await
+    }
 }
 
 /// Each key's pace: a burst of a minute's worth, then evenly.
@@ -83,6 +101,10 @@ impl ApiCaller {
             },
             client_ip,
         };
-        Ok(Self { key, actor })
+        Ok(Self {
+            key,
+            actor,
+            locale: crate::language::request_locale(headers),
+        })
     }
 }

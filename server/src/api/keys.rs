@@ -54,6 +54,18 @@ pub async fn create_key(
     name: &str,
     by: &str,
 ) -> Result<NewKey, KeyError> {
+    create_key_for_service(store, organisation_id, name, None, by).await
+}
+
+/// A key whose notices go through one of the organisation's Suomi.fi services (its row id);
+/// `None`: the organisation's default, or what a request names.
+pub async fn create_key_for_service(
+    store: &Arc<dyn Store>,
+    organisation_id: Uuid,
+    name: &str,
+    service_id: Option<Uuid>,
+    by: &str,
+) -> Result<NewKey, KeyError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(KeyError::NameInvalid);
@@ -77,7 +89,7 @@ pub async fn create_key(
         key_sha256: key_sha256(&secret),
         prefix: secret.chars().take(KEY_PREFIX.len() + 6).collect(),
         account_id: account.id,
-        service_id: None,
+        service_id,
         created_at: Timestamp::now(),
         revoked_at: None,
         last_used_at: None,
@@ -87,7 +99,7 @@ pub async fn create_key(
         .organisation(organisation_id)
         .actor_label(by)
         .subject("api_key", id)
-        .details(json!({ "name": name, "prefix": row.prefix }));
+        .details(json!({ "name": name, "prefix": row.prefix, "service": service_id }));
     Audit::new(store.clone()).record(entry).await?;
     Ok(NewKey { row, secret })
 }

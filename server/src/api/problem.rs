@@ -2,18 +2,25 @@
 //! `title`, `status`, `detail`, and for validation an `errors` list of `{field, code,
 //! message}` with the same field codes the pages translate.
 
+use app::compose::{problem_text, FieldProblem};
+use app::error::AppError;
+use app::i18n::Locale;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One problem of one field: the field's path in the request (`recipients[0].identity_code`),
+/// a stable code (`identity_code.checksum`) and a sentence in the request's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI reference naming the kind of problem (`/problems/<code>`).
     #[serde(rename = "type")]
@@ -22,11 +29,25 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// For a 429: sent as `Retry-After`.
+    /// For a 429 or 503: sent as `Retry-After`.
     #[serde(skip)]
     pub retry_after: Option<u64>,
+}
+
+/// A field problem's stable code: the name the pages' translations use, with the kind of an
+/// identity code, address or channel problem after a dot.
+pub fn problem_code(problem: &app::compose::Problem) -> String {
+    match serde_json::to_value(problem) {
+        Ok(serde_json::Value::String(code)) => code,
+        Ok(serde_json::Value::Object(map)) => match map.into_iter().next() {
+            Some((code, serde_json::Value::String(kind))) => format!("{code}.{kind}"),
+            Some((code, _)) => code,
+            None => "invalid".into(),
+        },
+        _ => "invalid".into(),
+    }
 }
 
 impl Problem {
@@ -71,6 +92,83 @@ impl Problem {
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found")
             .detail(format!("No such {what} in your organisation."))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request").detail(detail)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed")
+            .detail("This key may not do that.")
+    }
+
+    pub fn unsupported_media_type(expected: &str) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .detail(format!("Send the body as {expected}."))
+    }
+
+    pub fn payload_too_large(max_mb: u32) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Too large",
+        )
+        .detail(format!("At most {max_mb} MB."))
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail(detail)
+    }
+
+    /// Validation problems, each with its field, code and a sentence in `locale`.
+    pub fn invalid(problems: &[FieldProblem], locale: Locale) -> Self {
+        let mut problem = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "The request has problems",
+        )
+        .detail("Nothing was changed. See `errors`.");
+        problem.errors = problems
+            .iter()
+            .map(|found| FieldError {
+                field: found.field.clone(),
+                code: problem_code(&found.problem),
+                message: problem_text(locale, &found.problem),
+            })
+            .collect();
+        problem
+    }
+
+    /// What an error of the shared services is at this edge.
+    pub fn from_app_error(error: AppError, locale: Locale) -> Self {
+        match error {
+            AppError::Invalid(problems) => Self::invalid(&problems, locale),
+            AppError::NotFound => Self::new(StatusCode::NOT_FOUND, "not-found", "Not found"),
+            AppError::Forbidden | AppError::Unauthenticated | AppError::LoginRefused(_) => {
+                Self::forbidden()
+            }
+            AppError::Unavailable {
+                retry_after_seconds,
+            } => {
+                let mut problem = Self::unavailable();
+                problem.retry_after = Some(u64::from(retry_after_seconds.max(1)));
+                problem
+            }
+            AppError::Internal { reference } => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            )
+            .detail(format!(
+                "Something failed on our side; the log has it under reference {reference}."
+            )),
+            AppError::Transport(error) => Self::bad_request(error.to_string()),
+        }
     }
 
     pub fn unavailable() -> Self {

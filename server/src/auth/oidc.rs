@@ -520,7 +520,7 @@ pub async fn callback(
     let _ = sso.audit.record(entry).await;
     // A page, not a redirect: the browser came here from the provider's site, and a redirect
     // in that navigation would not carry the new `SameSite=Strict` session cookie.
-    let target = html_escape(&next);
+    let target = crate::notices::preview::escape(&next);
     let page = format!(
         "<!doctype html><html lang=\"fi\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <meta http-equiv=\"refresh\" content=\"0; url={target}\"><title>Tiedoksi</title></head>\
@@ -542,13 +542,6 @@ async fn sign_in(session: &Session, user: &User) -> Result<(), tower_sessions::s
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or_default();
     session.insert(SESSION_SIGNED_IN_AT, now).await
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A clear page for each refusal, in the three languages, with the way back to sign-in.

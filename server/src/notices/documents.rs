@@ -49,10 +49,6 @@ fn problem(status: StatusCode, problem: Problem) -> Response {
     )
 }
 
-fn internal(cause: impl std::fmt::Display) -> Response {
-    refuse(StatusCode::INTERNAL_SERVER_ERROR, AppError::internal(cause))
-}
-
 /// Characters that change how text is shown without being seen: bidirectional overrides
 /// (`evil\u{202E}fdp.exe` shows as `evilexe.pdf`), zero-width and other format characters.
 fn is_invisible(c: char) -> bool {
@@ -228,84 +224,103 @@ pub async fn upload(
 }
 
 /// The notice's documents open to this reader (`view::content_withheld`).
-async fn may_open(documents: &Documents, actor: &Actor, notice: &Notice) -> Result<bool, Response> {
+async fn may_open(documents: &Documents, actor: &Actor, notice: &Notice) -> Result<bool, AppError> {
     super::view::content_withheld_from(documents.store.as_ref(), actor, notice)
         .await
         .map(|withheld| !withheld)
-        .map_err(internal)
+        .map_err(AppError::internal)
 }
 
-/// Refuses a download, on the record.
-async fn refuse_download(documents: &Documents, actor: &Actor, notice_id: Uuid) -> Response {
-    let entry = AuditEntry::new(AuditAction::DocumentDownloadRefused)
-        .by(actor)
-        .subject("notice", notice_id)
-        .details(json!({ "reason": "address_protected" }));
-    if let Err(error) = documents.audit.record(entry).await {
-        return internal(error);
-    }
-    refuse(StatusCode::FORBIDDEN, AppError::Forbidden)
-}
-
-/// The notice, if the user may open its documents; otherwise the response to give.
+/// The notice, if the reader may open its documents; a refusal is on the record.
 pub(crate) async fn openable_notice(
     documents: &Documents,
     actor: &Actor,
     notice_id: Uuid,
-) -> Result<Notice, Response> {
-    let notice = match documents
+) -> Result<Notice, AppError> {
+    let notice = documents
         .store
         .notice(actor.organisation_id, notice_id)
         .await
-    {
-        Ok(Some(notice)) => notice,
-        Ok(None) => return Err(refuse(StatusCode::NOT_FOUND, AppError::NotFound)),
-        Err(error) => return Err(internal(error)),
-    };
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
     if may_open(documents, actor, &notice).await? {
-        Ok(notice)
-    } else {
-        Err(refuse_download(documents, actor, notice_id).await)
+        return Ok(notice);
     }
-}
-
-/// Serves one stored document of a notice, audited.
-/// A document of a notice as kept: what it is, its hash, and how to hand it out.
-struct KeptDocument<'a> {
-    what: &'a str,
-    sha256: &'a str,
-    filename: &'a str,
-    media_type: &'a str,
-}
-
-async fn serve(
-    documents: &Documents,
-    actor: &Actor,
-    notice_id: Uuid,
-    document: KeptDocument<'_>,
-) -> Response {
-    let KeptDocument {
-        what,
-        sha256,
-        filename,
-        media_type,
-    } = document;
-    let Ok(digest) = Sha256Hex::parse(sha256) else {
-        return internal("a stored hash does not parse");
-    };
-    let bytes = match documents.blobs.get(&digest).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return refuse(StatusCode::NOT_FOUND, AppError::NotFound),
-        Err(error) => return internal(error),
-    };
-    let entry = AuditEntry::new(AuditAction::DocumentDownloaded)
+    let entry = AuditEntry::new(AuditAction::DocumentDownloadRefused)
         .by(actor)
         .subject("notice", notice_id)
-        .details(json!({ "document": what, "sha256": sha256 }));
-    if let Err(error) = documents.audit.record(entry).await {
-        return internal(error);
+        .details(json!({ "reason": "address_protected" }));
+    documents
+        .audit
+        .record(entry)
+        .await
+        .map_err(AppError::internal)?;
+    Err(AppError::Forbidden)
+}
+
+/// Which of a notice's kept documents.
+#[derive(Debug, Clone, Copy)]
+pub enum KeptDocument {
+    /// The paper letter, as rendered when the notice was composed.
+    Letter,
+    /// An attachment by its position.
+    Attachment(i32),
+}
+
+/// A kept document handed out: its bytes, name and type.
+pub struct DocumentFile {
+    pub bytes: Vec<u8>,
+    pub filename: String,
+    pub media_type: String,
+}
+
+impl Documents {
+    /// One stored document of a notice for this reader, the reading on the record.
+    pub async fn kept_document(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+        which: KeptDocument,
+    ) -> Result<DocumentFile, AppError> {
+        let notice = openable_notice(self, actor, notice_id).await?;
+        let (what, sha256, filename, media_type) = match which {
+            KeptDocument::Letter => (
+                "paper_letter",
+                notice.paper_letter_sha256.ok_or(AppError::NotFound)?,
+                format!("{}.pdf", notice.case_reference),
+                "application/pdf".to_string(),
+            ),
+            KeptDocument::Attachment(position) => {
+                let found = self
+                    .store
+                    .notice_attachments(notice_id)
+                    .await
+                    .map_err(AppError::internal)?
+                    .into_iter()
+                    .find(|a| a.position == position)
+                    .ok_or(AppError::NotFound)?;
+                ("attachment", found.sha256, found.filename, found.media_type)
+            }
+        };
+        let digest = Sha256Hex::parse(&sha256)
+            .map_err(|_| AppError::internal("a stored hash does not parse"))?;
+        let bytes = self
+            .blobs
+            .get(&digest)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or(AppError::NotFound)?;
+        let entry = AuditEntry::new(AuditAction::DocumentDownloaded)
+            .by(actor)
+            .subject("notice", notice_id)
+            .details(json!({ "document": what, "sha256": sha256 }));
+        self.audit.record(entry).await.map_err(AppError::internal)?;
+        Ok(DocumentFile {
+            bytes,
+            filename,
+            media_type,
+        })
     }
-    download(bytes, filename, media_type)
 }
 
 /// A PDF we made ourselves (a letter preview, a proof), shown in the browser and framable by
@@ -390,26 +405,7 @@ pub async fn letter(
     actor: Actor,
     Path(notice_id): Path<Uuid>,
 ) -> Response {
-    let notice = match openable_notice(&documents, &actor, notice_id).await {
-        Ok(notice) => notice,
-        Err(response) => return response,
-    };
-    let Some(sha256) = notice.paper_letter_sha256 else {
-        return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
-    };
-    let filename = format!("{}.pdf", notice.case_reference);
-    serve(
-        &documents,
-        &actor,
-        notice_id,
-        KeptDocument {
-            what: "paper_letter",
-            sha256: &sha256,
-            filename: &filename,
-            media_type: "application/pdf",
-        },
-    )
-    .await
+    hand_out(&documents, &actor, notice_id, KeptDocument::Letter).await
 }
 
 /// `GET /notices/{id}/attachments/{position}`.
@@ -418,28 +414,25 @@ pub async fn attachment(
     actor: Actor,
     Path((notice_id, position)): Path<(Uuid, i32)>,
 ) -> Response {
-    if let Err(response) = openable_notice(&documents, &actor, notice_id).await {
-        return response;
-    }
-    let attachments = match documents.store.notice_attachments(notice_id).await {
-        Ok(attachments) => attachments,
-        Err(error) => return internal(error),
-    };
-    let Some(found) = attachments.into_iter().find(|a| a.position == position) else {
-        return refuse(StatusCode::NOT_FOUND, AppError::NotFound);
-    };
-    serve(
+    hand_out(
         &documents,
         &actor,
         notice_id,
-        KeptDocument {
-            what: "attachment",
-            sha256: &found.sha256,
-            filename: &found.filename,
-            media_type: &found.media_type,
-        },
+        KeptDocument::Attachment(position),
     )
     .await
+}
+
+async fn hand_out(
+    documents: &Documents,
+    actor: &Actor,
+    notice_id: Uuid,
+    which: KeptDocument,
+) -> Response {
+    match documents.kept_document(actor, notice_id, which).await {
+        Ok(file) => download(file.bytes, &file.filename, &file.media_type),
+        Err(error) => refuse(error.status(), error),
+    }
 }
 
 #[cfg(test)]

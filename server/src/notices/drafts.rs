@@ -73,78 +73,74 @@ fn empty_draft(id: Uuid) -> NoticeDraft {
     }
 }
 
-impl DraftService {
-    /// A new draft filled in from the template's latest version: its placeholders stay, to be
-    /// filled from the notice when it is checked and sent.
-    async fn started_from_template(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-        template_id: Uuid,
-    ) -> Result<NoticeDraft, AppError> {
-        use app::domain::notice::{NoticeLanguage, NoticeType};
-        let template = self
-            .store
-            .template(actor.organisation_id, template_id)
-            .await
-            .map_err(AppError::internal)?
-            .filter(|t| !t.archived)
-            .ok_or(AppError::NotFound)?;
-        let version = self
-            .store
-            .template_version(actor.organisation_id, template_id, template.latest_version)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or(AppError::NotFound)?;
-        let content: app::templates::TemplateContent =
-            serde_json::from_str(&version.content).map_err(AppError::internal)?;
-        let language = NoticeLanguage::parse(&template.language).unwrap_or_default();
-        let notice_type = NoticeType::parse(&template.notice_type).unwrap_or(NoticeType::Decision);
-        let reasons_heading = match language {
-            NoticeLanguage::Fi => "Perustelut",
-            NoticeLanguage::Sv => "Motivering",
-            NoticeLanguage::En => "Reasons",
-        };
-        let body = match &content.reasons {
-            Some(reasons) => format!("{}\n\n{reasons_heading}\n\n{reasons}", content.body),
-            None => content.body.clone(),
-        };
-        let basis_label = match language {
-            NoticeLanguage::Fi => "Muutoksenhakuajan peruste",
-            NoticeLanguage::Sv => "Grund för besvärstiden",
-            NoticeLanguage::En => "Basis of the appeal period",
-        };
-        let appeal_instructions = match (&content.appeal_instructions, &content.appeal_basis) {
-            (Some(text), Some(basis)) => Some(format!("{text}\n\n{basis_label}: {basis}")),
-            (Some(text), None) => Some(text.clone()),
-            (None, Some(basis)) => Some(format!("{basis_label}: {basis}")),
-            (None, None) => None,
-        };
-        let is_decision = notice_type == NoticeType::Decision;
-        let today = crate::local_time::finnish_date(time::OffsetDateTime::now_utc());
-        Ok(NoticeDraft {
-            notice_type,
-            language,
-            title: content.title,
-            body,
-            verifiable: Some(content.verifiable),
-            appeal_days: content.appeal_days,
-            appeal_instructions,
-            decision: app::compose::DecisionDraft {
-                decision_date: is_decision.then(|| today.to_string()),
-                decision_maker: content.decision_maker,
-                contact_person: content.contact_person,
-                contact_details: content.contact_details,
-                ..Default::default()
-            },
-            template: Some(app::templates::TemplateUse {
-                id: template_id,
-                version: template.latest_version,
-            }),
-            replies_allowed: content.replies_allowed,
-            ..empty_draft(id)
-        })
-    }
+/// A new draft filled in from the template's latest version: its placeholders stay, to be
+/// filled from the notice when it is checked and sent. Also the common notice of a batch.
+pub(crate) async fn draft_from_template(
+    store: &dyn crate::store::Store,
+    actor: &Actor,
+    id: Uuid,
+    template_id: Uuid,
+) -> Result<NoticeDraft, AppError> {
+    use app::domain::notice::{NoticeLanguage, NoticeType};
+    let template = store
+        .template(actor.organisation_id, template_id)
+        .await
+        .map_err(AppError::internal)?
+        .filter(|t| !t.archived)
+        .ok_or(AppError::NotFound)?;
+    let version = store
+        .template_version(actor.organisation_id, template_id, template.latest_version)
+        .await
+        .map_err(AppError::internal)?
+        .ok_or(AppError::NotFound)?;
+    let content: app::templates::TemplateContent =
+        serde_json::from_str(&version.content).map_err(AppError::internal)?;
+    let language = NoticeLanguage::parse(&template.language).unwrap_or_default();
+    let notice_type = NoticeType::parse(&template.notice_type).unwrap_or(NoticeType::Decision);
+    let reasons_heading = match language {
+        NoticeLanguage::Fi => "Perustelut",
+        NoticeLanguage::Sv => "Motivering",
+        NoticeLanguage::En => "Reasons",
+    };
+    let body = match &content.reasons {
+        Some(reasons) => format!("{}\n\n{reasons_heading}\n\n{reasons}", content.body),
+        None => content.body.clone(),
+    };
+    let basis_label = match language {
+        NoticeLanguage::Fi => "Muutoksenhakuajan peruste",
+        NoticeLanguage::Sv => "Grund för besvärstiden",
+        NoticeLanguage::En => "Basis of the appeal period",
+    };
+    let appeal_instructions = match (&content.appeal_instructions, &content.appeal_basis) {
+        (Some(text), Some(basis)) => Some(format!("{text}\n\n{basis_label}: {basis}")),
+        (Some(text), None) => Some(text.clone()),
+        (None, Some(basis)) => Some(format!("{basis_label}: {basis}")),
+        (None, None) => None,
+    };
+    let is_decision = notice_type == NoticeType::Decision;
+    let today = crate::local_time::finnish_date(time::OffsetDateTime::now_utc());
+    Ok(NoticeDraft {
+        notice_type,
+        language,
+        title: content.title,
+        body,
+        verifiable: Some(content.verifiable),
+        appeal_days: content.appeal_days,
+        appeal_instructions,
+        decision: app::compose::DecisionDraft {
+            decision_date: is_decision.then(|| today.to_string()),
+            decision_maker: content.decision_maker,
+            contact_person: content.contact_person,
+            contact_details: content.contact_details,
+            ..Default::default()
+        },
+        template: Some(app::templates::TemplateUse {
+            id: template_id,
+            version: template.latest_version,
+        }),
+        replies_allowed: content.replies_allowed,
+        ..empty_draft(id)
+    })
 }
 
 fn empty_recipient() -> RecipientDraft {
@@ -225,7 +221,7 @@ impl DraftService {
             .await
             .map_err(AppError::internal)?;
         let draft = match template {
-            Some(template) => self.started_from_template(actor, id, template).await?,
+            Some(template) => draft_from_template(self.store.as_ref(), actor, id, template).await?,
             None => NoticeDraft {
                 language: settings.default_language,
                 ..empty_draft(id)

@@ -43,7 +43,8 @@ fn plain(body: &str) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+/// Text as HTML text or attribute value.
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

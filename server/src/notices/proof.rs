@@ -32,7 +32,7 @@ pub async fn proof(
 ) -> Response {
     let notice = match openable_notice(&state.documents, &actor, notice_id).await {
         Ok(notice) => notice,
-        Err(response) => return response,
+        Err(error) => return refusal(error),
     };
     let detail = match state.views.detail(&actor, notice_id, false).await {
         Ok(detail) => detail,

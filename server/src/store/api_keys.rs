@@ -21,6 +21,28 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// What one `Idempotency-Key` of a key stands for: the request's hash and, once answered,
+/// the answer.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiRequestRow {
+    pub request_sha256: String,
+    pub response_status: Option<i32>,
+    pub response_body: Option<String>,
+}
+
+/// One entry of an organisation's change feed: a delivery history entry (with its delivery
+/// and notice) or a citizen's reply.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FeedEntry {
+    pub seq: i64,
+    pub occurred_at: Timestamp,
+    pub history_kind: Option<String>,
+    pub history_details: Option<String>,
+    pub reply_id: Option<Uuid>,
+    pub delivery_id: Option<Uuid>,
+    pub notice_id: Option<Uuid>,
+}
+
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
     async fn create_api_key(&self, key: &ApiKeyRow) -> StoreResult<()>;
@@ -36,4 +58,38 @@ pub trait ApiKeyStore: Send + Sync {
         at: Timestamp,
     ) -> StoreResult<bool>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
+
+    /// Claims the key's `idempotency_key` for a request with this hash, unless it is claimed
+    /// already; either way, what the key stands for now.
+    async fn claim_api_request(
+        &self,
+        api_key_id: Uuid,
+        idempotency_key: &str,
+        request_sha256: &str,
+        at: Timestamp,
+    ) -> StoreResult<ApiRequestRow>;
+    /// Keeps the first answer only: a concurrent repeat's answer is dropped.
+    async fn answer_api_request(
+        &self,
+        api_key_id: Uuid,
+        idempotency_key: &str,
+        status: i32,
+        body: &str,
+    ) -> StoreResult<()>;
+    /// Lets go of an unanswered claim (the request was refused), so the key may be used again
+    /// with a corrected body.
+    async fn release_api_request(
+        &self,
+        api_key_id: Uuid,
+        idempotency_key: &str,
+        request_sha256: &str,
+    ) -> StoreResult<()>;
+
+    /// The organisation's change feed after `after`, oldest first.
+    async fn change_feed(
+        &self,
+        organisation_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<FeedEntry>>;
 }

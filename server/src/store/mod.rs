@@ -7,12 +7,14 @@
 
 mod accounts;
 mod api_keys;
+mod batches;
 mod mail;
 mod postgres;
 mod services;
 mod sql;
 mod sql_accounts;
 mod sql_api_keys;
+pub(crate) mod sql_batches;
 mod sql_mail;
 pub(crate) mod sql_proof;
 mod sql_replies;
@@ -31,7 +33,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use accounts::{AccountStore, LinkPurpose, OidcAttempt, PasswordLink};
-pub use api_keys::{ApiKeyRow, ApiKeyStore};
+pub use api_keys::{ApiKeyRow, ApiKeyStore, ApiRequestRow, FeedEntry};
+pub use batches::{Batch, BatchCheck, BatchRowOutcome, BatchRowRecord, BatchStore};
 pub use mail::{
     AcceptedMail, Acknowledgement, AcknowledgementCandidate, InboundMail, MailAcceptance,
     MailSettings, MailSettlement, MailStore, SealedMail, SmtpCredential,
@@ -223,6 +226,8 @@ pub enum JobKind {
     MailAcknowledgement,
     /// Forward a citizen's message as mail to the organisation's replies address.
     ForwardReply,
+    /// Queue one row of a confirmed batch (sending to many) as its notice.
+    ComposeBatchRow,
 }
 
 impl JobKind {
@@ -233,6 +238,7 @@ impl JobKind {
             JobKind::MailReport => "mail_report",
             JobKind::MailAcknowledgement => "mail_acknowledgement",
             JobKind::ForwardReply => "forward_reply",
+            JobKind::ComposeBatchRow => "compose_batch_row",
         }
     }
 }
@@ -859,6 +865,7 @@ pub trait Store:
     + SuomiFiServiceStore
     + TemplateStore
     + ApiKeyStore
+    + BatchStore
 {
     /// A round trip to the database, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -42,6 +42,7 @@ super::sql_accounts::impl_shared_account_store!(PostgresStore);
 super::sql_services::impl_shared_service_store!(PostgresStore);
 super::sql_templates::impl_shared_template_store!(PostgresStore);
 super::sql_api_keys::impl_shared_api_key_store!(PostgresStore);
+super::sql_batches::impl_shared_batch_store!(PostgresStore);
 
 impl super::sql_proof::HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;

@@ -88,6 +88,98 @@ macro_rules! impl_shared_api_key_store {
                     .await?;
                 Ok(())
             }
+
+            async fn claim_api_request(
+                &self,
+                api_key_id: uuid::Uuid,
+                idempotency_key: &str,
+                request_sha256: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<$crate::store::ApiRequestRow> {
+                sqlx::query(
+                    "INSERT INTO api_requests \
+                     (api_key_id, idempotency_key, request_sha256, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .bind(request_sha256)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(sqlx::query_as(
+                    "SELECT request_sha256, response_status, response_body FROM api_requests \
+                     WHERE api_key_id = $1 AND idempotency_key = $2",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn answer_api_request(
+                &self,
+                api_key_id: uuid::Uuid,
+                idempotency_key: &str,
+                status: i32,
+                body: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE api_requests SET response_status = $3, response_body = $4 \
+                     WHERE api_key_id = $1 AND idempotency_key = $2 \
+                     AND response_status IS NULL",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .bind(status)
+                .bind(body)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn release_api_request(
+                &self,
+                api_key_id: uuid::Uuid,
+                idempotency_key: &str,
+                request_sha256: &str,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query(
+                    "DELETE FROM api_requests WHERE api_key_id = $1 AND idempotency_key = $2 \
+                     AND request_sha256 = $3 AND response_status IS NULL",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .bind(request_sha256)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn change_feed(
+                &self,
+                organisation_id: uuid::Uuid,
+                after: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::FeedEntry>> {
+                Ok(sqlx::query_as(
+                    "SELECT f.seq, f.occurred_at, h.kind AS history_kind, \
+                     h.details AS history_details, f.reply_id, \
+                     COALESCE(h.delivery_id, r.delivery_id) AS delivery_id, \
+                     COALESCE(d.notice_id, r.notice_id) AS notice_id \
+                     FROM change_feed f \
+                     LEFT JOIN delivery_history h ON h.id = f.history_id \
+                     LEFT JOIN deliveries d ON d.id = h.delivery_id \
+                     LEFT JOIN citizen_replies r ON r.id = f.reply_id \
+                     WHERE f.organisation_id = $1 AND f.seq > $2 \
+                     ORDER BY f.seq LIMIT $3",
+                )
+                .bind(organisation_id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
         }
     };
 }

@@ -55,6 +55,7 @@ super::sql_accounts::impl_shared_account_store!(SqliteStore);
 super::sql_services::impl_shared_service_store!(SqliteStore);
 super::sql_templates::impl_shared_template_store!(SqliteStore);
 super::sql_api_keys::impl_shared_api_key_store!(SqliteStore);
+super::sql_batches::impl_shared_batch_store!(SqliteStore);
 
 impl super::sql_proof::HasDatabase for SqliteStore {
     type Database = sqlx::Sqlite;

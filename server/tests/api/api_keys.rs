@@ -10,6 +10,7 @@ on_both_backends!(
     an_admin_makes_and_revokes_keys_on_the_admin_page,
     a_notice_is_read_over_the_api_with_a_key_only,
     each_key_has_its_own_pace,
+    a_key_may_be_tied_to_one_of_the_services,
 );
 
 async fn an_api_key_is_shown_once_works_until_revoked(backend: TestBackend) {
@@ -279,4 +280,51 @@ async fn each_key_has_its_own_pace(backend: TestBackend) {
     assert_eq!(problem["type"], "/problems/too-many-requests");
     // Another key of the same organisation is not held up by it.
     assert_eq!(get(calm).await.status(), 404);
+}
+
+async fn a_key_may_be_tied_to_one_of_the_services(backend: TestBackend) {
+    let app = spawn_app(backend).await;
+    let url = app.database.url.clone();
+    let organisation = app.organisation.name.clone();
+    let services = app.store.services(app.organisation.id).await.unwrap();
+    let service = &services[0];
+    let (ok, created) = tiedoksi(
+        &url,
+        &[
+            "api-keys",
+            "create",
+            "--organisation",
+            &organisation,
+            "--name",
+            "Sote",
+            "--service",
+            &service.service_id,
+        ],
+    );
+    assert!(ok, "{created}");
+    let key = app
+        .store
+        .api_keys(app.organisation.id)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(key.service_id, Some(service.id));
+    let (ok, refused) = tiedoksi(
+        &url,
+        &[
+            "api-keys",
+            "create",
+            "--organisation",
+            &organisation,
+            "--name",
+            "Muu",
+            "--service",
+            "no-such-service",
+        ],
+    );
+    assert!(!ok && refused.contains("no Suomi.fi service"), "{refused}");
+    assert_eq!(
+        app.store.api_keys(app.organisation.id).await.unwrap().len(),
+        1
+    );
 }

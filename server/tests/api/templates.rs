@@ -38,7 +38,7 @@ fn template_form<'a>(name: &'a str, title: &'a str, body: &'a str) -> Vec<(&'a s
     ]
 }
 
-async fn add_template(app: &TestApp, name: &str, title: &str, body: &str) -> Uuid {
+pub(crate) async fn add_template(app: &TestApp, name: &str, title: &str, body: &str) -> Uuid {
     let added = post_as(
         app,
         &app.client,

@@ -1,0 +1,219 @@
+//! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a `POST` that creates
+//! names itself, so a case system may repeat it after a lost answer. The same key with the
+//! same body answers as the first time (status and body); with another body it is refused.
+//! Two concurrent requests with one key both run the compose service, whose own idempotency
+//! (the notice's unique key) queues one notice; the first answer kept is the one both return.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::caller::ApiCaller;
+use super::problem::Problem;
+use super::ApiState;
+use crate::store::Timestamp;
+
+const HEADER: &str = "idempotency-key";
+const MAX_CHARS: usize = 128;
+
+/// A caller's `Idempotency-Key`: 1–128 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let fits = !raw.is_empty()
+            && raw.len() <= MAX_CHARS
+            && raw.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+        fits.then(|| Self(raw.to_string()))
+    }
+
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, Problem> {
+        headers
+            .get(HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(Self::parse)
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "idempotency-key-required",
+                    "Idempotency-Key required",
+                )
+                .detail(
+                    "Send `Idempotency-Key` with 1–128 visible ASCII characters, unique per \
+                     notice (a UUID will do), and the same key when you repeat the request.",
+                )
+            })
+    }
+
+    /// The compose service's own key for the notice: a key's notices are its account's, so
+    /// the same text from two keys never collides.
+    pub fn for_notice(&self) -> String {
+        format!("api:{}", self.0)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The request's fingerprint: its JSON re-serialised, so spacing does not count.
+pub fn request_sha256(body: &serde_json::Value) -> String {
+    let canonical = serde_json::to_vec(body).unwrap_or_default();
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An answer given under a key, to give again.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+impl Answer {
+    /// The answer; `replayed` marks one given before.
+    pub fn into_response(self, replayed: bool) -> Response {
+        let location = serde_json::from_str::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|body| {
+                body.get("id")
+                    .and_then(|id| id.as_str().map(str::to_string))
+            })
+            .map(|id| format!("/api/v1/notices/{id}"));
+        let mut response = (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LOCATION, value);
+        }
+        if replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+pub enum Claim {
+    /// Go on: nothing was answered under the key yet.
+    Open,
+    /// The key was answered: give that answer again.
+    Answered(Answer),
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Problem {
+    tracing::error!(%error, "could not keep an idempotency key");
+    Problem::unavailable()
+}
+
+pub async fn claim(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    body: &serde_json::Value,
+) -> Result<Claim, Problem> {
+    let sha256 = request_sha256(body);
+    let row = state
+        .store
+        .claim_api_request(caller.key.id, key.as_str(), &sha256, Timestamp::now())
+        .await
+        .map_err(unavailable)?;
+    if row.request_sha256 != sha256 {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency-Key used for another request",
+        )
+        .detail("This key was sent with another body. Use a new key for a new notice."));
+    }
+    Ok(match (row.response_status, row.response_body) {
+        (Some(status), Some(body)) => Claim::Answered(Answer {
+            status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+            body,
+        }),
+        _ => Claim::Open,
+    })
+}
+
+/// Keeps the answer (the first one, when two raced) and returns what is kept.
+pub async fn answer(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    status: StatusCode,
+    body: &impl Serialize,
+) -> Result<Answer, Problem> {
+    let body = serde_json::to_string(body).map_err(unavailable)?;
+    state
+        .store
+        .answer_api_request(
+            caller.key.id,
+            key.as_str(),
+            i32::from(status.as_u16()),
+            &body,
+        )
+        .await
+        .map_err(unavailable)?;
+    // The claim exists (this request made or saw it), so claiming again only reads it.
+    let kept = state
+        .store
+        .claim_api_request(caller.key.id, key.as_str(), "", Timestamp::now())
+        .await
+        .map_err(unavailable)?;
+    Ok(match (kept.response_status, kept.response_body) {
+        (Some(status), Some(body)) => Answer {
+            status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
+            body,
+        },
+        _ => Answer { status, body },
+    })
+}
+
+/// A refused request leaves its key free, so the corrected request may use it.
+pub async fn release(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    body: &serde_json::Value,
+) {
+    if let Err(error) = state
+        .store
+        .release_api_request(caller.key.id, key.as_str(), &request_sha256(body))
+        .await
+    {
+        tracing::warn!(%error, "could not release an idempotency key");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_visible_ascii() {
+        assert!(IdempotencyKey::parse("3f1c-4a").is_some());
+        assert!(IdempotencyKey::parse("").is_none());
+        assert!(IdempotencyKey::parse(&"a".repeat(129)).is_none());
+        assert!(IdempotencyKey::parse("ä").is_none());
+        assert!(IdempotencyKey::parse("a\tb").is_none());
+    }
+
+    #[test]
+    fn spacing_does_not_change_a_fingerprint_but_content_does() {
+        let a: serde_json::Value = serde_json::from_str(r#"{"a": 1, "b": [1,2]}"#).unwrap();
+        let b: serde_json::Value = serde_json::from_str(r#"{ "a":1,"b":[1, 2] }"#).unwrap();
+        let c: serde_json::Value = serde_json::from_str(r#"{"a": 2, "b": [1,2]}"#).unwrap();
+        assert_eq!(request_sha256(&a), request_sha256(&b));
+        assert_ne!(request_sha256(&a), request_sha256(&c));
+    }
+}
