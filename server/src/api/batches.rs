@@ -206,8 +206,12 @@ pub async fn create(
     State(state): State<ApiState>,
     caller: ApiCaller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return super::notices::body_problem(rejection).into_response(),
+    };
     match send(&state, &caller, &headers, &body).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),

@@ -571,6 +571,7 @@ pub async fn list(
         (status = 401, description = "No live API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Field problems, or the key was used with another body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the key's pace", body = Problem, content_type = "application/problem+json"),
@@ -581,8 +582,12 @@ pub async fn create(
     State(state): State<ApiState>,
     caller: ApiCaller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_problem(rejection).into_response(),
+    };
     match queue(&state, &caller, &headers, &body).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
@@ -633,6 +638,20 @@ async fn queue(
     )
     .await?;
     Ok(answer.into_response(false))
+}
+
+/// A body that could not be read: too large (413) or cut short (400).
+pub(crate) fn body_problem(rejection: axum::extract::rejection::BytesRejection) -> Problem {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Too large",
+        )
+        .detail("The body is larger than the API takes.")
+    } else {
+        Problem::bad_request(rejection.body_text())
+    }
 }
 
 /// The body as JSON: 415 when it says it is something else, 400 when it is not JSON at all.
@@ -755,7 +774,7 @@ async fn hand_out(
         (status = 200, description = "Queued again; the notice as it is now", body = ApiNotice),
         (status = 401, description = "No live API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delivery in the key's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "It does not need attention", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It does not need attention", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the key's pace", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -770,7 +789,7 @@ pub async fn retry(
         .views
         .retry_delivery(&caller.actor, id)
         .await
-        .map_err(|error| Problem::from_app_error(error, caller.locale))?;
+        .map_err(|error| state_conflict(error, &caller))?;
     current(&state, &caller, notice_id).await
 }
 
@@ -787,7 +806,7 @@ pub async fn retry(
         (status = 200, description = "The re-serve is queued; the notice as it is now", body = ApiNotice),
         (status = 401, description = "No live API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delivery in the key's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "It was not flagged as unacknowledged", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It was not flagged as unacknowledged", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the key's pace", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -802,8 +821,20 @@ pub async fn reserve_on_paper(
         .views
         .reserve_on_paper(&caller.actor, id)
         .await
-        .map_err(|error| Problem::from_app_error(error, caller.locale))?;
+        .map_err(|error| state_conflict(error, &caller))?;
     current(&state, &caller, notice_id).await
+}
+
+/// An action the delivery's state does not allow now is a conflict with that state (409),
+/// its field problem saying which.
+fn state_conflict(error: app::error::AppError, caller: &ApiCaller) -> Problem {
+    let mut problem = Problem::from_app_error(error, caller.locale);
+    if problem.status == StatusCode::UNPROCESSABLE_ENTITY.as_u16() {
+        problem.status = StatusCode::CONFLICT.as_u16();
+        problem.kind = "/problems/conflict".into();
+        problem.title = "Not in a state that allows this".into();
+    }
+    problem
 }
 
 async fn own_delivery(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result<Delivery, Problem> {
@@ -825,4 +856,42 @@ async fn current(
         .await?
         .map(Json)
         .ok_or_else(|| Problem::not_found("notice"))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, Bytes};
+    use axum::extract::rejection::BytesRejection;
+    use axum::http::Request;
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_a_problem_not_a_bare_status() {
+        let router = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::post(|body: Result<Bytes, BytesRejection>| async move {
+                    match body {
+                        Ok(_) => "read".into_response(),
+                        Err(rejection) => super::body_problem(rejection).into_response(),
+                    }
+                }),
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(16));
+        let send = |bytes: usize| {
+            router.clone().oneshot(
+                Request::post("/")
+                    .body(Body::from(vec![b'x'; bytes]))
+                    .unwrap(),
+            )
+        };
+        let refused = send(17).await.unwrap();
+        assert_eq!(refused.status(), 413);
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(send(16).await.unwrap().status(), 200);
+    }
 }

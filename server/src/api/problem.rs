@@ -121,10 +121,6 @@ impl Problem {
         .detail(format!("At most {max_mb} MB."))
     }
 
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", "Conflict").detail(detail)
-    }
-
     /// Validation problems, each with its field, code and a sentence in `locale`.
     pub fn invalid(problems: &[FieldProblem], locale: Locale) -> Self {
         let mut problem = Self::new(

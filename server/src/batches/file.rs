@@ -429,6 +429,45 @@ mod tests {
     }
 
     #[test]
+    fn an_xlsx_sheet_reads_like_csv_and_keeps_a_postal_codes_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vastaanottajat.xlsx");
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (column, header) in ["Tunnus", "Nimi", "Postinumero", "Muistiinpano"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(0, column as u16, *header).unwrap();
+        }
+        sheet.write_string(1, 0, "150680-9039").unwrap();
+        sheet.write_string(1, 1, "Maija").unwrap();
+        // Typed as a number, as Excel keeps 00100 unless told otherwise.
+        sheet.write_number(1, 2, 100.0).unwrap();
+        sheet.write_string(3, 0, "1234567-1").unwrap();
+        sheet.write_string(3, 1, "Yritys Oy").unwrap();
+        workbook.save(&path).unwrap();
+
+        let mut rows = Vec::new();
+        let header = read_xlsx(&path, |row| {
+            rows.push(row);
+            true
+        })
+        .unwrap();
+        assert_eq!(header.ignored, vec!["Muistiinpano".to_string()]);
+        assert_eq!(rows.len(), 2, "the empty third row is no recipient");
+        assert_eq!(rows[0].get(Column::ZipCode), Some("00100"));
+        assert_eq!(rows[1].row_number, 4);
+        assert_eq!(rows[1].get(Column::Name), Some("Yritys Oy"));
+
+        std::fs::write(dir.path().join("rikki.xlsx"), b"not a zip").unwrap();
+        assert_eq!(
+            read_xlsx(&dir.path().join("rikki.xlsx"), |_| true).unwrap_err(),
+            FileProblem::Unreadable { row: 1 }
+        );
+    }
+
+    #[test]
     fn file_kinds_go_by_name() {
         assert_eq!(FileKind::of("vastaanottajat.CSV"), Some(FileKind::Csv));
         assert_eq!(FileKind::of("lista.xlsx"), Some(FileKind::Xlsx));

@@ -537,7 +537,7 @@ async fn delivery_actions_and_downloads_keep_to_the_organisation(backend: TestBa
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 422, "{action}");
+        assert_eq!(response.status(), 409, "{action}");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["errors"][0]["field"], "delivery_id", "{action}");
     }
