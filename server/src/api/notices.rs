@@ -783,14 +783,7 @@ pub async fn retry(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ApiNotice>, Problem> {
-    let id = parse_id(&id, "delivery")?;
-    let notice_id = own_delivery(&state, &caller, id).await?.notice_id;
-    state
-        .views
-        .retry_delivery(&caller.actor, id)
-        .await
-        .map_err(|error| state_conflict(error, &caller))?;
-    current(&state, &caller, notice_id).await
+    act(&state, &caller, &id, DeliveryAct::Retry).await
 }
 
 /// Re-serve a delivery on paper.
@@ -815,14 +808,34 @@ pub async fn reserve_on_paper(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ApiNotice>, Problem> {
-    let id = parse_id(&id, "delivery")?;
-    let notice_id = own_delivery(&state, &caller, id).await?.notice_id;
-    state
-        .views
-        .reserve_on_paper(&caller.actor, id)
-        .await
-        .map_err(|error| state_conflict(error, &caller))?;
-    current(&state, &caller, notice_id).await
+    act(&state, &caller, &id, DeliveryAct::ReserveOnPaper).await
+}
+
+enum DeliveryAct {
+    Retry,
+    ReserveOnPaper,
+}
+
+/// One of the notice page's actions on a delivery of the key's organisation; the notice as
+/// it is afterwards.
+async fn act(
+    state: &ApiState,
+    caller: &ApiCaller,
+    raw_id: &str,
+    action: DeliveryAct,
+) -> Result<Json<ApiNotice>, Problem> {
+    let id = parse_id(raw_id, "delivery")?;
+    let notice_id = own_delivery(state, caller, id).await?.notice_id;
+    let done = match action {
+        DeliveryAct::Retry => state.views.retry_delivery(&caller.actor, id).await,
+        DeliveryAct::ReserveOnPaper => state
+            .views
+            .reserve_on_paper(&caller.actor, id)
+            .await
+            .map(|_| ()),
+    };
+    done.map_err(|error| state_conflict(error, caller))?;
+    current(state, caller, notice_id).await
 }
 
 /// An action the delivery's state does not allow now is a conflict with that state (409),

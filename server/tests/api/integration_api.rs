@@ -29,6 +29,15 @@ async fn key(app: &TestApp, name: &str) -> String {
         .secret
 }
 
+/// A key of another organisation.
+async fn foreign_key(app: &TestApp) -> String {
+    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
+    tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
+        .await
+        .unwrap()
+        .secret
+}
+
 /// The compose page's draft as the API takes it (the key travels in the header).
 fn api_notice(case: &str, recipients: Vec<Value>) -> Value {
     let mut body = draft("unused", recipients);
@@ -392,11 +401,7 @@ async fn notices_are_listed_a_page_at_a_time(backend: TestBackend) {
     assert_eq!(status, 400);
 
     // Another organisation's key lists nothing of ours.
-    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
-    let theirs = tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
-        .await
-        .unwrap()
-        .secret;
+    let theirs = foreign_key(&app).await;
     let (_, foreign) = get_json(&app, &theirs, "/api/v1/notices").await;
     assert_eq!(foreign["notices"].as_array().unwrap().len(), 0);
 }
@@ -474,11 +479,7 @@ async fn the_change_feed_resumes_from_its_cursor(backend: TestBackend) {
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "cursor");
     // Another organisation sees none of it.
-    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
-    let theirs = tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
-        .await
-        .unwrap()
-        .secret;
+    let theirs = foreign_key(&app).await;
     let (_, foreign) = get_json(&app, &theirs, "/api/v1/events").await;
     assert_eq!(foreign["events"].as_array().unwrap().len(), 0);
 }
@@ -542,11 +543,7 @@ async fn delivery_actions_and_downloads_keep_to_the_organisation(backend: TestBa
         assert_eq!(problem["errors"][0]["field"], "delivery_id", "{action}");
     }
 
-    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
-    let theirs = tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
-        .await
-        .unwrap()
-        .secret;
+    let theirs = foreign_key(&app).await;
     let (status, _) = get_json(
         &app,
         &theirs,
@@ -741,11 +738,7 @@ async fn a_batch_over_the_api_queues_every_row_or_none(backend: TestBackend) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(notice_count(&app).await, 5);
-    let other = app.store.create_organisation("Toinen kunta").await.unwrap();
-    let theirs = tiedoksi::api::keys::create_key(&app.store, other.id, "Toinen", "test")
-        .await
-        .unwrap()
-        .secret;
+    let theirs = foreign_key(&app).await;
     let (status, _) = get_json(&app, &theirs, &format!("/api/v1/batches/{id}")).await;
     assert_eq!(status, 404);
 }
