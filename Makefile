@@ -24,6 +24,7 @@ bench: tools
 	cargo bench -p server --bench paper_letter
 	cargo bench -p server --bench delivery_pipeline
 	cargo bench -p server --bench batch_throughput
+	cargo bench -p server --bench fresh_start
 	scripts/bundle-size.sh
 
 tools:
