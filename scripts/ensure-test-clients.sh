@@ -5,12 +5,13 @@
 set -euo pipefail
 
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/tiedoksi/smtp-test-venv"
-PACKAGE="aiosmtpd==1.4.6"
+# aiosmtpd receives the bridge's reports; prometheus_client parses /metrics in its test.
+PACKAGES="aiosmtpd==1.4.6 prometheus_client==0.21.1"
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-  echo "==> installing $PACKAGE into $VENV" >&2
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiosmtpd, prometheus_client" 2>/dev/null; then
+  echo "==> installing $PACKAGES into $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$PACKAGE"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PACKAGES
 fi
 
 if ! command -v swaks >/dev/null; then

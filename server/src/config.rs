@@ -40,6 +40,9 @@ pub struct Config {
     /// `TIEDOKSI_API_REQUESTS_PER_MINUTE` (600): requests one API key may make a minute;
     /// more get 429 with `Retry-After`.
     pub api_requests_per_minute: u32,
+    /// `TIEDOKSI_METRICS_ADDR`: where `GET /metrics` (Prometheus text) listens, apart from the
+    /// public port; unset: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub pdf: PdfConfig,
     pub login: LoginPolicy,
     /// `TIEDOKSI_TRUST_FORWARDED_FOR`: take the client address from `X-Forwarded-For` (only
@@ -285,6 +288,13 @@ impl Config {
                 .clamp(1, 100_000) as u32,
             api_requests_per_minute: parse("TIEDOKSI_API_REQUESTS_PER_MINUTE", 600)?
                 .clamp(1, 1_000_000) as u32,
+            metrics_addr: match get("TIEDOKSI_METRICS_ADDR") {
+                Some(addr) => Some(addr.parse().map_err(|e| ConfigError {
+                    name: "TIEDOKSI_METRICS_ADDR",
+                    reason: format!("{e}"),
+                })?),
+                None => None,
+            },
             pdf: PdfConfig {
                 worker: get("TIEDOKSI_PDF_WORKER"),
                 memory_mb: parse("TIEDOKSI_PDF_MEMORY_MB", 1024)?.clamp(256, 65_536) as u64,

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod health;
 pub mod language;
 pub mod local_time;
+pub mod metrics;
 pub mod notices;
 pub mod pdf;
 pub mod pdf_worker;

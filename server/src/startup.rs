@@ -89,6 +89,8 @@ pub struct Application {
     mail_acknowledgements: MailAcknowledgements,
     forward_replies: ForwardReplies,
     batches: crate::batches::BatchService,
+    /// Present when `TIEDOKSI_METRICS_ADDR` is set.
+    metrics: Option<TcpListener>,
 }
 
 /// The configured data key (and earlier ones): given directly, or read from its file — or,
@@ -122,6 +124,13 @@ impl Application {
         let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
+        let metrics = match config.metrics_addr {
+            Some(metrics_address) => {
+                crate::metrics::handle();
+                Some(TcpListener::bind(metrics_address).await?)
+            }
+            None => None,
+        };
         let (configured_client, simulator) = suomifi_client(&config).await?;
         let data_key = configured_keys(&config, fresh_database)?;
         let suomifi_services = Arc::new(SuomiFiServices::new(
@@ -269,6 +278,7 @@ impl Application {
             mail_acknowledgements,
             forward_replies,
             batches,
+            metrics,
         })
     }
 
@@ -316,6 +326,13 @@ impl Application {
 
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
+    }
+
+    /// Where `/metrics` listens, when it does.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// Set only on the start that created the first admin.
@@ -399,6 +416,14 @@ impl Application {
                 .run_rotation(PASSWORD_ROTATION_INTERVAL, worker_stopped.clone()),
         );
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
+        let metrics = self.metrics.map(|listener| {
+            let router = crate::metrics::router(self.store.clone());
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            })
+        });
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -406,6 +431,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         cleanup.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         let _ = stop_worker.send(true);
         if let Some(smtp) = smtp {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(30), smtp).await;
@@ -894,6 +922,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(batch_pages)
         .merge(audit_export)
         .merge(pages)
+        .route_layer(from_fn(crate::metrics::track_requests))
         .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))
         .layer(from_fn_with_state(

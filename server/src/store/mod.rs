@@ -307,6 +307,8 @@ pub trait JobQueue: Send + Sync {
     ) -> StoreResult<bool>;
     async fn job(&self, id: Uuid) -> StoreResult<Option<Job>>;
     async fn job_counts(&self) -> StoreResult<JobCounts>;
+    /// When the longest-waiting due job became due, if any job is pending.
+    async fn oldest_pending_job(&self) -> StoreResult<Option<Timestamp>>;
 }
 
 /// A notice as composed, with one delivery per recipient. Personal data arrives sealed.

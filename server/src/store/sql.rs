@@ -508,6 +508,17 @@ macro_rules! impl_shared_job_queue {
                 }
                 Ok(counts)
             }
+
+            async fn oldest_pending_job(
+                &self,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Timestamp>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT run_after FROM outbox_jobs WHERE state = 'pending' \
+                     ORDER BY run_after LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?)
+            }
         }
 
         impl $store {

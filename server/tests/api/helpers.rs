@@ -129,6 +129,8 @@ pub struct TestApp {
     /// The SMTP bridge, when the test turned it on, and the certificate its STARTTLS shows.
     pub smtp_address: Option<SocketAddr>,
     pub smtp_certificate: Option<String>,
+    /// `/metrics`' own listener, when the test turned it on.
+    pub metrics_address: Option<SocketAddr>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -164,6 +166,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let passwords_checked = application.passwords_checked();
     let smtp_address = application.smtp_address();
     let smtp_certificate = application.smtp_certificate_pem();
+    let metrics_address = application.metrics_address();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -195,6 +198,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         blob_dir,
         smtp_address,
         smtp_certificate,
+        metrics_address,
         _shutdown: shutdown,
     }
 }

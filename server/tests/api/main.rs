@@ -16,6 +16,7 @@ mod integration_api;
 mod legal;
 mod lists;
 mod login;
+mod metrics;
 mod notices;
 mod oidc;
 mod security;

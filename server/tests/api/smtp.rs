@@ -337,7 +337,7 @@ async fn a_mail_answered_250_survives_a_kill(backend: TestBackend) {
 }
 
 /// The Python that has the test tools from PyPI (`scripts/ensure-test-clients.sh`).
-fn test_python() -> std::path::PathBuf {
+pub(crate) fn test_python() -> std::path::PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
