@@ -235,14 +235,15 @@ async fn rotate_data_key(batch: i64) -> anyhow::Result<()> {
     tiedoksi::telemetry::init(config.json_logs);
     let report = tiedoksi::rotation::rotate(&config, batch).await?;
     println!(
-        "re-sealed {} deliveries, {} drafts, {} replies, {} mails and {} Suomi.fi services under key {} ({} deliveries were already under it)",
+        "re-sealed {} deliveries, {} drafts, {} replies, {} mails and {} Suomi.fi services under key {} ({} deliveries were already under it), and {} rows of batches waiting to be sent",
         report.resealed,
         report.drafts_resealed,
         report.replies_resealed,
         report.mails_resealed,
         report.services_resealed,
         report.key_id,
-        report.already_current
+        report.already_current,
+        report.batch_rows_resealed
     );
     Ok(())
 }

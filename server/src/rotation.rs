@@ -15,6 +15,7 @@ use crate::store::{self, SealedDelivery, Store};
 pub struct RotationReport {
     pub resealed: u64,
     pub drafts_resealed: u64,
+    pub batch_rows_resealed: u64,
     pub replies_resealed: u64,
     pub mails_resealed: u64,
     pub services_resealed: u64,
@@ -131,28 +132,17 @@ async fn reseal_drafts(
     batch: i64,
     report: &mut RotationReport,
 ) -> anyhow::Result<()> {
-    let mut after = None;
-    loop {
-        let rows = store.sealed_drafts(after, batch).await?;
-        let Some((last, _)) = rows.last() else {
-            return Ok(());
-        };
-        after = Some(*last);
-        for (id, sealed) in rows {
-            if keys.is_current(&sealed) {
-                continue;
-            }
-            let content = keys.open(Column::Draft, &sealed).map_err(|_| {
-                anyhow::anyhow!("draft {id} opens with none of the configured data keys")
-            })?;
-            if store
-                .reseal_draft(id, &sealed, &keys.seal(Column::Draft, &content))
-                .await?
-            {
-                report.drafts_resealed += 1;
-            }
-        }
-    }
+    report.drafts_resealed += reseal_rows(
+        keys,
+        Column::Draft,
+        "draft",
+        async |after| store.sealed_drafts(after, batch).await,
+        async |id, previous: Vec<u8>, resealed: Vec<u8>| {
+            store.reseal_draft(id, &previous, &resealed).await
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Rows of batches not queued yet (sending to many): their recipients.
@@ -162,25 +152,45 @@ async fn reseal_batch_rows(
     batch: i64,
     report: &mut RotationReport,
 ) -> anyhow::Result<()> {
+    report.batch_rows_resealed += reseal_rows(
+        keys,
+        Column::BatchRecipient,
+        "batch row",
+        async |after| store.sealed_batch_rows(after, batch).await,
+        async |id, previous: Vec<u8>, resealed: Vec<u8>| {
+            store.reseal_batch_row(id, &previous, &resealed).await
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Re-seals one sealed column, a page at a time in id order, under the current key; how many
+/// were re-sealed (a value changed meanwhile is left to its writer).
+async fn reseal_rows(
+    keys: &DataKeys,
+    column: Column,
+    what: &str,
+    page: impl AsyncFn(Option<uuid::Uuid>) -> store::StoreResult<Vec<(uuid::Uuid, Vec<u8>)>>,
+    reseal: impl AsyncFn(uuid::Uuid, Vec<u8>, Vec<u8>) -> store::StoreResult<bool>,
+) -> anyhow::Result<u64> {
+    let mut resealed = 0;
     let mut after = None;
     loop {
-        let rows = store.sealed_batch_rows(after, batch).await?;
+        let rows = page(after).await?;
         let Some((last, _)) = rows.last() else {
-            return Ok(());
+            return Ok(resealed);
         };
         after = Some(*last);
         for (id, sealed) in rows {
             if keys.is_current(&sealed) {
                 continue;
             }
-            let content = keys.open(Column::BatchRecipient, &sealed).map_err(|_| {
-                anyhow::anyhow!("batch row {id} opens with none of the configured data keys")
+            let content = keys.open(column, &sealed).map_err(|_| {
+                anyhow::anyhow!("{what} {id} opens with none of the configured data keys")
             })?;
-            if store
-                .reseal_batch_row(id, &sealed, &keys.seal(Column::BatchRecipient, &content))
-                .await?
-            {
-                report.drafts_resealed += 1;
+            if reseal(id, sealed, keys.seal(column, &content)).await? {
+                resealed += 1;
             }
         }
     }

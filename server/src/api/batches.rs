@@ -6,16 +6,16 @@ use app::compose::FieldProblem;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::caller::ApiCaller;
-use super::idempotency::{Claim, IdempotencyKey};
-use super::notices::{json_body, parse_fields, NewNotice, NewRecipient};
-use super::problem::{problem_code, FieldError, Problem};
+use super::idempotency::IdempotencyKey;
+use super::notices::{NewNotice, NewRecipient};
+use super::problem::{field_errors, FieldError, Problem};
 use super::ApiState;
 use crate::batches::{InputRow, NewBatch};
 
@@ -100,25 +100,6 @@ pub struct ApiBatch {
     pub counts: serde_json::Value,
     /// Problems of the common notice, and of each bad row as `rows[<index>].<field>`.
     pub errors: Vec<FieldError>,
-}
-
-fn field_errors(
-    problems: &[FieldProblem],
-    prefix: &str,
-    locale: app::i18n::Locale,
-) -> Vec<FieldError> {
-    problems
-        .iter()
-        .map(|found| FieldError {
-            field: if prefix.is_empty() {
-                found.field.clone()
-            } else {
-                format!("{prefix}.{}", found.field)
-            },
-            code: problem_code(&found.problem),
-            message: app::compose::problem_text(locale, &found.problem),
-        })
-        .collect()
 }
 
 async fn read_batch(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result<ApiBatch, Problem> {
@@ -208,65 +189,37 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return super::notices::body_problem(rejection).into_response(),
-    };
-    match send(&state, &caller, &headers, &body).await {
-        Ok(response) => response,
-        Err(problem) => problem.into_response(),
-    }
-}
-
-async fn send(
-    state: &ApiState,
-    caller: &ApiCaller,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Problem> {
-    let key = IdempotencyKey::from_headers(headers)?;
-    let value = json_body(headers, body)?;
-    let request: NewBatchRequest = parse_fields(value.clone())?;
-    if request.rows.len() > MAX_ROWS {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Too many rows",
-        )
-        .detail(format!(
-            "At most {MAX_ROWS} rows a request; send the rest as another batch."
-        )));
-    }
-    if !request.notice.recipients.is_empty() {
-        return Err(Problem::invalid(
-            &[FieldProblem::new(
-                "notice.recipients",
-                app::compose::Problem::TooMany { max: 0 },
-            )],
-            caller.locale,
-        ));
-    }
-    let claimed = super::idempotency::claim(state, caller, &key, &value).await?;
-    if let Claim::Answered(answer) = claimed {
-        return Ok(answer.into_response(true));
-    }
-    let rows_sha256 = super::idempotency::request_sha256(&value["rows"]);
-    let outcome = check_and_queue(state, caller, &key, request, rows_sha256).await;
-    let (status, batch) = match outcome {
-        Ok(done) => done,
-        Err(problem) => {
-            super::idempotency::release(state, caller, &key, &value).await;
-            return Err(problem);
-        }
-    };
-    let answer = super::idempotency::answer(state, caller, &key, status, &batch).await?;
-    let mut response = answer.into_response(false);
-    if let Ok(location) = format!("/api/v1/batches/{}", batch.id).parse() {
-        response
-            .headers_mut()
-            .insert(axum::http::header::LOCATION, location);
-    }
-    Ok(response)
+    super::idempotency::create_once(
+        &state,
+        &caller,
+        &headers,
+        body,
+        "/api/v1/batches",
+        async |request: NewBatchRequest, key: &IdempotencyKey, value: &serde_json::Value| {
+            if request.rows.len() > MAX_ROWS {
+                return Err(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    "Too many rows",
+                )
+                .detail(format!(
+                    "At most {MAX_ROWS} rows a request; send the rest as another batch."
+                )));
+            }
+            if !request.notice.recipients.is_empty() {
+                return Err(Problem::invalid(
+                    &[FieldProblem::new(
+                        "notice.recipients",
+                        app::compose::Problem::TooMany { max: 0 },
+                    )],
+                    caller.locale,
+                ));
+            }
+            let rows_sha256 = super::idempotency::request_sha256(&value["rows"]);
+            check_and_queue(&state, &caller, key, request, rows_sha256).await
+        },
+    )
+    .await
 }
 
 async fn check_and_queue(

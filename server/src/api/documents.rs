@@ -100,7 +100,6 @@ pub async fn upload(
     {
         Ok(upload) => (
             StatusCode::CREATED,
-            [(header::LOCATION, format!("/api/v1/documents/{}", upload.id))],
             Json(ApiDocument {
                 id: upload.id,
                 filename: upload.filename,

@@ -4,8 +4,11 @@
 //! Two concurrent requests with one key both run the compose service, whose own idempotency
 //! (the notice's unique key) queues one notice; the first answer kept is the one both return.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -75,15 +78,16 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The answer; `replayed` marks one given before.
-    pub fn into_response(self, replayed: bool) -> Response {
+    /// The answer, `Location` the created thing's place under `collection`; `replayed` marks
+    /// one given before.
+    pub fn into_response(self, replayed: bool, collection: &str) -> Response {
         let location = serde_json::from_str::<serde_json::Value>(&self.body)
             .ok()
             .and_then(|body| {
                 body.get("id")
                     .and_then(|id| id.as_str().map(str::to_string))
             })
-            .map(|id| format!("/api/v1/notices/{id}"));
+            .map(|id| format!("{collection}/{id}"));
         let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -109,6 +113,38 @@ pub enum Claim {
     Open,
     /// The key was answered: give that answer again.
     Answered(Answer),
+}
+
+/// A creating `POST`: the body read as `T`, the key claimed, `create` run (its refusal frees
+/// the key), its answer kept and given again to every repeat.
+pub async fn create_once<T: DeserializeOwned, R: Serialize>(
+    state: &ApiState,
+    caller: &ApiCaller,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    collection: &str,
+    create: impl AsyncFnOnce(T, &IdempotencyKey, &serde_json::Value) -> Result<(StatusCode, R), Problem>,
+) -> Response {
+    let answered = async {
+        let body = body.map_err(super::body::body_problem)?;
+        let key = IdempotencyKey::from_headers(headers)?;
+        let value = super::body::json_body(headers, &body)?;
+        let request: T = super::body::parse_fields(value.clone())?;
+        if let Claim::Answered(answer) = claim(state, caller, &key, &value).await? {
+            return Ok(answer.into_response(true, collection));
+        }
+        match create(request, &key, &value).await {
+            Ok((status, created)) => Ok(answer(state, caller, &key, status, &created)
+                .await?
+                .into_response(false, collection)),
+            Err(problem) => {
+                release(state, caller, &key, &value).await;
+                Err(problem)
+            }
+        }
+    }
+    .await;
+    answered.unwrap_or_else(|problem: Problem| problem.into_response())
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Problem {

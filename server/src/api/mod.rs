@@ -4,6 +4,7 @@
 //! a page at `/api/v1/reference`).
 
 pub mod batches;
+pub mod body;
 pub mod caller;
 pub mod documents;
 pub mod events;

@@ -12,8 +12,8 @@ use app::domain::notice::{NoticeLanguage, NoticeType, PostalAddress, RecipientRo
 use app::notices::ssr::NoticesBackend;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::ApiCaller;
-use super::idempotency::{Claim, IdempotencyKey};
+use super::idempotency::IdempotencyKey;
 use super::problem::Problem;
 use super::ApiState;
 use crate::audit::{AuditAction, AuditEntry};
@@ -584,37 +584,31 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return body_problem(rejection).into_response(),
-    };
-    match queue(&state, &caller, &headers, &body).await {
-        Ok(response) => response,
-        Err(problem) => problem.into_response(),
-    }
+    super::idempotency::create_once(
+        &state,
+        &caller,
+        &headers,
+        body,
+        "/api/v1/notices",
+        async |request: NewNotice, key: &IdempotencyKey, _: &serde_json::Value| {
+            queue(&state, &caller, key, request).await
+        },
+    )
+    .await
 }
 
 async fn queue(
     state: &ApiState,
     caller: &ApiCaller,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, Problem> {
-    let idempotency_key = IdempotencyKey::from_headers(headers)?;
-    let value = json_body(headers, body)?;
-    let request: NewNotice = parse_fields(value.clone())?;
-    let claimed = super::idempotency::claim(state, caller, &idempotency_key, &value).await?;
-    if let Claim::Answered(answer) = claimed {
-        return Ok(answer.into_response(true));
-    }
-    let draft = request.into_draft(&idempotency_key, caller.key.service_id);
-    let queued = match state.compose.compose(&caller.actor, draft).await {
-        Ok(queued) => queued,
-        Err(error) => {
-            super::idempotency::release(state, caller, &idempotency_key, &value).await;
-            return Err(Problem::from_app_error(error, caller.locale));
-        }
-    };
+    key: &IdempotencyKey,
+    request: NewNotice,
+) -> Result<(StatusCode, ApiNotice), Problem> {
+    let draft = request.into_draft(key, caller.key.service_id);
+    let queued = state
+        .compose
+        .compose(&caller.actor, draft)
+        .await
+        .map_err(|error| Problem::from_app_error(error, caller.locale))?;
     let mut notice = read_notice(state, caller, queued.notice_id)
         .await?
         .ok_or_else(Problem::unavailable)?;
@@ -629,66 +623,7 @@ async fn queue(
                 .unwrap_or_default(),
         })
         .collect();
-    let answer = super::idempotency::answer(
-        state,
-        caller,
-        &idempotency_key,
-        StatusCode::CREATED,
-        &notice,
-    )
-    .await?;
-    Ok(answer.into_response(false))
-}
-
-/// A body that could not be read: too large (413) or cut short (400).
-pub(crate) fn body_problem(rejection: axum::extract::rejection::BytesRejection) -> Problem {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Too large",
-        )
-        .detail("The body is larger than the API takes.")
-    } else {
-        Problem::bad_request(rejection.body_text())
-    }
-}
-
-/// The body as JSON: 415 when it says it is something else, 400 when it is not JSON at all.
-pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, Problem> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !(media.eq_ignore_ascii_case("application/json")
-        || media.to_ascii_lowercase().ends_with("+json"))
-    {
-        return Err(Problem::unsupported_media_type("application/json"));
-    }
-    serde_json::from_slice(body)
-        .map_err(|error| Problem::bad_request(format!("The body is not JSON: {error}.")))
-}
-
-/// The JSON as the request type; a field of the wrong shape is a field problem.
-pub(crate) fn parse_fields<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let field = error.path().to_string();
-        let mut problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "The request has problems",
-        )
-        .detail("Nothing was changed. See `errors`.");
-        problem.errors = vec![super::problem::FieldError {
-            field: if field == "." { String::new() } else { field },
-            code: "malformed".into(),
-            message: error.inner().to_string(),
-        }];
-        problem
-    })
+    Ok((StatusCode::CREATED, notice))
 }
 
 /// Download a notice's paper letter.
@@ -887,7 +822,7 @@ mod tests {
                 axum::routing::post(|body: Result<Bytes, BytesRejection>| async move {
                     match body {
                         Ok(_) => "read".into_response(),
-                        Err(rejection) => super::body_problem(rejection).into_response(),
+                        Err(rejection) => crate::api::body::body_problem(rejection).into_response(),
                     }
                 }),
             )

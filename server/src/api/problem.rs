@@ -2,7 +2,7 @@
 //! `title`, `status`, `detail`, and for validation an `errors` list of `{field, code,
 //! message}` with the same field codes the pages translate.
 
-use app::compose::{problem_text, FieldProblem};
+use app::compose::FieldProblem;
 use app::error::AppError;
 use app::i18n::Locale;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -48,6 +48,27 @@ pub fn problem_code(problem: &app::compose::Problem) -> String {
         },
         _ => "invalid".into(),
     }
+}
+
+/// Field problems as the API names them: under `prefix` (`rows[3]`), with their code and a
+/// sentence in `locale`.
+pub fn field_errors(
+    problems: &[FieldProblem],
+    prefix: &str,
+    locale: app::i18n::Locale,
+) -> Vec<FieldError> {
+    problems
+        .iter()
+        .map(|found| FieldError {
+            field: if prefix.is_empty() {
+                found.field.clone()
+            } else {
+                format!("{prefix}.{}", found.field)
+            },
+            code: problem_code(&found.problem),
+            message: app::compose::problem_text(locale, &found.problem),
+        })
+        .collect()
 }
 
 impl Problem {
@@ -129,14 +150,7 @@ impl Problem {
             "The request has problems",
         )
         .detail("Nothing was changed. See `errors`.");
-        problem.errors = problems
-            .iter()
-            .map(|found| FieldError {
-                field: found.field.clone(),
-                code: problem_code(&found.problem),
-                message: problem_text(locale, &found.problem),
-            })
-            .collect();
+        problem.errors = field_errors(problems, "", locale);
         problem
     }
 

@@ -31,8 +31,6 @@ use crate::store::{delivery_settings, Batch, BatchCheck, BatchRowRecord, Store, 
 
 /// Rows written per transaction during the dry run.
 const ROWS_PER_WRITE: usize = 500;
-/// With more recipients than this the page points out public notice (HL 55 §).
-pub const PUBLIC_NOTICE_HINT_OVER: i64 = 30;
 
 #[derive(Clone)]
 pub struct BatchService {

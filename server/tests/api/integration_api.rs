@@ -723,6 +723,10 @@ async fn a_batch_over_the_api_queues_every_row_or_none(backend: TestBackend) {
     assert_eq!(again.status(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let id = batch["id"].as_str().unwrap();
+    assert_eq!(
+        again.headers()["location"],
+        format!("/api/v1/batches/{id}").as_str()
+    );
     let started = std::time::Instant::now();
     loop {
         let (status, now) = get_json(&app, &key, &format!("/api/v1/batches/{id}")).await;
