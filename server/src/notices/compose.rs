@@ -649,29 +649,22 @@ impl ComposeService {
             return Err(strip(problems.0));
         }
         let today = ymd(sending_day());
-        let facts = RecipientFacts {
-            has_identity_code: id.is_some(),
-            is_minor: matches!(&id, Some(RecipientId::Person(code)) if code.is_minor_on(today)),
-            address_protected: recipient.address_protected,
-            content_not_for_others: recipient.content_not_for_others,
-            mailbox_active: None,
+        let Some((_, decision)) = decide_recipient(
+            recipient,
+            &id,
+            address.as_ref(),
+            None,
+            verifiable,
+            settings,
+            today,
+            &|name: &str| name.to_string(),
+            &mut problems,
+        ) else {
+            return Err(problems.0);
         };
-        let decision = match decide(recipient.mode, &facts) {
-            Ok(decision) => decision,
-            Err(refusal) => return Err(vec![FieldProblem::new("mode", Problem::Channel(refusal))]),
-        };
-        let forwarded = decision.paper_addressee == PaperAddressee::OrganisationForwarding;
-        if paper_possible(decision.mode) || verifiable {
-            if forwarded && settings.forwarding_address.is_none() {
-                problems.add("address_protected", Problem::ForwardingAddressNotSet);
-            } else if !forwarded && address.is_none() {
-                problems.add("address", Problem::AddressRequired);
-            }
+        if !problems.is_empty() {
+            return Err(problems.0);
         }
-        problems.into_result().map_err(|error| match error {
-            AppError::Invalid(found) => found,
-            _ => Vec::new(),
-        })?;
         Ok((decision.mode, id))
     }
 
@@ -819,31 +812,19 @@ impl ComposeService {
                 }
                 _ => (None, false),
             };
-            let facts = RecipientFacts {
-                has_identity_code: id.is_some(),
-                is_minor: matches!(&id, Some(RecipientId::Person(code)) if code.is_minor_on(today)),
-                address_protected: recipient.address_protected,
-                content_not_for_others: recipient.content_not_for_others,
+            let Some((facts, decision)) = decide_recipient(
+                recipient,
+                &id,
+                address.as_ref(),
                 mailbox_active,
+                content.verifiable,
+                settings,
+                today,
+                &field,
+                problems,
+            ) else {
+                continue;
             };
-            let decision = match decide(recipient.mode, &facts) {
-                Ok(decision) => decision,
-                Err(refusal) => {
-                    problems.add(field("mode"), Problem::Channel(refusal));
-                    continue;
-                }
-            };
-            let forwarded = decision.paper_addressee == PaperAddressee::OrganisationForwarding;
-            // A deferred check may end in paper, but then a caseworker chooses it (with what
-            // paper needs); composing must not depend on Suomi.fi having answered.
-            let may_need_paper = paper_possible(decision.mode) || content.verifiable;
-            if may_need_paper {
-                if forwarded && settings.forwarding_address.is_none() {
-                    problems.add(field("address_protected"), Problem::ForwardingAddressNotSet);
-                } else if !forwarded && address.is_none() && recipient.address.is_none() {
-                    problems.add(field("address"), Problem::AddressRequired);
-                }
-            }
             checked.push(CheckedRecipient {
                 draft: recipient.clone(),
                 id,
@@ -1308,6 +1289,48 @@ impl ComposeService {
         let letter = self.letter(actor, draft, &content, &settings).await;
         self.render_letter(&letter, &uploads, &files).await
     }
+}
+
+/// The channel rules for one parsed recipient, the same for one notice and for every row of
+/// a batch: its facts on the sending day, the mode they decide, and what paper would need
+/// (problems under `field`). `None` when no mode is possible.
+#[allow(clippy::too_many_arguments)]
+fn decide_recipient(
+    recipient: &RecipientDraft,
+    id: &Option<RecipientId>,
+    address: Option<&PostalAddress>,
+    mailbox_active: Option<bool>,
+    verifiable: bool,
+    settings: &DeliverySettings,
+    today: (u32, u32, u32),
+    field: &dyn Fn(&str) -> String,
+    problems: &mut Problems,
+) -> Option<(RecipientFacts, ChannelDecision)> {
+    let facts = RecipientFacts {
+        has_identity_code: id.is_some(),
+        is_minor: matches!(id, Some(RecipientId::Person(code)) if code.is_minor_on(today)),
+        address_protected: recipient.address_protected,
+        content_not_for_others: recipient.content_not_for_others,
+        mailbox_active,
+    };
+    let decision = match decide(recipient.mode, &facts) {
+        Ok(decision) => decision,
+        Err(refusal) => {
+            problems.add(field("mode"), Problem::Channel(refusal));
+            return None;
+        }
+    };
+    let forwarded = decision.paper_addressee == PaperAddressee::OrganisationForwarding;
+    // A deferred check may end in paper, but then a caseworker chooses it (with what paper
+    // needs); composing must not depend on Suomi.fi having answered.
+    if paper_possible(decision.mode) || verifiable {
+        if forwarded && settings.forwarding_address.is_none() {
+            problems.add(field("address_protected"), Problem::ForwardingAddressNotSet);
+        } else if !forwarded && address.is_none() && recipient.address.is_none() {
+            problems.add(field("address"), Problem::AddressRequired);
+        }
+    }
+    Some((facts, decision))
 }
 
 /// Warnings about minors (HL 14 §, 56 §), by their age on the sending day: a party under 15
