@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test bench tools build lint unit compat e2e api-contract postgres test-clients fmt clean-test-databases
+.PHONY: run test bench chaos tools build lint unit compat e2e api-contract postgres test-clients fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -23,9 +23,15 @@ bench: tools
 	cargo bench -p server --bench simulator_throughput
 	cargo bench -p server --bench paper_letter
 	cargo bench -p server --bench delivery_pipeline
+	cargo bench -p server --bench pipeline_ceiling
 	cargo bench -p server --bench batch_throughput
 	cargo bench -p server --bench fresh_start
 	scripts/bundle-size.sh
+
+## The chaos suite at full size (`make test` runs CI-sized versions of the same tests).
+chaos: tools postgres
+	TIEDOKSI_INSTANCES_NOTICES=5000 cargo test -p server --test api instances -- --nocapture
+	cargo test -p server --test api bad_input -- --nocapture
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

@@ -150,7 +150,17 @@ fn language_name(language: NoticeLanguage) -> String {
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
     let i18n = use_i18n();
-    let templates = Resource::new_blocking(|| (), |_| list_templates());
+    // The list is the composers' too (to start from a template); this page, which adds and
+    // edits them, is the admins'.
+    let templates = Resource::new_blocking(
+        || (),
+        |_| async move {
+            match crate::auth::current_user().await? {
+                Some(user) if user.role == crate::auth::Role::Admin => list_templates().await,
+                _ => Err(AppError::Forbidden),
+            }
+        },
+    );
     view! {
         <leptos_meta::Title text={format!("{} – {}", t_string!(i18n, templates.title), t_string!(i18n, app_name))} />
         <Suspense>

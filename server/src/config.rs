@@ -161,6 +161,8 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// `TIEDOKSI_WORKER_IDLE_MS` (500): pause when the queue is empty.
     pub idle: Duration,
+    /// `TIEDOKSI_WORKER_CONCURRENCY` (8): jobs one worker runs at once.
+    pub concurrency: usize,
     /// `TIEDOKSI_EVENTS_POLL_SECONDS` (5): how often the Suomi.fi events feed is read.
     pub events_interval: Duration,
 }
@@ -374,6 +376,7 @@ impl Config {
                 ),
                 max_attempts: parse("TIEDOKSI_RETRY_MAX_ATTEMPTS", 60)?.clamp(1, 10_000) as u32,
                 idle: Duration::from_millis(parse("TIEDOKSI_WORKER_IDLE_MS", 500)?.max(10) as u64),
+                concurrency: parse("TIEDOKSI_WORKER_CONCURRENCY", 8)?.clamp(1, 256) as usize,
                 events_interval: Duration::from_secs(
                     parse("TIEDOKSI_EVENTS_POLL_SECONDS", 5)?.max(1) as u64,
                 ),

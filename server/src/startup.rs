@@ -16,6 +16,7 @@ use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::session_store::ExpiredDeletion;
 
@@ -44,7 +45,7 @@ use crate::notices::documents::{self, Documents};
 use crate::notices::drafts::{self, DraftService};
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
-use crate::secrets::{DataKey, DataKeys};
+use crate::secrets::{Column, DataKey, DataKeys};
 use crate::smtp::acknowledge::{AcknowledgementScan, MailAcknowledgements};
 use crate::smtp::ingest::IngestMail;
 use crate::smtp::intake::Intake;
@@ -121,6 +122,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.check_safety()?;
         let store = store::connect(&config.database_url).await?;
+        let setting_up = FirstStartTurn::wait(store.as_ref()).await?;
         let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
@@ -133,6 +135,7 @@ impl Application {
         };
         let (configured_client, simulator) = suomifi_client(&config).await?;
         let data_key = configured_keys(&config, fresh_database)?;
+        check_data_key(store.as_ref(), &data_key).await?;
         let suomifi_services = Arc::new(SuomiFiServices::new(
             store.clone(),
             data_key.clone(),
@@ -255,6 +258,7 @@ impl Application {
             configured_client,
         )
         .await;
+        setting_up.done(store.as_ref()).await;
         Ok(Self {
             listener,
             router,
@@ -301,6 +305,11 @@ impl Application {
     /// Every organisation's Suomi.fi services.
     pub fn suomifi_services(&self) -> Arc<SuomiFiServices> {
         self.services.clone()
+    }
+
+    /// Every method and path this application answers (pages, server functions, forms, API).
+    pub fn routes(&self) -> Vec<crate::route_census::RouteEntry> {
+        crate::route_census::route_census(&self.router)
     }
 
     /// The in-process simulator's base URL, when it runs.
@@ -383,38 +392,52 @@ impl Application {
             services: self.services.clone(),
             receipt: self.receipt,
         };
-        let poller = tokio::spawn(poller.run(self.events_interval, worker_stopped.clone()));
+        let leader = crate::delivery::Leader::new(queue.clone(), self.worker.name.clone());
+        let poller =
+            tokio::spawn(poller.run(self.events_interval, worker_stopped.clone(), leader.clone()));
         let replies = crate::delivery::replies::RepliesPoller {
             store: self.store.clone(),
             services: self.services.clone(),
             blobs: self.blobs.clone(),
             keys: self.data_key.clone(),
         };
-        let replies = tokio::spawn(replies.run(self.events_interval, worker_stopped.clone()));
+        let replies =
+            tokio::spawn(replies.run(self.events_interval, worker_stopped.clone(), leader.clone()));
         let acknowledgements = AcknowledgementScan {
             store: self.store.clone(),
         };
-        let acknowledgements =
-            tokio::spawn(acknowledgements.run(self.events_interval, worker_stopped.clone()));
+        let acknowledgements = tokio::spawn(acknowledgements.run(
+            self.events_interval,
+            worker_stopped.clone(),
+            leader.clone(),
+        ));
         let forwarding = ReplyForwarding {
             store: self.store.clone(),
         };
-        let forwarding = tokio::spawn(forwarding.run(self.events_interval, worker_stopped.clone()));
+        let forwarding = tokio::spawn(forwarding.run(
+            self.events_interval,
+            worker_stopped.clone(),
+            leader.clone(),
+        ));
         let watch = AcknowledgementWatch {
             store: self.store.clone(),
             acknowledgement_days: self.acknowledgement_days,
         };
-        let watch = tokio::spawn(watch.run(ACKNOWLEDGEMENT_WATCH_INTERVAL, worker_stopped.clone()));
+        let watch = tokio::spawn(watch.run(
+            ACKNOWLEDGEMENT_WATCH_INTERVAL,
+            worker_stopped.clone(),
+            leader.clone(),
+        ));
         let pruning = tokio::spawn(prune_login_attempts(
             self.store.clone(),
             self.login_attempt_window,
             worker_stopped.clone(),
         ));
-        let rotation = tokio::spawn(
-            self.services
-                .clone()
-                .run_rotation(PASSWORD_ROTATION_INTERVAL, worker_stopped.clone()),
-        );
+        let rotation = tokio::spawn(self.services.clone().run_rotation(
+            PASSWORD_ROTATION_INTERVAL,
+            worker_stopped.clone(),
+            leader.clone(),
+        ));
         let worker = tokio::spawn(worker::run(queue, handler, self.worker, worker_stopped));
         let metrics = self.metrics.map(|listener| {
             let router = crate::metrics::router(self.store.clone());
@@ -446,6 +469,7 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), forwarding).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), rotation).await;
+        leader.step_down().await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
@@ -537,6 +561,62 @@ async fn suomifi_client(
     Ok((Arc::new(SuomiFiClient::new(settings)?), simulator))
 }
 
+/// Instances starting together take turns at setting up: on an empty database one creates
+/// the first organisation, admin and service while the others wait, then find them there.
+struct FirstStartTurn {
+    holder: String,
+}
+
+impl FirstStartTurn {
+    const LEASE: &'static str = "first_start";
+    const LONGEST: std::time::Duration = std::time::Duration::from_secs(120);
+
+    async fn wait(store: &dyn crate::store::Store) -> anyhow::Result<Self> {
+        let holder = format!("start-{}", uuid::Uuid::new_v4());
+        let started = std::time::Instant::now();
+        loop {
+            let now = crate::store::Timestamp::now();
+            let until = now + time::Duration::try_from(Self::LONGEST)?;
+            if store.hold_lease(Self::LEASE, &holder, now, until).await? {
+                return Ok(Self { holder });
+            }
+            if started.elapsed() > Self::LONGEST {
+                anyhow::bail!(
+                    "another instance has been setting up the database for two minutes; \
+                     start this one again when it is up"
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Never fails the start: a turn not handed back lapses by itself.
+    async fn done(self, store: &dyn crate::store::Store) {
+        if let Err(error) = store.release_leases(&self.holder).await {
+            tracing::warn!(%error, "could not hand back the first-start turn; it lapses in two minutes");
+        }
+    }
+}
+
+/// Refuses to start with a data key that opens none of the database's sealed credentials: an
+/// instance with another key would seal values no other instance can read, and read none.
+async fn check_data_key(store: &dyn crate::store::Store, keys: &DataKeys) -> anyhow::Result<()> {
+    let services = store.all_services().await?;
+    if services.is_empty()
+        || services.iter().any(|service| {
+            keys.open(Column::Credential, &service.password_sealed)
+                .is_ok()
+        })
+    {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the configured data key (TIEDOKSI_DATA_KEY / TIEDOKSI_DATA_KEY_FILE) does not open \
+         this database's sealed values: every instance must use the key the database was \
+         sealed with (an old key goes in TIEDOKSI_DATA_KEY_PREVIOUS during a rotation)"
+    )
+}
+
 fn worker_settings(config: &Config) -> WorkerSettings {
     let name = format!(
         "tiedoksi-{}-{}",
@@ -546,6 +626,9 @@ fn worker_settings(config: &Config) -> WorkerSettings {
     WorkerSettings {
         lease: config.worker.lease,
         idle_interval: config.worker.idle,
+        concurrency: config.worker.concurrency,
+        // Enough to keep every slot busy between two claims.
+        batch_size: (config.worker.concurrency * 4) as i64,
         retry: RetryPolicy {
             max_attempts: config.worker.max_attempts,
             initial_delay: config.worker.retry_initial,
@@ -775,13 +858,13 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .with_state(documents_state);
 
     let pages = Router::new()
-        .leptos_routes_with_context(&options, route_list(), context, {
+        .leptos_routes_with_context(&options, route_list(), context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
+        // The not-found page has the header too (its unread count): the same context.
         .fallback(leptos_axum::file_and_error_handler_with_context(
-            provide_request_nonce,
-            shell,
+            context, shell,
         ))
         .with_state(options);
 
@@ -948,5 +1031,25 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
             },
             security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost: every request has an id (a proxy's own, or a new one) before anything
+        // logs, and the answer carries it back, so a caseworker's report finds its log lines.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span every log line of a request carries: its id, method and path — never the query,
+/// which may hold a searched identity code.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        path = request.uri().path(),
+    )
 }

@@ -274,7 +274,11 @@ pub fn ServicePage() -> impl IntoView {
                             <p>{t!(i18n, services.service_id)}": " <strong>{service.service_id.clone()}</strong></p>
                             <ServiceFields action=format!("/admin/services/{}", service.id) service=Some(service) />
                         }.into_any(),
-                        None => view! { <p role="alert">{t!(i18n, services.not_found)}</p> }.into_any(),
+                        None => {
+                            // Not this organisation's (or none at all): a 404, not a page.
+                            crate::layout::set_http_status(404);
+                            view! { <p role="alert">{t!(i18n, services.not_found)}</p> }.into_any()
+                        }
                     },
                     Err(AppError::Forbidden) => view! { <Forbidden /> }.into_any(),
                     Err(error) => view! { <p class="error-text" role="alert"><ErrorText error /></p> }.into_any(),

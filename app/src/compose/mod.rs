@@ -10,6 +10,7 @@ use crate::domain::channel::{ChannelReason, ChannelRefusal, DeliveryMode, PaperA
 use crate::domain::notice::{
     AddressProblem, NoticeLanguage, NoticeType, PostalAddress, RecipientRole,
 };
+use crate::domain::text::TextProblem;
 use crate::domain::IdentityError;
 use crate::error::AppError;
 use crate::i18n::*;
@@ -212,6 +213,8 @@ pub enum Problem {
     ChoiceRequired,
     IdentityCode(IdentityError),
     Address(AddressProblem),
+    /// Characters that are not text where this goes (control, direction override, markup).
+    Text(crate::domain::text::TextProblem),
     /// Paper may be sent, so a postal address is needed.
     AddressRequired,
     Channel(ChannelRefusal),
@@ -488,7 +491,23 @@ pub fn problem_text(locale: Locale, problem: &Problem) -> String {
         Problem::Address(AddressProblem::FieldTooLong) => {
             td_string!(locale, problems.too_long, max = 256).to_string()
         }
+        Problem::Address(AddressProblem::UnsafeText) => {
+            td_string!(locale, problems.address_unsafe_text).to_string()
+        }
         Problem::Address(_) => td_string!(locale, problems.address_incomplete).to_string(),
+        Problem::Text(TextProblem::ControlCharacter) => {
+            td_string!(locale, problems.text_control_character).to_string()
+        }
+        Problem::Text(TextProblem::DirectionOverride) => {
+            td_string!(locale, problems.text_direction_override).to_string()
+        }
+        Problem::Text(TextProblem::HiddenCharacter) => {
+            td_string!(locale, problems.text_hidden_character).to_string()
+        }
+        Problem::Text(TextProblem::LineBreak) => {
+            td_string!(locale, problems.text_line_break).to_string()
+        }
+        Problem::Text(TextProblem::Markup) => td_string!(locale, problems.text_markup).to_string(),
         Problem::AddressRequired => td_string!(locale, problems.address_required).to_string(),
         Problem::Channel(ChannelRefusal::NoActiveMailbox) => {
             td_string!(locale, problems.no_active_mailbox).to_string()

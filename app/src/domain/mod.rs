@@ -7,6 +7,7 @@ pub mod legal_rule;
 pub mod lifecycle;
 pub mod notice;
 pub mod placeholders;
+pub mod text;
 
 pub use identity::{BusinessId, IdentityError, PersonalIdentityCode, RecipientId};
 

@@ -157,6 +157,8 @@ pub enum AddressProblem {
     CityMissing,
     CountryCodeInvalid,
     FieldTooLong,
+    /// A control character, line break, direction override or markup in a field.
+    UnsafeText,
 }
 
 impl PostalAddress {
@@ -210,6 +212,14 @@ impl PostalAddress {
                 .is_some_and(|name| name.chars().count() > 256);
         if too_long {
             return Err(AddressProblem::FieldTooLong);
+        }
+        let unsafe_text = fields
+            .iter()
+            .map(|field| field.as_str())
+            .chain(address.additional_name.as_deref())
+            .any(|field| super::text::check_line(field).is_err());
+        if unsafe_text {
+            return Err(AddressProblem::UnsafeText);
         }
         Ok(address)
     }

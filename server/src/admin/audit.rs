@@ -186,10 +186,7 @@ pub async fn csv(
         .into_response()
 }
 
-/// One CSV record (RFC 4180, by the csv crate).
+/// One CSV record (RFC 4180), formulas written inert: details quote what users typed.
 fn csv_line(fields: &[&str]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    // Writing to memory does not fail.
-    let _ = writer.write_record(fields);
-    writer.into_inner().unwrap_or_default()
+    crate::spreadsheet::record(b',', fields)
 }

@@ -277,6 +277,14 @@ impl BatchService {
             }
             Err(found) => problems.extend(found),
         }
+        // The row's own case reference, checked now, not first when its notice is composed.
+        if let Some(problem) = row
+            .case_reference
+            .as_deref()
+            .and_then(crate::notices::compose::case_reference_problem)
+        {
+            problems.push(FieldProblem::new("case_reference", problem));
+        }
         let good = problems.is_empty();
         let sealed = good.then(|| {
             let content = serde_json::to_string(&SealedRecipient {
@@ -344,6 +352,7 @@ impl BatchService {
             .await
             .map_err(AppError::internal)?;
         if !confirmed {
+            self.ours(actor, id).await?;
             return Err(AppError::Invalid(vec![FieldProblem::new(
                 "batch",
                 Problem::NotNeedingAttention,
@@ -363,13 +372,27 @@ impl BatchService {
             .await
             .map_err(AppError::internal)?;
         if !cancelled {
-            return Err(AppError::NotFound);
+            // Confirmed or cancelled already: nothing to do. Another organisation's: not found.
+            return self.ours(actor, id).await;
         }
         let entry = AuditEntry::new(AuditAction::BatchCancelled)
             .by(actor)
             .subject("batch", id);
         self.audit.record(entry).await.map_err(AppError::internal)?;
         Ok(())
+    }
+
+    /// `NotFound` unless the batch is the actor's organisation's.
+    async fn ours(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+        match self
+            .store
+            .batch(actor.organisation_id, id)
+            .await
+            .map_err(AppError::internal)?
+        {
+            Some(_) => Ok(()),
+            None => Err(AppError::NotFound),
+        }
     }
 
     /// Opens a row's sealed recipient.

@@ -25,6 +25,10 @@ fn back(problem: &str) -> Response {
     Redirect::to(&format!("/batches?problem={problem}#problem")).into_response()
 }
 
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "No such batch.").into_response()
+}
+
 fn failed(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "a batch action failed");
     crate::auth::middleware::app_unavailable()
@@ -192,6 +196,7 @@ pub async fn confirm(
     }
     match batches.confirm(&actor, id).await {
         Ok(()) => Redirect::to(&format!("/batches/{id}")).into_response(),
+        Err(app::error::AppError::NotFound) => not_found(),
         Err(app::error::AppError::Invalid(_)) => {
             Redirect::to(&format!("/batches/{id}?problem=not_confirmable#problem")).into_response()
         }
@@ -209,9 +214,8 @@ pub async fn cancel(
         return (StatusCode::FORBIDDEN, "forbidden").into_response();
     }
     match batches.cancel(&actor, id).await {
-        Ok(()) | Err(app::error::AppError::NotFound) => {
-            Redirect::to(&format!("/batches/{id}")).into_response()
-        }
+        Ok(()) => Redirect::to(&format!("/batches/{id}")).into_response(),
+        Err(app::error::AppError::NotFound) => not_found(),
         Err(error) => failed(error),
     }
 }
@@ -240,6 +244,10 @@ pub async fn results(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Response {
+    // As the batch's page: sending to many is the composers' (auditors read the notices).
+    if !actor.may_compose() {
+        return (StatusCode::FORBIDDEN, "forbidden").into_response();
+    }
     let locale = crate::language::request_locale(&headers);
     let batch = match batches.store.batch(actor.organisation_id, id).await {
         Ok(Some(batch)) => batch,

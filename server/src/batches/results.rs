@@ -6,13 +6,9 @@ use app::i18n::Locale;
 
 use crate::store::BatchRowOutcome;
 
+/// A recipient's name from an uploaded file may be `=HYPERLINK(…)`: written inert.
 fn line(fields: &[&str]) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .from_writer(Vec::new());
-    // Writing to memory does not fail.
-    let _ = writer.write_record(fields);
-    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+    String::from_utf8(crate::spreadsheet::record(b';', fields)).unwrap_or_default()
 }
 
 pub fn header_line(locale: Locale) -> String {

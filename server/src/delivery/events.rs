@@ -122,7 +122,9 @@ impl EventsPoller {
     /// Polls every `interval` until `stop` turns true.
     pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
         super::every(interval, stop, "reading Suomi.fi events", || async {
-            self.poll_once().await.map(|_| ())
+            self.poll_once().await?;
+            crate::metrics::events_polled();
+            Ok::<(), PollError>(())
         })
         .await
     }
@@ -139,11 +141,13 @@ pub struct EventsPollers {
 impl EventsPollers {
     pub async fn poll_all(&self) -> Result<PollOutcome, PollError> {
         let mut total = PollOutcome::default();
+        let mut every_feed_read = true;
         for service in self.store.all_services().await? {
             let suomifi = match self.services.client(&service) {
                 Ok(client) => client,
                 Err(error) => {
                     tracing::warn!(service = %service.service_id, %error, "cannot read the service's events");
+                    every_feed_read = false;
                     continue;
                 }
             };
@@ -164,16 +168,26 @@ impl EventsPollers {
                 Err(PollError::Store(error)) => return Err(PollError::Store(error)),
                 Err(error) => {
                     tracing::warn!(service = %service.service_id, %error, "reading the service's events failed; trying again");
+                    every_feed_read = false;
                 }
             }
+        }
+        // The poll-age gauge (and its alert) counts from the last pass that read every feed.
+        if every_feed_read {
+            crate::metrics::events_polled();
         }
         Ok(total)
     }
 
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
-        super::every(interval, stop, "reading Suomi.fi events", || async {
-            self.poll_all().await.map(|_| ())
-        })
+    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>, leader: super::Leader) {
+        super::every_as_leader(
+            &leader,
+            "suomifi_events",
+            interval,
+            stop,
+            "reading Suomi.fi events",
+            || async { self.poll_all().await.map(|_| ()) },
+        )
         .await
     }
 }

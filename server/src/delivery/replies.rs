@@ -216,10 +216,20 @@ impl RepliesPoller {
     }
 
     /// Fetches every `interval` until `stop` turns true.
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
-        super::every(interval, stop, "fetching citizens' replies", || async {
-            self.fetch_new().await.map(|_| ())
-        })
+    pub async fn run(
+        self,
+        interval: Duration,
+        stop: watch::Receiver<bool>,
+        leader: crate::delivery::Leader,
+    ) {
+        crate::delivery::every_as_leader(
+            &leader,
+            "suomifi_replies",
+            interval,
+            stop,
+            "fetching citizens' replies",
+            || async { self.fetch_new().await.map(|_| ()) },
+        )
         .await
     }
 }

@@ -526,6 +526,28 @@ impl SendDelivery {
 impl JobHandler for SendDelivery {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
         let (delivery, notice) = self.load(job).await?;
+        self.deliver(job, delivery, notice).await
+    }
+
+    async fn gave_up(&self, job: &Job, error: &str) {
+        if let Err(store_error) = self
+            .store
+            .record_delivery_needs_attention(job.subject_id, error, Timestamp::now())
+            .await
+        {
+            tracing::error!(error = %store_error, delivery = %job.subject_id, "could not mark a delivery as needing attention");
+        }
+    }
+}
+
+impl SendDelivery {
+    /// The send job for a delivery and notice already read.
+    async fn deliver(
+        &self,
+        job: &Job,
+        delivery: Delivery,
+        notice: Notice,
+    ) -> Result<(), JobFailure> {
         if delivery.status == DeliveryStatus::Cancelled
             || self.cancelled_as_served(&delivery, job).await?
         {
@@ -548,16 +570,6 @@ impl JobHandler for SendDelivery {
         }
         Ok(())
     }
-
-    async fn gave_up(&self, job: &Job, error: &str) {
-        if let Err(store_error) = self
-            .store
-            .record_delivery_needs_attention(job.subject_id, error, Timestamp::now())
-            .await
-        {
-            tracing::error!(error = %store_error, delivery = %job.subject_id, "could not mark a delivery as needing attention");
-        }
-    }
 }
 
 /// Sending through the service each notice names: the service's client and its printing
@@ -574,9 +586,16 @@ impl SendThroughServices {
     async fn for_job(
         &self,
         job: &Job,
-    ) -> Result<(crate::store::SuomiFiServiceRow, SendDelivery), JobFailure> {
+    ) -> Result<
+        (
+            crate::store::SuomiFiServiceRow,
+            SendDelivery,
+            (Delivery, Notice),
+        ),
+        JobFailure,
+    > {
         use crate::suomifi::services::ServiceError;
-        let (_, notice) = delivery_and_notice(&self.store, job).await?;
+        let (delivery, notice) = delivery_and_notice(&self.store, job).await?;
         let (service, suomifi) = self
             .services
             .client_for_service_id(&notice.service_id)
@@ -599,6 +618,7 @@ impl SendThroughServices {
                 posti,
                 receipt: self.receipt,
             },
+            (delivery, notice),
         ))
     }
 }
@@ -606,8 +626,8 @@ impl SendThroughServices {
 #[async_trait::async_trait]
 impl JobHandler for SendThroughServices {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
-        let (service, send) = self.for_job(job).await?;
-        let outcome = send.handle(job).await;
+        let (service, send, (delivery, notice)) = self.for_job(job).await?;
+        let outcome = send.deliver(job, delivery, notice).await;
         // A refused password shows beside the service, not only in the delivery's history.
         if let Err(error) = self
             .services

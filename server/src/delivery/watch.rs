@@ -126,10 +126,20 @@ impl AcknowledgementWatch {
     }
 
     /// Watches every `interval` until `stop` turns true.
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
-        super::every(interval, stop, "the acknowledgement watch", || async {
-            self.run_once(Timestamp::now()).await.map(|_| ())
-        })
+    pub async fn run(
+        self,
+        interval: Duration,
+        stop: watch::Receiver<bool>,
+        leader: crate::delivery::Leader,
+    ) {
+        crate::delivery::every_as_leader(
+            &leader,
+            "acknowledgement_watch",
+            interval,
+            stop,
+            "the acknowledgement watch",
+            || async { self.run_once(Timestamp::now()).await.map(|_| ()) },
+        )
         .await
     }
 }

@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use rand::Rng;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::retry::RetryPolicy;
 use crate::store::{Job, JobKind, JobQueue, StoreResult, Timestamp};
@@ -98,6 +100,8 @@ pub struct WorkerSettings {
     /// the 401 retry, plus an upload).
     pub lease: Duration,
     pub batch_size: i64,
+    /// Jobs of a batch running at once.
+    pub concurrency: usize,
     /// Sleep between passes when the queue is empty.
     pub idle_interval: Duration,
     pub retry: RetryPolicy,
@@ -108,7 +112,8 @@ impl WorkerSettings {
         Self {
             name: name.into(),
             lease: Duration::from_secs(300),
-            batch_size: 16,
+            batch_size: 32,
+            concurrency: 8,
             idle_interval: Duration::from_millis(500),
             retry: RetryPolicy::default(),
         }
@@ -135,7 +140,9 @@ fn after(now: Timestamp, duration: Duration) -> Timestamp {
     now + time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
 }
 
-/// One pass: claim a batch and settle every job in it.
+/// One pass: claim a batch and settle every job in it, `concurrency` at a time. Jobs are
+/// independent (one delivery, one mail, …), and most of a job's time is spent waiting on
+/// Suomi.fi, so running several at once is what lets one worker keep up.
 pub async fn run_step(
     queue: &dyn JobQueue,
     handler: &dyn JobHandler,
@@ -154,49 +161,103 @@ pub async fn run_step(
         claimed: jobs.len(),
         ..StepOutcome::default()
     };
-    for job in jobs {
-        // Jobs wait their turn in the batch: renew the lease so it covers this job's whole
-        // run, and skip a job another worker has taken over meanwhile.
-        let lease_until = after(Timestamp::now(), settings.lease);
-        if !queue
-            .extend_lease(job.id, &settings.name, lease_until)
-            .await?
-        {
-            outcome.lost += 1;
-            continue;
-        }
-        let result = handler.handle(&job).await;
-        let now = Timestamp::now();
-        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-        let settled = match result {
-            Ok(()) => {
-                outcome.done += 1;
-                queue.complete_job(job.id, &settings.name, now).await?
+    let mut settling = futures_util::stream::iter(jobs)
+        .map(|job| settle(queue, handler, settings, job))
+        .buffer_unordered(settings.concurrency.max(1));
+    // Every started job runs to its end even when another's settling fails: a job dropped
+    // half way would only wait for its lease to run out.
+    let mut first_error = None;
+    while let Some(settled) = settling.next().await {
+        match settled {
+            Ok(Settled::Done) => outcome.done += 1,
+            Ok(Settled::Retried) => outcome.retried += 1,
+            Ok(Settled::Failed) => outcome.failed += 1,
+            Ok(Settled::Lost) => outcome.lost += 1,
+            Err(error) => {
+                first_error.get_or_insert(error);
             }
-            Err(JobFailure::Retryable { error, .. }) if settings.retry.gives_up_after(attempts) => {
-                outcome.failed += 1;
-                let error = format!("gave up after {attempts} attempts: {error}");
-                give_up(queue, handler, &job, &settings.name, &error, now).await?
-            }
-            Err(JobFailure::Retryable { error, retry_after }) => {
-                outcome.retried += 1;
-                let jitter = rand::thread_rng().gen_range(0.0..=1.0);
-                let delay = settings.retry.delay(attempts, jitter, retry_after);
-                queue
-                    .retry_job(job.id, &settings.name, after(now, delay), &error)
-                    .await?
-            }
-            Err(JobFailure::Fatal { error }) => {
-                outcome.failed += 1;
-                give_up(queue, handler, &job, &settings.name, &error, now).await?
-            }
-        };
-        if !settled {
-            outcome.lost += 1;
-            tracing::warn!(job = %job.id, "lease lost before the job was settled");
         }
     }
-    Ok(outcome)
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(outcome),
+    }
+}
+
+/// How one claimed job ended.
+enum Settled {
+    Done,
+    Retried,
+    Failed,
+    /// Another worker took the job over (our lease ran out) before we settled it.
+    Lost,
+}
+
+async fn settle(
+    queue: &dyn JobQueue,
+    handler: &dyn JobHandler,
+    settings: &WorkerSettings,
+    job: Job,
+) -> StoreResult<Settled> {
+    // Jobs wait their turn in the batch: renew the lease so it covers this job's whole run,
+    // and skip a job another worker has taken over meanwhile.
+    let lease_until = after(Timestamp::now(), settings.lease);
+    if !queue
+        .extend_lease(job.id, &settings.name, lease_until)
+        .await?
+    {
+        return Ok(Settled::Lost);
+    }
+    // Every log line of the job names it (its id and kind, never its subject's data).
+    let span = tracing::info_span!("job", job = %job.id, kind = %job.kind);
+    let result = handler.handle(&job).instrument(span).await;
+    let now = Timestamp::now();
+    let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+    let (settled, held) = match result {
+        Ok(()) => (
+            Settled::Done,
+            queue.complete_job(job.id, &settings.name, now).await?,
+        ),
+        Err(JobFailure::Retryable { error, .. }) if settings.retry.gives_up_after(attempts) => {
+            let error = format!("gave up after {attempts} attempts: {error}");
+            (
+                Settled::Failed,
+                give_up(queue, handler, &job, &settings.name, &error, now).await?,
+            )
+        }
+        Err(JobFailure::Retryable { error, retry_after }) => {
+            let jitter = rand::thread_rng().gen_range(0.0..=1.0);
+            let delay = settings.retry.delay(attempts, jitter, retry_after);
+            (
+                Settled::Retried,
+                queue
+                    .retry_job(job.id, &settings.name, after(now, delay), &error)
+                    .await?,
+            )
+        }
+        Err(JobFailure::Fatal { error }) => (
+            Settled::Failed,
+            give_up(queue, handler, &job, &settings.name, &error, now).await?,
+        ),
+    };
+    crate::metrics::job_settled(&job.kind, settled.outcome());
+    if held {
+        Ok(settled)
+    } else {
+        tracing::warn!(job = %job.id, "lease lost before the job was settled");
+        Ok(Settled::Lost)
+    }
+}
+
+impl Settled {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Settled::Done => "done",
+            Settled::Retried => "retried",
+            Settled::Failed => "failed",
+            Settled::Lost => "lost",
+        }
+    }
 }
 
 /// Fails the job first, and tells the handler only if we still held it: a worker that lost

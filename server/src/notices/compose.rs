@@ -21,7 +21,7 @@ use app::compose::{
 };
 use app::domain::channel::{decide, ChannelDecision, DeliveryMode, PaperAddressee, RecipientFacts};
 use app::domain::notice::{DeliverySettings, NoticeType, PostalAddress, RecipientRole};
-use app::domain::RecipientId;
+use app::domain::{text, RecipientId};
 use app::error::AppError;
 use async_trait::async_trait;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -140,17 +140,49 @@ impl Problems {
         self.0.push(FieldProblem::new(field, problem));
     }
 
+    /// A one-line field that must be filled in.
     fn text(&mut self, field: &str, value: &str, max: usize) {
-        if value.trim().is_empty() {
-            self.add(field, Problem::Required);
-        } else {
-            self.optional_text(field, value, max);
-        }
+        self.required(field, value, max, text::check_line);
+    }
+
+    /// A body: line breaks and tabs are text there.
+    fn body(&mut self, field: &str, value: &str, max: usize) {
+        self.required(field, value, max, text::check_text);
     }
 
     fn optional_text(&mut self, field: &str, value: &str, max: usize) {
+        self.checked(field, value, max, text::check_line);
+    }
+
+    fn optional_body(&mut self, field: &str, value: &str, max: usize) {
+        self.checked(field, value, max, text::check_text);
+    }
+
+    fn required(
+        &mut self,
+        field: &str,
+        value: &str,
+        max: usize,
+        shape: fn(&str) -> Result<(), text::TextProblem>,
+    ) {
+        if value.trim().is_empty() {
+            self.add(field, Problem::Required);
+        } else {
+            self.checked(field, value, max, shape);
+        }
+    }
+
+    fn checked(
+        &mut self,
+        field: &str,
+        value: &str,
+        max: usize,
+        shape: fn(&str) -> Result<(), text::TextProblem>,
+    ) {
         if value.chars().count() > max {
             self.add(field, Problem::TooLong { max: max as u32 });
+        } else if let Err(problem) = shape(value) {
+            self.add(field, Problem::Text(problem));
         }
     }
 
@@ -177,6 +209,14 @@ impl Warnings {
             warning,
         });
     }
+}
+
+/// What is wrong with a case reference given on its own (a batch row's), if anything: the
+/// compose form's rule.
+pub fn case_reference_problem(value: &str) -> Option<Problem> {
+    let mut problems = Problems::default();
+    problems.optional_text("case_reference", value, MAX_CASE_REFERENCE_CHARS);
+    problems.0.pop().map(|found| found.problem)
 }
 
 fn invalid(field: &str, problem: Problem) -> AppError {
@@ -378,7 +418,7 @@ impl ComposeService {
             MAX_CASE_REFERENCE_CHARS,
         );
         problems.text("title", &draft.title, self.limits().max_title_chars);
-        problems.text("body", &draft.body, self.limits().max_body_chars);
+        problems.body("body", &draft.body, self.limits().max_body_chars);
         let notice_type = draft.notice_type;
         // HL 60 §: which decisions need verifiable service is the organisation's judgement,
         // so a decision never falls back on a default; the other notices have one.
@@ -401,7 +441,7 @@ impl ComposeService {
         };
         let appeal_instructions = non_empty(&draft.appeal_instructions);
         if let Some(instructions) = &appeal_instructions {
-            problems.optional_text(
+            problems.optional_body(
                 "appeal_instructions",
                 instructions,
                 MAX_APPEAL_INSTRUCTIONS_CHARS,
@@ -439,11 +479,13 @@ impl ComposeService {
         for (name, value) in [
             ("decision_maker", &decision_maker),
             ("contact_person", &contact_person),
-            ("contact_details", &contact_details),
         ] {
             if let Some(value) = value {
                 problems.optional_text(&field(name), value, MAX_DECISION_FIELD_CHARS);
             }
+        }
+        if let Some(value) = &contact_details {
+            problems.optional_body(&field("contact_details"), value, MAX_DECISION_FIELD_CHARS);
         }
         let decision_date = match non_empty(&given.decision_date) {
             None => None,

@@ -66,9 +66,30 @@ pub fn clean_filename(raw: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !is_invisible(*c)).collect();
     let trimmed = cleaned.trim();
     if trimmed.is_empty() {
-        "document".to_string()
-    } else {
-        trimmed.chars().take(200).collect()
+        return "document".to_string();
+    }
+    shortened(trimmed, MAX_FILENAME_CHARS)
+}
+
+/// Longest name kept; recipients read them on phones.
+const MAX_FILENAME_CHARS: usize = 200;
+
+/// At most `max` characters, the extension kept: the type is read from it afterwards.
+fn shortened(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_string();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, extension)| extension)
+        .filter(|extension| !extension.is_empty() && extension.chars().count() <= 10);
+    match extension {
+        Some(extension) => {
+            let stem_max = max - extension.chars().count() - 1;
+            let stem: String = name.chars().take(stem_max).collect();
+            format!("{}.{extension}", stem.trim_end())
+        }
+        None => name.chars().take(max).collect(),
     }
 }
 
@@ -139,6 +160,12 @@ impl Documents {
                 Problem::AttachmentNotPrintable,
             ));
         }
+        if !crate::suomifi::limits::content_matches(media_type, bytes) {
+            return Err(Refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Problem::FileExtensionMismatch,
+            ));
+        }
         let internal =
             |error: &dyn std::fmt::Display| UploadRefusal::Internal(AppError::internal(error));
         let sha256 = self
@@ -183,26 +210,32 @@ pub async fn upload(
     if !actor.may_compose() {
         return refuse(StatusCode::FORBIDDEN, AppError::Forbidden);
     }
-    let too_large = || {
-        problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Problem::FileTooLarge {
-                max_mb: documents.max_upload_mb(),
-            },
-        )
+    // Too large is the limit's doing; anything else is a broken form, not a large file.
+    let unreadable = |error: axum::extract::multipart::MultipartError| {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Problem::FileTooLarge {
+                    max_mb: documents.max_upload_mb(),
+                },
+            )
+        } else {
+            problem(StatusCode::BAD_REQUEST, Problem::Required)
+        }
     };
     let field = loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("file") => break field,
             Ok(Some(_)) => continue,
             Ok(None) => return problem(StatusCode::UNPROCESSABLE_ENTITY, Problem::Required),
-            Err(_) => return too_large(),
+            Err(error) => return unreadable(error),
         }
     };
     let filename = field.file_name().unwrap_or_default().to_string();
     let declared = field.content_type().map(str::to_string);
-    let Ok(bytes) = field.bytes().await else {
-        return too_large();
+    let bytes = match field.bytes().await {
+        Ok(bytes) => bytes,
+        Err(error) => return unreadable(error),
     };
     match documents
         .keep_upload(&actor, &filename, declared.as_deref(), &bytes)
@@ -445,6 +478,13 @@ mod tests {
         assert_eq!(clean_filename("C:\\Users\\x\\päätös.pdf"), "päätös.pdf");
         assert_eq!(clean_filename("a\u{0}b\n.pdf"), "ab.pdf");
         assert_eq!(clean_filename("  "), "document");
+        let long = format!("{}.pdf", "päätös".repeat(50));
+        let kept = clean_filename(&long);
+        assert_eq!(kept.chars().count(), 200);
+        assert!(
+            kept.ends_with("päätös.pdf") || kept.ends_with(".pdf"),
+            "{kept}"
+        );
     }
 
     #[test]

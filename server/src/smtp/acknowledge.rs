@@ -70,10 +70,20 @@ impl AcknowledgementScan {
         Ok(queued)
     }
 
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
-        crate::delivery::every(interval, stop, "acknowledging mailed notices", || async {
-            self.pass().await.map(|_| ())
-        })
+    pub async fn run(
+        self,
+        interval: Duration,
+        stop: watch::Receiver<bool>,
+        leader: crate::delivery::Leader,
+    ) {
+        crate::delivery::every_as_leader(
+            &leader,
+            "mail_acknowledgements",
+            interval,
+            stop,
+            "acknowledging mailed notices",
+            || async { self.pass().await.map(|_| ()) },
+        )
         .await
     }
 }

@@ -124,10 +124,20 @@ impl ReplyForwarding {
         Ok(queued)
     }
 
-    pub async fn run(self, interval: Duration, stop: watch::Receiver<bool>) {
-        crate::delivery::every(interval, stop, "forwarding citizens' messages", || async {
-            self.pass().await.map(|_| ())
-        })
+    pub async fn run(
+        self,
+        interval: Duration,
+        stop: watch::Receiver<bool>,
+        leader: crate::delivery::Leader,
+    ) {
+        crate::delivery::every_as_leader(
+            &leader,
+            "reply_forwarding",
+            interval,
+            stop,
+            "forwarding citizens' messages",
+            || async { self.pass().await.map(|_| ()) },
+        )
         .await
     }
 }

@@ -254,6 +254,7 @@ pub struct Job {
     pub attempts: i32,
     pub run_after: Timestamp,
     pub leased_until: Option<Timestamp>,
+    /// The worker holding it; for a finished job, the one that finished it.
     pub lease_owner: Option<String>,
     pub last_error: Option<String>,
 }
@@ -309,6 +310,17 @@ pub trait JobQueue: Send + Sync {
     async fn job_counts(&self) -> StoreResult<JobCounts>;
     /// When the longest-waiting due job became due, if any job is pending.
     async fn oldest_pending_job(&self) -> StoreResult<Option<Timestamp>>;
+    /// Takes or renews the lease `name` for `holder` until `until`: `true` when `holder` holds
+    /// it now (it was free, had lapsed by `now`, or was `holder`'s already).
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Gives up every lease `holder` has (a graceful stop: another instance takes over now).
+    async fn release_leases(&self, holder: &str) -> StoreResult<()>;
 }
 
 /// A notice as composed, with one delivery per recipient. Personal data arrives sealed.

@@ -429,6 +429,37 @@ macro_rules! impl_shared_job_queue {
                     .await?)
             }
 
+            async fn hold_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                now: $crate::store::Timestamp,
+                until: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                // One statement decides: two instances asking at once cannot both hold it.
+                let held = sqlx::query(
+                    "INSERT INTO leader_leases (name, holder, held_until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                     held_until = excluded.held_until \
+                     WHERE leader_leases.holder = excluded.holder OR leader_leases.held_until < $4",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(held.rows_affected() == 1)
+            }
+
+            async fn release_leases(&self, holder: &str) -> $crate::store::StoreResult<()> {
+                sqlx::query("DELETE FROM leader_leases WHERE holder = $1")
+                    .bind(holder)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn extend_lease(
                 &self,
                 id: uuid::Uuid,
@@ -535,7 +566,8 @@ macro_rules! impl_shared_job_queue {
                 let updated = sqlx::query(
                     "UPDATE outbox_jobs SET state = $3, run_after = COALESCE($4, run_after), \
                      last_error = COALESCE($5, last_error), finished_at = $6, \
-                     leased_until = NULL, lease_owner = NULL \
+                     leased_until = NULL, \
+                     lease_owner = CASE WHEN $3 IN ('done', 'failed') THEN lease_owner END \
                      WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
                 )
                 .bind(id)
@@ -876,6 +908,20 @@ macro_rules! impl_shared_notice_store {
                 documents: &[$crate::store::SentDocument],
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                // Once: a job run again after its lease lapsed (another instance, a stall) may
+                // record the same send; the first record keeps the documents and the history.
+                let first_record = sqlx::query(
+                    "UPDATE deliveries SET suomifi_message_id = $2                      WHERE id = $1 AND suomifi_message_id IS NULL",
+                )
+                .bind(id)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !first_record {
+                    return Ok(());
+                }
                 let Some(organisation_id) =
                     Self::set_delivery_outcome(&mut tx, id, app::domain::lifecycle::DeliveryStatus::Sent, Some(message_id), None, at).await?
                 else {
@@ -1450,18 +1496,8 @@ macro_rules! impl_shared_event_store {
                 .await?
                 .rows_affected()
                     == 1;
-                if let (true, Some(delivery_id), Some(organisation_id)) =
-                    (inserted, event.delivery_id, event.organisation_id)
-                {
-                    let details = serde_json::json!({
-                        "event_type": event.event_type,
-                        "event_time": event.event_time,
-                        "message_id": event.message_id,
-                        "status": moves_to,
-                    });
-                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, app::domain::lifecycle::HistoryKind::SuomifiEvent.as_str(), &details.to_string())
-                        .await?;
-                }
+                // The delivery's row before the history: every writer takes the row first and
+                // the history's feed lock second, so two instances never wait on each other.
                 if let (true, Some(delivery_id), Some(to)) = (inserted, event.delivery_id, moves_to) {
                     // Decided in the statement, from whatever the status is now: only forward.
                     let earlier = $crate::store::sql::status_list(
@@ -1478,6 +1514,18 @@ macro_rules! impl_shared_event_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                }
+                if let (true, Some(delivery_id), Some(organisation_id)) =
+                    (inserted, event.delivery_id, event.organisation_id)
+                {
+                    let details = serde_json::json!({
+                        "event_type": event.event_type,
+                        "event_time": event.event_time,
+                        "message_id": event.message_id,
+                        "status": moves_to,
+                    });
+                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, app::domain::lifecycle::HistoryKind::SuomifiEvent.as_str(), &details.to_string())
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(inserted)

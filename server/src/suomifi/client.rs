@@ -227,16 +227,14 @@ impl SuomiFiClient {
         }
         let password = self.password.lock().await.clone();
         let response = self
-            .http
-            .post(self.url("/v1/token"))
-            .json(&TokenRequest {
+            .execute(self.http.post(self.url("/v1/token")).json(&TokenRequest {
                 username: self.settings.username.clone(),
                 password: password.expose_secret().to_string(),
-            })
-            .send()
+            }))
             .await?;
         let status = response.status();
         if status == StatusCode::BAD_REQUEST || status == StatusCode::UNAUTHORIZED {
+            crate::metrics::suomifi_credentials_refused();
             let body = error_body(response).await;
             *self.refused.lock().expect("refused lock") = Some(body.reason.clone());
             return Err(SuomiFiError::Authentication {
@@ -269,9 +267,8 @@ impl SuomiFiClient {
     ) -> Result<Response, SuomiFiError> {
         self.wait_turn().await;
         let token = self.access_token().await?;
-        let response = build()
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
-            .send()
+        let response = self
+            .execute(build().header(AUTHORIZATION, format!("Bearer {}", token.expose_secret())))
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -279,10 +276,36 @@ impl SuomiFiClient {
         self.forget_token().await;
         self.wait_turn().await;
         let token = self.access_token().await?;
-        Ok(build()
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
-            .send()
+        Ok(self
+            .execute(build().header(AUTHORIZATION, format!("Bearer {}", token.expose_secret())))
             .await?)
+    }
+
+    /// Every call to Suomi.fi goes through here: counted and timed by endpoint and outcome,
+    /// and logged with Suomi.fi's trace id (paths hold no personal data: ids only).
+    async fn execute(&self, request: RequestBuilder) -> Result<Response, reqwest::Error> {
+        let request = request.build()?;
+        let endpoint = crate::metrics::suomifi_endpoint(request.method(), request.url().path());
+        let started = Instant::now();
+        let result = self.http.execute(request).await;
+        let elapsed = started.elapsed();
+        let outcome = match &result {
+            Ok(response) => crate::metrics::suomifi_outcome(response.status()),
+            Err(error) if error.is_timeout() => "timeout",
+            Err(_) => "transport",
+        };
+        crate::metrics::suomifi_call(endpoint, outcome, elapsed);
+        match &result {
+            Ok(response) => tracing::debug!(
+                endpoint,
+                status = response.status().as_u16(),
+                trace_id = trace_id(response.headers()).as_deref().unwrap_or("-"),
+                elapsed_ms = elapsed.as_millis() as u64,
+                "suomi.fi call"
+            ),
+            Err(error) => tracing::debug!(endpoint, %error, "suomi.fi call failed"),
+        }
+        result
     }
 
     async fn post_json<B: Serialize, T: DeserializeOwned>(
@@ -320,15 +343,14 @@ impl SuomiFiClient {
     pub async fn change_password(&self, new_password: &str) -> Result<(), SuomiFiError> {
         let token = self.access_token().await?;
         let current = self.password.lock().await.clone();
-        let response = self
-            .http
-            .post(self.url("/v1/change-password"))
-            .json(&ChangePasswordRequest {
-                access_token: token.expose_secret().to_string(),
-                current_password: current.expose_secret().to_string(),
-                new_password: new_password.to_string(),
-            })
-            .send()
+        let response =
+            self.execute(self.http.post(self.url("/v1/change-password")).json(
+                &ChangePasswordRequest {
+                    access_token: token.expose_secret().to_string(),
+                    current_password: current.expose_secret().to_string(),
+                    new_password: new_password.to_string(),
+                },
+            ))
             .await?;
         if !response.status().is_success() {
             return Err(classify(response).await);

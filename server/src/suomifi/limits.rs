@@ -104,6 +104,31 @@ pub fn is_pdf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"%PDF-")
 }
 
+/// The signatures that open files of the types Suomi.fi takes (and of programs).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+const JPEG: &[u8] = b"\xff\xd8\xff";
+/// Word, Excel and PowerPoint before 2007 (OLE compound files).
+const OLE: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+/// Office Open XML and OpenDocument files are ZIP archives.
+const ZIP: &[u8] = b"PK\x03\x04";
+const BINARY: &[&[u8]] = &[b"%PDF-", PNG, JPEG, OLE, ZIP, b"MZ", b"\x7fELF", b"GIF8"];
+
+/// Whether the bytes are what the media type says: the recipient's device opens a file by
+/// its name, so a PDF named `.png` or a program named `.docx` is refused where it is taken.
+pub fn content_matches(media_type: &str, bytes: &[u8]) -> bool {
+    match media_type {
+        "application/pdf" => is_pdf(bytes),
+        "image/png" => bytes.starts_with(PNG),
+        "image/jpeg" => bytes.starts_with(JPEG),
+        "application/msword" | "application/vnd.ms-excel" | "application/vnd.ms-powerpoint" => {
+            bytes.starts_with(OLE)
+        }
+        "text/plain" => !bytes.contains(&0) && !BINARY.iter().any(|magic| bytes.starts_with(magic)),
+        // The OOXML and OpenDocument types.
+        _ => bytes.starts_with(ZIP),
+    }
+}
+
 /// Collects every broken rule in a request, so one answer names them all.
 #[derive(Debug, Default)]
 pub struct Violations(Vec<String>);
@@ -313,6 +338,25 @@ KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP
 MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE \
 RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL \
 TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK XX";
+
+#[cfg(test)]
+mod content_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_must_be_what_its_name_says() {
+        assert!(content_matches("application/pdf", b"%PDF-1.7\n"));
+        assert!(!content_matches("image/png", b"%PDF-1.7\n"));
+        assert!(content_matches("image/png", b"\x89PNG\r\n\x1a\n...."));
+        assert!(!content_matches(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            b"just text"
+        ));
+        assert!(content_matches("text/plain", "Päätös\n".as_bytes()));
+        assert!(!content_matches("text/plain", b"MZ\x90\x00"));
+        assert!(!content_matches("application/msword", b"PK\x03\x04"));
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -383,10 +383,18 @@ impl SuomiFiServices {
         self: Arc<Self>,
         interval: Duration,
         stop: tokio::sync::watch::Receiver<bool>,
+        leader: crate::delivery::Leader,
     ) {
-        crate::delivery::every(interval, stop, "rotating Suomi.fi passwords", || async {
-            self.rotate_due().await.map(|_| ())
-        })
+        // One instance rotates: two changing one password at once could leave the stored
+        // password other than Suomi.fi's.
+        crate::delivery::every_as_leader(
+            &leader,
+            "password_rotation",
+            interval,
+            stop,
+            "rotating Suomi.fi passwords",
+            || async { self.rotate_due().await.map(|_| ()) },
+        )
         .await
     }
 }

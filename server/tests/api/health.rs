@@ -28,6 +28,31 @@ async fn readyz_fails_when_the_database_is_gone(backend: TestBackend) {
     );
 }
 
+/// Every answer carries the id its log lines carry: a new one, or the proxy's own.
+#[tokio::test]
+async fn every_answer_carries_its_request_id() {
+    let app = spawn_app(TestBackend::Sqlite).await;
+    let first = app.get("/healthz").await;
+    let second = app.get("/healthz").await;
+    let id = |answer: &reqwest::Response| {
+        answer.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(uuid::Uuid::parse_str(&id(&first)).is_ok(), "{}", id(&first));
+    assert_ne!(id(&first), id(&second), "one id per request");
+
+    let from_proxy = app
+        .client
+        .get(format!("http://{}/healthz", app.address))
+        .header("x-request-id", "proxy-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&from_proxy), "proxy-7f3a");
+}
+
 #[tokio::test]
 async fn the_application_reaches_its_built_in_simulator_over_http() {
     let app = spawn_app(TestBackend::Sqlite).await;

@@ -131,6 +131,8 @@ pub struct TestApp {
     pub smtp_certificate: Option<String>,
     /// `/metrics`' own listener, when the test turned it on.
     pub metrics_address: Option<SocketAddr>,
+    /// Every method and path the application answers, from its router.
+    pub routes: Vec<tiedoksi::route_census::RouteEntry>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -167,6 +169,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let smtp_address = application.smtp_address();
     let smtp_certificate = application.smtp_certificate_pem();
     let metrics_address = application.metrics_address();
+    let routes = application.routes();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -199,6 +202,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         smtp_address,
         smtp_certificate,
         metrics_address,
+        routes,
         _shutdown: shutdown,
     }
 }

@@ -99,6 +99,51 @@ async fn metrics_are_prometheus_text_on_their_own_listener(backend: TestBackend)
         "{samples:#?}"
     );
     assert!(has("tiedoksi_outbox_oldest_pending_seconds "));
+    // Suomi.fi calls by endpoint and outcome, timed; the job that made them, settled.
+    assert!(
+        has("tiedoksi_suomifi_requests tiedoksi_suomifi_requests_total{endpoint=electronic,outcome=ok}"),
+        "{samples:#?}"
+    );
+    assert!(has(
+        "tiedoksi_suomifi_requests tiedoksi_suomifi_requests_total{endpoint=token,outcome=ok}"
+    ));
+    assert!(has(
+        "tiedoksi_suomifi_request_duration_seconds tiedoksi_suomifi_request_duration_seconds_bucket{endpoint=electronic,"
+    ));
+    assert!(
+        has("tiedoksi_outbox_jobs_settled tiedoksi_outbox_jobs_settled_total{kind=send_delivery,outcome=done}"),
+        "{samples:#?}"
+    );
+    assert!(has(
+        "tiedoksi_suomifi_services_credentials_refused tiedoksi_suomifi_services_credentials_refused{} 0.0"
+    ));
+    // The example dashboard and alert rules ask only for what is there.
+    let operations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/operations");
+    for document in ["alerts.yml", "grafana-dashboard.json"] {
+        let text_of_document = std::fs::read_to_string(operations.join(document)).unwrap();
+        for name in metric_names(&text_of_document) {
+            let family = name.trim_end_matches("_bucket");
+            assert!(
+                text.contains(family),
+                "{document} uses {name}, which /metrics does not show"
+            );
+        }
+    }
     assert!(!text.contains(id), "ids are never labels");
     assert!(!text.contains(&with_mailbox()), "no identity code");
+}
+
+/// Every `tiedoksi_…` metric name a document mentions.
+fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("tiedoksi_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.insert(name);
+    }
+    names
 }

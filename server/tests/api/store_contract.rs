@@ -17,6 +17,7 @@ use crate::helpers::{fresh_store, TestBackend};
 use crate::on_both_backends;
 
 on_both_backends!(
+    a_leader_lease_has_one_holder_until_it_lapses,
     organisations_are_created_and_found,
     users_are_found_by_email_case_insensitively,
     an_email_address_belongs_to_one_user,
@@ -431,7 +432,12 @@ async fn only_the_lease_holder_settles_a_job(backend: TestBackend) {
     );
     let done = store.job(job.id).await.unwrap().unwrap();
     assert_eq!(done.state, "done");
-    assert_eq!(done.lease_owner, None);
+    assert_eq!(
+        done.lease_owner.as_deref(),
+        Some("worker-a"),
+        "a finished job names who finished it"
+    );
+    assert_eq!(done.leased_until, None);
     assert_eq!(store.job_counts().await.unwrap().done, 1);
     let much_later = now + Duration::days(1);
     assert!(store
@@ -753,7 +759,11 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
     assert!(store.delivery_by_message_id(43).await.unwrap().is_none());
     assert_eq!(store.delivery_documents(id).await.unwrap(), vec![letter]);
     let history = store.delivery_history(id).await.unwrap();
-    assert_eq!(kinds(&history), ["queued", "submitted", "submitted"]);
+    assert_eq!(
+        kinds(&history),
+        ["queued", "submitted"],
+        "the first record keeps the history; a repeat (a job run again) adds nothing"
+    );
     assert!(history[1].details.contains("kirje.pdf"));
 
     store
@@ -1328,5 +1338,62 @@ async fn a_mail_is_kept_once_per_recipient_and_never_deleted(backend: TestBacken
     assert_eq!(
         store.inbound_mails(organisation, 10).await.unwrap().len(),
         2
+    );
+}
+
+async fn a_leader_lease_has_one_holder_until_it_lapses(backend: TestBackend) {
+    let (store, _database) = fresh_store(backend).await;
+    let now = Timestamp::now();
+    let later = |seconds: i64| now + Duration::seconds(seconds);
+    assert!(store
+        .hold_lease("events", "a", now, later(30))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .hold_lease("events", "b", later(1), later(31))
+            .await
+            .unwrap(),
+        "held by a"
+    );
+    assert!(
+        store
+            .hold_lease("events", "a", later(10), later(40))
+            .await
+            .unwrap(),
+        "a renews"
+    );
+    assert!(
+        store
+            .hold_lease("watch", "b", later(10), later(40))
+            .await
+            .unwrap(),
+        "another loop, another lease"
+    );
+    assert!(
+        !store
+            .hold_lease("events", "b", later(35), later(65))
+            .await
+            .unwrap(),
+        "renewed until 40"
+    );
+    assert!(
+        store
+            .hold_lease("events", "b", later(41), later(71))
+            .await
+            .unwrap(),
+        "lapsed: b takes over"
+    );
+    assert!(!store
+        .hold_lease("events", "a", later(42), later(72))
+        .await
+        .unwrap());
+    store.release_leases("b").await.unwrap();
+    assert!(
+        store
+            .hold_lease("events", "a", later(43), later(73))
+            .await
+            .unwrap(),
+        "handed on at a graceful stop"
     );
 }

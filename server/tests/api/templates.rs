@@ -39,9 +39,20 @@ fn template_form<'a>(name: &'a str, title: &'a str, body: &'a str) -> Vec<(&'a s
 }
 
 pub(crate) async fn add_template(app: &TestApp, name: &str, title: &str, body: &str) -> Uuid {
+    add_template_as(app, &app.client, name, title, body).await
+}
+
+/// A template added by whoever `client` is signed in as.
+pub(crate) async fn add_template_as(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    title: &str,
+    body: &str,
+) -> Uuid {
     let added = post_as(
         app,
-        &app.client,
+        client,
         "/admin/templates",
         &template_form(name, title, body),
     )
