@@ -54,7 +54,7 @@ lint:
 	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 unit: postgres clean-test-databases test-clients
-	cargo test --workspace
+	@scripts/unit-tests.sh
 
 # City of Helsinki's Suomi.fi client (PyPI, unchanged) against our simulator.
 compat: unit
