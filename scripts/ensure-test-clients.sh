@@ -5,10 +5,11 @@
 set -euo pipefail
 
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/tiedoksi/smtp-test-venv"
-# aiosmtpd receives the bridge's reports; prometheus_client parses /metrics in its test.
-PACKAGES="aiosmtpd==1.4.6 prometheus_client==0.21.1"
+# aiosmtpd receives the bridge's reports; prometheus_client parses /metrics in its test; moto's
+# server is the S3-compatible object store the document store's contract tests run against.
+PACKAGES="aiosmtpd==1.4.6 prometheus_client==0.21.1 moto[server]==5.2.5"
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiosmtpd, prometheus_client" 2>/dev/null; then
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiosmtpd, prometheus_client, moto.server" 2>/dev/null; then
   echo "==> installing $PACKAGES into $VENV" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check $PACKAGES

@@ -97,34 +97,70 @@ async fn main() {
     assert_eq!(login.status(), 200, "bench sign-in");
     let client = Arc::new(client);
 
+    let admin = store
+        .user_by_email(tiedoksi::bootstrap::FIRST_ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = tiedoksi::api::keys::create_key(&store, admin.organisation_id, "bench", "bench")
+        .await
+        .unwrap()
+        .secret;
+    let api = Arc::new(reqwest::Client::new());
+
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..CONCURRENCY {
-        let (client, base) = (client.clone(), base.clone());
+        let (client, api, base, key) = (client.clone(), api.clone(), base.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut latencies = (Vec::new(), Vec::new());
             for n in (worker..NOTICES).step_by(CONCURRENCY) {
+                // Half through the compose page's server function, half through /api/v1.
                 let one = Instant::now();
-                let response = client
-                    .post(format!("{base}/api/send_notice"))
-                    .header("Origin", &base)
-                    .header("Accept", "application/json")
-                    .json(&draft(n))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-                latencies.push(one.elapsed());
+                let response = if n % 4 < 2 {
+                    client
+                        .post(format!("{base}/api/send_notice"))
+                        .header("Origin", &base)
+                        .header("Accept", "application/json")
+                        .json(&draft(n))
+                        .send()
+                        .await
+                        .unwrap()
+                } else {
+                    let mut body = draft(n)["draft"].clone();
+                    body.as_object_mut().unwrap().remove("idempotency_key");
+                    api.post(format!("{base}/api/v1/notices"))
+                        .bearer_auth(&key)
+                        .header("Idempotency-Key", format!("bench-api-{n}"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap()
+                };
+                let status = response.status().as_u16();
+                assert!(
+                    status == 200 || status == 201,
+                    "{}",
+                    response.text().await.unwrap()
+                );
+                if n % 4 < 2 {
+                    latencies.0.push(one.elapsed());
+                } else {
+                    latencies.1.push(one.elapsed());
+                }
             }
             latencies
         }));
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut api_latencies) = (Vec::new(), Vec::new());
     for task in tasks {
-        latencies.extend(task.await.unwrap());
+        let (page, api) = task.await.unwrap();
+        latencies.extend(page);
+        api_latencies.extend(api);
     }
     let queued_in = started.elapsed();
     latencies.sort();
+    api_latencies.sort();
 
     loop {
         let counts = store.delivery_status_counts().await.unwrap();
@@ -154,6 +190,16 @@ async fn main() {
     println!(
         "  all at Suomi.fi: {:.2} s after the first request ({:.0} deliveries/s end to end)",
         all_sent_in.as_secs_f64(),
+        NOTICES as f64 / all_sent_in.as_secs_f64()
+    );
+    let ms = |sorted: &[Duration], p: f64| percentile(sorted, p).as_secs_f64() * 1000.0;
+    for (name, sorted) in [("server_function", &latencies), ("api", &api_latencies)] {
+        println!("compose_{name}_p50 {:.1} ms", ms(sorted, 0.50));
+        println!("compose_{name}_p95 {:.1} ms", ms(sorted, 0.95));
+        println!("compose_{name}_p99 {:.1} ms", ms(sorted, 0.99));
+    }
+    println!(
+        "compose_end_to_end {:.0} deliveries/s",
         NOTICES as f64 / all_sent_in.as_secs_f64()
     );
 }

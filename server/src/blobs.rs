@@ -1,6 +1,7 @@
 //! Documents, stored once by their SHA-256 (content-addressed): the same attachment sent to
 //! a hundred recipients is kept once, and the hash recorded as proof names exactly the bytes
-//! kept. Behind a small trait so an S3-compatible store can replace the filesystem.
+//! kept. Behind a small trait: a directory for one machine, an S3-compatible object store
+//! for several.
 
 use std::path::PathBuf;
 
@@ -11,6 +12,10 @@ use sha2::{Digest, Sha256};
 pub enum BlobError {
     #[error("document store I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("object store: {0}")]
+    Object(#[from] object_store::Error),
+    #[error("TIEDOKSI_BLOB_URL: {0}")]
+    Config(String),
     #[error("stored document {0} does not match its hash")]
     Corrupt(String),
     #[error("not a SHA-256 hex digest")]
@@ -72,8 +77,7 @@ impl FilesystemBlobStore {
     }
 
     fn path(&self, digest: &Sha256Hex) -> PathBuf {
-        let d = digest.as_str();
-        self.root.join(&d[0..2]).join(&d[2..4]).join(d)
+        self.root.join(relative_path(digest))
     }
 }
 
@@ -120,6 +124,119 @@ impl BlobStore for FilesystemBlobStore {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// Where a digest lives: `ab/cd/abcd…`, the same in a directory and in a bucket.
+fn relative_path(digest: &Sha256Hex) -> String {
+    let d = digest.as_str();
+    format!("{}/{}/{}", &d[0..2], &d[2..4], d)
+}
+
+/// Documents in an S3-compatible object store, for several instances
+/// (`TIEDOKSI_BLOB_URL=s3://bucket/prefix`; credentials, region and endpoint from the usual
+/// `AWS_*` variables). Each document is one object named by its hash and written by one PUT,
+/// so an object is there whole or not at all; what is read is checked against its hash.
+pub struct ObjectBlobStore {
+    store: Box<dyn object_store::ObjectStore>,
+}
+
+impl ObjectBlobStore {
+    /// From `s3://bucket[/prefix][?endpoint=…&region=…]`: options in the query (an
+    /// S3-compatible server's `endpoint`, `region`, `allow_http`, …) over the `AWS_*`
+    /// environment, where credentials belong.
+    pub fn from_url(url: &str) -> Result<Self, BlobError> {
+        let parsed = url::Url::parse(url).map_err(|error| BlobError::Config(error.to_string()))?;
+        let options: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let mut bare = parsed;
+        bare.set_query(None);
+        Self::from_url_with(bare.as_str(), options)
+    }
+
+    /// As `from_url`, with `options` (`aws_endpoint`, `aws_access_key_id`, …) over the
+    /// environment's.
+    pub fn from_url_with(
+        url: &str,
+        options: impl IntoIterator<Item = (impl AsRef<str>, impl Into<String>)>,
+    ) -> Result<Self, BlobError> {
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+        let parsed = url::Url::parse(url).map_err(|error| BlobError::Config(error.to_string()))?;
+        if parsed.scheme() != "s3" {
+            return Err(BlobError::Config(format!(
+                "{url}: only s3:// URLs are object stores (a directory is TIEDOKSI_BLOB_DIR)"
+            )));
+        }
+        let bucket = parsed
+            .host_str()
+            .filter(|bucket| !bucket.is_empty())
+            .ok_or_else(|| BlobError::Config(format!("{url}: no bucket")))?;
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in options {
+            let key: AmazonS3ConfigKey = key
+                .as_ref()
+                .parse()
+                .map_err(|error: object_store::Error| BlobError::Config(error.to_string()))?;
+            builder = builder.with_config(key, value);
+        }
+        let s3 = builder.build()?;
+        let prefix = parsed.path().trim_matches('/');
+        let store: Box<dyn object_store::ObjectStore> = if prefix.is_empty() {
+            Box::new(s3)
+        } else {
+            Box::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Ok(Self { store })
+    }
+
+    fn path(digest: &Sha256Hex) -> object_store::path::Path {
+        object_store::path::Path::from(relative_path(digest))
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobStore {
+    async fn put(&self, bytes: &[u8]) -> Result<Sha256Hex, BlobError> {
+        use object_store::ObjectStoreExt;
+        let digest = Sha256Hex::of(bytes);
+        let path = Self::path(&digest);
+        match self.store.head(&path).await {
+            Ok(_) => return Ok(digest),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        self.store
+            .put(&path, object_store::PutPayload::from(bytes.to_vec()))
+            .await?;
+        Ok(digest)
+    }
+
+    async fn get(&self, digest: &Sha256Hex) -> Result<Option<Vec<u8>>, BlobError> {
+        use object_store::ObjectStoreExt;
+        let found = match self.store.get(&Self::path(digest)).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        let bytes = found.bytes().await?.to_vec();
+        if Sha256Hex::of(&bytes) == *digest {
+            Ok(Some(bytes))
+        } else {
+            Err(BlobError::Corrupt(digest.to_string()))
+        }
+    }
+}
+
+/// The configured document store: the object store `TIEDOKSI_BLOB_URL` names, else the
+/// directory `TIEDOKSI_BLOB_DIR`.
+pub fn configured(
+    config: &crate::config::Config,
+) -> Result<std::sync::Arc<dyn BlobStore>, BlobError> {
+    Ok(match &config.blob_url {
+        Some(url) => std::sync::Arc::new(ObjectBlobStore::from_url(url)?),
+        None => std::sync::Arc::new(FilesystemBlobStore::new(&config.blob_dir)),
+    })
 }
 
 #[cfg(test)]

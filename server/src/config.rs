@@ -68,6 +68,9 @@ pub struct Config {
     pub acknowledgement_days: i64,
     /// Where documents are kept (content-addressed).
     pub blob_dir: String,
+    /// `TIEDOKSI_BLOB_URL` (`s3://bucket/prefix`): documents in an S3-compatible object store
+    /// instead of `blob_dir`, for several instances.
+    pub blob_url: Option<String>,
     /// Credentials left at the simulator's demo values (names of the variables not set).
     pub demo_credentials: Vec<&'static str>,
     pub smtp: SmtpConfig,
@@ -398,6 +401,7 @@ impl Config {
             },
             acknowledgement_days: parse("TIEDOKSI_ACKNOWLEDGEMENT_DAYS", 7)?.clamp(1, 60),
             blob_dir: get("TIEDOKSI_BLOB_DIR").unwrap_or_else(|| "data/blobs".into()),
+            blob_url: get("TIEDOKSI_BLOB_URL").filter(|url| !url.trim().is_empty()),
             smtp: SmtpConfig {
                 addr: get("TIEDOKSI_SMTP_ADDR")
                     .map(|addr| addr.trim().parse())

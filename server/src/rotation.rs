@@ -28,9 +28,9 @@ pub async fn rotate(config: &Config, batch: i64) -> anyhow::Result<RotationRepor
     let store = store::connect(&config.database_url).await?;
     let keys = crate::startup::configured_keys(config, false)?;
     let batch = batch.clamp(1, 10_000);
-    let blobs = crate::blobs::FilesystemBlobStore::new(&config.blob_dir);
+    let blobs = crate::blobs::configured(config)?;
     let report = match reseal_all(store.as_ref(), &keys, batch).await {
-        Ok(mut report) => reseal_mails(store.as_ref(), &blobs, &keys, batch, &mut report)
+        Ok(mut report) => reseal_mails(store.as_ref(), blobs.as_ref(), &keys, batch, &mut report)
             .await
             .map(|()| report),
         Err(error) => Err(error),

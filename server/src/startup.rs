@@ -29,7 +29,7 @@ use crate::auth::middleware::{
 };
 use crate::auth::session::session_layer;
 use crate::backend::Backend;
-use crate::blobs::{BlobStore, FilesystemBlobStore};
+use crate::blobs::BlobStore;
 use crate::bootstrap::{ensure_first_admin, FirstStart};
 use crate::config::Config;
 use crate::dates::ReceiptRules;
@@ -148,7 +148,7 @@ impl Application {
         ));
         let worker = worker_settings(&config);
         let events_interval = config.worker.events_interval;
-        let blobs: Arc<dyn BlobStore> = Arc::new(FilesystemBlobStore::new(&config.blob_dir));
+        let blobs: Arc<dyn BlobStore> = crate::blobs::configured(&config)?;
         let authenticator = Authenticator::new(store.clone(), config.login.clone());
         let audit = Audit::new(store.clone());
         let compose = ComposeService {

@@ -47,7 +47,7 @@ struct Footprint {
     blob_files: usize,
 }
 
-fn files_under(directory: &Path) -> usize {
+pub(crate) fn files_under(directory: &Path) -> usize {
     std::fs::read_dir(directory)
         .map(|entries| {
             entries

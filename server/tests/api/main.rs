@@ -9,6 +9,7 @@ mod api_keys;
 mod authorisation;
 mod bad_input;
 mod batches;
+mod blobs;
 mod cli;
 mod delivery;
 mod drafts;
