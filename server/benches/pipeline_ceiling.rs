@@ -135,9 +135,9 @@ fn address(name: &str, street: &str) -> Address {
     }
 }
 
-fn multichannel(n: usize, attachment: uuid::Uuid) -> MultichannelMessage {
+fn multichannel(run: &str, n: usize, attachment: uuid::Uuid) -> MultichannelMessage {
     MultichannelMessage {
-        external_id: format!("ceiling-{n}"),
+        external_id: format!("ceiling-{run}-{n}"),
         recipient: Recipient {
             id: RECIPIENT.into(),
         },
@@ -186,7 +186,7 @@ fn multichannel(n: usize, attachment: uuid::Uuid) -> MultichannelMessage {
 
 /// (a): token once, then per message an upload and a multichannel send, `CEILING_CONCURRENCY`
 /// at a time. Returns messages per second.
-async fn ceiling(simulator: &Simulator) -> f64 {
+async fn ceiling(simulator: &Simulator, run: &str) -> f64 {
     let client = reqwest::Client::new();
     let token: Value = client
         .post(format!("{}/v1/token", simulator.base))
@@ -202,11 +202,12 @@ async fn ceiling(simulator: &Simulator) -> f64 {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for lane in 0..CEILING_CONCURRENCY {
-        let (client, token, pdf, base) = (
+        let (client, token, pdf, base, run) = (
             client.clone(),
             token.clone(),
             pdf.clone(),
             simulator.base.clone(),
+            run.to_string(),
         );
         tasks.push(tokio::spawn(async move {
             for n in (lane..NOTICES).step_by(CEILING_CONCURRENCY) {
@@ -231,7 +232,7 @@ async fn ceiling(simulator: &Simulator) -> f64 {
                 let sent = client
                     .post(format!("{base}/v2/messages"))
                     .bearer_auth(token.as_str())
-                    .json(&multichannel(n, attachment))
+                    .json(&multichannel(&run, n, attachment))
                     .send()
                     .await
                     .unwrap();
@@ -481,7 +482,7 @@ async fn main() {
     let mut rows = Vec::new();
     for database in ["sqlite", "postgres"] {
         simulator.reset(&http).await;
-        let ceiling = ceiling(&simulator).await;
+        let ceiling = ceiling(&simulator, database).await;
         let (arrived, duplicates) = arrivals(&simulator.counters(&http).await);
         assert_eq!((arrived, duplicates), (NOTICES, 0), "the ceiling run");
 

@@ -292,6 +292,8 @@ pub trait JobQueue: Send + Sync {
     async fn extend_lease(&self, id: Uuid, worker: &str, until: Timestamp) -> StoreResult<bool>;
     /// `false` when `worker` no longer holds the job.
     async fn complete_job(&self, id: Uuid, worker: &str, at: Timestamp) -> StoreResult<bool>;
+    /// Completes every job of `ids` that `worker` still holds, in one statement; how many.
+    async fn complete_jobs(&self, ids: &[Uuid], worker: &str, at: Timestamp) -> StoreResult<u64>;
     async fn retry_job(
         &self,
         id: Uuid,

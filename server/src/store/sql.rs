@@ -488,6 +488,29 @@ macro_rules! impl_shared_job_queue {
                     .await
             }
 
+            async fn complete_jobs(
+                &self,
+                ids: &[uuid::Uuid],
+                worker: &str,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                if ids.is_empty() {
+                    return Ok(0);
+                }
+                let placeholders: Vec<String> =
+                    (0..ids.len()).map(|n| format!("${}", n + 3)).collect();
+                let sql = format!(
+                    "UPDATE outbox_jobs SET state = 'done', finished_at = $2, leased_until = NULL \
+                     WHERE lease_owner = $1 AND state = 'running' AND id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(worker).bind(at);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                Ok(query.execute(&self.pool).await?.rows_affected())
+            }
+
             async fn retry_job(
                 &self,
                 id: uuid::Uuid,

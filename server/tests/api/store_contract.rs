@@ -433,6 +433,14 @@ async fn only_the_lease_holder_settles_a_job(backend: TestBackend) {
     let done = store.job(job.id).await.unwrap().unwrap();
     assert_eq!(done.state, "done");
     assert_eq!(
+        store
+            .complete_jobs(&[job.id, Uuid::now_v7()], "worker-a", now)
+            .await
+            .unwrap(),
+        0,
+        "done already, and one that does not exist: none completed"
+    );
+    assert_eq!(
         done.lease_owner.as_deref(),
         Some("worker-a"),
         "a finished job names who finished it"
