@@ -2,7 +2,8 @@
 //! defaults (SQLite, the in-process simulator, pacing off so the figure is ours, not the cap):
 //! how long queuing a notice takes through `/api/send_notice` (checks, mailbox check, paper
 //! letter, one transaction), and how fast the worker then gets every delivery to Suomi.fi.
-//! Prints figures; asserts nothing about speed.
+//! Prints figures; asserts nothing about speed. `BENCH_CONCURRENCY=n` sets the worker's
+//! concurrency (the default is the configuration's).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +74,10 @@ async fn main() {
     config.suomifi.requests_per_second = 0;
     config.pdf.worker = Some(env!("CARGO_BIN_EXE_tiedoksi").to_string());
     config.worker.idle = Duration::from_millis(20);
+    config.worker.concurrency = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(config.worker.concurrency);
     config.worker.events_interval = Duration::from_secs(3600);
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.address());
