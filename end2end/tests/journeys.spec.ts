@@ -206,7 +206,8 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
 
   await page.getByLabel("Diaarinumero", { exact: true }).fill(reference);
   const recipient = page.locator("#recipients-0");
-  await recipient.getByLabel("Nimi", { exact: true }).fill("Maija Meikäläinen");
+  // Markup is not a name: refused with the reason, not escaped and sent on.
+  await recipient.getByLabel("Nimi", { exact: true }).fill("Maija <b>Meikäläinen</b>");
   await recipient.getByLabel("Henkilötunnus tai Y-tunnus").fill("131052-308U");
   await expect(page.locator("#recipients-0-identity_code-live")).toContainText("Tarkistusmerkki");
   await page.getByRole("button", { name: "Jatka tarkistukseen" }).click();
@@ -219,6 +220,7 @@ test("bad input gets clear errors and queues nothing, with and without JavaScrip
   // Each problem says which field it is about.
   await expect(summary.getByRole("link", { name: "Otsikko: Täytä tämä kenttä.", exact: true })).toHaveAttribute("href", "#title");
   await expect(summary.getByRole("link", { name: "Vastaanottaja 1: Henkilötunnus tai Y-tunnus: Tarkistusmerkki ei täsmää: tarkista henkilötunnus tai Y-tunnus.", exact: true })).toBeVisible();
+  await expect(summary).toContainText("HTML-merkintöjä (kuten script- tai img-elementtejä) ei voi käyttää.");
   await expect(page.locator("#title")).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#recipients-0-identity_code")).toHaveAttribute("aria-invalid", "true");
   await expect(page.locator("#recipients-0-identity_code")).toHaveAttribute("aria-describedby", /recipients-0-identity_code-error/);

@@ -13,23 +13,15 @@ pub mod worker;
 /// and the next one tries again.
 pub async fn every<F, Fut, E>(
     interval: std::time::Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
     what: &str,
-    mut pass: F,
+    pass: F,
 ) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    while !*stop.borrow() {
-        if let Err(error) = pass().await {
-            tracing::warn!(%error, "{what} failed; trying again");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.changed() => {}
-        }
-    }
+    every_as_leader(&Leader::alone(), what, interval, stop, what, pass).await
 }
 
 /// Which instance runs a loop that is one per installation (reading Suomi.fi's feeds, the

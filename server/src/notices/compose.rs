@@ -522,6 +522,8 @@ impl ComposeService {
             .map(|party| party.trim().to_string())
             .filter(|party| !party.is_empty())
             .collect();
+        // Parties not given are the recipients by name: their names are checked as names.
+        let given_parties = !parties.is_empty();
         if parties.is_empty() && is_decision {
             parties = draft
                 .recipients
@@ -539,7 +541,7 @@ impl ComposeService {
                 },
             );
         }
-        for (index, party) in parties.iter().enumerate() {
+        for (index, party) in parties.iter().enumerate().filter(|_| given_parties) {
             problems.optional_text(&format!("decision.parties[{index}]"), party, MAX_NAME_CHARS);
         }
         let content = DecisionContent {
