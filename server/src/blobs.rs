@@ -145,37 +145,22 @@ impl ObjectBlobStore {
     /// S3-compatible server's `endpoint`, `region`, `allow_http`, …) over the `AWS_*`
     /// environment, where credentials belong.
     pub fn from_url(url: &str) -> Result<Self, BlobError> {
-        let parsed = url::Url::parse(url).map_err(|error| BlobError::Config(error.to_string()))?;
-        let options: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
-        let mut bare = parsed;
-        bare.set_query(None);
-        Self::from_url_with(bare.as_str(), options)
-    }
-
-    /// As `from_url`, with `options` (`aws_endpoint`, `aws_access_key_id`, …) over the
-    /// environment's.
-    pub fn from_url_with(
-        url: &str,
-        options: impl IntoIterator<Item = (impl AsRef<str>, impl Into<String>)>,
-    ) -> Result<Self, BlobError> {
         use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
         let parsed = url::Url::parse(url).map_err(|error| BlobError::Config(error.to_string()))?;
         if parsed.scheme() != "s3" {
+            // Not the URL itself in the message: its query may hold a secret key.
             return Err(BlobError::Config(format!(
-                "{url}: only s3:// URLs are object stores (a directory is TIEDOKSI_BLOB_DIR)"
+                "{}: only s3:// URLs are object stores (a directory is TIEDOKSI_BLOB_DIR)",
+                parsed.scheme()
             )));
         }
         let bucket = parsed
             .host_str()
             .filter(|bucket| !bucket.is_empty())
-            .ok_or_else(|| BlobError::Config(format!("{url}: no bucket")))?;
+            .ok_or_else(|| BlobError::Config("no bucket named".into()))?;
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        for (key, value) in options {
+        for (key, value) in parsed.query_pairs() {
             let key: AmazonS3ConfigKey = key
-                .as_ref()
                 .parse()
                 .map_err(|error: object_store::Error| BlobError::Config(error.to_string()))?;
             builder = builder.with_config(key, value);

@@ -122,7 +122,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.check_safety()?;
         let store = store::connect(&config.database_url).await?;
-        let setting_up = FirstStartTurn::wait(store.as_ref()).await?;
+        let setting_up = FirstStartTurn::take_if_empty(store.as_ref()).await?;
         let fresh_database = store.count_organisations().await? == 0;
         let listener = TcpListener::bind(config.addr).await?;
         let address = listener.local_addr()?;
@@ -258,7 +258,9 @@ impl Application {
             configured_client,
         )
         .await;
-        setting_up.done(store.as_ref()).await;
+        if let Some(turn) = setting_up {
+            turn.done(store.as_ref()).await;
+        }
         Ok(Self {
             listener,
             router,
@@ -570,6 +572,15 @@ struct FirstStartTurn {
 impl FirstStartTurn {
     const LEASE: &'static str = "first_start";
     const LONGEST: std::time::Duration = std::time::Duration::from_secs(120);
+
+    /// On an empty database, waits for this instance's turn; with data there is nothing to
+    /// set up, and no turn is taken (an ordinary start writes nothing for it).
+    async fn take_if_empty(store: &dyn crate::store::Store) -> anyhow::Result<Option<Self>> {
+        if store.count_organisations().await? > 0 {
+            return Ok(None);
+        }
+        Self::wait(store).await.map(Some)
+    }
 
     async fn wait(store: &dyn crate::store::Store) -> anyhow::Result<Self> {
         let holder = format!("start-{}", uuid::Uuid::new_v4());

@@ -187,14 +187,12 @@ pub async fn run_step(
         .await
     {
         Ok(completed) => {
-            let completed = completed as usize;
+            let completed = (completed as usize).min(ids.len());
+            let lost = ids.len() - completed;
             outcome.done += completed;
-            outcome.lost += ids.len() - completed.min(ids.len());
-            if completed < ids.len() {
-                tracing::warn!(
-                    lost = ids.len() - completed,
-                    "leases lost before the jobs were settled"
-                );
+            outcome.lost += lost;
+            if lost > 0 {
+                tracing::warn!(lost, "leases lost before the jobs were settled");
             }
             for (_, kind) in &done {
                 crate::metrics::job_settled(kind, "done");
@@ -278,17 +276,19 @@ async fn settle(
             give_up(queue, handler, &job, &settings.name, &error, now).await?,
         ),
     };
-    crate::metrics::job_settled(&job.kind, settled.outcome());
     if held {
+        crate::metrics::job_settled(&job.kind, settled.label());
         Ok(settled)
     } else {
         tracing::warn!(job = %job.id, "lease lost before the job was settled");
+        crate::metrics::job_settled(&job.kind, "lost");
         Ok(Settled::Lost)
     }
 }
 
 impl Settled {
-    fn outcome(&self) -> &'static str {
+    /// The outcome as the metrics name it.
+    fn label(&self) -> &'static str {
         match self {
             Settled::Done { .. } => "done",
             Settled::Retried => "retried",

@@ -290,9 +290,8 @@ pub trait JobQueue: Send + Sync {
     ) -> StoreResult<Vec<Job>>;
     /// Renews the lease of a job `worker` holds; `false` when it no longer holds it.
     async fn extend_lease(&self, id: Uuid, worker: &str, until: Timestamp) -> StoreResult<bool>;
-    /// `false` when `worker` no longer holds the job.
-    async fn complete_job(&self, id: Uuid, worker: &str, at: Timestamp) -> StoreResult<bool>;
-    /// Completes every job of `ids` that `worker` still holds, in one statement; how many.
+    /// Completes every job of `ids` that `worker` still holds, in one statement; how many
+    /// (a job `worker` no longer holds is not completed: another worker may have it).
     async fn complete_jobs(&self, ids: &[Uuid], worker: &str, at: Timestamp) -> StoreResult<u64>;
     async fn retry_job(
         &self,

@@ -478,16 +478,6 @@ macro_rules! impl_shared_job_queue {
                 Ok(updated.rows_affected() == 1)
             }
 
-            async fn complete_job(
-                &self,
-                id: uuid::Uuid,
-                worker: &str,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
-                self.settle_job(id, worker, "done", None, None, Some(at))
-                    .await
-            }
-
             async fn complete_jobs(
                 &self,
                 ids: &[uuid::Uuid],
@@ -590,7 +580,7 @@ macro_rules! impl_shared_job_queue {
                     "UPDATE outbox_jobs SET state = $3, run_after = COALESCE($4, run_after), \
                      last_error = COALESCE($5, last_error), finished_at = $6, \
                      leased_until = NULL, \
-                     lease_owner = CASE WHEN $3 IN ('done', 'failed') THEN lease_owner END \
+                     lease_owner = CASE WHEN $3 = 'failed' THEN lease_owner END \
                      WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
                 )
                 .bind(id)
@@ -934,7 +924,8 @@ macro_rules! impl_shared_notice_store {
                 // Once: a job run again after its lease lapsed (another instance, a stall) may
                 // record the same send; the first record keeps the documents and the history.
                 let first_record = sqlx::query(
-                    "UPDATE deliveries SET suomifi_message_id = $2                      WHERE id = $1 AND suomifi_message_id IS NULL",
+                    "UPDATE deliveries SET suomifi_message_id = $2 \
+                     WHERE id = $1 AND suomifi_message_id IS NULL",
                 )
                 .bind(id)
                 .bind(message_id)

@@ -329,20 +329,6 @@ fn judged(
     refused.then(|| format!("refused to the {who:?}, whom it is for"))
 }
 
-async fn signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
-    let client = new_client();
-    let answer = client
-        .post(app.url("/api/login"))
-        .header(ORIGIN, app.origin())
-        .header(ACCEPT, "application/json")
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200, "{email} signs in");
-    client
-}
-
 async fn user(app: &TestApp, organisation: Uuid, email: &str, role: Role) -> Uuid {
     app.store
         .create_user(&tiedoksi::store::NewUser {
@@ -475,19 +461,22 @@ async fn every_route_answers_only_whom_it_is_for() {
     user(&app, ours, "kasittelija@example.fi", Role::Caseworker).await;
     user(&app, ours, "tarkastaja@example.fi", Role::Auditor).await;
     user(&app, theirs, "admin@toinen.fi", Role::Admin).await;
-    let admin = signed_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let their_admin = signed_in(&app, "admin@toinen.fi", "matrix-password-1").await;
+    let admin = crate::notices::signed_in_client(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let their_admin =
+        crate::notices::signed_in_client(&app, "admin@toinen.fi", "matrix-password-1").await;
     let own = objects_of(&app, ours, &admin, 1).await;
     let other = objects_of(&app, theirs, &their_admin, 2).await;
     let people = [
         (Who::Nobody, new_client()),
         (
             Who::Caseworker,
-            signed_in(&app, "kasittelija@example.fi", "matrix-password-1").await,
+            crate::notices::signed_in_client(&app, "kasittelija@example.fi", "matrix-password-1")
+                .await,
         ),
         (
             Who::Auditor,
-            signed_in(&app, "tarkastaja@example.fi", "matrix-password-1").await,
+            crate::notices::signed_in_client(&app, "tarkastaja@example.fi", "matrix-password-1")
+                .await,
         ),
         (Who::Admin, admin),
     ];

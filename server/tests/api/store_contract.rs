@@ -421,13 +421,27 @@ async fn only_the_lease_holder_settles_a_job(backend: TestBackend) {
         .unwrap()
         .remove(0);
 
-    assert!(
-        !store.complete_job(job.id, "worker-b", now).await.unwrap(),
+    assert_eq!(
+        store
+            .complete_jobs(&[job.id], "worker-b", now)
+            .await
+            .unwrap(),
+        0,
         "not its job"
     );
-    assert!(store.complete_job(job.id, "worker-a", now).await.unwrap());
-    assert!(
-        !store.complete_job(job.id, "worker-a", now).await.unwrap(),
+    assert_eq!(
+        store
+            .complete_jobs(&[job.id], "worker-a", now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .complete_jobs(&[job.id], "worker-a", now)
+            .await
+            .unwrap(),
+        0,
         "settled once"
     );
     let done = store.job(job.id).await.unwrap().unwrap();
