@@ -28,6 +28,31 @@ test("an admin adds a caseworker, who signs in and is signed out mid-session whe
   await caseworker.getByRole("button", { name: "Kirjaudu" }).click();
   await expect(caseworker.getByRole("heading", { level: 1, name: "Tiedoksiannot" })).toBeVisible();
 
+  // Templates are the admins' to add and edit (caseworkers compose from them): refused, as
+  // rendered by the server (no script needed) and in the other languages.
+  const refused = await caseworker.request.get("/admin/templates");
+  expect(refused.status()).toBe(403);
+  expect(await refused.text()).not.toContain("template-form-heading");
+  await caseworker.goto("/admin/templates");
+  await expect(caseworker.getByRole("heading", { level: 1, name: "Ei käyttöoikeutta" })).toBeVisible();
+  await expectNoAxeViolations(caseworker);
+  await screenshot(caseworker, "templates-refused-fi");
+  await caseworker.goto("/language/sv");
+  await caseworker.goto("/admin/templates");
+  await expect(caseworker.locator("html")).toHaveAttribute("lang", "sv");
+  await screenshot(caseworker, "templates-refused-sv");
+  await caseworker.goto("/language/fi");
+  // Another organisation's service (or none): not found, not an empty page.
+  const missing = await page.request.get(`/admin/services/00000000-0000-7000-8000-000000000000`);
+  expect(missing.status()).toBe(404);
+  // (In a tab of its own: the browser logs the 404 itself, which is no error of the page.)
+  const notFound = await page.context().newPage();
+  await notFound.goto("/admin/services/00000000-0000-7000-8000-000000000000");
+  await expect(notFound.getByRole("alert")).toBeVisible();
+  await expectNoAxeViolations(notFound);
+  await screenshot(notFound, "service-not-found-fi");
+  await notFound.close();
+
   // Deactivated while signed in: their next click signs them out.
   await page.getByTestId("user-row").filter({ hasText: email }).getByRole("button", { name: "Poista käytöstä" }).click();
   await expect(page.getByTestId("user-row").filter({ hasText: email })).toContainText("Poistettu käytöstä");

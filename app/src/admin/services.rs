@@ -277,7 +277,12 @@ pub fn ServicePage() -> impl IntoView {
                         None => {
                             // Not this organisation's (or none at all): a 404, not a page.
                             crate::layout::set_http_status(404);
-                            view! { <p role="alert">{t!(i18n, services.not_found)}</p> }.into_any()
+                            view! {
+                                <h1>{t!(i18n, errors.not_found_title)}</h1>
+                                <p role="alert">{t!(i18n, services.not_found)}</p>
+                                <p><a href="/admin/services">{t!(i18n, services.back_to_services)}</a></p>
+                            }
+                            .into_any()
                         }
                     },
                     Err(AppError::Forbidden) => view! { <Forbidden /> }.into_any(),
