@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/tiedoksi/target
 export LEPTOS_SITE_ROOT ?= target/site
 BIN := $(CARGO_TARGET_DIR)/debug/tiedoksi
 
-.PHONY: run test bench chaos tools build lint unit compat e2e api-contract postgres test-clients fmt clean-test-databases
+.PHONY: run test bench chaos release package tools build lint unit compat e2e api-contract postgres test-clients fmt clean-test-databases
 
 ## Build and start Tiedoksi on http://127.0.0.1:3000 (SQLite in data/, built-in simulator).
 run: tools build
@@ -31,7 +31,20 @@ bench: tools
 ## The chaos suite at full size (`make test` runs CI-sized versions of the same tests).
 chaos: tools postgres
 	TIEDOKSI_INSTANCES_NOTICES=5000 cargo test -p server --test api instances -- --nocapture
+	TIEDOKSI_CHAOS_NOTICES=1000 TIEDOKSI_CHAOS_OUTAGE_SECONDS=60 \
+		cargo test -p server --test api chaos:: -- --nocapture --test-threads 1
 	cargo test -p server --test api bad_input -- --nocapture
+	BOLERO_RANDOM_TEST_TIME_MS=60000 cargo test -p server --test api fuzz:: -- --nocapture
+
+## The optimised binary and release site in dist/tiedoksi/, browser-tested as built.
+release: tools
+	@scripts/ensure-tools.sh --browser
+	@scripts/release.sh
+
+## A Debian package of the release (cargo-deb), installed, started against PostgreSQL on
+## loopback, reached at /readyz and removed again on this machine.
+package: release postgres
+	@scripts/package.sh
 
 tools:
 	@scripts/ensure-tools.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser,)

@@ -5,7 +5,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/tiedoksi"
+# `make release` points these at the release build: the same tests against what ships.
+BIN="${E2E_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/tiedoksi}"
+SITE="${E2E_SITE:-$ROOT/target/site}"
 WORK="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 SMTP_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -36,7 +38,7 @@ TIEDOKSI_SMTP_ALLOW_PLAINTEXT=1 \
 TIEDOKSI_DATA_KEY_FILE="$WORK/data.key" \
 TIEDOKSI_BLOB_DIR="$WORK/blobs" \
 TIEDOKSI_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" \
-LEPTOS_SITE_ROOT="$ROOT/target/site" \
+LEPTOS_SITE_ROOT="$SITE" \
   "$BIN" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 cleanup() {

@@ -50,11 +50,36 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// How the server tells a passing failure from an unexpected one: the app crate cannot name
+/// the server's error types, so the server hands it a test for them at start.
+#[cfg(feature = "ssr")]
+static PASSING_FAILURE: std::sync::OnceLock<fn(&dyn std::any::Any) -> bool> =
+    std::sync::OnceLock::new();
+
+/// Sets the test `AppError::internal` applies (once per process; later calls change nothing).
+#[cfg(feature = "ssr")]
+pub fn recognise_passing_failures(is_passing: fn(&dyn std::any::Any) -> bool) {
+    let _ = PASSING_FAILURE.set(is_passing);
+}
+
 impl AppError {
     /// An unexpected failure: logs the cause with a short reference the user can quote to
     /// support, and returns only the reference.
+    ///
+    /// A cause the server recognises as passing (its database unreachable for a moment) is
+    /// `Unavailable` instead: the user is told nothing changed and to try again, not given a
+    /// reference to report.
     #[cfg(feature = "ssr")]
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
+    pub fn internal<E: std::fmt::Display + 'static>(cause: E) -> Self {
+        if PASSING_FAILURE
+            .get()
+            .is_some_and(|is_passing| is_passing(&cause))
+        {
+            tracing::warn!(error = %cause, "unavailable for a moment");
+            return AppError::Unavailable {
+                retry_after_seconds: 5,
+            };
+        }
         let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_uppercase();
         tracing::error!(%reference, error = %cause, "internal error");
         AppError::Internal { reference }

@@ -22,6 +22,15 @@ pub enum BlobError {
     BadDigest,
 }
 
+impl BlobError {
+    /// The document store is full: an upload is refused (nothing of it kept) until an
+    /// operator makes room, and may then be tried again.
+    pub fn is_passing(&self) -> bool {
+        use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+        matches!(self, BlobError::Io(error) if matches!(error.kind(), StorageFull | QuotaExceeded))
+    }
+}
+
 /// A SHA-256 digest as 64 lower-case hex characters, checked once when parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sha256Hex(String);

@@ -107,6 +107,9 @@ impl PdfWorker {
         attachments: &[PdfAttachment],
         limits: &Limits,
     ) -> Result<pdf::RenderedLetter, RenderFailure> {
+        if attachments.is_empty() {
+            return self.render_here(letter, limits).await;
+        }
         let job = Job::Render {
             letter: Box::new(letter.clone()),
             max_bytes: limits.max_paper_pdf_bytes.min(limits.max_upload_bytes),
@@ -133,6 +136,28 @@ impl PdfWorker {
             (Reply::NotPrintable(problems), _) => Err(RenderFailure::NotPrintable(problems)),
             (Reply::Failed(error), _) => Err(RenderFailure::Letter(error)),
         }
+    }
+
+    /// A letter with nothing uploaded to open is our own text and fonts (and the logo checked
+    /// when it was set): it renders in this process, as few at a time as the workers, without
+    /// a process's start — the most of a caseworker's wait when composing a paper notice.
+    async fn render_here(
+        &self,
+        letter: &Letter,
+        limits: &Limits,
+    ) -> Result<pdf::RenderedLetter, RenderFailure> {
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            RenderFailure::Letter(LetterError::Worker("the PDF workers are shut down".into()))
+        })?;
+        let (letter, limits) = (letter.clone(), limits.clone());
+        tokio::task::spawn_blocking(move || pdf::render(&letter, &[], &limits))
+            .await
+            .map_err(|error| {
+                RenderFailure::Letter(LetterError::Worker(format!(
+                    "the letter renderer stopped: {error}"
+                )))
+            })?
+            .map_err(RenderFailure::Letter)
     }
 
     async fn run(

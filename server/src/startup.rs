@@ -121,6 +121,7 @@ fn pdf_worker(config: &Config) -> anyhow::Result<PdfWorker> {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.check_safety()?;
+        app::error::recognise_passing_failures(store::is_passing_failure);
         let store = store::connect(&config.database_url).await?;
         let setting_up = FirstStartTurn::take_if_empty(store.as_ref()).await?;
         let fresh_database = store.count_organisations().await? == 0;

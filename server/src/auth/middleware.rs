@@ -129,12 +129,38 @@ pub async fn load_session_user(
             }
         },
         Ok(None) => {}
+        // The database is out of reach: the session may be fine, so keep it (flushing would
+        // sign the user out) and say the service is unavailable for a moment.
+        Err(tower_sessions::session::Error::Store(
+            tower_sessions::session_store::Error::Backend(error),
+        )) => {
+            tracing::warn!(%error, "the session store is out of reach");
+            return unavailable_for(&request);
+        }
         Err(error) => {
             tracing::warn!(%error, "unreadable session; starting over");
             let _ = session.flush().await;
         }
     }
     next.run(request).await
+}
+
+/// A server function's caller gets the error its page words in the user's language; anything
+/// else the plain answer.
+fn unavailable_for(request: &Request) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+        let error = app::error::AppError::Unavailable {
+            retry_after_seconds: 5,
+        };
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&error).unwrap_or_default(),
+        )
+            .into_response();
+    }
+    app_unavailable()
 }
 
 async fn session_user(

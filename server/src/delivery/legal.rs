@@ -474,6 +474,45 @@ async fn record(
     if delivery.submitted_at.is_none() && delivery.legal_rule.is_none() {
         return Ok(true);
     }
+    match update_for(delivery, assessment) {
+        None => Ok(true),
+        Some(update) => store.record_legal_dates(delivery.id, &update).await,
+    }
+}
+
+/// The first assessment of a delivery Suomi.fi accepted `at`, made from what the send job
+/// already holds, so that it is stored in the same transaction as the send itself. `None`
+/// for a re-serve: its partner's service may count first, which only `reassess` reads.
+/// Nothing else can be known yet: events and service records need the message id that this
+/// very transaction stores.
+pub fn first_assessment(
+    delivery: &Delivery,
+    verifiable: bool,
+    appeal_days: Option<i32>,
+    at: OffsetDateTime,
+    rules: ReceiptRules,
+) -> Option<LegalDatesUpdate> {
+    if delivery.reserve_of.is_some() {
+        return None;
+    }
+    let assessment = assess(
+        &Facts {
+            decided_mode: delivery.decided_mode,
+            forwarded: delivery.forwarded(),
+            verifiable,
+            appeal_days,
+            submitted_at: Some(at),
+            events: &[],
+            recorded: &[],
+        },
+        rules,
+    );
+    update_for(delivery, &assessment)
+}
+
+/// The update that brings the delivery's stored legal facts to the assessment's, with the
+/// history entry explaining it; `None` when they already agree.
+fn update_for(delivery: &Delivery, assessment: &Assessment) -> Option<LegalDatesUpdate> {
     let channel_taken = assessment.channel.map(|c| channel_name(c).to_string());
     let deemed_receipt = assessment.deemed_receipt.map(|d| d.to_string());
     let appeal_deadline = assessment.appeal_deadline.map(|d| d.to_string());
@@ -483,7 +522,7 @@ async fn record(
         && delivery.legal_rule.as_deref() == Some(assessment.rule.as_str())
         && delivery.legal_basis().as_ref() == Some(&assessment.basis);
     if unchanged {
-        return Ok(true);
+        return None;
     }
     let history = HistoryEntry::new(
         delivery,
@@ -502,25 +541,20 @@ async fn record(
             },
         }),
     );
-    store
-        .record_legal_dates(
-            delivery.id,
-            &LegalDatesUpdate {
-                previous: (
-                    delivery.channel_taken.clone(),
-                    delivery.deemed_receipt.clone(),
-                    delivery.appeal_deadline.clone(),
-                ),
-                previous_rule: delivery.legal_rule.clone(),
-                channel_taken,
-                deemed_receipt,
-                appeal_deadline,
-                legal_rule: Some(assessment.rule.clone()),
-                legal_basis: serde_json::to_string(&assessment.basis).ok(),
-                history,
-            },
-        )
-        .await
+    Some(LegalDatesUpdate {
+        previous: (
+            delivery.channel_taken.clone(),
+            delivery.deemed_receipt.clone(),
+            delivery.appeal_deadline.clone(),
+        ),
+        previous_rule: delivery.legal_rule.clone(),
+        channel_taken,
+        deemed_receipt,
+        appeal_deadline,
+        legal_rule: Some(assessment.rule.clone()),
+        legal_basis: serde_json::to_string(&assessment.basis).ok(),
+        history,
+    })
 }
 
 #[cfg(test)]

@@ -558,13 +558,32 @@ impl SendDelivery {
             self.facts_at_sending(&delivery).await?;
             let prepared = self.prepare(&delivery, &notice).await?;
             let (message_id, documents) = self.send(&delivery, &notice, prepared).await?;
-            self.store
-                .record_delivery_sent(delivery.id, message_id, Timestamp::now(), &documents)
+            let at = Timestamp::now();
+            // The first legal assessment (the rest follow events) goes in the send's own
+            // commit; a re-serve, or a delivery that moved meanwhile, is assessed below.
+            let first_legal = legal::first_assessment(
+                &delivery,
+                notice.verifiable,
+                notice.appeal_days,
+                at.as_offset_date_time(),
+                self.receipt,
+            );
+            let legal_stored = self
+                .store
+                .record_delivery_sent(
+                    delivery.id,
+                    message_id,
+                    at,
+                    &documents,
+                    first_legal.as_ref(),
+                )
                 .await
                 .map_err(retryable)?;
+            if legal_stored {
+                return Ok(());
+            }
         }
-        // The first legal assessment (the rest follow events). Not worth failing a send over:
-        // the next event assesses again.
+        // Not worth failing a send over: the next event assesses again.
         if let Err(error) = legal::reassess(&self.store, delivery.id, self.receipt).await {
             tracing::warn!(%error, delivery = %delivery.id, "could not compute legal dates");
         }

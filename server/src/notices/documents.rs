@@ -166,13 +166,11 @@ impl Documents {
                 Problem::FileExtensionMismatch,
             ));
         }
-        let internal =
-            |error: &dyn std::fmt::Display| UploadRefusal::Internal(AppError::internal(error));
         let sha256 = self
             .blobs
             .put(bytes)
             .await
-            .map_err(|e| internal(&e))?
+            .map_err(|e| UploadRefusal::Internal(AppError::internal(e)))?
             .to_string();
         let upload = Upload {
             id: Uuid::now_v7(),
@@ -187,7 +185,7 @@ impl Documents {
         self.store
             .create_upload(&upload)
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| UploadRefusal::Internal(AppError::internal(e)))?;
         let entry = AuditEntry::new(AuditAction::DocumentUploaded)
             .by(actor)
             .subject("upload", upload.id)
@@ -196,7 +194,10 @@ impl Documents {
                 "media_type": media_type,
                 "size_bytes": upload.size_bytes,
             }));
-        self.audit.record(entry).await.map_err(|e| internal(&e))?;
+        self.audit
+            .record(entry)
+            .await
+            .map_err(|e| UploadRefusal::Internal(AppError::internal(e)))?;
         Ok(upload)
     }
 }

@@ -57,6 +57,40 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// The database cannot be reached for now (stopped, restarting, the network between):
+    /// the request changed nothing and may simply be tried again.
+    pub fn is_passing(&self) -> bool {
+        matches!(self, StoreError::Database(error) if unreachable(error))
+    }
+}
+
+fn unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL's connection exceptions (class 08) and its shutting down or starting up.
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}
+
+/// For `AppError::internal`: whether an error it is given is passing — the database out of
+/// reach, the document store full — rather than unexpected.
+pub fn is_passing_failure(cause: &dyn std::any::Any) -> bool {
+    cause
+        .downcast_ref::<StoreError>()
+        .is_some_and(StoreError::is_passing)
+        || cause.downcast_ref::<sqlx::Error>().is_some_and(unreachable)
+        || cause
+            .downcast_ref::<crate::blobs::BlobError>()
+            .is_some_and(crate::blobs::BlobError::is_passing)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Organisation {
     pub id: Uuid,
@@ -594,14 +628,16 @@ pub trait NoticeStore: Send + Sync {
     /// For events that name the message but not our externalId.
     async fn delivery_by_message_id(&self, message_id: i64) -> StoreResult<Option<Delivery>>;
     /// Suomi.fi has the message (new, or found by its externalId after a 409): the status,
-    /// the hashes of the documents sent and a history entry, together.
+    /// the hashes of the documents sent, a history entry and the first legal dates, together,
+    /// once. `true` when `first_legal` was stored; otherwise the caller assesses again.
     async fn record_delivery_sent(
         &self,
         id: Uuid,
         message_id: i64,
         at: Timestamp,
         documents: &[SentDocument],
-    ) -> StoreResult<()>;
+        first_legal: Option<&LegalDatesUpdate>,
+    ) -> StoreResult<bool>;
     /// Sending failed for good: a person must look at it.
     async fn record_delivery_needs_attention(
         &self,

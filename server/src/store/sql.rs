@@ -919,27 +919,30 @@ macro_rules! impl_shared_notice_store {
                 message_id: i64,
                 at: $crate::store::Timestamp,
                 documents: &[$crate::store::SentDocument],
-            ) -> $crate::store::StoreResult<()> {
+                first_legal: Option<&$crate::store::LegalDatesUpdate>,
+            ) -> $crate::store::StoreResult<bool> {
+                use app::domain::lifecycle::DeliveryStatus;
                 let mut tx = self.pool.begin().await?;
                 // Once: a job run again after its lease lapsed (another instance, a stall) may
                 // record the same send; the first record keeps the documents and the history.
-                let first_record = sqlx::query(
-                    "UPDATE deliveries SET suomifi_message_id = $2 \
-                     WHERE id = $1 AND suomifi_message_id IS NULL",
-                )
+                // Statuses only move forward: a late "sent" must not overwrite "read".
+                let sendable = $crate::store::sql::status_list(&DeliveryStatus::SENDABLE);
+                let recorded: Option<uuid::Uuid> = sqlx::query_scalar(&format!(
+                    "UPDATE deliveries SET suomifi_message_id = $2, \
+                     status = CASE WHEN status IN ({sendable}) THEN $3 ELSE status END, \
+                     needs_attention_reason = CASE WHEN status IN ({sendable}) THEN NULL \
+                                                   ELSE needs_attention_reason END, \
+                     submitted_at = COALESCE(submitted_at, $4), updated_at = $4 \
+                     WHERE id = $1 AND suomifi_message_id IS NULL RETURNING organisation_id"
+                ))
                 .bind(id)
                 .bind(message_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !first_record {
-                    return Ok(());
-                }
-                let Some(organisation_id) =
-                    Self::set_delivery_outcome(&mut tx, id, app::domain::lifecycle::DeliveryStatus::Sent, Some(message_id), None, at).await?
-                else {
-                    return Ok(());
+                .bind(DeliveryStatus::Sent.as_str())
+                .bind(at)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(organisation_id) = recorded else {
+                    return Ok(false);
                 };
                 for document in documents {
                     sqlx::query(
@@ -967,8 +970,14 @@ macro_rules! impl_shared_notice_store {
                 });
                 Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::Submitted.as_str(), &details.to_string())
                     .await?;
+                // The first legal dates in the same commit: one write per delivery sent, and
+                // no moment in which a sent delivery has no dates.
+                let legal_stored = match first_legal {
+                    Some(update) => Self::apply_legal_dates(&mut tx, id, update).await?,
+                    None => false,
+                };
                 tx.commit().await?;
-                Ok(())
+                Ok(legal_stored)
             }
 
             async fn record_delivery_needs_attention(
@@ -1294,6 +1303,46 @@ macro_rules! impl_shared_notice_store {
                 .bind(at)
                 .fetch_optional(&mut **tx)
                 .await?)
+            }
+
+            /// Writes the update over exactly the values it was computed from, with its
+            /// history entry; `false` (nothing written) when the delivery moved meanwhile.
+            async fn apply_legal_dates(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                delivery_id: uuid::Uuid,
+                update: &$crate::store::LegalDatesUpdate,
+            ) -> Result<bool, sqlx::Error> {
+                let (previous_channel, previous_receipt, previous_deadline) = &update.previous;
+                let changed = sqlx::query(
+                    "UPDATE deliveries SET channel_taken = $2, deemed_receipt = $3, \
+                     appeal_deadline = $4, legal_rule = $5, updated_at = $6, legal_basis = $11 \
+                     WHERE id = $1 \
+                     AND channel_taken IS NOT DISTINCT FROM $7 \
+                     AND deemed_receipt IS NOT DISTINCT FROM $8 \
+                     AND appeal_deadline IS NOT DISTINCT FROM $9 \
+                     AND legal_rule IS NOT DISTINCT FROM $10",
+                )
+                .bind(delivery_id)
+                .bind(&update.channel_taken)
+                .bind(&update.deemed_receipt)
+                .bind(&update.appeal_deadline)
+                .bind(&update.legal_rule)
+                .bind(update.history.occurred_at)
+                .bind(previous_channel)
+                .bind(previous_receipt)
+                .bind(previous_deadline)
+                .bind(&update.previous_rule)
+                .bind(&update.legal_basis)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if changed {
+                    let entry = &update.history;
+                    Self::insert_history(tx, entry.organisation_id, entry.delivery_id, entry.occurred_at, &entry.kind, &entry.details)
+                        .await?;
+                }
+                Ok(changed)
             }
 
             async fn insert_history(

@@ -110,37 +110,9 @@ macro_rules! impl_shared_proof_stores {
                 update: &$crate::store::LegalDatesUpdate,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
-                let (previous_channel, previous_receipt, previous_deadline) = &update.previous;
-                let changed = sqlx::query(
-                    "UPDATE deliveries SET channel_taken = $2, deemed_receipt = $3, \
-                     appeal_deadline = $4, legal_rule = $5, updated_at = $6, legal_basis = $11 \
-                     WHERE id = $1 \
-                     AND channel_taken IS NOT DISTINCT FROM $7 \
-                     AND deemed_receipt IS NOT DISTINCT FROM $8 \
-                     AND appeal_deadline IS NOT DISTINCT FROM $9 \
-                     AND legal_rule IS NOT DISTINCT FROM $10",
-                )
-                .bind(delivery_id)
-                .bind(&update.channel_taken)
-                .bind(&update.deemed_receipt)
-                .bind(&update.appeal_deadline)
-                .bind(&update.legal_rule)
-                .bind(update.history.occurred_at)
-                .bind(previous_channel)
-                .bind(previous_receipt)
-                .bind(previous_deadline)
-                .bind(&update.previous_rule)
-                .bind(&update.legal_basis)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                if !changed {
+                if !Self::apply_legal_dates(&mut tx, delivery_id, update).await? {
                     return Ok(false);
                 }
-                let entry = &update.history;
-                Self::insert_history(&mut tx, entry.organisation_id, entry.delivery_id, entry.occurred_at, &entry.kind, &entry.details)
-                    .await?;
                 tx.commit().await?;
                 Ok(true)
             }

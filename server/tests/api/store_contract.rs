@@ -37,6 +37,7 @@ on_both_backends!(
     a_failing_notice_leaves_nothing_behind,
     notices_are_visible_only_in_their_organisation,
     a_sent_delivery_keeps_its_documents_and_history,
+    a_send_stores_its_first_legal_dates_in_the_same_commit,
     delivery_history_and_sent_documents_cannot_be_changed,
     legal_dates_are_current_and_their_history_kept,
     an_overdue_delivery_is_flagged_and_re_served_once,
@@ -759,12 +760,12 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
     };
     let at = Timestamp::now();
     store
-        .record_delivery_sent(id, 42, at, std::slice::from_ref(&letter))
+        .record_delivery_sent(id, 42, at, std::slice::from_ref(&letter), None)
         .await
         .unwrap();
     // A 409 answered later records the same message again: the first submit time stays.
     store
-        .record_delivery_sent(id, 42, at + Duration::seconds(5), &[])
+        .record_delivery_sent(id, 42, at + Duration::seconds(5), &[], None)
         .await
         .unwrap();
     let delivery = store.delivery(id).await.unwrap().unwrap();
@@ -811,7 +812,7 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
         size_bytes: 1,
     };
     store
-        .record_delivery_sent(id, 7, Timestamp::now(), &[document])
+        .record_delivery_sent(id, 7, Timestamp::now(), &[document], None)
         .await
         .unwrap();
     let delivery = store.delivery(id).await.unwrap().unwrap();
@@ -879,6 +880,68 @@ async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBack
     );
 }
 
+async fn a_send_stores_its_first_legal_dates_in_the_same_commit(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let id = one_delivery(&store, organisation, "first dates", false).await;
+    let delivery = store.delivery(id).await.unwrap().unwrap();
+    let first = |deemed: &str, previous_rule: Option<&str>| LegalDatesUpdate {
+        previous: (None, None, None),
+        previous_rule: previous_rule.map(str::to_string),
+        channel_taken: Some("electronic".into()),
+        deemed_receipt: Some(deemed.into()),
+        appeal_deadline: Some("2027-01-25".into()),
+        legal_rule: Some("electronic".into()),
+        legal_basis: None,
+        history: HistoryEntry::new(
+            &delivery,
+            HistoryKind::LegalDates,
+            serde_json::json!({ "deemed_receipt": deemed }),
+        ),
+    };
+    let at = Timestamp::now();
+    assert!(store
+        .record_delivery_sent(id, 51, at, &[], Some(&first("2026-12-25", None)))
+        .await
+        .unwrap());
+    // The same send recorded again (a job run twice) writes neither the send nor dates.
+    assert!(!store
+        .record_delivery_sent(id, 51, at, &[], Some(&first("2026-12-26", None)))
+        .await
+        .unwrap());
+    let sent = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(
+        (sent.status, sent.deemed_receipt.as_deref()),
+        (DeliveryStatus::Sent, Some("2026-12-25"))
+    );
+    assert_eq!(
+        kinds(&store.delivery_history(id).await.unwrap()),
+        ["queued", "submitted", "legal_dates"],
+        "the dates follow the send they come from"
+    );
+
+    // Dates computed against values no longer current are not stored; the send still is.
+    let other = one_delivery(&store, organisation, "moved", false).await;
+    assert!(!store
+        .record_delivery_sent(
+            other,
+            52,
+            Timestamp::now(),
+            &[],
+            Some(&first("2026-12-25", Some("stale")))
+        )
+        .await
+        .unwrap());
+    let moved = store.delivery(other).await.unwrap().unwrap();
+    assert_eq!(
+        (moved.suomifi_message_id, moved.deemed_receipt),
+        (Some(52), None)
+    );
+    assert_eq!(
+        kinds(&store.delivery_history(other).await.unwrap()),
+        ["queued", "submitted"]
+    );
+}
+
 async fn legal_dates_are_current_and_their_history_kept(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
     let id = one_delivery(&store, organisation, "dates", false).await;
@@ -941,7 +1004,7 @@ async fn an_overdue_delivery_is_flagged_and_re_served_once(backend: TestBackend)
     let sent_at = Timestamp::now() - Duration::days(8);
     for id in [ordinary, verifiable] {
         store
-            .record_delivery_sent(id, 1, sent_at, &[])
+            .record_delivery_sent(id, 1, sent_at, &[], None)
             .await
             .unwrap();
         let delivery = store.delivery(id).await.unwrap().unwrap();

@@ -1,0 +1,638 @@
+//! The chaos suite: what a caseworker or an integration was told is queued reaches Suomi.fi
+//! exactly once through a `kill -9` of the server, Suomi.fi's faults and outage, and an
+//! outage of the database itself — and while things are down, people are told so clearly.
+//!
+//! `make test` runs CI-sized loads; `make chaos` the (`TIEDOKSI_CHAOS_NOTICES=1000`,
+//! `TIEDOKSI_CHAOS_OUTAGE_SECONDS=60`).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tiedoksi::secrets::DataKeys;
+use tiedoksi::store;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use uuid::Uuid;
+
+use crate::delivery::{sim_get, start, start_simulator, tiedoksi_server};
+use crate::helpers::{new_client, spawn_app_with, TestApp, TestBackend, TestDatabase, ADMIN_EMAIL};
+use crate::notices::{draft, recipient, with_mailbox};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch,
+    suomi_fi_faults_and_an_outage_delay_notices_but_fail_none,
+);
+
+fn from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An integration's notice: the compose page's draft as `/api/v1/notices` takes it.
+fn api_notice(n: usize, code: &str) -> Value {
+    let mut body = draft(
+        "unused",
+        vec![recipient(
+            &format!("Vastaanottaja {n}"),
+            Some(code),
+            "electronic_only",
+        )],
+    );
+    body.as_object_mut().unwrap().remove("idempotency_key");
+    body["case_reference"] = json!(format!("KAAOS {n}/2026"));
+    body
+}
+
+/// Posts until the server answers 2xx — through refused connections while it is down and
+/// 5xx while it starts — as an integration with an `Idempotency-Key` does. Its answer.
+async fn post_until_accepted(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    idempotency: &str,
+    body: &Value,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let answer = client
+            .post(url)
+            .bearer_auth(key)
+            .header("Idempotency-Key", idempotency)
+            .json(body)
+            .send()
+            .await;
+        if let Ok(answer) = answer {
+            let status = answer.status();
+            if !(status.is_success() || status.is_server_error()) {
+                let text = answer.text().await.unwrap_or_default();
+                panic!("{idempotency}: {status} {}", &text[..text.len().min(400)]);
+            }
+            if status.is_success() {
+                return answer.json().await.unwrap();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "{idempotency} never accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch(backend: TestBackend) {
+    let notices = from_env("TIEDOKSI_CHAOS_NOTICES", 200);
+    let batch_rows = notices / 2;
+    let database = TestDatabase::new(backend).await;
+    let (mut simulator_process, simulator) = start_simulator();
+    // Each send takes a little while, so the kill lands mid-delivery.
+    reqwest::Client::new()
+        .post(format!("{simulator}/__sim/faults"))
+        .json(&json!({ "latency_ms": 5 }))
+        .send()
+        .await
+        .unwrap();
+    let key = DataKeys::generate();
+    let documents = tempfile::tempdir().unwrap();
+    let address = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{address}");
+    let server = || {
+        let mut command = tiedoksi_server(&database.url, &simulator, &key);
+        // The simulator's people are test identity codes, and integrations go at full speed.
+        command
+            .env("TIEDOKSI_ADDR", &address)
+            .env("TIEDOKSI_BLOB_DIR", documents.path())
+            .env("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES", "1")
+            .env("TIEDOKSI_API_REQUESTS_PER_MINUTE", "1000000")
+            .env("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", "100000");
+        start(&mut command, "Tiedoksi is running").0
+    };
+    let mut first = server();
+    let store = store::connect(&database.url).await.unwrap();
+    let admin = store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
+    let api_key = tiedoksi::api::keys::create_key(&store, admin.organisation_id, "Kaaos", "test")
+        .await
+        .unwrap()
+        .secret;
+    // Batches go multichannel: the organisation can print.
+    store
+        .set_delivery_settings(
+            admin.organisation_id,
+            &crate::notices::settings(false).to_string(),
+        )
+        .await
+        .unwrap();
+    let code = with_mailbox();
+
+    // A batch first: its rows are queued by a job that the kill interrupts.
+    let mut batch_notice = api_notice(0, &code);
+    batch_notice.as_object_mut().unwrap().remove("recipients");
+    let rows: Vec<Value> = (0..batch_rows)
+        .map(|n| {
+            // One person per row (a batch refuses the same recipient twice).
+            let born = format!(
+                "{:02}{:02}{:02}",
+                1 + n % 28,
+                1 + (n / 28) % 12,
+                50 + n / 336
+            );
+            let person = crate::notices::hetu(&born, '-', 903);
+            let mut row = recipient(&format!("Rivi {n}"), Some(&person), "multichannel");
+            row["case_reference"] = json!(format!("JOUKKO {n}/2026"));
+            row
+        })
+        .collect();
+    let batch_body = json!({ "notice": batch_notice, "rows": rows });
+    let client = new_client();
+    let batches_url = format!("{base}/api/v1/batches");
+    let batch =
+        post_until_accepted(&client, &batches_url, &api_key, "kaaos-joukko", &batch_body).await;
+
+    // Eight integrations at once, each notice with its own Idempotency-Key.
+    let accepted = Arc::new(Mutex::new(Vec::<(usize, Uuid)>::new()));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut lanes = Vec::new();
+    for lane in 0..8 {
+        let (client, url, api_key, code) = (
+            client.clone(),
+            format!("{base}/api/v1/notices"),
+            api_key.clone(),
+            code.clone(),
+        );
+        let (accepted, answered) = (accepted.clone(), answered.clone());
+        lanes.push(tokio::spawn(async move {
+            for n in (lane..notices).step_by(8) {
+                let body = api_notice(n, &code);
+                let answer =
+                    post_until_accepted(&client, &url, &api_key, &format!("kaaos-{n}"), &body)
+                        .await;
+                let id = Uuid::parse_str(answer["id"].as_str().unwrap()).unwrap();
+                accepted.lock().unwrap().push((n, id));
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+
+    // The kill: while notices are still being submitted and Suomi.fi is receiving them.
+    let started = Instant::now();
+    while answered.load(Ordering::SeqCst) < notices / 3
+        || sim_get(&simulator, "/__sim/counters").await["messages"]
+            .as_u64()
+            .unwrap()
+            < 20
+    {
+        assert!(started.elapsed() < Duration::from_secs(120), "no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.kill().expect("kill -9");
+    first.wait().unwrap();
+    let at_kill = answered.load(Ordering::SeqCst);
+    assert!(at_kill < notices, "the kill landed mid-submission");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut restarted = server();
+    for lane in lanes {
+        lane.await.unwrap();
+    }
+
+    // The batch asked again is the same batch, and every row of it is queued once.
+    let again =
+        post_until_accepted(&client, &batches_url, &api_key, "kaaos-joukko", &batch_body).await;
+    assert_eq!(again["id"], batch["id"]);
+    let total = notices + batch_rows;
+    let started = Instant::now();
+    loop {
+        let counts = store.delivery_status_counts().await.unwrap();
+        let sent = sim_get(&simulator, "/__sim/counters").await["messages"]
+            .as_u64()
+            .unwrap() as usize;
+        let waiting = counts
+            .iter()
+            .filter(|(status, _)| status == "queued")
+            .map(|(_, n)| n)
+            .sum::<i64>();
+        let all: i64 = counts.iter().map(|(_, n)| n).sum();
+        if all as usize == total && waiting == 0 && sent == total {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{sent} of {total} sent: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counters = sim_get(&simulator, "/__sim/counters").await;
+    assert_eq!(counters["external_ids_with_more_than_one_message"], 0);
+    assert_eq!(
+        counters["messages"], total,
+        "one message per notice, none lost"
+    );
+    // Every notice an integration was told about is there, once per Idempotency-Key.
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len(), notices);
+    let distinct: HashSet<Uuid> = accepted.iter().map(|(_, id)| *id).collect();
+    assert_eq!(distinct.len(), notices, "one notice per Idempotency-Key");
+    for (n, id) in &accepted {
+        let notice = store.notice(admin.organisation_id, *id).await.unwrap();
+        assert_eq!(
+            notice.map(|notice| notice.case_reference),
+            Some(format!("KAAOS {n}/2026"))
+        );
+    }
+
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    simulator_process.kill().unwrap();
+    simulator_process.wait().unwrap();
+}
+
+async fn suomi_fi_faults_and_an_outage_delay_notices_but_fail_none(backend: TestBackend) {
+    let outage = from_env("TIEDOKSI_CHAOS_OUTAGE_SECONDS", 3) as u64;
+    let notices = from_env("TIEDOKSI_CHAOS_FAULT_NOTICES", 60);
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.retry_initial = Duration::from_millis(50);
+        config.worker.retry_max = Duration::from_secs(2);
+        config.worker.lease = Duration::from_secs(5);
+        config.suomifi.timeout = Duration::from_secs(1);
+    })
+    .await;
+    app.login_as_admin().await;
+    let simulator = app.simulator_url.clone().unwrap();
+    // The mix: 20 % 5xx, 5 % 429 with Retry-After, 2 % hangs past the client's
+    // timeout, after an outage of Suomi.fi as a whole.
+    let faults = json!({ "error_rate": 0.2, "rate_limit_rate": 0.05, "retry_after_seconds": 1,
+                         "timeout_rate": 0.02, "timeout_seconds": 2,
+                         "outage_seconds": outage });
+    let response = reqwest::Client::new()
+        .post(format!("{simulator}/__sim/faults"))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+
+    let code = with_mailbox();
+    let mut ids = Vec::new();
+    for n in 0..notices {
+        let draft = draft(
+            &format!("faults-{n}"),
+            vec![recipient(
+                &format!("Vastaanottaja {n}"),
+                Some(&code),
+                "electronic_only",
+            )],
+        );
+        let queued = crate::notices::queued(&app, &draft).await;
+        ids.push(queued["notice_id"].as_str().unwrap().to_string());
+    }
+
+    // Meanwhile the caseworker sees a notice whose sending failed as retried, not failed.
+    let retried = first_retried(&app, &ids).await;
+    let page = app.get(&format!("/notices/{retried}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Lähetysyritys epäonnistui; yritetään uudelleen."),
+        "the page says it is retrying"
+    );
+    assert!(
+        !html.contains("Vaatii toimenpiteitä"),
+        "and nothing needs attention"
+    );
+
+    wait_until_all_sent(&app, notices).await;
+    let counters = sim_get(&simulator, "/__sim/counters").await;
+    assert_eq!(counters["external_ids_with_more_than_one_message"], 0);
+    assert_eq!(counters["messages"], notices);
+    assert!(
+        counters["faults_injected"].as_u64().unwrap() >= 5,
+        "faults were really injected: {counters}"
+    );
+    // Bounded: the retries back off (50 ms doubling to 2 s here) instead of hammering
+    // Suomi.fi through its outage, and the faults cost a few calls each.
+    let requests: u64 = counters["requests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(route, _)| route.starts_with("POST /v2/messages"))
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum();
+    assert!(
+        requests <= (notices as u64) * (outage / 2 + 10),
+        "{requests} sends for {notices} notices"
+    );
+    let counts = app.store.delivery_status_counts().await.unwrap();
+    assert!(
+        counts.iter().all(|(status, _)| status != "needs_attention"),
+        "{counts:?}"
+    );
+}
+
+/// A notice whose delivery has a failed attempt behind it, as soon as there is one.
+async fn first_retried(app: &TestApp, ids: &[String]) -> String {
+    let started = Instant::now();
+    loop {
+        for id in ids {
+            let notice = Uuid::parse_str(id).unwrap();
+            for delivery in app
+                .store
+                .deliveries(app.organisation.id, notice)
+                .await
+                .unwrap()
+            {
+                let history = app.store.delivery_history(delivery.id).await.unwrap();
+                if history.iter().any(|entry| entry.kind == "attempt_failed") {
+                    return id.clone();
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no attempt failed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_until_all_sent(app: &TestApp, notices: usize) {
+    let started = Instant::now();
+    loop {
+        let counts = app.store.delivery_status_counts().await.unwrap();
+        let waiting: i64 = counts
+            .iter()
+            .filter(|(status, _)| status == "queued")
+            .map(|(_, n)| n)
+            .sum();
+        let sent = sim_get(app.simulator_url.as_deref().unwrap(), "/__sim/counters").await
+            ["messages"]
+            .as_u64()
+            .unwrap() as usize;
+        if waiting == 0 && sent == notices {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "{sent} of {notices} sent: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut: live connections are closed and
+/// new ones refused, as when the database server stops; restored, it forwards again.
+struct CuttableProxy {
+    address: SocketAddr,
+    open: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl CuttableProxy {
+    async fn to(upstream: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let open = Arc::new(AtomicBool::new(true));
+        let connections = Arc::new(Mutex::new(Vec::new()));
+        let (accepting, live) = (open.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                live.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self {
+            address,
+            open,
+            connections,
+        }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    fn in_front_of(&self, url: &str) -> String {
+        let (scheme_and_user, rest) = url.split_once('@').expect("a user in the URL");
+        let (_, database) = rest.split_once('/').expect("a database in the URL");
+        format!("{scheme_and_user}@{}/{database}", self.address)
+    }
+}
+
+async fn readyz(app: &TestApp) -> u16 {
+    new_client()
+        .get(app.url("/readyz"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map(|answer| answer.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_outage_is_told_clearly_and_recovered_from_without_a_restart() {
+    let proxy = CuttableProxy::to("127.0.0.1:5432").await;
+    let mut through_proxy = String::new();
+    let app = spawn_app_with(TestBackend::Postgres, |config| {
+        through_proxy = proxy.in_front_of(&config.database_url);
+        config.database_url = through_proxy.clone();
+        config.worker.idle = Duration::from_millis(20);
+    })
+    .await;
+    assert!(through_proxy.contains(&proxy.address.to_string()));
+    app.login_as_admin().await;
+    let direct = sqlx::PgPool::connect(&app.database.url).await.unwrap();
+    let notices_stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM notices")
+            .fetch_one(&direct)
+            .await
+            .unwrap()
+    };
+    let code = with_mailbox();
+    let draft_number = |n: usize| {
+        draft(
+            &format!("outage-{n}"),
+            vec![recipient(
+                &format!("Vastaanottaja {n}"),
+                Some(&code),
+                "electronic_only",
+            )],
+        )
+    };
+    crate::notices::queued(&app, &draft_number(0)).await;
+    assert_eq!(readyz(&app).await, 200);
+
+    proxy.cut();
+    // The caseworker is told that nothing changed and to try again in a moment (the page
+    // words the code in their language); not an internal error.
+    let refused = crate::notices::send_notice(&app, &draft_number(1)).await;
+    assert_eq!(refused.status(), 503);
+    let problem = refused.text().await.unwrap();
+    assert!(problem.contains("Unavailable"), "{problem}");
+    assert_eq!(readyz(&app).await, 503, "/readyz tells the truth");
+    let page = app.get("/notices").await;
+    assert!(
+        page.status() == 503 || page.status() == 200,
+        "pages answer (an error page at worst): {}",
+        page.status()
+    );
+    assert_eq!(notices_stored().await, 1, "nothing half written");
+
+    proxy.restore();
+    let started = Instant::now();
+    while readyz(&app).await != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never ready again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Back without a restart: the notice asked again goes in once, and both are delivered.
+    crate::notices::queued(&app, &draft_number(1)).await;
+    assert_eq!(notices_stored().await, 2);
+    wait_until_all_sent(&app, 2).await;
+    direct.close().await;
+}
+
+/// A small tmpfs as the document store (the chaos suite runs as root, as CI does here).
+struct SmallDisk {
+    path: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("tiedoksi-full-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&path).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(
+            mounted.success(),
+            "mounting a tmpfs needs root, as CI has here"
+        );
+        Self { path }
+    }
+
+    fn resize(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Every file below, leftovers of a half write included.
+    fn files(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, into: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+                if entry.file_type().unwrap().is_dir() {
+                    walk(&entry.path(), into);
+                } else {
+                    into.push(entry.path());
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.path, &mut files);
+        files
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_document_store_refuses_uploads_clearly_and_recovers() {
+    let disk = SmallDisk::mount("1m");
+    let blob_dir = disk.path.display().to_string();
+    let app = spawn_app_with(TestBackend::Sqlite, move |config| {
+        config.blob_dir = blob_dir;
+    })
+    .await;
+    app.login_as_admin().await;
+    let pdf = |n: usize| {
+        // Distinct files of about 300 KB: the fourth does not fit.
+        let mut bytes = crate::notices::a4_pdf(&format!("Liite {n}"));
+        bytes.extend(std::iter::repeat_n(b'%', 300 * 1024));
+        bytes
+    };
+    let mut stored = 0;
+    let refused = loop {
+        let answer = crate::notices::upload(
+            &app,
+            &app.client,
+            "liite.pdf",
+            "application/pdf",
+            pdf(stored),
+        )
+        .await;
+        if answer.status() != 201 {
+            break answer;
+        }
+        stored += 1;
+        assert!(stored < 10, "the disk never filled");
+    };
+    assert!(stored >= 1);
+    assert_eq!(
+        refused.status(),
+        503,
+        "refused as unavailable, not an internal error"
+    );
+    let problem = refused.text().await.unwrap();
+    assert!(problem.contains("Unavailable"), "{problem}");
+    let files = disk.files();
+    assert_eq!(files.len(), stored, "nothing half written: {files:?}");
+
+    disk.resize("8m");
+    let answer = crate::notices::upload(
+        &app,
+        &app.client,
+        "liite.pdf",
+        "application/pdf",
+        pdf(stored),
+    )
+    .await;
+    assert_eq!(
+        answer.status(),
+        201,
+        "uploads go in again once there is room"
+    );
+    assert_eq!(disk.files().len(), stored + 1);
+}
