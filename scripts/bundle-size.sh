@@ -6,15 +6,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-TOOLS="$ROOT/.tools"
-BINARYEN_VERSION="132.0.0"
-
-if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
-  echo "==> installing binaryen $BINARYEN_VERSION (npm) into .tools" >&2
-  mkdir -p "$TOOLS"
-  (cd "$TOOLS" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null)
-fi
-export PATH="$TOOLS/node_modules/.bin:$PATH"
+# shellcheck source=ensure-binaryen.sh
+. "$ROOT/scripts/ensure-binaryen.sh"
 
 SITE="$ROOT/target/bundle-site"
 LEPTOS_SITE_ROOT="$SITE" cargo leptos build --release --frontend-only >&2

@@ -8,16 +8,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-TOOLS="$ROOT/.tools"
-BINARYEN_VERSION="132.0.0"
-DIST="$ROOT/dist/tiedoksi"
-
-if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
-  echo "==> installing binaryen $BINARYEN_VERSION (npm) into .tools" >&2
-  mkdir -p "$TOOLS"
-  (cd "$TOOLS" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >/dev/null)
-fi
-export PATH="$TOOLS/node_modules/.bin:$PATH"
+# shellcheck source=ensure-binaryen.sh
+. "$ROOT/scripts/ensure-binaryen.sh"
 
 echo "==> release site (wasm-release profile, wasm-opt)" >&2
 rm -rf "$TARGET/release-site"

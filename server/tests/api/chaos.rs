@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 use uuid::Uuid;
 
-use crate::delivery::{sim_get, start, start_simulator, tiedoksi_server};
+use crate::delivery::{set_faults, sim_get, start, start_simulator, tiedoksi_server};
 use crate::helpers::{new_client, spawn_app_with, TestApp, TestBackend, TestDatabase, ADMIN_EMAIL};
 use crate::notices::{draft, recipient, with_mailbox};
 use crate::on_both_backends;
@@ -100,12 +100,7 @@ async fn a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch(back
     let database = TestDatabase::new(backend).await;
     let (mut simulator_process, simulator) = start_simulator();
     // Each send takes a little while, so the kill lands mid-delivery.
-    reqwest::Client::new()
-        .post(format!("{simulator}/__sim/faults"))
-        .json(&json!({ "latency_ms": 5 }))
-        .send()
-        .await
-        .unwrap();
+    set_faults(&simulator, json!({ "latency_ms": 5 })).await;
     let key = DataKeys::generate();
     let documents = tempfile::tempdir().unwrap();
     let address = format!("127.0.0.1:{}", free_port());
@@ -277,13 +272,7 @@ async fn suomi_fi_faults_and_an_outage_delay_notices_but_fail_none(backend: Test
     let faults = json!({ "error_rate": 0.2, "rate_limit_rate": 0.05, "retry_after_seconds": 1,
                          "timeout_rate": 0.02, "timeout_seconds": 2,
                          "outage_seconds": outage });
-    let response = reqwest::Client::new()
-        .post(format!("{simulator}/__sim/faults"))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    set_faults(&simulator, faults).await;
 
     let code = with_mailbox();
     let mut ids = Vec::new();
@@ -522,6 +511,18 @@ async fn a_database_outage_is_told_clearly_and_recovered_from_without_a_restart(
     direct.close().await;
 }
 
+fn mount(options: &[&str], path: &std::path::Path) {
+    let status = std::process::Command::new("mount")
+        .args(options)
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "mount {options:?} needs root, as CI has here"
+    );
+}
+
 /// A small tmpfs as the document store (the chaos suite runs as root, as CI does here).
 struct SmallDisk {
     path: std::path::PathBuf,
@@ -531,25 +532,15 @@ impl SmallDisk {
     fn mount(size: &str) -> Self {
         let path = std::env::temp_dir().join(format!("tiedoksi-full-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&path).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(
-            mounted.success(),
-            "mounting a tmpfs needs root, as CI has here"
+        mount(
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+            &path,
         );
         Self { path }
     }
 
     fn resize(&self, size: &str) {
-        let status = std::process::Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.path)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        mount(&["-o", &format!("remount,size={size}")], &self.path);
     }
 
     /// Every file below, leftovers of a half write included.
