@@ -26,6 +26,7 @@ bench: tools
 	cargo bench -p server --bench pipeline_ceiling
 	cargo bench -p server --bench batch_throughput
 	cargo bench -p server --bench fresh_start
+	cargo bench -p server --bench notice_list
 	scripts/bundle-size.sh
 
 ## The chaos suite at full size (`make test` runs CI-sized versions of the same tests).

@@ -20,11 +20,6 @@ DEB="$(cargo deb -p server --no-build --no-strip --output dist/ | tail -1)"
 echo "package $DEB"
 printf 'package_bytes %s\n' "$(stat -c %s "$DEB")"
 
-if command -v systemd-analyze >/dev/null; then
-  # The unit as systemd reads it (its user need not exist yet for the syntax).
-  systemd-analyze verify --man=no packaging/tiedoksi.service 2>&1 | grep -v "tiedoksi.env\|/usr/bin/tiedoksi" || true
-fi
-
 DB="tiedoksi_package_$$"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 cleanup() {
@@ -40,6 +35,8 @@ getent passwd tiedoksi >/dev/null || { echo "no tiedoksi user" >&2; exit 1; }
 [ "$(stat -c %U:%G /var/lib/tiedoksi)" = tiedoksi:tiedoksi ] || { echo "state directory not the service's" >&2; exit 1; }
 [ "$(stat -c %a /etc/tiedoksi/tiedoksi.env)" = 640 ] || { echo "the settings are readable by all" >&2; exit 1; }
 [ -s /etc/tiedoksi/data.key ] || { echo "no data key" >&2; exit 1; }
+# The unit as systemd reads it, now that its program, user and environment file exist.
+systemd-analyze verify --man=no /lib/systemd/system/tiedoksi.service
 
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB" >/dev/null
 echo "==> starting the service as its unit does, on 127.0.0.1:$PORT against PostgreSQL" >&2

@@ -8,6 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+DIST="$ROOT/dist/tiedoksi"
 # shellcheck source=ensure-binaryen.sh
 . "$ROOT/scripts/ensure-binaryen.sh"
 
@@ -19,7 +20,8 @@ cargo build --release -p server --bins >&2
 
 rm -rf "$DIST"
 mkdir -p "$DIST/bin"
-cp "$TARGET/release/tiedoksi" "$TARGET/release/suomifi-sim" "$DIST/bin/"
+# Stripped: the symbol table is half of the binary (the unstripped one stays in the target dir).
+for binary in tiedoksi suomifi-sim; do strip -o "$DIST/bin/$binary" "$TARGET/release/$binary"; done
 cp -r "$TARGET/release-site" "$DIST/site"
 cp packaging/tiedoksi.service packaging/tiedoksi.env "$DIST/"
 ( cd "$DIST" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum >SHA256SUMS )

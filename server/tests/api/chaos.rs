@@ -584,16 +584,12 @@ async fn a_full_document_store_refuses_uploads_clearly_and_recovers() {
         bytes.extend(std::iter::repeat_n(b'%', 300 * 1024));
         bytes
     };
+    let upload = |n: usize| {
+        crate::notices::upload(&app, &app.client, "liite.pdf", "application/pdf", pdf(n))
+    };
     let mut stored = 0;
     let refused = loop {
-        let answer = crate::notices::upload(
-            &app,
-            &app.client,
-            "liite.pdf",
-            "application/pdf",
-            pdf(stored),
-        )
-        .await;
+        let answer = upload(stored).await;
         if answer.status() != 201 {
             break answer;
         }
@@ -612,14 +608,7 @@ async fn a_full_document_store_refuses_uploads_clearly_and_recovers() {
     assert_eq!(files.len(), stored, "nothing half written: {files:?}");
 
     disk.resize("8m");
-    let answer = crate::notices::upload(
-        &app,
-        &app.client,
-        "liite.pdf",
-        "application/pdf",
-        pdf(stored),
-    )
-    .await;
+    let answer = upload(stored).await;
     assert_eq!(
         answer.status(),
         201,
