@@ -149,15 +149,25 @@ impl Entry<'_> {
     }
 
     async fn api_upload(&self, filename: &str, bytes: Vec<u8>) -> (u16, Value) {
-        let answer = new_client()
-            .post(self.app.url("/api/v1/documents"))
-            .bearer_auth(&self.key)
-            .query(&[("filename", filename)])
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
+        // A body over the limit is refused before it is read: the client may still be writing
+        // when the connection closes (a broken pipe instead of the 413). Asked again, it reads
+        // the answer.
+        let mut attempts = 0;
+        let answer = loop {
+            let sent = new_client()
+                .post(self.app.url("/api/v1/documents"))
+                .bearer_auth(&self.key)
+                .query(&[("filename", filename)])
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .body(bytes.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(answer) => break answer,
+                Err(error) if error.is_request() && attempts < 5 => attempts += 1,
+                Err(error) => panic!("{filename}: {error}"),
+            }
+        };
         let status = answer.status().as_u16();
         (status, answer.json().await.unwrap_or(Value::Null))
     }
