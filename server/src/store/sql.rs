@@ -988,7 +988,7 @@ macro_rules! impl_shared_notice_store {
             ) -> $crate::store::StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
                 let Some(organisation_id) =
-                    Self::set_delivery_outcome(&mut tx, id, app::domain::lifecycle::DeliveryStatus::NeedsAttention, None, Some(reason), at)
+                    Self::set_needs_attention(&mut tx, id, reason, at)
                         .await?
                 else {
                     return Ok(());
@@ -1268,37 +1268,26 @@ macro_rules! impl_shared_notice_store {
                 builder.push_bind(query.limit);
             }
 
-            async fn set_delivery_outcome(
+            /// A queued delivery needs a person; a late give-up never moves one Suomi.fi has.
+            async fn set_needs_attention(
                 tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 id: uuid::Uuid,
-                status: app::domain::lifecycle::DeliveryStatus,
-                message_id: Option<i64>,
-                reason: Option<&str>,
+                reason: &str,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
                 use app::domain::lifecycle::DeliveryStatus;
                 // The write comes first in its transaction: SQLite (WAL) cannot upgrade a
                 // read snapshot that another connection has written past.
-                // Statuses only move forward: a late "sent" (a retry answered 409) must not
-                // overwrite "read", nor a late give-up a delivery Suomi.fi has.
-                let movable_from = if status == DeliveryStatus::Sent {
-                    format!("({})", $crate::store::sql::status_list(&DeliveryStatus::SENDABLE))
-                } else {
-                    format!("({})", $crate::store::sql::status_list(&[DeliveryStatus::Queued]))
-                };
-                Ok(sqlx::query_scalar(&format!(
+                Ok(sqlx::query_scalar(
                     "UPDATE deliveries SET \
-                     status = CASE WHEN status IN {movable_from} THEN $2 ELSE status END, \
-                     suomifi_message_id = COALESCE($3, suomifi_message_id), \
-                     needs_attention_reason = CASE WHEN status IN {movable_from} THEN $4 \
+                     status = CASE WHEN status = $3 THEN $2 ELSE status END, \
+                     needs_attention_reason = CASE WHEN status = $3 THEN $4 \
                                                    ELSE needs_attention_reason END, \
-                     submitted_at = CASE WHEN $3 IS NULL THEN submitted_at \
-                                         ELSE COALESCE(submitted_at, $5) END, \
-                     updated_at = $5 WHERE id = $1 RETURNING organisation_id"
-                ))
+                     updated_at = $5 WHERE id = $1 RETURNING organisation_id",
+                )
                 .bind(id)
-                .bind(status.as_str())
-                .bind(message_id)
+                .bind(DeliveryStatus::NeedsAttention.as_str())
+                .bind(DeliveryStatus::Queued.as_str())
                 .bind(reason)
                 .bind(at)
                 .fetch_optional(&mut **tx)
