@@ -59,6 +59,14 @@ impl PostgresStore {
         Some("SET LOCAL enable_seqscan = off")
     }
 
+    /// The notices whose search text holds `text` (lower-cased, three characters or more), by
+    /// the `pg_trgm` index. No ESCAPE clause: backslash is already LIKE's escape here, and an
+    /// explicit one hides the pattern from the index.
+    fn push_text_matches(builder: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, text: &str) {
+        builder.push("SELECT notice_id FROM notice_search WHERE search_text LIKE ");
+        builder.push_bind(super::sql::contains_pattern(text));
+    }
+
     /// Several processes may claim at once: each skips the rows another is claiming.
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("FOR UPDATE SKIP LOCKED")

@@ -644,6 +644,52 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      parties, contact_person, contact_details, automated_decision, electronic_body, \
      in_reply_to_message_id, template_id, template_version, replies_allowed";
 
+/// A filter that matches at most this many rows starts the list's query: those few are
+/// found by their own index and sorted. A broader one is checked while walking the list's
+/// index, which finds a page of matches sooner than sorting them all would.
+pub(super) const SELECTIVE_AT_MOST: i64 = 4_000;
+
+/// Where a page of the notice list starts.
+pub(super) enum NoticeSearchStart {
+    /// The list's own index (organisation, created_at, id), filters checked on the way.
+    List,
+    /// A person's deliveries, by the identity lookup hash.
+    Person,
+    /// The notices whose search text holds the query's text, by the trigram index.
+    Text,
+    /// The notices with a delivery in the query's status.
+    Status,
+}
+
+/// What the list's free text finds a notice by: its case reference, title and its
+/// recipients' names, lower-cased, one per line.
+pub(super) fn notice_search_text(notice: &super::NewNotice) -> String {
+    let mut text = format!("{}\n{}", notice.case_reference, notice.title);
+    for delivery in &notice.deliveries {
+        text.push('\n');
+        text.push_str(&delivery.recipient_name);
+    }
+    text.to_lowercase()
+}
+
+/// The free text long enough for the trigram index (three characters), lower-cased.
+pub(super) fn indexable_text(query: &super::NoticeQuery) -> Option<String> {
+    let text = query.text.as_deref()?.to_lowercase();
+    (text.chars().count() >= 3).then_some(text)
+}
+
+/// `%text%` for a `LIKE` escaped by backslashes: the user's `%`, `_` and backslash are
+/// characters, not wildcards.
+pub(super) fn contains_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// `column` in lower case for a case-insensitive search on both databases. SQLite's `LOWER`
 /// folds ASCII only, so the capitals Finnish and Swedish names use are folded first (Rust
 /// lower-cases the pattern fully); PostgreSQL's `LOWER` folds them anyway.
@@ -762,8 +808,9 @@ macro_rules! impl_shared_notice_store {
                 &self,
                 query: &$crate::store::NoticeQuery,
             ) -> $crate::store::StoreResult<Vec<$crate::store::Notice>> {
+                let start = self.notice_search_start(query).await?;
                 let mut builder = sqlx::QueryBuilder::new("");
-                Self::push_notice_search(&mut builder, query);
+                Self::push_notice_search(&mut builder, query, &start);
                 let mut rows: Vec<$crate::store::Notice> =
                     builder.build_query_as().fetch_all(&self.pool).await?;
                 if query.before.is_some() {
@@ -776,13 +823,14 @@ macro_rules! impl_shared_notice_store {
                 &self,
                 query: &$crate::store::NoticeQuery,
             ) -> $crate::store::StoreResult<String> {
+                let start = self.notice_search_start(query).await?;
                 // In a transaction that is rolled back: the setup ends with it.
                 let mut tx = self.pool.begin().await?;
                 if let Some(setup) = <$store>::explain_setup() {
                     sqlx::query(setup).execute(&mut *tx).await?;
                 }
                 let mut builder = sqlx::QueryBuilder::new(<$store>::explain_prefix());
-                Self::push_notice_search(&mut builder, query);
+                Self::push_notice_search(&mut builder, query, &start);
                 let rows = builder.build().fetch_all(&mut *tx).await?;
                 tx.rollback().await?;
                 let mut plan = Vec::new();
@@ -1172,33 +1220,91 @@ macro_rules! impl_shared_notice_store {
 
         impl $store {
             /// The notice list's query: organisation, filters, keyset, order, limit.
+            /// Whether a selective filter should start the query (`NoticeSearchStart`): the
+            /// index asked how many rows it holds, up to one past the limit.
+            async fn notice_search_start(
+                &self,
+                query: &$crate::store::NoticeQuery,
+            ) -> $crate::store::StoreResult<$crate::store::sql::NoticeSearchStart> {
+                use $crate::store::sql::{NoticeSearchStart, SELECTIVE_AT_MOST};
+                if !query.lookups.is_empty() {
+                    return Ok(NoticeSearchStart::Person);
+                }
+                if let Some(text) = $crate::store::sql::indexable_text(query) {
+                    let mut builder = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (");
+                    <$store>::push_text_matches(&mut builder, &text);
+                    builder.push(" LIMIT ");
+                    builder.push_bind(SELECTIVE_AT_MOST + 1);
+                    builder.push(") matches");
+                    let matches: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
+                    if matches <= SELECTIVE_AT_MOST {
+                        return Ok(NoticeSearchStart::Text);
+                    }
+                }
+                if let Some(status) = query.status {
+                    let deliveries: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries \
+                         WHERE organisation_id = $1 AND status = $2 LIMIT $3) selected",
+                    )
+                    .bind(query.organisation_id)
+                    .bind(status.as_str())
+                    .bind(SELECTIVE_AT_MOST + 1)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    if deliveries <= SELECTIVE_AT_MOST {
+                        return Ok(NoticeSearchStart::Status);
+                    }
+                }
+                Ok(NoticeSearchStart::List)
+            }
+
             fn push_notice_search<'q>(
                 builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 query: &'q $crate::store::NoticeQuery,
+                start: &$crate::store::sql::NoticeSearchStart,
             ) {
+                use $crate::store::sql::NoticeSearchStart;
                 let columns =
                     $crate::store::sql::qualified("n", $crate::store::sql::NOTICE_COLUMNS);
-                if query.lookups.is_empty() {
-                    builder.push(format!("SELECT {columns} FROM notices n WHERE n.organisation_id = "));
-                } else {
-                    // A person has few notices: start from their deliveries (by lookup hash)
-                    // and sort those few, rather than walk the whole list checking each. CROSS
-                    // JOIN keeps that order on SQLite; PostgreSQL plans it freely.
-                    builder.push(format!(
-                        "SELECT {columns} FROM (SELECT DISTINCT notice_id FROM deliveries \
-                         WHERE organisation_id = "
-                    ));
-                    builder.push_bind(query.organisation_id);
-                    builder.push(" AND identity_lookup IN (");
-                    let mut lookups = builder.separated(", ");
-                    for lookup in &query.lookups {
-                        lookups.push_bind(lookup.as_slice());
+                // A selective filter's few notices are found first and then sorted, rather
+                // than the whole list walked checking each. CROSS JOIN keeps that order on
+                // SQLite; PostgreSQL plans it freely.
+                builder.push(format!("SELECT {columns} FROM "));
+                match start {
+                    NoticeSearchStart::List => {}
+                    NoticeSearchStart::Person => {
+                        builder.push(
+                            "(SELECT DISTINCT notice_id FROM deliveries WHERE organisation_id = ",
+                        );
+                        builder.push_bind(query.organisation_id);
+                        builder.push(" AND identity_lookup IN (");
+                        let mut lookups = builder.separated(", ");
+                        for lookup in &query.lookups {
+                            lookups.push_bind(lookup.as_slice());
+                        }
+                        builder.push(")) selected CROSS JOIN ");
                     }
-                    builder.push(
-                        ")) person CROSS JOIN notices n \
-                         WHERE n.id = person.notice_id AND n.organisation_id = ",
-                    );
+                    NoticeSearchStart::Text => {
+                        builder.push("(");
+                        let text = $crate::store::sql::indexable_text(query).unwrap_or_default();
+                        <$store>::push_text_matches(builder, &text);
+                        builder.push(") selected CROSS JOIN ");
+                    }
+                    NoticeSearchStart::Status => {
+                        builder.push(
+                            "(SELECT DISTINCT notice_id FROM deliveries WHERE organisation_id = ",
+                        );
+                        builder.push_bind(query.organisation_id);
+                        builder.push(" AND status = ");
+                        builder.push_bind(query.status.map(|status| status.as_str()).unwrap_or_default());
+                        builder.push(") selected CROSS JOIN ");
+                    }
                 }
+                builder.push("notices n WHERE ");
+                if !matches!(start, NoticeSearchStart::List) {
+                    builder.push("n.id = selected.notice_id AND ");
+                }
+                builder.push("n.organisation_id = ");
                 builder.push_bind(query.organisation_id);
                 if let Some(kind) = &query.notice_type {
                     builder.push(" AND n.notice_type = ");
@@ -1212,14 +1318,10 @@ macro_rules! impl_shared_notice_store {
                     builder.push(" AND n.created_at < ");
                     builder.push_bind(before);
                 }
-                if let Some(text) = &query.text {
-                    let pattern = format!(
-                        "%{}%",
-                        text.to_lowercase()
-                            .replace('\\', "\\\\")
-                            .replace('%', "\\%")
-                            .replace('_', "\\_")
-                    );
+                if let (Some(text), false) =
+                    (&query.text, matches!(start, NoticeSearchStart::Text))
+                {
+                    let pattern = $crate::store::sql::contains_pattern(text);
                     let folded = $crate::store::sql::folded;
                     builder.push(format!(" AND ({} LIKE ", folded("n.case_reference")));
                     builder.push_bind(pattern.clone());
@@ -1233,7 +1335,9 @@ macro_rules! impl_shared_notice_store {
                     builder.push_bind(pattern);
                     builder.push(" ESCAPE '\\'))");
                 }
-                if let Some(status) = query.status {
+                if let (Some(status), false) =
+                    (query.status, matches!(start, NoticeSearchStart::Status))
+                {
                     builder.push(
                         " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id AND d.status = ",
                     );
@@ -1481,6 +1585,11 @@ macro_rules! impl_shared_notice_store {
                     Self::insert_history(&mut tx, notice.organisation_id, delivery.id, now, app::domain::lifecycle::HistoryKind::Queued.as_str(), &details.to_string())
                         .await?;
                 }
+                sqlx::query("INSERT INTO notice_search (notice_id, search_text) VALUES ($1, $2)")
+                    .bind(notice.id)
+                    .bind($crate::store::sql::notice_search_text(notice))
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await
             }
         }

@@ -72,6 +72,13 @@ impl SqliteStore {
         None
     }
 
+    /// The notices whose search text holds `text` (lower-cased, three characters or more): an
+    /// FTS5 trigram phrase is a case-insensitive substring match, and only `"` is special in it.
+    fn push_text_matches(builder: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, text: &str) {
+        builder.push("SELECT notice_id FROM notice_search WHERE notice_search MATCH ");
+        builder.push_bind(format!("\"{}\"", text.replace('"', "\"\"")));
+    }
+
     /// One statement is atomic in SQLite, and one process owns the file: no locking clause.
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("")
