@@ -39,6 +39,8 @@ pub enum FileProblem {
     Unreadable {
         row: u64,
     },
+    /// The check stopped midway (the server restarted): nothing of the file is used.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +202,7 @@ pub fn results_header(locale: Locale) -> [String; 7] {
 /// A batch status in `locale`.
 pub fn batch_status(locale: Locale, status: &str) -> String {
     match status {
+        "checking" => td_string!(locale, batches.status_checking),
         "checked" => td_string!(locale, batches.status_checked),
         "confirmed" => td_string!(locale, batches.status_confirmed),
         _ => td_string!(locale, batches.status_cancelled),
@@ -227,6 +230,7 @@ pub fn file_problem_text(locale: Locale, problem: &FileProblem) -> String {
         FileProblem::Unreadable { row } => {
             td_string!(locale, batches.file_unreadable, row = *row).to_string()
         }
+        FileProblem::Interrupted => td_string!(locale, batches.file_interrupted).to_string(),
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Config {
     /// `TIEDOKSI_API_REQUESTS_PER_MINUTE` (600): requests one API key may make a minute;
     /// more get 429 with `Retry-After`.
     pub api_requests_per_minute: u32,
+    /// `TIEDOKSI_BATCH_CHECK_LEASE_SECONDS` (120): how long a recipients file's check may go
+    /// without writing a step before it counts as interrupted (a crash) and is cancelled.
+    pub batch_check_lease: std::time::Duration,
     /// `TIEDOKSI_METRICS_ADDR`: where `GET /metrics` (Prometheus text) listens, apart from the
     /// public port; unset: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
@@ -293,6 +296,9 @@ impl Config {
                 .clamp(1, 100_000) as u32,
             api_requests_per_minute: parse("TIEDOKSI_API_REQUESTS_PER_MINUTE", 600)?
                 .clamp(1, 1_000_000) as u32,
+            batch_check_lease: std::time::Duration::from_secs(
+                parse("TIEDOKSI_BATCH_CHECK_LEASE_SECONDS", 120)?.clamp(1, 86_400) as u64,
+            ),
             metrics_addr: match get("TIEDOKSI_METRICS_ADDR") {
                 Some(addr) => Some(addr.parse().map_err(|e| ConfigError {
                     name: "TIEDOKSI_METRICS_ADDR",

@@ -239,6 +239,7 @@ impl Application {
             compose: compose.clone(),
             keys: data_key.clone(),
             audit: services.audit.clone(),
+            check_lease: config.batch_check_lease,
         };
         let ingest_mail = IngestMail {
             store: store.clone(),
@@ -368,6 +369,10 @@ impl Application {
             blobs: self.blobs.clone(),
             receipt: self.receipt,
         });
+        let batch_checks = tokio::spawn(tidy_interrupted_batch_checks(
+            self.batches.clone(),
+            worker_stopped.clone(),
+        ));
         let handler = Arc::new(
             JobsByKind::default()
                 .with(JobKind::SendDelivery, send)
@@ -471,12 +476,44 @@ impl Application {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), acknowledgements).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), forwarding).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), pruning).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), batch_checks).await;
         let _ = tokio::time::timeout(std::time::Duration::from_secs(30), rotation).await;
         leader.step_down().await;
         self.store.close().await;
         drop(self.simulator);
         Ok(served?)
     }
+}
+
+/// How old a crash's leftover upload file must be before it is removed.
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A recipients file's check that a crash cut short is cancelled once its lease runs out
+/// (by any instance: the cancel is a compare-and-set), and uploads' leftover temporary
+/// files are removed.
+async fn tidy_interrupted_batch_checks(
+    batches: crate::batches::BatchService,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = batches.check_lease.min(std::time::Duration::from_secs(60));
+    crate::delivery::every(
+        interval,
+        stop,
+        "tidying interrupted batch checks",
+        || async {
+            batches.abandon_interrupted_checks().await?;
+            let removed = tokio::task::spawn_blocking(|| {
+                crate::batches::pages::remove_stale_uploads(STALE_UPLOAD_AGE)
+            })
+            .await
+            .unwrap_or(0);
+            if removed > 0 {
+                tracing::warn!(removed, "removed uploads' temporary files left by a crash");
+            }
+            Ok::<(), crate::store::StoreError>(())
+        },
+    )
+    .await
 }
 
 /// Failed sign-ins older than their window no longer count for anything: they are deleted
@@ -800,6 +837,7 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         compose: services.compose.clone(),
         keys: services.key.clone(),
         audit: audit.clone(),
+        check_lease: config.batch_check_lease,
     };
     let integration_api = crate::api::router(
         crate::api::ApiState {

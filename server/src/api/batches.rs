@@ -85,7 +85,7 @@ impl BatchRowInput {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiBatch {
     pub id: Uuid,
-    /// `checked`, `confirmed` (queued or being queued) or `cancelled`.
+    /// `checking` (its rows being checked), `checked`, `confirmed` (queued or being queued) or `cancelled`.
     pub status: String,
     pub rows_total: i64,
     pub rows_good: i64,

@@ -38,6 +38,8 @@ pub struct BatchService {
     pub compose: ComposeService,
     pub keys: DataKeys,
     pub audit: Audit,
+    /// How long a check may go without writing a step before it counts as interrupted.
+    pub check_lease: std::time::Duration,
 }
 
 /// One recipient to check: from a file's row or an API request's.
@@ -138,6 +140,47 @@ struct Tally {
 }
 
 impl BatchService {
+    fn lease_until(&self) -> Timestamp {
+        Timestamp::now()
+            + time::Duration::try_from(self.check_lease).unwrap_or(time::Duration::MINUTE)
+    }
+
+    /// Writes the rows checked so far, renewing the check's lease; `false` when the check was
+    /// given up meanwhile.
+    async fn write_rows(&self, batch_id: Uuid, tally: &mut Tally) -> Result<bool, AppError> {
+        self.store
+            .add_batch_rows(
+                batch_id,
+                &std::mem::take(&mut tally.pending),
+                self.lease_until(),
+            )
+            .await
+            .map_err(AppError::internal)
+    }
+
+    /// Cancels the checks a crash interrupted (their lease ran out), each with the file
+    /// problem that tells its caseworker to upload the file again.
+    pub async fn abandon_interrupted_checks(&self) -> Result<usize, crate::store::StoreError> {
+        let problem = serde_json::to_string(&FileProblem::Interrupted).unwrap_or_default();
+        let abandoned = self
+            .store
+            .abandon_batch_checks(Timestamp::now(), &problem)
+            .await?;
+        for (id, organisation_id) in &abandoned {
+            tracing::warn!(batch = %id, "a recipients file's check was interrupted; cancelled");
+            self.audit
+                .record(
+                    AuditEntry::new(AuditAction::BatchCancelled)
+                        .organisation(*organisation_id)
+                        .actor_label("system: interrupted check")
+                        .subject("batch", *id)
+                        .details(json!({ "interrupted": true })),
+                )
+                .await?;
+        }
+        Ok(abandoned.len())
+    }
+
     /// Starts a batch's dry run: the batch row comes first, the rows follow.
     pub async fn begin(&self, actor: &Actor, new: &NewBatch) -> Result<Uuid, AppError> {
         let created_by = actor.user_id().ok_or(AppError::Forbidden)?;
@@ -153,7 +196,7 @@ impl BatchService {
             draft: serde_json::to_string(&draft).map_err(AppError::internal)?,
             template_id: draft.template.map(|t| t.id),
             template_version: draft.template.map(|t| t.version),
-            status: "checked".into(),
+            status: "checking".into(),
             file_problem: None,
             notice_problems: "[]".into(),
             ignored_columns: "[]".into(),
@@ -164,7 +207,7 @@ impl BatchService {
             confirmed_by: None,
         };
         self.store
-            .create_batch(&batch)
+            .create_batch(&batch, self.lease_until())
             .await
             .map_err(AppError::internal)?;
         Ok(batch.id)
@@ -190,17 +233,16 @@ impl BatchService {
         while let Some(row) = rows.recv().await {
             let record = self.check_row(actor, batch_id, row, verifiable, &settings, &mut tally);
             tally.pending.push(record);
-            if tally.pending.len() >= ROWS_PER_WRITE {
-                self.store
-                    .add_batch_rows(&std::mem::take(&mut tally.pending))
-                    .await
-                    .map_err(AppError::internal)?;
+            if tally.pending.len() >= ROWS_PER_WRITE
+                && !self.write_rows(batch_id, &mut tally).await?
+            {
+                // Given up as interrupted meanwhile (its lease ran out): its report says so.
+                return Ok(());
             }
         }
-        self.store
-            .add_batch_rows(&std::mem::take(&mut tally.pending))
-            .await
-            .map_err(AppError::internal)?;
+        if !self.write_rows(batch_id, &mut tally).await? {
+            return Ok(());
+        }
         let ended = ended.await;
         let notice_problems = match (&ended, &tally.sample) {
             (Ok(_), Some(sample)) => self.notice_problems(actor, draft, sample).await?,
@@ -219,10 +261,14 @@ impl BatchService {
             rows_good: tally.good,
             modes: serde_json::to_string(&tally.modes).unwrap_or_else(|_| "{}".into()),
         };
-        self.store
+        let finished = self
+            .store
             .finish_batch_check(batch_id, &check)
             .await
             .map_err(AppError::internal)?;
+        if !finished {
+            return Ok(());
+        }
         if ended.is_err() {
             // Nothing of a refused file is used: its rows' recipients go at once.
             self.store

@@ -80,10 +80,40 @@ async fn read_form(mut multipart: Multipart) -> Result<BatchForm, &'static str> 
     Ok(form)
 }
 
+/// The names of uploads' temporary files start with this.
+const UPLOAD_PREFIX: &str = "tiedoksi-batch-";
+
+/// An upload's temporary file is removed when its request ends. One that a crash left
+/// behind (it holds identity codes in clear) is removed once it is older than `age`, by when
+/// no check can still be reading it. How many were removed.
+pub fn remove_stale_uploads(age: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(UPLOAD_PREFIX)
+        })
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|elapsed| elapsed > age)
+        })
+        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
+        .count()
+}
+
 async fn save(
     mut field: axum::extract::multipart::Field<'_>,
 ) -> Result<(TemporaryFile, String, u64), &'static str> {
-    let path = std::env::temp_dir().join(format!("tiedoksi-batch-{}", Uuid::now_v7()));
+    let path = std::env::temp_dir().join(format!("{UPLOAD_PREFIX}{}", Uuid::now_v7()));
     let temporary = TemporaryFile(path.clone());
     let mut out = tokio::fs::File::create(&path)
         .await

@@ -108,7 +108,7 @@ impl BatchesBackend for BatchService {
         };
         // Before confirming, the rows to fix; afterwards every row (or the filter's).
         let filter = match (batch.status.as_str(), filter) {
-            ("checked", _) => Some("invalid".to_string()),
+            ("checking" | "checked", _) => Some("invalid".to_string()),
             (_, filter) => filter,
         };
         let mut rows = self

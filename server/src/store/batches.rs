@@ -84,10 +84,26 @@ pub struct BatchCheck {
 
 #[async_trait]
 pub trait BatchStore: Send + Sync {
-    async fn create_batch(&self, batch: &Batch) -> StoreResult<()>;
-    /// Rows of a batch being checked, in one transaction.
-    async fn add_batch_rows(&self, rows: &[BatchRowRecord]) -> StoreResult<()>;
-    async fn finish_batch_check(&self, id: Uuid, check: &BatchCheck) -> StoreResult<()>;
+    /// A batch whose check begins (`checking`), its lease until `check_lease_until`.
+    async fn create_batch(&self, batch: &Batch, check_lease_until: Timestamp) -> StoreResult<()>;
+    /// Rows of a batch being checked, in one transaction that renews the check's lease;
+    /// `false` (nothing written) when the check was given up as interrupted meanwhile.
+    async fn add_batch_rows(
+        &self,
+        batch_id: Uuid,
+        rows: &[BatchRowRecord],
+        check_lease_until: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The check's figures; the batch is `checked`. `false` when it was given up meanwhile.
+    async fn finish_batch_check(&self, id: Uuid, check: &BatchCheck) -> StoreResult<bool>;
+    /// Checks whose lease ran out before `now` (their request ended in a crash) are cancelled
+    /// with `file_problem`, and their rows' sealed recipients dropped. Their ids and
+    /// organisations.
+    async fn abandon_batch_checks(
+        &self,
+        now: Timestamp,
+        file_problem: &str,
+    ) -> StoreResult<Vec<(Uuid, Uuid)>>;
     async fn batch(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Batch>>;
     /// The organisation's batches, newest first.
     async fn batches(&self, organisation_id: Uuid, limit: i64) -> StoreResult<Vec<Batch>>;

@@ -15,10 +15,11 @@ macro_rules! impl_shared_batch_store {
             async fn create_batch(
                 &self,
                 batch: &$crate::store::Batch,
+                check_lease_until: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query(&format!(
-                    "INSERT INTO batches ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                     $11, $12, $13, $14, $15, $16, $17, $18)",
+                    "INSERT INTO batches ({}, check_lease_until) VALUES ($1, $2, $3, $4, $5, $6, \
+                     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
                     $crate::store::sql_batches::BATCH_COLUMNS
                 ))
                 .bind(batch.id)
@@ -39,6 +40,7 @@ macro_rules! impl_shared_batch_store {
                 .bind(&batch.modes)
                 .bind(batch.confirmed_at)
                 .bind(batch.confirmed_by)
+                .bind(check_lease_until)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -46,9 +48,26 @@ macro_rules! impl_shared_batch_store {
 
             async fn add_batch_rows(
                 &self,
+                batch_id: uuid::Uuid,
                 rows: &[$crate::store::BatchRowRecord],
-            ) -> $crate::store::StoreResult<()> {
+                check_lease_until: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
+                // The write comes first (SQLite takes its lock here), and says whether the
+                // check still holds its batch.
+                let held = sqlx::query(
+                    "UPDATE batches SET check_lease_until = $2 \
+                     WHERE id = $1 AND status = 'checking'",
+                )
+                .bind(batch_id)
+                .bind(check_lease_until)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1;
+                if !held {
+                    return Ok(false);
+                }
                 for row in rows {
                     sqlx::query(&format!(
                         "INSERT INTO batch_rows ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
@@ -71,18 +90,19 @@ macro_rules! impl_shared_batch_store {
                     .await?;
                 }
                 tx.commit().await?;
-                Ok(())
+                Ok(true)
             }
 
             async fn finish_batch_check(
                 &self,
                 id: uuid::Uuid,
                 check: &$crate::store::BatchCheck,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
+            ) -> $crate::store::StoreResult<bool> {
+                Ok(sqlx::query(
                     "UPDATE batches SET file_problem = $2, notice_problems = $3, \
-                     ignored_columns = $4, rows_total = $5, rows_good = $6, modes = $7 \
-                     WHERE id = $1",
+                     ignored_columns = $4, rows_total = $5, rows_good = $6, modes = $7, \
+                     status = 'checked', check_lease_until = NULL \
+                     WHERE id = $1 AND status = 'checking'",
                 )
                 .bind(id)
                 .bind(&check.file_problem)
@@ -92,8 +112,38 @@ macro_rules! impl_shared_batch_store {
                 .bind(check.rows_good)
                 .bind(&check.modes)
                 .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn abandon_batch_checks(
+                &self,
+                now: $crate::store::Timestamp,
+                file_problem: &str,
+            ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, uuid::Uuid)>> {
+                let mut tx = self.pool.begin().await?;
+                let abandoned: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+                    "UPDATE batches SET status = 'cancelled', file_problem = $2, \
+                     check_lease_until = NULL \
+                     WHERE status = 'checking' AND check_lease_until < $1 RETURNING id, organisation_id",
+                )
+                .bind(now)
+                .bind(file_problem)
+                .fetch_all(&mut *tx)
                 .await?;
-                Ok(())
+                for (id, _) in &abandoned {
+                    sqlx::query(
+                        "UPDATE batch_rows SET recipient_sealed = NULL, \
+                         status = CASE WHEN status = 'ready' THEN 'cancelled' ELSE status END \
+                         WHERE batch_id = $1",
+                    )
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(abandoned)
             }
 
             async fn batch(

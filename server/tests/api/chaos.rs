@@ -26,6 +26,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch,
     suomi_fi_faults_and_an_outage_delay_notices_but_fail_none,
+    a_file_check_cut_short_by_a_kill_is_cancelled_and_forgets_its_recipients,
 );
 
 fn from_env(name: &str, default: usize) -> usize {
@@ -617,4 +618,432 @@ async fn a_full_document_store_refuses_uploads_clearly_and_recovers() {
         "uploads go in again once there is room"
     );
     assert_eq!(disk.files().len(), stored + 1);
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("{program}: {error}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Copies a document directory as the backup guide's `rsync --exclude='.*'` does: every
+/// document, no temporaries. How many it copied.
+fn copy_documents(from: &std::path::Path, to: &std::path::Path) -> usize {
+    std::fs::create_dir_all(to).unwrap();
+    let mut copied = 0;
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copied += copy_documents(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+            copied += 1;
+        }
+    }
+    copied
+}
+
+/// The restore drill of docs/operations/backups.md, run: the database dumped while the
+/// instance runs, the documents copied after the dump, the data key kept apart; restored into
+/// a new database and directory, one instance started on them shows a notice sent before the
+/// backup with its documents (by their hashes), its proof and its recipient found by identity
+/// code, and the key opens every sealed value. A wrong key is told, not used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backup_restores_into_an_instance_that_proves_what_was_sent() {
+    use crate::notices::{
+        a4_pdf, delivery_ids, paper_ready, queued, sha256_hex, upload, wait_sent,
+    };
+    let live = paper_ready(TestBackend::Postgres, false).await;
+    let attachment = a4_pdf("Perustelut");
+    let uploaded: Value = upload(
+        &live,
+        &live.client,
+        "perustelut.pdf",
+        "application/pdf",
+        attachment.clone(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let code = with_mailbox();
+    let mut notice = draft(
+        "restore-1",
+        vec![recipient(
+            "Maija Meikäläinen",
+            Some(&code),
+            "electronic_only",
+        )],
+    );
+    notice["title"] = json!("Palautettava päätös");
+    notice["attachments"] = json!([uploaded["id"]]);
+    let queued_notice = queued(&live, &notice).await;
+    let notice_id = queued_notice["notice_id"].as_str().unwrap().to_string();
+    let delivery_id = delivery_ids(&queued_notice)[0];
+    wait_sent(&live, delivery_id).await;
+    let letter_sha256 = live
+        .store
+        .notice(live.organisation.id, notice_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .paper_letter_sha256
+        .expect("the letter is kept");
+
+    // 1. The database while the instance runs; 2. the documents after the dump; 3. the key.
+    let backup = tempfile::tempdir().unwrap();
+    let dump = backup.path().join("tiedoksi.dump");
+    run(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--file",
+            dump.to_str().unwrap(),
+            &live.database.url,
+        ],
+    );
+    let documents = backup.path().join("blobs");
+    assert!(
+        copy_documents(live.blob_dir.path(), &documents) >= 2,
+        "the attachment and the letter"
+    );
+    let key = live.data_key.current().to_base64();
+    drop(live);
+
+    let drill = TestDatabase::new(TestBackend::Postgres).await;
+    run(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "--dbname",
+            &drill.url,
+            dump.to_str().unwrap(),
+        ],
+    );
+    let restored_config = |key: &str| {
+        let mut config = tiedoksi::config::Config::from_lookup(|_| None).unwrap();
+        config.database_url = drill.url.clone();
+        config.blob_dir = documents.to_string_lossy().into_owned();
+        config.data_key = Some(tiedoksi::secrets::DataKey::from_base64(key).unwrap());
+        config
+    };
+    // The key must match the data: the wrong one is refused by name, the right one opens all.
+    let wrong = tiedoksi::secrets::DataKey::generate().to_base64();
+    let refused = tiedoksi::rotation::rotate(&restored_config(&wrong), 100).await;
+    let refusal = format!("{:#}", refused.expect_err("a wrong key opens nothing"));
+    assert!(
+        refusal.contains("none of the configured data keys"),
+        "{refusal}"
+    );
+    let report = tiedoksi::rotation::rotate(&restored_config(&key), 100)
+        .await
+        .unwrap();
+    assert_eq!(report.resealed, 0, "every value was under the restored key");
+    assert!(report.already_current >= 1);
+
+    let restored = spawn_app_with(TestBackend::Postgres, |config| {
+        let drill_config = restored_config(&key);
+        config.database_url = drill_config.database_url;
+        config.blob_dir = drill_config.blob_dir;
+        config.data_key = drill_config.data_key;
+        config.worker.events_interval = Duration::from_secs(3600);
+    })
+    .await;
+    assert_eq!(readyz(&restored).await, 200);
+    restored.login_as_admin().await;
+    let page = restored.get(&format!("/notices/{notice_id}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Palautettava päätös"));
+    let proof = restored
+        .get(&format!(
+            "/notices/{notice_id}/deliveries/{delivery_id}/proof.pdf"
+        ))
+        .await;
+    assert_eq!(proof.status(), 200);
+    assert!(proof.bytes().await.unwrap().starts_with(b"%PDF-"));
+    for (path, sha256) in [
+        (
+            format!("/notices/{notice_id}/attachments/0"),
+            sha256_hex(&attachment),
+        ),
+        (format!("/notices/{notice_id}/letter.pdf"), letter_sha256),
+    ] {
+        let document = restored.get(&path).await;
+        assert_eq!(document.status(), 200, "{path}");
+        assert_eq!(
+            sha256_hex(&document.bytes().await.unwrap()),
+            sha256,
+            "{path}"
+        );
+    }
+    let url = crate::lists::search(&restored, &[("q", &code), ("status", "")]).await;
+    let found = crate::lists::find(&restored, crate::lists::filter_of(&url)).await;
+    assert_eq!(
+        crate::lists::titles(&found),
+        ["Palautettava päätös"],
+        "the lookup key works"
+    );
+}
+
+/// A recipients file of `rows` distinct people (test identity codes), as the example file
+/// writes it.
+fn many_recipients_csv(rows: usize, case: &str) -> String {
+    let mut text = String::from("tunnus;nimi;katuosoite;postinumero;postitoimipaikka;asianumero\n");
+    for n in 0..rows {
+        let born = format!(
+            "{:02}{:02}{:02}",
+            1 + n % 28,
+            1 + (n / 28) % 12,
+            n / 336 % 100
+        );
+        let person = crate::notices::hetu(&born, '-', 900 + (n / 33_600) as u32);
+        text.push_str(&format!(
+            "{person};Vastaanottaja {n};Esimerkkikatu {n};00100;Helsinki;{case} {n}/2027\n"
+        ));
+    }
+    text
+}
+
+/// `kill -9` while the page's upload of a recipients file is being checked: the half-checked
+/// batch can never be confirmed, and once its lease runs out it is cancelled as interrupted
+/// (told on its page), its rows' sealed recipients dropped and the upload's temporary file (a
+/// file of identity codes in clear) removed. Nothing of it reaches Suomi.fi; the file
+/// uploaded again is checked and sent, each row once.
+async fn a_file_check_cut_short_by_a_kill_is_cancelled_and_forgets_its_recipients(
+    backend: TestBackend,
+) {
+    let database = TestDatabase::new(backend).await;
+    let (mut simulator_process, simulator) = start_simulator();
+    let key = DataKeys::generate();
+    let documents = tempfile::tempdir().unwrap();
+    let temporary = tempfile::tempdir().unwrap();
+    let address = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{address}");
+    let server = || {
+        let mut command = tiedoksi_server(&database.url, &simulator, &key);
+        command
+            .env("TIEDOKSI_ADDR", &address)
+            .env("TIEDOKSI_BLOB_DIR", documents.path())
+            .env("TMPDIR", temporary.path())
+            .env("TIEDOKSI_BATCH_CHECK_LEASE_SECONDS", "1")
+            .env("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES", "1")
+            .env("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", "100000");
+        start(&mut command, "Tiedoksi is running").0
+    };
+    let mut first = server();
+    let store = store::connect(&database.url).await.unwrap();
+    let admin = store.user_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
+    store
+        .set_delivery_settings(
+            admin.organisation_id,
+            &crate::notices::settings(false).to_string(),
+        )
+        .await
+        .unwrap();
+    let client = new_client();
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        client
+            .post(format!("{base}{path}"))
+            .header("Origin", &base)
+            .form(&form)
+            .send()
+    };
+    let signed_in = post(
+        "/api/login",
+        vec![
+            ("email", ADMIN_EMAIL.into()),
+            ("password", "crash-test-password".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let form = crate::templates::template_form(
+        "Joukkopäätös",
+        "Päätös {{asianumero}}",
+        "Hyvä {{vastaanottaja}}.",
+    );
+    let added = post(
+        "/admin/templates",
+        form.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+    )
+    .await
+    .unwrap();
+    let template = crate::accounts::location(&added)
+        .trim_start_matches("/admin/templates/")
+        .to_string();
+    let upload = |csv: String| {
+        let form = reqwest::multipart::Form::new()
+            .text("template", template.clone())
+            .text("case_reference", "DNRO 1/2027")
+            .text("decision_date", "2026-11-27")
+            .text("mode", "multichannel")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.into_bytes())
+                    .file_name("vastaanottajat.csv")
+                    .mime_str("text/csv")
+                    .unwrap(),
+            );
+        client
+            .post(format!("{base}/batches"))
+            .header("Origin", &base)
+            .multipart(form)
+            .send()
+    };
+
+    // The kill: once the check has written its first rows, before it ends.
+    let uploading = tokio::spawn(upload(many_recipients_csv(
+        from_env("TIEDOKSI_CHAOS_BATCH_ROWS", 30_000),
+        "KESKEN",
+    )));
+    let started = Instant::now();
+    let batch = loop {
+        let batches = store.batches(admin.organisation_id, 10).await.unwrap();
+        if let Some(batch) = batches.first() {
+            let rows = store.batch_counts(batch.id).await.unwrap();
+            if !rows.is_empty() {
+                break batch.clone();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the check never began"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    first.kill().expect("kill -9");
+    first.wait().unwrap();
+    assert!(uploading.await.unwrap().is_err(), "the upload was cut off");
+    let cut = store
+        .batch(admin.organisation_id, batch.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cut.status, "checking", "the kill landed mid-check");
+    let leftovers: Vec<_> = std::fs::read_dir(temporary.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("tiedoksi-batch-")
+        })
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "the crash left the upload's file: {leftovers:?}"
+    );
+    // Aged past the hour after which no check can still be reading it.
+    let aged = std::process::Command::new("touch")
+        .args(["-d", "2 hours ago"])
+        .arg(&leftovers[0])
+        .status()
+        .unwrap();
+    assert!(aged.success());
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut restarted = server();
+    let started = Instant::now();
+    let cancelled = loop {
+        let now = store
+            .batch(admin.organisation_id, batch.id)
+            .await
+            .unwrap()
+            .unwrap();
+        if now.status != "checking" {
+            break now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never given up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(
+        cancelled.file_problem.as_deref(),
+        Some(r#"{"problem":"interrupted"}"#)
+    );
+    let rows = store.batch_rows(batch.id, None, 0, 100_000).await.unwrap();
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let sealed = store.batch_row(row.id).await.unwrap().unwrap();
+        assert!(
+            sealed.recipient_sealed.is_none(),
+            "row {} forgot its recipient",
+            row.row_number
+        );
+        assert_ne!(sealed.status, "ready");
+    }
+    let started = Instant::now();
+    while leftovers[0].exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the leftover file stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = client
+        .get(format!("{base}/batches/{}", batch.id))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Tiedoston tarkistus keskeytyi"),
+        "the page says why"
+    );
+    let confirm = post(&format!("/batches/{}/confirm", batch.id), Vec::new())
+        .await
+        .unwrap();
+    assert!(
+        crate::accounts::location(&confirm).contains("problem=not_confirmable"),
+        "an interrupted check is never confirmed"
+    );
+
+    // Uploaded again (a smaller file here), checked to the end and sent, each row once.
+    let again = upload(many_recipients_csv(40, "UUDELLEEN")).await.unwrap();
+    let again = crate::accounts::location(&again);
+    let again_id = again.trim_start_matches("/batches/").to_string();
+    let confirmed = post(&format!("/batches/{again_id}/confirm"), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(crate::accounts::location(&confirmed), again);
+    let started = Instant::now();
+    loop {
+        let sent = sim_get(&simulator, "/__sim/counters").await["messages"]
+            .as_u64()
+            .unwrap();
+        if sent == 40 {
+            break;
+        }
+        assert!(sent < 40, "only the confirmed file is sent: {sent}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{sent} of 40 sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counters = sim_get(&simulator, "/__sim/counters").await;
+    assert_eq!(counters["external_ids_with_more_than_one_message"], 0);
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    simulator_process.kill().unwrap();
+    simulator_process.wait().unwrap();
 }

@@ -20,7 +20,7 @@ on_both_backends!(
     a_proof_of_service_downloads_on_record,
 );
 
-async fn find(app: &TestApp, filter: Value) -> Value {
+pub(crate) async fn find(app: &TestApp, filter: Value) -> Value {
     let response = app
         .call_json("find_notices", &json!({ "filter": filter }))
         .await;
@@ -28,7 +28,7 @@ async fn find(app: &TestApp, filter: Value) -> Value {
     response.json().await.unwrap()
 }
 
-async fn search(app: &TestApp, fields: &[(&str, &str)]) -> String {
+pub(crate) async fn search(app: &TestApp, fields: &[(&str, &str)]) -> String {
     let response = app
         .client
         .post(app.url("/search"))
@@ -42,7 +42,7 @@ async fn search(app: &TestApp, fields: &[(&str, &str)]) -> String {
 }
 
 /// The URL's query as the page reads it, turned into the server function's filter.
-fn filter_of(url: &str) -> Value {
+pub(crate) fn filter_of(url: &str) -> Value {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let mut filter = json!({});
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -77,7 +77,7 @@ fn percent_decode(value: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn titles(page: &Value) -> Vec<String> {
+pub(crate) fn titles(page: &Value) -> Vec<String> {
     page["rows"]
         .as_array()
         .unwrap()

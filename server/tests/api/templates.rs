@@ -16,7 +16,11 @@ on_both_backends!(
     only_the_organisations_admins_manage_its_templates,
 );
 
-fn template_form<'a>(name: &'a str, title: &'a str, body: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn template_form<'a>(
+    name: &'a str,
+    title: &'a str,
+    body: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("name", name),
         ("notice_type", "decision"),
