@@ -41,6 +41,8 @@ pub enum HeaderRefusal {
     CopiesNotAllowed,
     #[error("Every recipient must be in To (a blind copy is not allowed)")]
     RecipientNotInTo,
+    #[error("{0} must appear only once")]
+    RepeatedHeader(&'static str),
 }
 
 impl HeaderRefusal {
@@ -108,6 +110,27 @@ fn read_headers(raw: &[u8]) -> Result<Headers, HeaderRefusal> {
     let message = MessageParser::default()
         .parse_headers(raw)
         .ok_or(HeaderRefusal::Unreadable)?;
+    // At most once (RFC 5322 3.6): the parser reads only the last of each, so a second From
+    // would hide a foreign first one from the checks, and a mail program shows the first.
+    for name in [
+        "From",
+        "Sender",
+        "Reply-To",
+        "To",
+        "Cc",
+        "Bcc",
+        "Subject",
+        "Message-ID",
+    ] {
+        let times = message
+            .headers()
+            .iter()
+            .filter(|header| header.name.as_str().eq_ignore_ascii_case(name))
+            .count();
+        if times > 1 {
+            return Err(HeaderRefusal::RepeatedHeader(name));
+        }
+    }
     Ok(Headers {
         message_id: message
             .message_id()
@@ -261,6 +284,23 @@ mod tests {
         assert_eq!(
             checked(&reply_to, &["010280-952L"]),
             Err(HeaderRefusal::ForeignDomain("Reply-To"))
+        );
+    }
+
+    #[test]
+    fn a_header_that_must_be_single_is_refused_when_repeated() {
+        let ok = "From: Kirjaamo <kirjaamo@kunta.example>\r\nTo: 010280-952L@asiointitili.fi\r\n\
+                  Subject: x\r\n\r\nbody\r\n";
+        assert_eq!(checked(ok, &["010280-952L"]), Ok(()));
+        let hidden_from = format!("From: someone@gmail.example\r\n{ok}");
+        assert_eq!(
+            checked(&hidden_from, &["010280-952L"]),
+            Err(HeaderRefusal::RepeatedHeader("From"))
+        );
+        let emptied_cc = format!("Cc: boss@elsewhere.example\r\nCc:\r\n{ok}");
+        assert_eq!(
+            checked(&emptied_cc, &["010280-952L"]),
+            Err(HeaderRefusal::RepeatedHeader("Cc"))
         );
     }
 

@@ -1002,6 +1002,7 @@ async fn a_late_failure_is_reported_to_the_sender(backend: TestBackend) {
 }
 
 on_both_backends!(
+    the_bad_input_mails_are_refused_or_cleaned,
     a_late_failure_is_reported_to_the_sender,
     the_recipient_limit_and_the_signature_policy,
     kept_mails_are_resealed_by_a_key_rotation,
@@ -1013,3 +1014,318 @@ on_both_backends!(
     a_mail_answered_250_survives_a_kill,
     failures_after_acceptance_come_back_as_delivery_status_reports,
 );
+
+/// The corpus' mails (`tests/fixtures/bad-input/mail/`): `refused/`, `cleaned/`, and what each
+/// must come to (`expected.json`, written with them by `make_corpus.py`).
+fn mail_corpus() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-input/mail")
+}
+
+/// A `.gen.json` mail: `prefix`, then `fill` repeated and cut so that `suffix` ends it at
+/// exactly `size` bytes (as `make_corpus.py` makes it).
+fn generated_mail(spec: &Value) -> Vec<u8> {
+    let size = spec["size"].as_u64().unwrap() as usize;
+    let fill = spec["fill"].as_str().unwrap().as_bytes();
+    let suffix = spec["suffix"].as_str().unwrap().as_bytes();
+    let mut bytes = spec["prefix"].as_str().unwrap().as_bytes().to_vec();
+    while bytes.len() < size - suffix.len() {
+        bytes.extend_from_slice(fill);
+    }
+    bytes.truncate(size - suffix.len());
+    bytes.extend_from_slice(suffix);
+    bytes
+}
+
+/// The kept mail an answer is about: the bridge keeps a mail as `id:<its Message-ID>`.
+fn kept<'a>(mails: &'a [InboundMail], answer: &Value) -> &'a InboundMail {
+    let id = answer["message_id"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    mails
+        .iter()
+        .find(|mail| mail.message_key == format!("id:{id}"))
+        .unwrap_or_else(|| panic!("no mail kept for {answer}"))
+}
+
+/// What `expected.json` says of a case.
+fn expectation<'a>(expected: &'a Value, case: &str) -> &'a Value {
+    expected
+        .get(case)
+        .unwrap_or_else(|| panic!("{case} is not in expected.json"))
+}
+
+/// A list of strings of a case's expectations (none when the key is absent).
+fn strings<'a>(want: &'a Value, key: &str) -> Vec<&'a str> {
+    want[key]
+        .as_array()
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// `clean_filename`'s list: control characters and the invisible ones.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// What a refused mail must leave as it was (notices, deliveries, Suomi.fi messages), and the
+/// outbox's jobs (a kept mail adds its processing job and, once refused, its report's).
+#[derive(Debug)]
+struct MailFootprint {
+    notices: usize,
+    deliveries: i64,
+    messages: usize,
+    jobs: i64,
+}
+
+async fn mail_footprint(app: &TestApp) -> MailFootprint {
+    let jobs = app.store.job_counts().await.unwrap();
+    MailFootprint {
+        notices: app
+            .store
+            .notice_summaries(app.organisation.id, 10_000)
+            .await
+            .unwrap()
+            .len(),
+        deliveries: app
+            .store
+            .delivery_status_counts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, count)| count)
+            .sum(),
+        messages: simulator_messages(app).await.len(),
+        jobs: jobs.pending + jobs.running + jobs.done + jobs.failed,
+    }
+}
+
+/// The bad-input corpus' mails, sent as they are: a refused one is answered 5xx while the
+/// sender is connected, or taken with `250` and settled `refused` for the reason the corpus
+/// names; never a 4xx (the sender's server would retry it for days) or a dropped connection,
+/// and nothing made of it. A cleaned one becomes one notice with what it is about cleaned.
+async fn the_bad_input_mails_are_refused_or_cleaned(backend: TestBackend) {
+    let app = smtp_app(backend).await;
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(mail_corpus().join("expected.json")).unwrap())
+            .unwrap();
+    let count = |prefix: &str| {
+        expected
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|case| case.starts_with(prefix))
+            .count()
+    };
+    let before = mail_footprint(&app).await;
+
+    // Refused. The `.gen.json` mails (too large to keep in the repository) are made here.
+    let refused_dir = mail_corpus().join("refused");
+    let mut answers: Vec<(String, Value)> =
+        run_clients_with(&app, &[], &["--raw-dir", refused_dir.to_str().unwrap()])
+            .into_iter()
+            .map(|(case, answer)| (format!("refused/{case}"), answer))
+            .collect();
+    let generated = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&refused_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".gen.json") {
+            let spec: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let mail = generated_mail(&spec);
+            std::fs::write(generated.path().join(format!("{name}.eml")), mail).unwrap();
+        }
+    }
+    answers.extend(
+        run_clients_with(
+            &app,
+            &[],
+            &["--raw-dir", generated.path().to_str().unwrap()],
+        )
+        .into_iter()
+        .map(|(case, answer)| {
+            let case = case.trim_end_matches(".eml").to_string();
+            (format!("refused/{case}"), answer)
+        }),
+    );
+    assert_eq!(
+        answers.len(),
+        count("refused/"),
+        "one answer per refused mail"
+    );
+    assert!(answers.len() >= 20, "{} refused mails", answers.len());
+
+    let mut taken = Vec::new();
+    for (case, answer) in &answers {
+        let want = expectation(&expected, case);
+        let code = answer["code"].as_u64().unwrap();
+        // 501 is smtp-proto's answer to a path it cannot read; 550–554 the bridge's own.
+        assert!(
+            code == 250 || (500..=554).contains(&code),
+            "{case}: never a 4xx, 421 or a dropped connection (0): {answer}"
+        );
+        if want["stage"] == "after" {
+            assert_eq!(code, 250, "{case}: taken, then refused: {answer}");
+            taken.push((case, answer, want));
+        } else {
+            assert_eq!(answer["stage"], want["stage"], "{case}: {answer}");
+            assert_eq!(Some(code), want["code"].as_u64(), "{case}: {answer}");
+            let status = want["status"].as_str().unwrap();
+            assert!(
+                answer["message"].as_str().unwrap().starts_with(status),
+                "{case}: {status} expected: {answer}"
+            );
+        }
+    }
+
+    // Only the mails answered 250 were kept, and each settled as refused, for its reason.
+    let mails = settled_mails(&app, taken.len()).await;
+    assert_eq!(
+        mails.len(),
+        taken.len(),
+        "a mail refused while connected was kept"
+    );
+    for (case, answer, want) in &taken {
+        let mail = kept(&mails, answer);
+        assert_eq!(mail.state, "refused", "{case}: {}", mail.outcome);
+        assert_eq!(mail.notice_id, None, "{case}");
+        assert_eq!(mail.draft_id, None, "{case}");
+        for fragment in strings(want, "outcome") {
+            assert!(
+                mail.outcome.contains(fragment),
+                "{case}: the outcome {} does not say {fragment}",
+                mail.outcome
+            );
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = mail_footprint(&app).await;
+    assert_eq!(
+        (after.notices, after.deliveries, after.messages),
+        (before.notices, before.deliveries, before.messages),
+        "a refused mail made something: {before:?} → {after:?}"
+    );
+    assert!(
+        after.jobs <= before.jobs + 2 * taken.len() as i64,
+        "more jobs than each kept mail's processing and report: {before:?} → {after:?}"
+    );
+
+    // Cleaned: each becomes one notice.
+    let cleaned_dir = mail_corpus().join("cleaned");
+    let cleaned = run_clients_with(&app, &[], &["--raw-dir", cleaned_dir.to_str().unwrap()]);
+    assert_eq!(
+        cleaned.len(),
+        count("cleaned/"),
+        "one answer per cleaned mail"
+    );
+    for (case, answer) in &cleaned {
+        assert_eq!(answer["code"], 250, "{case}: {answer}");
+    }
+    let mails = settled_mails(&app, taken.len() + cleaned.len()).await;
+    assert_eq!(mails.len(), taken.len() + cleaned.len());
+    for (case, answer) in &cleaned {
+        let want = expectation(&expected, &format!("cleaned/{case}"));
+        let mail = kept(&mails, answer);
+        assert_eq!(mail.state, "queued", "{case}: {}", mail.outcome);
+        let notice = app
+            .store
+            .notice(app.organisation.id, mail.notice_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+
+        // What every cleaned notice keeps: a title and a body the compose rules take, no
+        // markup, attachment names that are names.
+        assert!(
+            app::domain::text::check_line(&notice.title).is_ok()
+                && notice.title.chars().count() <= 256,
+            "{case}: title {:?}",
+            notice.title
+        );
+        assert!(
+            app::domain::text::check_text(&notice.body).is_ok(),
+            "{case}: body {:?}",
+            notice.body
+        );
+        let lower = notice.body.to_lowercase();
+        assert!(
+            !lower.contains("<script") && !lower.contains("<img") && !lower.contains("onerror="),
+            "{case}: body {:?}",
+            notice.body
+        );
+        assert!(notice.case_reference.chars().count() <= 100, "{case}");
+        let names: Vec<String> = app
+            .store
+            .notice_attachments(notice.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|attachment| attachment.filename)
+            .collect();
+        for name in &names {
+            assert!(
+                !name.contains(['/', '\\'])
+                    && !name.chars().any(invisible)
+                    && name.chars().count() <= 200
+                    && name.to_lowercase().ends_with(".pdf"),
+                "{case}: kept as {name:?}"
+            );
+        }
+
+        // And what the case is about.
+        assert_eq!(names, strings(want, "attachments"), "{case}");
+        if let Some(title) = want["title"].as_str() {
+            assert_eq!(notice.title, title, "{case}");
+        }
+        if let Some(chars) = want["title_chars"].as_u64() {
+            assert_eq!(notice.title.chars().count() as u64, chars, "{case}");
+        }
+        if let Some(start) = want["body_starts_with"].as_str() {
+            assert!(notice.body.starts_with(start), "{case}: {:?}", notice.body);
+        }
+        for text in strings(want, "body_contains") {
+            assert!(
+                notice.body.contains(text),
+                "{case}: {:?} lacks {text:?}",
+                notice.body
+            );
+        }
+        for text in strings(want, "body_lacks") {
+            assert!(
+                !notice.body.contains(text),
+                "{case}: {:?} has {text:?}",
+                notice.body
+            );
+        }
+        if let Some(reference) = want["case_reference"].as_str() {
+            assert_eq!(notice.case_reference, reference, "{case}");
+        }
+        for name in strings(want, "left_out") {
+            assert!(mail.outcome.contains(name), "{case}: {}", mail.outcome);
+        }
+    }
+
+    // One notice per cleaned mail, each at Suomi.fi once, none of them carrying markup.
+    let after_cleaned = mail_footprint(&app).await;
+    assert_eq!(after_cleaned.notices, before.notices + cleaned.len());
+    let messages = wait_for_messages(&app, before.messages + cleaned.len()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        simulator_messages(&app).await.len(),
+        before.messages + cleaned.len(),
+        "each notice sent once"
+    );
+    for message in &messages {
+        let text = message.to_string().to_lowercase();
+        assert!(
+            !text.contains("<script") && !text.contains("onerror="),
+            "{text}"
+        );
+    }
+}

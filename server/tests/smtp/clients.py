@@ -5,12 +5,18 @@ prints, and checks what became of each mail (notices, Suomi.fi messages). Every 
 way a mail server or a case system would and records the server's answer:
 
     python3 clients.py --port N --cafile cert.pem [--case NAME ...]
+    python3 clients.py --port N --cafile cert.pem --raw-dir DIR
 
 Each output line is one case: {"case": ..., "code": ..., "message": ..., "message_id": ...}.
+`--raw-dir` sends every `*.eml` in DIR (sorted by name) byte for byte, as a mail server relays
+what it was given (the bad-input corpus' `mail/` cases); each line then also says at which
+`stage` the answer came (`connect`, `mail`, `rcpt`, `data`), and a dropped connection is code 0.
 """
 
 import argparse
+import io
 import json
+import os
 import smtplib
 import ssl
 import sys
@@ -45,6 +51,46 @@ def message(subject, to, text=None, html=None, sender=SENDER):
         else:
             mail.add_alternative(html, subtype="html")
     return mail
+
+
+def raw_headers(raw):
+    """A raw mail's header fields as (lower-case name, value), unfolded, values read as UTF-8.
+
+    Empty when the mail opens with an empty line (it has no header then)."""
+    fields = []
+    for line in io.BytesIO(raw):
+        line = line.rstrip(b"\n").rstrip(b"\r")
+        if line == b"":
+            break
+        if line[:1] in (b" ", b"\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, value + line)
+            continue
+        name, colon, value = line.partition(b":")
+        if colon:
+            fields.append((name, value))
+    return [
+        (name.strip().decode("ascii", "replace").lower(), value.strip().decode("utf-8", "replace"))
+        for name, value in fields
+    ]
+
+
+def raw_header(raw, name):
+    """The last `name` header's value, or None."""
+    values = [value for field, value in raw_headers(raw) if field == name]
+    return values[-1] if values else None
+
+
+def envelope_recipients(raw):
+    """The addresses the mail's To headers give, as written there (a quoted local part stays
+    quoted); MAIJA's when To names none (missing, a group, unparseable)."""
+    to = [value for field, value in raw_headers(raw) if field == "to"]
+    found = [address for _, address in getaddresses(to) if "@" in address]
+    return found or [f"{MAIJA}@{DOMAIN}"]
+
+
+def text_of(reply):
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 class Client:
@@ -91,6 +137,62 @@ class Client:
                 smtp.quit()
             except smtplib.SMTPServerDisconnected:
                 pass
+
+    def send_raw(self, raw, to_addrs):
+        """(stage, code, text) of the answer that ended the transaction, for a mail sent byte
+        for byte (only dot-stuffed). A connection that drops or cannot be made is code 0."""
+        stage = "connect"
+        smtp = None
+        try:
+            smtp = self.connect()
+            options = [f"SIZE={len(raw)}"] if smtp.has_extn("size") else []
+            if smtp.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+            if not all(address.isascii() for address in to_addrs) and smtp.has_extn("smtputf8"):
+                options.append("SMTPUTF8")
+            stage = "mail"
+            code, text = smtp.mail(SENDER, options)
+            if code != 250:
+                return stage, code, text_of(text)
+            stage = "rcpt"
+            for address in to_addrs:
+                # As To writes it: smtplib's rcpt() would take the quotes off a local part.
+                code, text = smtp.docmd("RCPT", f"TO:<{address}>")
+                if code not in (250, 251):
+                    return stage, code, text_of(text)
+            stage = "data"
+            code, text = smtp.data(raw)
+            return stage, code, text_of(text)
+        except smtplib.SMTPResponseException as error:
+            return stage, error.smtp_code, text_of(error.smtp_error)
+        except (smtplib.SMTPException, OSError, UnicodeError) as error:
+            # Disconnected, reset, timed out, TLS failed: no answer to report.
+            return stage, 0, f"{type(error).__name__}: {error}"
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    pass
+
+
+def send_raw_dir(client, directory):
+    """Each `*.eml` of `directory`, sorted by name: one JSON line per file."""
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.endswith(".eml") or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as file:
+            raw = file.read()
+        stage, code, text = client.send_raw(raw, envelope_recipients(raw))
+        print(json.dumps({
+            "case": name,
+            "code": code,
+            "message": text,
+            "message_id": raw_header(raw, "message-id"),
+            "stage": stage,
+        }, ensure_ascii=False))
+        sys.stdout.flush()
 
 
 def case_finnish(client):
@@ -252,8 +354,12 @@ def main():
     parser.add_argument("--cafile", required=True)
     parser.add_argument("--case", action="append", choices=sorted(CASES))
     parser.add_argument("--answer", help="answer the forwarded citizen message with this Message-ID")
+    parser.add_argument("--raw-dir", help="send every *.eml in this directory as it is")
     args = parser.parse_args()
     client = Client(args.port, args.cafile)
+    if args.raw_dir:
+        send_raw_dir(client, args.raw_dir)
+        return
     if args.answer:
         mail, (code, text) = answer(client, args.answer)
         print(json.dumps({"case": "answer", "code": code, "message": text, "message_id": mail["Message-ID"], "subject": mail["Subject"]}, ensure_ascii=False))
