@@ -50,7 +50,7 @@ pub struct BatchSummary {
     /// RFC 3339 and Finnish local time.
     pub created_at: String,
     pub created_local: String,
-    /// `checked`, `confirmed` or `cancelled`.
+    /// `checking`, `checked`, `confirmed` or `cancelled`.
     pub status: String,
     pub rows_total: i64,
     pub rows_good: i64,
@@ -636,7 +636,8 @@ fn BadOrAllRows(report: BatchReport, id: Uuid) -> impl IntoView {
     if report.rows.is_empty() {
         return ().into_any();
     }
-    let confirmed = report.summary.status == "confirmed";
+    // Before confirming, only the rows to fix are listed; afterwards (or once cancelled) all.
+    let only_bad = matches!(report.summary.status.as_str(), "checking" | "checked");
     let next = report.next_after.map(|after| {
         let filter = use_query_map()
             .read_untracked()
@@ -646,7 +647,7 @@ fn BadOrAllRows(report: BatchReport, id: Uuid) -> impl IntoView {
     });
     view! {
         <h2 id="rows-heading">
-            {if confirmed { t!(i18n, batches.rows_heading).into_any() } else { t!(i18n, batches.bad_rows_heading).into_any() }}
+            {if only_bad { t!(i18n, batches.bad_rows_heading).into_any() } else { t!(i18n, batches.rows_heading).into_any() }}
         </h2>
         <table class="table" aria-labelledby="rows-heading" data-testid="batch-rows">
             <thead>

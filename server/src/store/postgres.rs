@@ -59,6 +59,12 @@ impl PostgresStore {
         Some("SET LOCAL enable_seqscan = off")
     }
 
+    /// PostgreSQL weighs the trigram index against walking the list by its own statistics
+    /// (the text as `n.id IN (…)`): counting first would scan the index twice.
+    fn counts_text_matches_first() -> bool {
+        false
+    }
+
     /// The notices whose search text holds `text` (lower-cased, three characters or more), by
     /// the `pg_trgm` index. No ESCAPE clause: backslash is already LIKE's escape here, and an
     /// explicit one hides the pattern from the index.

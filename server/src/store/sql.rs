@@ -1230,7 +1230,9 @@ macro_rules! impl_shared_notice_store {
                 if !query.lookups.is_empty() {
                     return Ok(NoticeSearchStart::Person);
                 }
-                if let Some(text) = $crate::store::sql::indexable_text(query) {
+                let probed = $crate::store::sql::indexable_text(query)
+                    .filter(|_| <$store>::counts_text_matches_first());
+                if let Some(text) = probed {
                     let mut builder = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (");
                     <$store>::push_text_matches(&mut builder, &text);
                     builder.push(" LIMIT ");
@@ -1321,6 +1323,13 @@ macro_rules! impl_shared_notice_store {
                 if let (Some(text), false) =
                     (&query.text, matches!(start, NoticeSearchStart::Text))
                 {
+                    let planned_freely = $crate::store::sql::indexable_text(query)
+                        .filter(|_| !<$store>::counts_text_matches_first());
+                    if let Some(indexable) = planned_freely {
+                        builder.push(" AND n.id IN (");
+                        <$store>::push_text_matches(builder, &indexable);
+                        builder.push(")");
+                    } else {
                     let pattern = $crate::store::sql::contains_pattern(text);
                     let folded = $crate::store::sql::folded;
                     builder.push(format!(" AND ({} LIKE ", folded("n.case_reference")));
@@ -1334,6 +1343,7 @@ macro_rules! impl_shared_notice_store {
                     ));
                     builder.push_bind(pattern);
                     builder.push(" ESCAPE '\\'))");
+                    }
                 }
                 if let (Some(status), false) =
                     (query.status, matches!(start, NoticeSearchStart::Status))
