@@ -8,6 +8,12 @@ pub(crate) const ROW_COLUMNS: &str = "id, batch_id, organisation_id, row_number,
      problems, recipient_name, identity_masked, recipient_sealed, decided_mode, notice_id, \
      delivery_id";
 
+/// A batch that will not be sent forgets its rows' recipients; the rows stay, masked, as the
+/// record of what was in the file.
+pub(crate) const FORGET_ROWS: &str = "UPDATE batch_rows SET recipient_sealed = NULL, \
+     status = CASE WHEN status = 'ready' THEN 'cancelled' ELSE status END \
+     WHERE batch_id = $1";
+
 macro_rules! impl_shared_batch_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -134,11 +140,7 @@ macro_rules! impl_shared_batch_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 for (id, _) in &abandoned {
-                    sqlx::query(
-                        "UPDATE batch_rows SET recipient_sealed = NULL, \
-                         status = CASE WHEN status = 'ready' THEN 'cancelled' ELSE status END \
-                         WHERE batch_id = $1",
-                    )
+                    sqlx::query($crate::store::sql_batches::FORGET_ROWS)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -255,11 +257,7 @@ macro_rules! impl_shared_batch_store {
                 .rows_affected()
                     == 1;
                 if cancelled {
-                    sqlx::query(
-                        "UPDATE batch_rows SET recipient_sealed = NULL, \
-                         status = CASE WHEN status = 'ready' THEN 'cancelled' ELSE status END \
-                         WHERE batch_id = $1",
-                    )
+                    sqlx::query($crate::store::sql_batches::FORGET_ROWS)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;

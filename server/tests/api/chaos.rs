@@ -44,6 +44,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The server as a process on `address` (so that it can be killed and started again there):
+/// the simulator's people are test identity codes, and mailbox checks go at full speed.
+fn chaos_server(
+    database: &TestDatabase,
+    simulator: &str,
+    key: &DataKeys,
+    address: &str,
+    documents: &std::path::Path,
+) -> std::process::Command {
+    let mut command = tiedoksi_server(&database.url, simulator, key);
+    command
+        .env("TIEDOKSI_ADDR", address)
+        .env("TIEDOKSI_BLOB_DIR", documents)
+        .env("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES", "1")
+        .env("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", "100000");
+    command
+}
+
 /// An integration's notice: the compose page's draft as `/api/v1/notices` takes it.
 fn api_notice(n: usize, code: &str) -> Value {
     let mut body = draft(
@@ -107,14 +125,8 @@ async fn a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch(back
     let address = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{address}");
     let server = || {
-        let mut command = tiedoksi_server(&database.url, &simulator, &key);
-        // The simulator's people are test identity codes, and integrations go at full speed.
-        command
-            .env("TIEDOKSI_ADDR", &address)
-            .env("TIEDOKSI_BLOB_DIR", documents.path())
-            .env("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES", "1")
-            .env("TIEDOKSI_API_REQUESTS_PER_MINUTE", "1000000")
-            .env("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", "100000");
+        let mut command = chaos_server(&database, &simulator, &key, &address, documents.path());
+        command.env("TIEDOKSI_API_REQUESTS_PER_MINUTE", "1000000");
         start(&mut command, "Tiedoksi is running").0
     };
     let mut first = server();
@@ -831,14 +843,10 @@ async fn a_file_check_cut_short_by_a_kill_is_cancelled_and_forgets_its_recipient
     let address = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{address}");
     let server = || {
-        let mut command = tiedoksi_server(&database.url, &simulator, &key);
+        let mut command = chaos_server(&database, &simulator, &key, &address, documents.path());
         command
-            .env("TIEDOKSI_ADDR", &address)
-            .env("TIEDOKSI_BLOB_DIR", documents.path())
             .env("TMPDIR", temporary.path())
-            .env("TIEDOKSI_BATCH_CHECK_LEASE_SECONDS", "1")
-            .env("TIEDOKSI_ALLOW_TEST_IDENTITY_CODES", "1")
-            .env("TIEDOKSI_MAILBOX_CHECKS_PER_MINUTE", "100000");
+            .env("TIEDOKSI_BATCH_CHECK_LEASE_SECONDS", "1");
         start(&mut command, "Tiedoksi is running").0
     };
     let mut first = server();
