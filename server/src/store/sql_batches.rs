@@ -131,8 +131,10 @@ macro_rules! impl_shared_batch_store {
                 let mut tx = self.pool.begin().await?;
                 let abandoned: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
                     "UPDATE batches SET status = 'cancelled', file_problem = $2, \
-                     check_lease_until = NULL, rows_good = 0, \
-                     rows_total = (SELECT COUNT(*) FROM batch_rows r WHERE r.batch_id = batches.id) \
+                     check_lease_until = NULL, \
+                     rows_total = (SELECT COUNT(*) FROM batch_rows r WHERE r.batch_id = batches.id), \
+                     rows_good = (SELECT COUNT(*) FROM batch_rows r \
+                                  WHERE r.batch_id = batches.id AND r.status = 'ready') \
                      WHERE status = 'checking' AND check_lease_until < $1 RETURNING id, organisation_id",
                 )
                 .bind(now)
