@@ -485,9 +485,6 @@ impl Application {
     }
 }
 
-/// How old a crash's leftover upload file must be before it is removed.
-const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
-
 /// A recipients file's check that a crash cut short is cancelled once its lease runs out
 /// (by any instance: the cancel is a compare-and-set), and uploads' leftover temporary
 /// files are removed.
@@ -502,11 +499,9 @@ async fn tidy_interrupted_batch_checks(
         "tidying interrupted batch checks",
         || async {
             batches.abandon_interrupted_checks().await?;
-            let removed = tokio::task::spawn_blocking(|| {
-                crate::batches::pages::remove_stale_uploads(STALE_UPLOAD_AGE)
-            })
-            .await
-            .unwrap_or(0);
+            let removed = tokio::task::spawn_blocking(crate::batches::pages::remove_stale_uploads)
+                .await
+                .unwrap_or(0);
             if removed > 0 {
                 tracing::warn!(removed, "removed uploads' temporary files left by a crash");
             }

@@ -83,10 +83,14 @@ async fn read_form(mut multipart: Multipart) -> Result<BatchForm, &'static str> 
 /// The names of uploads' temporary files start with this.
 const UPLOAD_PREFIX: &str = "tiedoksi-batch-";
 
+/// How old a crash's leftover upload file must be before it is removed: no check reads a
+/// file that long.
+const STALE_UPLOAD_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// An upload's temporary file is removed when its request ends. One that a crash left
-/// behind (it holds identity codes in clear) is removed once it is older than `age`, by when
-/// no check can still be reading it. How many were removed.
-pub fn remove_stale_uploads(age: std::time::Duration) -> usize {
+/// behind (it holds identity codes in clear) is removed once it is `STALE_UPLOAD_AGE` old.
+/// How many were removed.
+pub fn remove_stale_uploads() -> usize {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return 0;
     };
@@ -104,7 +108,7 @@ pub fn remove_stale_uploads(age: std::time::Duration) -> usize {
                 .and_then(|metadata| metadata.modified())
                 .ok()
                 .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|elapsed| elapsed > age)
+                .is_some_and(|elapsed| elapsed > STALE_UPLOAD_AGE)
         })
         .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
         .count()

@@ -1219,47 +1219,100 @@ macro_rules! impl_shared_notice_store {
         }
 
         impl $store {
-            /// The notice list's query: organisation, filters, keyset, order, limit.
-            /// Whether a selective filter should start the query (`NoticeSearchStart`): the
-            /// index asked how many rows it holds, up to one past the limit.
+            /// Whether a selective filter should start the query (`NoticeSearchStart`): its
+            /// index is asked how many rows it holds, up to one past the limit.
             async fn notice_search_start(
                 &self,
                 query: &$crate::store::NoticeQuery,
             ) -> $crate::store::StoreResult<$crate::store::sql::NoticeSearchStart> {
-                use $crate::store::sql::{NoticeSearchStart, SELECTIVE_AT_MOST};
+                use $crate::store::sql::NoticeSearchStart;
                 if !query.lookups.is_empty() {
                     return Ok(NoticeSearchStart::Person);
                 }
                 let probed = $crate::store::sql::indexable_text(query)
                     .filter(|_| <$store>::counts_text_matches_first());
                 if let Some(text) = probed {
-                    let mut builder = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (");
-                    <$store>::push_text_matches(&mut builder, &text);
-                    builder.push(" LIMIT ");
-                    builder.push_bind(SELECTIVE_AT_MOST + 1);
-                    builder.push(") matches");
-                    let matches: i64 = builder.build_query_scalar().fetch_one(&self.pool).await?;
-                    if matches <= SELECTIVE_AT_MOST {
+                    let text_matches = |rows: &mut _| <$store>::push_text_matches(rows, &text);
+                    if self.is_selective(text_matches).await? {
                         return Ok(NoticeSearchStart::Text);
                     }
                 }
-                if let Some(status) = query.status {
-                    let deliveries: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM (SELECT 1 FROM deliveries \
-                         WHERE organisation_id = $1 AND status = $2 LIMIT $3) selected",
-                    )
-                    .bind(query.organisation_id)
-                    .bind(status.as_str())
-                    .bind(SELECTIVE_AT_MOST + 1)
-                    .fetch_one(&self.pool)
-                    .await?;
-                    if deliveries <= SELECTIVE_AT_MOST {
+                if query.status.is_some() {
+                    let in_status = |rows: &mut _| Self::push_selected_deliveries(rows, query);
+                    if self.is_selective(in_status).await? {
                         return Ok(NoticeSearchStart::Status);
                     }
                 }
                 Ok(NoticeSearchStart::List)
             }
 
+            /// Whether the rows `push` selects are at most `SELECTIVE_AT_MOST`.
+            async fn is_selective<'q>(
+                &self,
+                push: impl FnOnce(&mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>),
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::sql::SELECTIVE_AT_MOST;
+                let mut count = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (");
+                push(&mut count);
+                count.push(" LIMIT ");
+                count.push_bind(SELECTIVE_AT_MOST + 1);
+                count.push(") selected");
+                let found: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+                Ok(found <= SELECTIVE_AT_MOST)
+            }
+
+            /// The notices of a person's deliveries (by lookup hash) or of the deliveries in
+            /// the query's status: the few a selective filter starts from.
+            fn push_selected_deliveries<'q>(
+                builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                query: &'q $crate::store::NoticeQuery,
+            ) {
+                builder.push("SELECT DISTINCT notice_id FROM deliveries WHERE organisation_id = ");
+                builder.push_bind(query.organisation_id);
+                if query.lookups.is_empty() {
+                    builder.push(" AND status = ");
+                    builder.push_bind(query.status.map(|status| status.as_str()).unwrap_or_default());
+                } else {
+                    builder.push(" AND identity_lookup IN (");
+                    let mut lookups = builder.separated(", ");
+                    for lookup in &query.lookups {
+                        lookups.push_bind(lookup.as_slice());
+                    }
+                    builder.push(")");
+                }
+            }
+
+            /// The free-text filter while walking the list: through the trigram index where the
+            /// database plans it freely, else a `LIKE` on the columns themselves.
+            fn push_text_filter<'q>(
+                builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                query: &'q $crate::store::NoticeQuery,
+                text: &str,
+            ) {
+                let planned_freely = $crate::store::sql::indexable_text(query)
+                    .filter(|_| !<$store>::counts_text_matches_first());
+                if let Some(indexable) = planned_freely {
+                    builder.push(" AND n.id IN (");
+                    <$store>::push_text_matches(builder, &indexable);
+                    builder.push(")");
+                    return;
+                }
+                let pattern = $crate::store::sql::contains_pattern(text);
+                let folded = $crate::store::sql::folded;
+                builder.push(format!(" AND ({} LIKE ", folded("n.case_reference")));
+                builder.push_bind(pattern.clone());
+                builder.push(format!(" ESCAPE '\\' OR {} LIKE ", folded("n.title")));
+                builder.push_bind(pattern.clone());
+                builder.push(format!(
+                    " ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id \
+                     AND {} LIKE ",
+                    folded("d.recipient_name")
+                ));
+                builder.push_bind(pattern);
+                builder.push(" ESCAPE '\\'))");
+            }
+
+            /// The notice list's query: organisation, filters, keyset, order, limit.
             fn push_notice_search<'q>(
                 builder: &mut sqlx::QueryBuilder<'q, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
                 query: &'q $crate::store::NoticeQuery,
@@ -1273,39 +1326,19 @@ macro_rules! impl_shared_notice_store {
                 // SQLite; PostgreSQL plans it freely.
                 builder.push(format!("SELECT {columns} FROM "));
                 match start {
-                    NoticeSearchStart::List => {}
-                    NoticeSearchStart::Person => {
-                        builder.push(
-                            "(SELECT DISTINCT notice_id FROM deliveries WHERE organisation_id = ",
-                        );
-                        builder.push_bind(query.organisation_id);
-                        builder.push(" AND identity_lookup IN (");
-                        let mut lookups = builder.separated(", ");
-                        for lookup in &query.lookups {
-                            lookups.push_bind(lookup.as_slice());
-                        }
-                        builder.push(")) selected CROSS JOIN ");
+                    NoticeSearchStart::List => builder.push("notices n WHERE "),
+                    NoticeSearchStart::Person | NoticeSearchStart::Status => {
+                        builder.push("(");
+                        Self::push_selected_deliveries(builder, query);
+                        builder.push(") selected CROSS JOIN notices n WHERE n.id = selected.notice_id AND ")
                     }
                     NoticeSearchStart::Text => {
                         builder.push("(");
                         let text = $crate::store::sql::indexable_text(query).unwrap_or_default();
                         <$store>::push_text_matches(builder, &text);
-                        builder.push(") selected CROSS JOIN ");
+                        builder.push(") selected CROSS JOIN notices n WHERE n.id = selected.notice_id AND ")
                     }
-                    NoticeSearchStart::Status => {
-                        builder.push(
-                            "(SELECT DISTINCT notice_id FROM deliveries WHERE organisation_id = ",
-                        );
-                        builder.push_bind(query.organisation_id);
-                        builder.push(" AND status = ");
-                        builder.push_bind(query.status.map(|status| status.as_str()).unwrap_or_default());
-                        builder.push(") selected CROSS JOIN ");
-                    }
-                }
-                builder.push("notices n WHERE ");
-                if !matches!(start, NoticeSearchStart::List) {
-                    builder.push("n.id = selected.notice_id AND ");
-                }
+                };
                 builder.push("n.organisation_id = ");
                 builder.push_bind(query.organisation_id);
                 if let Some(kind) = &query.notice_type {
@@ -1323,27 +1356,7 @@ macro_rules! impl_shared_notice_store {
                 if let (Some(text), false) =
                     (&query.text, matches!(start, NoticeSearchStart::Text))
                 {
-                    let planned_freely = $crate::store::sql::indexable_text(query)
-                        .filter(|_| !<$store>::counts_text_matches_first());
-                    if let Some(indexable) = planned_freely {
-                        builder.push(" AND n.id IN (");
-                        <$store>::push_text_matches(builder, &indexable);
-                        builder.push(")");
-                    } else {
-                    let pattern = $crate::store::sql::contains_pattern(text);
-                    let folded = $crate::store::sql::folded;
-                    builder.push(format!(" AND ({} LIKE ", folded("n.case_reference")));
-                    builder.push_bind(pattern.clone());
-                    builder.push(format!(" ESCAPE '\\' OR {} LIKE ", folded("n.title")));
-                    builder.push_bind(pattern.clone());
-                    builder.push(format!(
-                        " ESCAPE '\\' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.notice_id = n.id \
-                         AND {} LIKE ",
-                        folded("d.recipient_name")
-                    ));
-                    builder.push_bind(pattern);
-                    builder.push(" ESCAPE '\\'))");
-                    }
+                    Self::push_text_filter(builder, query, text);
                 }
                 if let (Some(status), false) =
                     (query.status, matches!(start, NoticeSearchStart::Status))

@@ -956,12 +956,10 @@ async fn a_file_check_cut_short_by_a_kill_is_cancelled_and_forgets_its_recipient
         "the crash left the upload's file: {leftovers:?}"
     );
     // Aged past the hour after which no check can still be reading it.
-    let aged = std::process::Command::new("touch")
-        .args(["-d", "2 hours ago"])
-        .arg(&leftovers[0])
-        .status()
-        .unwrap();
-    assert!(aged.success());
+    run(
+        "touch",
+        &["-d", "2 hours ago", leftovers[0].to_str().unwrap()],
+    );
 
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let mut restarted = server();
