@@ -345,6 +345,8 @@ fn queued_notice(
         idempotency_key: format!("bench-{n}"),
         appeal_instructions: None,
         paper_letter_sha256: Some(letter.to_string()),
+        letter_input: None,
+        audit: None,
         decision: DecisionContent::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,

@@ -202,11 +202,16 @@ impl Audit {
     }
 
     pub async fn record(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.store.append_audit_event(&Self::event(entry)).await
+    }
+
+    /// The event an entry is kept as, for a store call that writes it with its change.
+    pub fn event(entry: AuditEntry) -> AuditEvent {
         let (subject_kind, subject_id) = match entry.subject {
             Some((kind, id)) => (Some(kind.to_string()), Some(id)),
             None => (None, None),
         };
-        let event = AuditEvent {
+        AuditEvent {
             id: Uuid::now_v7(),
             organisation_id: entry.organisation_id,
             occurred_at: Timestamp::now(),
@@ -217,7 +222,6 @@ impl Audit {
             subject_id,
             client_ip: entry.client_ip,
             details: entry.details.to_string(),
-        };
-        self.store.append_audit_event(&event).await
+        }
     }
 }

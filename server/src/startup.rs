@@ -43,6 +43,7 @@ use crate::language::choose_language;
 use crate::notices::compose::{ComposeService, MailboxChecks};
 use crate::notices::documents::{self, Documents};
 use crate::notices::drafts::{self, DraftService};
+use crate::notices::letters::Letters;
 use crate::notices::view::NoticeViews;
 use crate::pdf_worker::{PdfWorker, PdfWorkerSettings};
 use crate::secrets::{Column, DataKey, DataKeys};
@@ -90,6 +91,7 @@ pub struct Application {
     mail_acknowledgements: MailAcknowledgements,
     forward_replies: ForwardReplies,
     batches: crate::batches::BatchService,
+    letters: Letters,
     /// Present when `TIEDOKSI_METRICS_ADDR` is set.
     metrics: Option<TcpListener>,
 }
@@ -152,13 +154,19 @@ impl Application {
         let blobs: Arc<dyn BlobStore> = crate::blobs::configured(&config)?;
         let authenticator = Authenticator::new(store.clone(), config.login.clone());
         let audit = Audit::new(store.clone());
+        let letters = Letters {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            pdf: pdf_worker(&config)?,
+            limits: suomifi_services.limits().clone(),
+        };
         let compose = ComposeService {
             store: store.clone(),
             services: suomifi_services.clone(),
             key: data_key.clone(),
             blobs: blobs.clone(),
             audit: audit.clone(),
-            pdf: pdf_worker(&config)?,
+            letters: letters.clone(),
             allow_test_identity_codes: config.allow_test_identity_codes,
             mailbox_checks: MailboxChecks::new(config.mailbox_checks_per_minute),
         };
@@ -167,6 +175,7 @@ impl Application {
             blobs: blobs.clone(),
             audit: audit.clone(),
             limits: suomifi_services.limits().clone(),
+            letters: letters.clone(),
         };
         let services = Services {
             store: store.clone(),
@@ -286,6 +295,7 @@ impl Application {
             mail_acknowledgements,
             forward_replies,
             batches,
+            letters,
             metrics,
         })
     }
@@ -302,6 +312,11 @@ impl Application {
 
     /// The client of the service configured in the environment (the demo's), shared with
     /// the application while its credentials are the stored ones.
+    /// The notices' letters, rendered as the worker and the pages render them.
+    pub fn letters(&self) -> Letters {
+        self.letters.clone()
+    }
+
     pub fn suomifi(&self) -> Arc<SuomiFiClient> {
         self.suomifi.clone()
     }
@@ -367,6 +382,7 @@ impl Application {
             services: self.services.clone(),
             key: self.data_key.clone(),
             blobs: self.blobs.clone(),
+            letters: self.letters.clone(),
             receipt: self.receipt,
         });
         let batch_checks = tokio::spawn(tidy_interrupted_batch_checks(

@@ -186,7 +186,10 @@ pub struct ApiNoticeDocument {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiLetter {
-    pub sha256: String,
+    /// The SHA-256 of the PDF. A letter that is only the notice's own text is rendered the
+    /// first time it is needed (sent on paper, downloaded, or this notice read by its id), so
+    /// the answer to queuing may have `null` here; once rendered it never changes.
+    pub sha256: Option<String>,
     pub href: String,
 }
 
@@ -250,6 +253,10 @@ fn api_notice(
     histories: &HashMap<Uuid, Vec<HistoryEntry>>,
 ) -> ApiNotice {
     let id = notice.id;
+    let letter = notice.has_letter().then(|| ApiLetter {
+        sha256: notice.paper_letter_sha256.clone(),
+        href: format!("/api/v1/notices/{id}/letter.pdf"),
+    });
     ApiNotice {
         id,
         notice_type: NoticeType::parse(&notice.notice_type).unwrap_or(NoticeType::Other),
@@ -270,10 +277,7 @@ fn api_notice(
                 sha256: attachment.sha256,
             })
             .collect(),
-        letter: notice.paper_letter_sha256.map(|sha256| ApiLetter {
-            sha256,
-            href: format!("/api/v1/notices/{id}/letter.pdf"),
-        }),
+        letter,
         deliveries: deliveries
             .into_iter()
             .map(|delivery| ApiDelivery {
@@ -314,6 +318,25 @@ fn api_history(entry: &HistoryEntry) -> ApiHistoryEntry {
 fn unavailable(error: impl std::fmt::Display, what: &str) -> Problem {
     tracing::error!(%error, "the API could not read {what}");
     Problem::unavailable()
+}
+
+/// A notice read by its id shows its letter's hash: the letter is rendered now if it was
+/// left to be made when first needed.
+async fn render_letter(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result<(), Problem> {
+    let notice = state
+        .store
+        .notice(caller.actor.organisation_id, id)
+        .await
+        .map_err(|e| unavailable(e, "a notice"))?;
+    if let Some(notice) = notice {
+        state
+            .documents
+            .letters
+            .ensure(&notice)
+            .await
+            .map_err(|e| unavailable(e, "the notice's letter"))?;
+    }
+    Ok(())
 }
 
 /// The organisation's notice with everything the API shows of it, or `None`.
@@ -401,6 +424,7 @@ pub async fn notice(
     Path(id): Path<String>,
 ) -> Result<Json<ApiNotice>, Problem> {
     let id = parse_id(&id, "notice")?;
+    render_letter(&state, &caller, id).await?;
     let notice = read_notice(&state, &caller, id)
         .await?
         .ok_or_else(|| Problem::not_found("notice"))?;

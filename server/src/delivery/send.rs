@@ -22,6 +22,7 @@ use super::worker::{fatal, retryable, JobFailure, JobHandler};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::config::PostiConfig;
 use crate::dates::ReceiptRules;
+use crate::notices::letters::{LetterUnavailable, Letters};
 use crate::secrets::{Column, DataKeys};
 use crate::store::{
     delivery_settings, Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp,
@@ -38,6 +39,7 @@ pub struct SendDelivery {
     pub suomifi: Arc<SuomiFiClient>,
     pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
+    pub letters: Letters,
     pub posti: PostiConfig,
     pub receipt: ReceiptRules,
 }
@@ -221,9 +223,14 @@ impl SendDelivery {
             .return_address
             .ok_or_else(|| fatal("the organisation's return address for paper mail is not set"))?;
         let recipient_address = self.paper_recipient(delivery, settings.forwarding_address)?;
-        let letter_sha256 = notice
-            .paper_letter_sha256
-            .clone()
+        let letter_sha256 = self
+            .letters
+            .ensure(notice)
+            .await
+            .map_err(|error| match error {
+                LetterUnavailable::Unreachable(_) => retryable(error),
+                LetterUnavailable::Broken(_) => fatal(error.to_string()),
+            })?
             .ok_or_else(|| fatal("the notice has no printable letter"))?;
         let letter = self.blob(&letter_sha256).await?;
         let size_bytes = letter.len() as i64;
@@ -598,6 +605,7 @@ pub struct SendThroughServices {
     pub services: Arc<crate::suomifi::services::SuomiFiServices>,
     pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
+    pub letters: Letters,
     pub receipt: ReceiptRules,
 }
 
@@ -634,6 +642,7 @@ impl SendThroughServices {
                 suomifi,
                 key: self.key.clone(),
                 blobs: self.blobs.clone(),
+                letters: self.letters.clone(),
                 posti,
                 receipt: self.receipt,
             },

@@ -29,11 +29,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::content::electronic_body;
+use super::letters::{LetterInput, Letters};
 use crate::audit::{Audit, AuditAction, AuditEntry};
 use crate::blobs::{BlobStore, Sha256Hex};
 use crate::delivery::legal::finnish_date;
 use crate::pdf::{Letter, LetterError, LetterHeader, LetterLanguage, PdfAttachment};
-use crate::pdf_worker::{PdfWorker, RenderFailure};
+use crate::pdf_worker::RenderFailure;
 use crate::secrets::{Column, DataKeys};
 use crate::store::{
     delivery_settings, DecisionContent, NewDelivery, NewNotice, NoticeAttachment, NoticeCreation,
@@ -125,7 +126,7 @@ pub struct ComposeService {
     pub key: DataKeys,
     pub blobs: Arc<dyn BlobStore>,
     pub audit: Audit,
-    pub pdf: PdfWorker,
+    pub letters: Letters,
     /// Identity codes 900–999 are sent as codes (simulator, tests); otherwise they are
     /// treated as no identity code.
     pub allow_test_identity_codes: bool,
@@ -279,7 +280,7 @@ struct Plan {
     any_paper: bool,
     warnings: Warnings,
     /// What the paper copy says, and the electronic body composed from the same parts.
-    letter: Letter,
+    letter: LetterInput,
     electronic_body: String,
 }
 
@@ -926,8 +927,8 @@ impl ComposeService {
             }
             self.check_paper_attachments(&uploads, &mut problems);
         }
-        let letter = self.letter(actor, draft, &content, &settings).await;
-        let electronic_body = electronic_body(&letter);
+        let letter = self.letter(actor, draft, &content, &settings);
+        let electronic_body = electronic_body(&letter.letter);
         let max_body = self.limits().max_body_chars;
         if problems.is_empty() && electronic_body.chars().count() > max_body {
             // The header and the instructions count too.
@@ -950,27 +951,15 @@ impl ComposeService {
         })
     }
 
-    /// The organisation's letterhead logo for the letter, if it has one (a missing blob only
-    /// leaves the logo out: the letter matters more than its decoration).
-    async fn logo(&self, settings: &DeliverySettings) -> Option<String> {
-        use base64::Engine;
-        let digest = Sha256Hex::parse(settings.logo_sha256.as_deref()?).ok()?;
-        match self.blobs.get(&digest).await {
-            Ok(Some(bytes)) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            Ok(None) | Err(_) => {
-                tracing::warn!("the letterhead logo is missing from the document store");
-                None
-            }
-        }
-    }
-
-    async fn letter(
+    /// What the letter says, its day and letterhead fixed now: rendering it today or later
+    /// gives the same bytes.
+    fn letter(
         &self,
         actor: &Actor,
         draft: &NoticeDraft,
         content: &Content,
         settings: &DeliverySettings,
-    ) -> Letter {
+    ) -> LetterInput {
         let decision = &content.decision;
         let contact = match (&decision.contact_person, &decision.contact_details) {
             (Some(person), Some(details)) => Some(format!("{person}, {details}")),
@@ -979,7 +968,7 @@ impl ComposeService {
             (None, None) => None,
         };
         let is_decision = content.notice_type == NoticeType::Decision;
-        Letter {
+        let letter = Letter {
             organisation_name: actor.organisation_name.clone(),
             sender_lines: settings.letter_sender_lines.clone(),
             language: LetterLanguage::parse(draft.language.as_str()),
@@ -996,7 +985,11 @@ impl ComposeService {
                 contact,
                 automated_decision: decision.automated_decision,
             },
-            logo: self.logo(settings).await,
+            logo: None,
+        };
+        LetterInput {
+            letter,
+            logo_sha256: settings.logo_sha256.clone(),
         }
     }
 
@@ -1004,7 +997,7 @@ impl ComposeService {
     /// cannot be printed is a problem of its field.
     async fn render_letter(
         &self,
-        letter: &Letter,
+        letter: &LetterInput,
         uploads: &[Upload],
         files: &[Vec<u8>],
     ) -> Result<Vec<u8>, AppError> {
@@ -1019,7 +1012,7 @@ impl ComposeService {
                 });
             }
         }
-        match self.pdf.render(letter, &pdfs, self.limits()).await {
+        match self.letters.render(letter, &pdfs).await {
             Ok(rendered) => Ok(rendered.bytes),
             Err(RenderFailure::NotPrintable(failures)) => Err(AppError::Invalid(
                 failures
@@ -1191,9 +1184,9 @@ impl ComposeService {
         let settings = delivery_settings(self.store.as_ref(), actor.organisation_id)
             .await
             .map_err(AppError::internal)?;
-        let letter = self.letter(actor, draft, &content, &settings).await;
+        let letter = self.letter(actor, draft, &content, &settings);
         Ok(super::preview::body_html(
-            &electronic_body(&letter),
+            &electronic_body(&letter.letter),
             draft.markdown,
         ))
     }
@@ -1217,24 +1210,37 @@ impl ComposeService {
         let files = self.read_uploads(&plan.uploads).await?;
 
         // The letter is the paper copy, the preview and, for a verifiable notice, what a
-        // re-serve prints: rendered once, kept by its hash.
-        let rendered = match self
-            .render_letter(&plan.letter, &plan.uploads, &files)
-            .await
+        // re-serve prints: rendered once, kept by its hash. With PDF attachments it is
+        // rendered now, so that one which cannot be printed is the caseworker's to hear of;
+        // our own text and fonts always render, so its inputs are frozen and it is made when
+        // first needed — composing does not wait for a PDF nobody may read.
+        let (paper_letter_sha256, letter_input) = if plan
+            .uploads
+            .iter()
+            .any(|upload| upload.media_type == "application/pdf")
         {
-            Ok(bytes) => Some(bytes),
-            Err(error) if plan.any_paper => return Err(error),
-            Err(_) => None,
-        };
-        let paper_letter_sha256 = match rendered {
-            Some(bytes) => Some(
-                self.blobs
-                    .put(&bytes)
-                    .await
-                    .map_err(AppError::internal)?
-                    .to_string(),
-            ),
-            None => None,
+            let rendered = match self
+                .render_letter(&plan.letter, &plan.uploads, &files)
+                .await
+            {
+                Ok(bytes) => Some(bytes),
+                Err(error) if plan.any_paper => return Err(error),
+                Err(_) => None,
+            };
+            let sha256 = match rendered {
+                Some(bytes) => Some(
+                    self.blobs
+                        .put(&bytes)
+                        .await
+                        .map_err(AppError::internal)?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            (sha256, None)
+        } else {
+            let frozen = serde_json::to_string(&plan.letter).map_err(AppError::internal)?;
+            (None, Some(frozen))
         };
 
         let deliveries = plan
@@ -1243,8 +1249,20 @@ impl ComposeService {
             .map(|recipient| self.new_delivery(recipient))
             .collect::<Result<Vec<_>, _>>()?;
         let content = &plan.content;
+        let notice_id = Uuid::now_v7();
+        let modes: Vec<_> = plan.recipients.iter().map(|r| r.decision.mode).collect();
+        let queued_entry = AuditEntry::new(AuditAction::NoticeQueued)
+            .by(actor)
+            .subject("notice", notice_id)
+            .details(json!({
+                "notice_type": content.notice_type.as_str(),
+                "recipients": plan.recipients.len(),
+                "modes": modes,
+                "verifiable": content.verifiable,
+                "attachments": plan.uploads.len(),
+            }));
         let new_notice = NewNotice {
-            id: Uuid::now_v7(),
+            id: notice_id,
             organisation_id: actor.organisation_id,
             author_id,
             notice_type: content.notice_type.as_str().to_string(),
@@ -1259,6 +1277,7 @@ impl ComposeService {
             idempotency_key: draft.idempotency_key.trim().to_string(),
             appeal_instructions: content.appeal_instructions.clone(),
             paper_letter_sha256,
+            letter_input,
             decision: content.decision.clone(),
             electronic_body: plan.electronic_body,
             in_reply_to_message_id: draft.in_reply_to,
@@ -1277,6 +1296,7 @@ impl ComposeService {
                 })
                 .collect(),
             deliveries,
+            audit: Some(Audit::event(queued_entry)),
         };
         let (notice_id, already_queued) = match self
             .store
@@ -1287,24 +1307,6 @@ impl ComposeService {
             NoticeCreation::Created(id) => (id, false),
             NoticeCreation::AlreadyCreated(id) => (id, true),
         };
-        if !already_queued {
-            let modes: Vec<_> = plan.recipients.iter().map(|r| r.decision.mode).collect();
-            let entry = AuditEntry::new(AuditAction::NoticeQueued)
-                .by(actor)
-                .subject("notice", notice_id)
-                .details(json!({
-                    "notice_type": content.notice_type.as_str(),
-                    "recipients": plan.recipients.len(),
-                    "modes": modes,
-                    "verifiable": content.verifiable,
-                    "attachments": plan.uploads.len(),
-                }));
-            // The notice is committed and will be sent: a failed audit write must not tell
-            // the caseworker otherwise (the delivery history has the queuing too).
-            if let Err(error) = self.audit.record(entry).await {
-                tracing::error!(%error, notice = %notice_id, "could not audit a queued notice");
-            }
-        }
         let warnings = if already_queued {
             Vec::new()
         } else {
@@ -1330,7 +1332,7 @@ impl ComposeService {
             .await
             .map_err(AppError::internal)?;
         let files = self.read_uploads(&uploads).await?;
-        let letter = self.letter(actor, draft, &content, &settings).await;
+        let letter = self.letter(actor, draft, &content, &settings);
         self.render_letter(&letter, &uploads, &files).await
     }
 }

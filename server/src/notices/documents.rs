@@ -27,6 +27,7 @@ pub struct Documents {
     pub blobs: Arc<dyn BlobStore>,
     pub audit: Audit,
     pub limits: Limits,
+    pub letters: super::letters::Letters,
 }
 
 #[derive(Debug, Serialize)]
@@ -320,7 +321,11 @@ impl Documents {
         let (what, sha256, filename, media_type) = match which {
             KeptDocument::Letter => (
                 "paper_letter",
-                notice.paper_letter_sha256.ok_or(AppError::NotFound)?,
+                self.letters
+                    .ensure(&notice)
+                    .await
+                    .map_err(AppError::internal)?
+                    .ok_or(AppError::NotFound)?,
                 format!("{}.pdf", notice.case_reference),
                 "application/pdf".to_string(),
             ),

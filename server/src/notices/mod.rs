@@ -4,6 +4,7 @@ pub mod compose;
 pub mod content;
 pub mod documents;
 pub mod drafts;
+pub mod letters;
 pub mod list;
 pub mod preview;
 pub mod proof;

@@ -187,6 +187,7 @@ impl NoticeViews {
             service_name,
             replies,
             author_name,
+            has_letter: notice.has_letter(),
             created_local: finnish_local(notice.created_at),
             id: notice.id,
             notice_type: notice.notice_type,
@@ -205,7 +206,6 @@ impl NoticeViews {
             verifiable: notice.verifiable,
             appeal_days: notice.appeal_days,
             created_at: notice.created_at.to_rfc3339(),
-            has_letter: notice.paper_letter_sha256.is_some(),
             attachments: documents(
                 attachments.into_iter().map(|a| DocumentSummary {
                     kind: "attachment".into(),
@@ -717,7 +717,7 @@ impl NoticesBackend for NoticeViews {
         if !delivery.forwarded() && delivery.address_sealed.is_none() {
             return Err(invalid("delivery_id", Problem::AddressRequired));
         }
-        if notice.paper_letter_sha256.is_none() {
+        if !notice.has_letter() {
             return Err(invalid("delivery_id", Problem::AttachmentNotPrintable));
         }
         let change = ModeChange {

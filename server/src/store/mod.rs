@@ -378,6 +378,9 @@ pub struct NewNotice {
     pub appeal_instructions: Option<String>,
     /// The paper letter rendered at compose time (blob store), when it was rendered.
     pub paper_letter_sha256: Option<String>,
+    /// What the letter will say (JSON of `notices::letters::LetterInput`), when it is rendered
+    /// later, the first time it is needed.
+    pub letter_input: Option<String>,
     pub decision: DecisionContent,
     /// The electronic message's body exactly as it will be sent: the decision header, the
     /// body and the appeal instructions.
@@ -388,6 +391,8 @@ pub struct NewNotice {
     pub replies_allowed: bool,
     pub attachments: Vec<NoticeAttachment>,
     pub deliveries: Vec<NewDelivery>,
+    /// `notice.queued`, on record in the notice's own transaction: both or neither.
+    pub audit: Option<AuditEvent>,
 }
 
 /// What a decision shows besides its body (HL 44 §); empty for other notices.
@@ -460,6 +465,8 @@ pub struct Notice {
     pub template_id: Option<Uuid>,
     pub template_version: Option<i32>,
     pub replies_allowed: bool,
+    /// What the letter will say, while it has not been rendered yet.
+    pub letter_input: Option<String>,
 }
 
 impl Notice {
@@ -468,6 +475,12 @@ impl Notice {
             .as_deref()
             .and_then(|json| serde_json::from_str(json).ok())
             .unwrap_or_default()
+    }
+
+    /// Rendered, or to be rendered when first needed; without one (a PDF attachment that
+    /// cannot be printed, on an electronic notice) nothing can go on paper.
+    pub fn has_letter(&self) -> bool {
+        self.paper_letter_sha256.is_some() || self.letter_input.is_some()
     }
 }
 
@@ -584,6 +597,9 @@ pub trait NoticeStore: Send + Sync {
     ) -> StoreResult<Option<Uuid>>;
     /// Only within `organisation_id`.
     async fn notice(&self, organisation_id: Uuid, id: Uuid) -> StoreResult<Option<Notice>>;
+    /// Keeps the hash of a notice's letter rendered after queuing, unless one was kept
+    /// before (a compare-and-set: the first one rendered stays); the hash kept, if any.
+    async fn keep_notice_letter(&self, id: Uuid, sha256: &str) -> StoreResult<Option<String>>;
     /// The newest notices of `organisation_id` with their delivery counts, in one query (the
     /// caseworker's front page).
     async fn notice_summaries(

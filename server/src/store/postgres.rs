@@ -68,9 +68,22 @@ impl PostgresStore {
     /// The notices whose search text holds `text` (lower-cased, three characters or more), by
     /// the `pg_trgm` index. No ESCAPE clause: backslash is already LIKE's escape here, and an
     /// explicit one hides the pattern from the index.
+    /// A GIN scan reads the posting list of every trigram in the pattern, and a case
+    /// reference's `dnr`, `nro`, `202`… are in every notice: the index is asked for the text's
+    /// number alone (its rare trigrams), and the whole text is checked on the rows it finds.
     fn push_text_matches(builder: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, text: &str) {
         builder.push("SELECT notice_id FROM notice_search WHERE search_text LIKE ");
-        builder.push_bind(super::sql::contains_pattern(text));
+        match super::sql::number_in(text) {
+            Some(number) => {
+                builder.push_bind(super::sql::contains_pattern(number));
+                builder.push(" AND strpos(search_text, ");
+                builder.push_bind(text.to_string());
+                builder.push(") > 0");
+            }
+            None => {
+                builder.push_bind(super::sql::contains_pattern(text));
+            }
+        }
     }
 
     /// Several processes may claim at once: each skips the rows another is claiming.
@@ -87,7 +100,7 @@ impl Store for PostgresStore {
     }
 
     fn session_store(&self) -> SessionBackend {
-        SessionBackend::Postgres(PostgresSessionStore::new(self.pool.clone()))
+        SessionBackend::postgres(PostgresSessionStore::new(self.pool.clone()))
     }
 
     async fn close(&self) {

@@ -313,24 +313,7 @@ macro_rules! impl_shared_stores {
                 &self,
                 event: &$crate::store::AuditEvent,
             ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO audit_events (id, organisation_id, occurred_at, actor_user_id, \
-                     actor_label, action, subject_kind, subject_id, client_ip, details) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(event.id)
-                .bind(event.organisation_id)
-                .bind(event.occurred_at)
-                .bind(event.actor_user_id)
-                .bind(&event.actor_label)
-                .bind(&event.action)
-                .bind(&event.subject_kind)
-                .bind(&event.subject_id)
-                .bind(&event.client_ip)
-                .bind(&event.details)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                Ok(Self::insert_audit_event(&self.pool, event).await?)
             }
 
             async fn search_audit(
@@ -642,7 +625,7 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
      parties, contact_person, contact_details, automated_decision, electronic_body, \
-     in_reply_to_message_id, template_id, template_version, replies_allowed";
+     in_reply_to_message_id, template_id, template_version, replies_allowed, letter_input";
 
 /// A filter that matches at most this many rows starts the list's query: those few are
 /// found by their own index and sorted. A broader one is checked while walking the list's
@@ -676,6 +659,16 @@ pub(super) fn notice_search_text(notice: &super::NewNotice) -> String {
 pub(super) fn indexable_text(query: &super::NoticeQuery) -> Option<String> {
     let text = query.text.as_deref()?.to_lowercase();
     (text.chars().count() >= 3).then_some(text)
+}
+
+/// The longest run of letters and digits in `text` that has a digit and at least three
+/// characters, when the text holds more than it: the part of a case reference (`dnro
+/// 1234/2026`) that few notices share.
+pub(super) fn number_in(text: &str) -> Option<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| word.chars().count() >= 3 && word.chars().any(|c| c.is_ascii_digit()))
+        .max_by_key(|word| word.chars().count())
+        .filter(|word| word.len() < text.len())
 }
 
 /// `%text%` for a `LIKE` escaped by backslashes: the user's `%`, `_` and backslash are
@@ -781,6 +774,27 @@ macro_rules! impl_shared_notice_store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
+            }
+
+            async fn keep_notice_letter(
+                &self,
+                id: uuid::Uuid,
+                sha256: &str,
+            ) -> $crate::store::StoreResult<Option<String>> {
+                sqlx::query(
+                    "UPDATE notices SET paper_letter_sha256 = $2 \
+                     WHERE id = $1 AND paper_letter_sha256 IS NULL",
+                )
+                .bind(id)
+                .bind(sha256)
+                .execute(&self.pool)
+                .await?;
+                let kept: Option<Option<String>> =
+                    sqlx::query_scalar("SELECT paper_letter_sha256 FROM notices WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(kept.flatten())
             }
 
             async fn notice_summaries(
@@ -1481,6 +1495,33 @@ macro_rules! impl_shared_notice_store {
                 Ok(())
             }
 
+            async fn insert_audit_event<'e, E>(
+                executor: E,
+                event: &$crate::store::AuditEvent,
+            ) -> Result<(), sqlx::Error>
+            where
+                E: sqlx::Executor<'e, Database = <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+            {
+                sqlx::query(
+                    "INSERT INTO audit_events (id, organisation_id, occurred_at, actor_user_id, \
+                     actor_label, action, subject_kind, subject_id, client_ip, details) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(event.id)
+                .bind(event.organisation_id)
+                .bind(event.occurred_at)
+                .bind(event.actor_user_id)
+                .bind(&event.actor_label)
+                .bind(&event.action)
+                .bind(&event.subject_kind)
+                .bind(&event.subject_id)
+                .bind(&event.client_ip)
+                .bind(&event.details)
+                .execute(executor)
+                .await?;
+                Ok(())
+            }
+
             async fn existing_notice(
                 &self,
                 notice: &$crate::store::NewNotice,
@@ -1505,9 +1546,9 @@ macro_rules! impl_shared_notice_store {
                      service_id, idempotency_key, created_at, appeal_instructions, \
                      paper_letter_sha256, decision_date, decision_maker, parties, contact_person, \
                      contact_details, automated_decision, electronic_body, in_reply_to_message_id, \
-                     template_id, template_version, replies_allowed) \
+                     template_id, template_version, replies_allowed, letter_input) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -1537,6 +1578,7 @@ macro_rules! impl_shared_notice_store {
                 .bind(notice.template.map(|t| t.id))
                 .bind(notice.template.map(|t| t.version))
                 .bind(notice.replies_allowed)
+                .bind(&notice.letter_input)
                 .execute(&mut *tx)
                 .await?;
                 for attachment in &notice.attachments {
@@ -1613,6 +1655,9 @@ macro_rules! impl_shared_notice_store {
                     .bind($crate::store::sql::notice_search_text(notice))
                     .execute(&mut *tx)
                     .await?;
+                if let Some(event) = &notice.audit {
+                    Self::insert_audit_event(&mut *tx, event).await?;
+                }
                 tx.commit().await
             }
         }
@@ -1736,3 +1781,18 @@ pub(super) use impl_shared_event_store;
 pub(super) use impl_shared_job_queue;
 pub(super) use impl_shared_notice_store;
 pub(super) use impl_shared_stores;
+
+#[cfg(test)]
+mod tests {
+    use super::number_in;
+
+    #[test]
+    fn a_case_references_number_is_what_the_index_is_asked_for() {
+        assert_eq!(number_in("dnro 123456/2026"), Some("123456"));
+        assert_eq!(number_in("dnro 4/2026"), Some("2026"));
+        assert_eq!(number_in("päätös"), None, "no number");
+        assert_eq!(number_in("12/34"), None, "no part of three");
+        assert_eq!(number_in("2026"), None, "the whole text already");
+        assert_eq!(number_in("vastaanottaja 17"), None);
+    }
+}

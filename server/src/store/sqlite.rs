@@ -148,7 +148,7 @@ impl Store for SqliteStore {
     }
 
     fn session_store(&self) -> SessionBackend {
-        SessionBackend::Sqlite(SqliteSessionStore::new(self.pool.clone()))
+        SessionBackend::sqlite(SqliteSessionStore::new(self.pool.clone()))
     }
 
     async fn close(&self) {

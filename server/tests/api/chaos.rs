@@ -195,13 +195,14 @@ async fn a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch(back
         }));
     }
 
-    // The kill: while notices are still being submitted and Suomi.fi is receiving them.
+    // The kill: while notices are still being submitted and Suomi.fi is receiving them
+    // (queuing outpaces sending, so the first few sent are the sign).
     let started = Instant::now();
-    while answered.load(Ordering::SeqCst) < notices / 3
+    while answered.load(Ordering::SeqCst) < notices / 4
         || sim_get(&simulator, "/__sim/counters").await["messages"]
             .as_u64()
             .unwrap()
-            < 20
+            < 5
     {
         assert!(started.elapsed() < Duration::from_secs(120), "no progress");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -209,7 +210,10 @@ async fn a_killed_server_loses_nothing_submitted_through_the_api_or_a_batch(back
     first.kill().expect("kill -9");
     first.wait().unwrap();
     let at_kill = answered.load(Ordering::SeqCst);
-    assert!(at_kill < notices, "the kill landed mid-submission");
+    assert!(
+        at_kill < notices,
+        "the kill landed mid-submission ({at_kill} of {notices} answered)"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut restarted = server();
     for lane in lanes {

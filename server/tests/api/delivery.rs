@@ -48,6 +48,8 @@ pub(crate) fn electronic_notice(
         idempotency_key: format!("form-{n}"),
         appeal_instructions: None,
         paper_letter_sha256: None,
+        letter_input: None,
+        audit: None,
         decision: DecisionContent::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,

@@ -123,6 +123,7 @@ pub struct TestApp {
     pub services: Arc<tiedoksi::suomifi::services::SuomiFiServices>,
     pub simulator_url: Option<String>,
     pub data_key: tiedoksi::secrets::DataKeys,
+    pub letters: tiedoksi::notices::letters::Letters,
     /// How many passwords sign-ins have checked.
     pub passwords_checked: std::sync::Arc<dyn Fn() -> u64 + Send + Sync>,
     pub blob_dir: tempfile::TempDir,
@@ -165,6 +166,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let services = application.suomifi_services();
     let simulator_url = application.simulator_url();
     let data_key = application.data_key();
+    let letters = application.letters();
     let passwords_checked = application.passwords_checked();
     let smtp_address = application.smtp_address();
     let smtp_certificate = application.smtp_certificate_pem();
@@ -197,6 +199,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         services,
         simulator_url,
         data_key,
+        letters,
         passwords_checked,
         blob_dir,
         smtp_address,

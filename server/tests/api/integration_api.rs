@@ -527,6 +527,43 @@ async fn delivery_actions_and_downloads_keep_to_the_organisation(backend: TestBa
         .unwrap();
     assert_eq!(letter.status(), 200);
     assert!(letter.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    // A letter of the notice's own text is made when first needed: the answer to queuing
+    // names it without a hash yet, reading the notice renders it, the download is its bytes.
+    let plain: Value = post_notice(
+        &app,
+        &key,
+        Some("act-2"),
+        &api_notice(
+            "ACT 2/2026",
+            vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+        ),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let plain_id = plain["id"].as_str().unwrap();
+    assert_eq!(
+        plain["letter"]["href"],
+        format!("/api/v1/notices/{plain_id}/letter.pdf")
+    );
+    assert_eq!(plain["letter"]["sha256"], Value::Null, "{plain}");
+    let (status, read) = get_json(&app, &key, &format!("/api/v1/notices/{plain_id}")).await;
+    assert_eq!(status, 200);
+    let hash = read["letter"]["sha256"]
+        .as_str()
+        .expect("rendered when read");
+    let letter = new_client()
+        .get(app.url(&format!("/api/v1/notices/{plain_id}/letter.pdf")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&letter), hash);
     let (status, _) = get_json(&app, &key, &format!("/api/v1/notices/{id}/attachments/7")).await;
     assert_eq!(status, 404);
 

@@ -18,6 +18,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_composed_notice_is_sent_once_and_its_proof_kept,
+    a_letter_of_the_notices_own_text_is_made_when_first_needed,
     bad_input_is_refused_per_field_and_changes_nothing,
     a_repeated_submit_queues_nothing_twice,
     electronic_only_without_a_mailbox_is_refused_before_sending,
@@ -291,6 +292,74 @@ pub(crate) async fn upload(
         .send()
         .await
         .unwrap()
+}
+
+/// Queuing does not wait for a PDF nobody may read: a letter without PDF attachments is
+/// frozen (its day, its letterhead) and rendered when first needed — the preview's bytes.
+async fn a_letter_of_the_notices_own_text_is_made_when_first_needed(backend: TestBackend) {
+    let app = quiet_app(backend).await;
+    let notice = draft(
+        "own-text-1",
+        vec![recipient(
+            "Maija Meikäläinen",
+            Some(&with_mailbox()),
+            "electronic_only",
+        )],
+    );
+    let preview = app
+        .client
+        .post(app.url("/api/letter_preview"))
+        .header(ORIGIN, app.origin())
+        .json(&json!({ "draft": notice }))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let queued = queued(&app, &notice).await;
+    let notice_id: Uuid = serde_json::from_value(queued["notice_id"].clone()).unwrap();
+    wait_sent(&app, delivery_ids(&queued)[0]).await;
+    let stored = |app: &TestApp| {
+        let store = app.store.clone();
+        let organisation = app.organisation.id;
+        async move {
+            store
+                .notice(organisation, notice_id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let before = stored(&app).await;
+    assert_eq!(
+        before.paper_letter_sha256, None,
+        "an electronic send needs no letter"
+    );
+    assert!(before.has_letter(), "but it has one to make");
+
+    let page = app.get(&format!("/notices/{notice_id}")).await;
+    assert!(page.text().await.unwrap().contains("letter.pdf"), "offered");
+    let letter = app.get(&format!("/notices/{notice_id}/letter.pdf")).await;
+    assert_eq!(letter.status(), 200);
+    let letter = letter.bytes().await.unwrap();
+    assert_eq!(
+        sha256_hex(&letter),
+        sha256_hex(&preview),
+        "the preview is the letter"
+    );
+    let after = stored(&app).await;
+    assert_eq!(after.paper_letter_sha256, Some(sha256_hex(&letter)), "kept");
+    let again = app
+        .get(&format!("/notices/{notice_id}/letter.pdf"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(again, letter);
+    // Rendered again by another reader: the first hash stays.
+    let kept = app.letters.ensure(&before).await.unwrap();
+    assert_eq!(kept, after.paper_letter_sha256);
 }
 
 async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend) {
@@ -1201,6 +1270,7 @@ pub(crate) async fn send_by_hand(app: &TestApp) -> tiedoksi::delivery::worker::S
         blobs: std::sync::Arc::new(tiedoksi::blobs::FilesystemBlobStore::new(
             app.blob_dir.path(),
         )),
+        letters: app.letters.clone(),
         posti: config.posti,
         receipt: config.receipt,
     };

@@ -35,6 +35,7 @@ on_both_backends!(
     a_notice_is_written_with_its_deliveries_and_jobs_at_once,
     a_repeated_compose_finds_the_first_notice,
     a_failing_notice_leaves_nothing_behind,
+    a_letter_rendered_later_is_kept_once,
     notices_are_visible_only_in_their_organisation,
     a_sent_delivery_keeps_its_documents_and_history,
     a_send_stores_its_first_legal_dates_in_the_same_commit,
@@ -569,6 +570,8 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
         idempotency_key: key.into(),
         appeal_instructions: None,
         paper_letter_sha256: None,
+        letter_input: None,
+        audit: None,
         decision: Default::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,
@@ -614,11 +617,18 @@ async fn author(store: &Arc<dyn Store>, organisation: Uuid, email: &str) -> Uuid
 async fn a_notice_is_written_with_its_deliveries_and_jobs_at_once(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
     let author = author(&store, organisation, "k@example.fi").await;
-    let notice = new_notice(organisation, author, "form-1", 3);
+    let mut notice = new_notice(organisation, author, "form-1", 3);
+    let queued = audit_event(Some(organisation), "notice.queued", Timestamp::now());
+    notice.audit = Some(queued.clone());
 
     assert_eq!(
         store.create_notice(&notice).await.unwrap(),
         NoticeCreation::Created(notice.id)
+    );
+    assert_eq!(
+        store.audit_events(Some(organisation), 10).await.unwrap(),
+        vec![queued],
+        "on record with it"
     );
     let stored = store
         .notice(organisation, notice.id)
@@ -700,6 +710,11 @@ async fn a_failing_notice_leaves_nothing_behind(backend: TestBackend) {
     let author = author(&store, organisation, "k@example.fi").await;
     let mut broken = new_notice(organisation, author, "form-1", 2);
     broken.deliveries[1].id = broken.deliveries[0].id; // the second insert fails
+    broken.audit = Some(audit_event(
+        Some(organisation),
+        "notice.queued",
+        Timestamp::now(),
+    ));
 
     assert!(store.create_notice(&broken).await.is_err());
     assert!(store
@@ -716,6 +731,51 @@ async fn a_failing_notice_leaves_nothing_behind(backend: TestBackend) {
         store.job_counts().await.unwrap(),
         Default::default(),
         "no job without its notice"
+    );
+    assert_eq!(
+        store.audit_events(Some(organisation), 10).await.unwrap(),
+        [],
+        "nothing on record of what was not queued"
+    );
+}
+
+async fn a_letter_rendered_later_is_kept_once(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let mut notice = new_notice(organisation, author, "form-1", 1);
+    notice.letter_input = Some(r#"{"frozen":true}"#.to_string());
+    store.create_notice(&notice).await.unwrap();
+    let read = store
+        .notice(organisation, notice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.letter_input.as_deref(), Some(r#"{"frozen":true}"#));
+    assert_eq!(read.paper_letter_sha256, None);
+
+    let (first, second) = ("a".repeat(64), "b".repeat(64));
+    assert_eq!(
+        store.keep_notice_letter(notice.id, &first).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.keep_notice_letter(notice.id, &second).await.unwrap(),
+        Some(first.clone()),
+        "the first one rendered stays"
+    );
+    let read = store
+        .notice(organisation, notice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.paper_letter_sha256, Some(first));
+    assert_eq!(
+        store
+            .keep_notice_letter(Uuid::now_v7(), &second)
+            .await
+            .unwrap(),
+        None,
+        "no such notice"
     );
 }
 
@@ -1195,6 +1255,15 @@ async fn the_notice_list_pages_by_keyset_and_filters(backend: TestBackend) {
         .await,
         ["Päätös 4"],
         "the case reference, case-insensitively"
+    );
+    assert_eq!(
+        found(NoticeQuery {
+            text: Some("DNRO 4/2026".into()),
+            ..query(10)
+        })
+        .await,
+        ["Päätös 4"],
+        "the whole reference, not only its year that every notice has"
     );
     assert_eq!(
         found(NoticeQuery {
