@@ -176,6 +176,7 @@ async fn read_batch(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result<Ap
         (status = 201, description = "Queued (or queued before under this key)", body = ApiBatch),
         (status = 400, description = "No Idempotency-Key or not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No live API key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is still running", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More rows than one request may carry", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Problems; nothing was queued", body = Problem, content_type = "application/problem+json"),
@@ -195,6 +196,7 @@ pub async fn create(
         &headers,
         body,
         "/api/v1/batches",
+        super::idempotency::Concurrent::SecondWaits,
         async |request: NewBatchRequest, key: &IdempotencyKey, value: &serde_json::Value| {
             if request.rows.len() > MAX_ROWS {
                 return Err(Problem::new(

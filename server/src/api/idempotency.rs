@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::caller::ApiCaller;
 use super::problem::Problem;
 use super::ApiState;
-use crate::store::Timestamp;
+use crate::store::{ApiRequestRow, Timestamp};
 
 const HEADER: &str = "idempotency-key";
 const MAX_CHARS: usize = 128;
@@ -108,21 +108,30 @@ impl Answer {
     }
 }
 
-pub enum Claim {
-    /// Go on: nothing was answered under the key yet.
-    Open,
-    /// The key was answered: give that answer again.
-    Answered(Answer),
+/// What keeps two concurrent requests with one key from both doing the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrent {
+    /// The work is idempotent by the key itself (a notice's unique key): both run, one
+    /// notice is queued, and only the answer is written.
+    BothRun,
+    /// The key is claimed first; a repeat while the first runs is told to wait (409), as the
+    /// Idempotency-Key draft says (a batch makes a new batch each time it runs).
+    SecondWaits,
 }
 
-/// A creating `POST`: the body read as `T`, the key claimed, `create` run (its refusal frees
-/// the key), its answer kept and given again to every repeat.
+/// A claim left by a request that never answered (its process was killed) lapses after this.
+const CLAIM_ABANDONED_AFTER: time::Duration = time::Duration::minutes(10);
+
+/// A creating `POST`: the body read as `T`; a key answered before answers again (or refuses
+/// another body), otherwise `create` runs and its answer is kept — the first one kept is what
+/// every repeat gets. A refused request keeps nothing, so the corrected one may use the key.
 pub async fn create_once<T: DeserializeOwned, R: Serialize>(
     state: &ApiState,
     caller: &ApiCaller,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     collection: &str,
+    concurrent: Concurrent,
     create: impl AsyncFnOnce(T, &IdempotencyKey, &serde_json::Value) -> Result<(StatusCode, R), Problem>,
 ) -> Response {
     let answered = async {
@@ -130,18 +139,25 @@ pub async fn create_once<T: DeserializeOwned, R: Serialize>(
         let key = IdempotencyKey::from_headers(headers)?;
         let value = super::body::json_body(headers, &body)?;
         let request: T = super::body::parse_fields(value.clone())?;
-        if let Claim::Answered(answer) = claim(state, caller, &key, &value).await? {
+        let sha256 = request_sha256(&value);
+        if let Some(answer) = answered_before(state, caller, &key, &sha256).await? {
             return Ok(answer.into_response(true, collection));
         }
-        match create(request, &key, &value).await {
-            Ok((status, created)) => Ok(answer(state, caller, &key, status, &created)
-                .await?
-                .into_response(false, collection)),
-            Err(problem) => {
-                release(state, caller, &key, &value).await;
-                Err(problem)
+        if concurrent == Concurrent::SecondWaits {
+            if let Some(answer) = claim(state, caller, &key, &sha256).await? {
+                return Ok(answer.into_response(true, collection));
             }
         }
+        let (status, created) = match create(request, &key, &value).await {
+            Ok(created) => created,
+            Err(problem) => {
+                release(state, caller, &key, &sha256).await;
+                return Err(problem);
+            }
+        };
+        Ok(answer(state, caller, &key, &sha256, status, &created)
+            .await?
+            .into_response(false, collection))
     }
     .await;
     answered.unwrap_or_else(|problem: Problem| problem.into_response())
@@ -152,83 +168,115 @@ fn unavailable(error: impl std::fmt::Display) -> Problem {
     Problem::unavailable()
 }
 
-pub async fn claim(
-    state: &ApiState,
-    caller: &ApiCaller,
-    key: &IdempotencyKey,
-    body: &serde_json::Value,
-) -> Result<Claim, Problem> {
-    let sha256 = request_sha256(body);
-    let row = state
-        .store
-        .claim_api_request(caller.key.id, key.as_str(), &sha256, Timestamp::now())
-        .await
-        .map_err(unavailable)?;
+fn key_reused() -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency-key-reused",
+        "Idempotency-Key used for another request",
+    )
+    .detail("This key was sent with another body. Use a new key for a new notice.")
+}
+
+/// The answer kept under the key for this body; another body's is a refusal.
+fn kept(row: ApiRequestRow, sha256: &str) -> Result<Option<Answer>, Problem> {
     if row.request_sha256 != sha256 {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-key-reused",
-            "Idempotency-Key used for another request",
-        )
-        .detail("This key was sent with another body. Use a new key for a new notice."));
+        return Err(key_reused());
     }
     Ok(match (row.response_status, row.response_body) {
-        (Some(status), Some(body)) => Claim::Answered(Answer {
+        (Some(status), Some(body)) => Some(Answer {
             status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
             body,
         }),
-        _ => Claim::Open,
+        _ => None,
     })
 }
 
-/// Keeps the answer (the first one, when two raced) and returns what is kept.
-pub async fn answer(
+async fn answered_before(
     state: &ApiState,
     caller: &ApiCaller,
     key: &IdempotencyKey,
-    status: StatusCode,
-    body: &impl Serialize,
-) -> Result<Answer, Problem> {
-    let body = serde_json::to_string(body).map_err(unavailable)?;
-    state
+    sha256: &str,
+) -> Result<Option<Answer>, Problem> {
+    match state
         .store
-        .answer_api_request(
+        .api_request(caller.key.id, key.as_str())
+        .await
+        .map_err(unavailable)?
+    {
+        Some(row) => kept(row, sha256),
+        None => Ok(None),
+    }
+}
+
+/// Claims the key for this request; `Some` when another answered it meanwhile.
+async fn claim(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    sha256: &str,
+) -> Result<Option<Answer>, Problem> {
+    let now = Timestamp::now();
+    if state
+        .store
+        .claim_api_request(
             caller.key.id,
             key.as_str(),
-            i32::from(status.as_u16()),
-            &body,
+            sha256,
+            now,
+            now - CLAIM_ABANDONED_AFTER,
         )
         .await
-        .map_err(unavailable)?;
-    // The claim exists (this request made or saw it), so claiming again only reads it.
-    let kept = state
-        .store
-        .claim_api_request(caller.key.id, key.as_str(), "", Timestamp::now())
-        .await
-        .map_err(unavailable)?;
-    Ok(match (kept.response_status, kept.response_body) {
-        (Some(status), Some(body)) => Answer {
-            status: StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
-            body,
-        },
-        _ => Answer { status, body },
-    })
+        .map_err(unavailable)?
+    {
+        return Ok(None);
+    }
+    match answered_before(state, caller, key, sha256).await? {
+        Some(answer) => Ok(Some(answer)),
+        None => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-in-use",
+            "A request with this Idempotency-Key is still running",
+        )
+        .detail("Send it again once the first one has been answered.")),
+    }
 }
 
 /// A refused request leaves its key free, so the corrected request may use it.
-pub async fn release(
-    state: &ApiState,
-    caller: &ApiCaller,
-    key: &IdempotencyKey,
-    body: &serde_json::Value,
-) {
+async fn release(state: &ApiState, caller: &ApiCaller, key: &IdempotencyKey, sha256: &str) {
     if let Err(error) = state
         .store
-        .release_api_request(caller.key.id, key.as_str(), &request_sha256(body))
+        .release_api_request(caller.key.id, key.as_str(), sha256)
         .await
     {
         tracing::warn!(%error, "could not release an idempotency key");
     }
+}
+
+/// Keeps the answer (the first one, when two raced) and returns what is kept.
+async fn answer(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    sha256: &str,
+    status: StatusCode,
+    body: &impl Serialize,
+) -> Result<Answer, Problem> {
+    let body = serde_json::to_string(body).map_err(unavailable)?;
+    let row = state
+        .store
+        .answer_api_request(
+            caller.key.id,
+            key.as_str(),
+            &ApiRequestRow {
+                request_sha256: sha256.to_string(),
+                response_status: Some(i32::from(status.as_u16())),
+                response_body: Some(body.clone()),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(kept(row, sha256)?.unwrap_or(Answer { status, body }))
 }
 
 #[cfg(test)]

@@ -614,6 +614,7 @@ pub async fn create(
         &headers,
         body,
         "/api/v1/notices",
+        super::idempotency::Concurrent::BothRun,
         async |request: NewNotice, key: &IdempotencyKey, _: &serde_json::Value| {
             queue(&state, &caller, key, request).await
         },

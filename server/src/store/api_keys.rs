@@ -21,8 +21,7 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<Timestamp>,
 }
 
-/// What one `Idempotency-Key` of a key stands for: the request's hash and, once answered,
-/// the answer.
+/// What one `Idempotency-Key` of a key stands for: the request's hash and its answer.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiRequestRow {
     pub request_sha256: String,
@@ -59,23 +58,22 @@ pub trait ApiKeyStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn touch_api_key(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
 
-    /// Claims the key's `idempotency_key` for a request with this hash, unless it is claimed
-    /// already; either way, what the key stands for now.
+    /// What the key's `idempotency_key` stands for, if it was answered.
+    async fn api_request(
+        &self,
+        api_key_id: Uuid,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<ApiRequestRow>>;
+    /// Claims the key for a request with this hash while it runs: `true` when this request
+    /// holds the claim (none was there, or an unanswered one made before `abandoned_before`).
     async fn claim_api_request(
         &self,
         api_key_id: Uuid,
         idempotency_key: &str,
         request_sha256: &str,
         at: Timestamp,
-    ) -> StoreResult<ApiRequestRow>;
-    /// Keeps the first answer only: a concurrent repeat's answer is dropped.
-    async fn answer_api_request(
-        &self,
-        api_key_id: Uuid,
-        idempotency_key: &str,
-        status: i32,
-        body: &str,
-    ) -> StoreResult<()>;
+        abandoned_before: Timestamp,
+    ) -> StoreResult<bool>;
     /// Lets go of an unanswered claim (the request was refused), so the key may be used again
     /// with a corrected body.
     async fn release_api_request(
@@ -84,6 +82,15 @@ pub trait ApiKeyStore: Send + Sync {
         idempotency_key: &str,
         request_sha256: &str,
     ) -> StoreResult<()>;
+    /// Keeps the first answer under the key only (a concurrent repeat's is dropped); what the
+    /// key stands for now.
+    async fn answer_api_request(
+        &self,
+        api_key_id: Uuid,
+        idempotency_key: &str,
+        answer: &ApiRequestRow,
+        at: Timestamp,
+    ) -> StoreResult<ApiRequestRow>;
 
     /// The organisation's change feed after `after`, oldest first.
     async fn change_feed(

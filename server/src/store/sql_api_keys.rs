@@ -89,53 +89,46 @@ macro_rules! impl_shared_api_key_store {
                 Ok(())
             }
 
-            async fn claim_api_request(
+            async fn api_request(
                 &self,
                 api_key_id: uuid::Uuid,
                 idempotency_key: &str,
-                request_sha256: &str,
-                at: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::ApiRequestRow> {
-                sqlx::query(
-                    "INSERT INTO api_requests \
-                     (api_key_id, idempotency_key, request_sha256, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                )
-                .bind(api_key_id)
-                .bind(idempotency_key)
-                .bind(request_sha256)
-                .bind(at)
-                .execute(&self.pool)
-                .await?;
+            ) -> $crate::store::StoreResult<Option<$crate::store::ApiRequestRow>> {
                 Ok(sqlx::query_as(
                     "SELECT request_sha256, response_status, response_body FROM api_requests \
                      WHERE api_key_id = $1 AND idempotency_key = $2",
                 )
                 .bind(api_key_id)
                 .bind(idempotency_key)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?)
             }
 
-            async fn answer_api_request(
+            async fn claim_api_request(
                 &self,
                 api_key_id: uuid::Uuid,
                 idempotency_key: &str,
-                status: i32,
-                body: &str,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query(
-                    "UPDATE api_requests SET response_status = $3, response_body = $4 \
-                     WHERE api_key_id = $1 AND idempotency_key = $2 \
-                     AND response_status IS NULL",
+                request_sha256: &str,
+                at: $crate::store::Timestamp,
+                abandoned_before: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let claimed = sqlx::query(
+                    "INSERT INTO api_requests \
+                     (api_key_id, idempotency_key, request_sha256, created_at) \
+                     VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (api_key_id, idempotency_key) DO UPDATE \
+                     SET request_sha256 = excluded.request_sha256, created_at = excluded.created_at \
+                     WHERE api_requests.response_status IS NULL AND api_requests.created_at < $5",
                 )
                 .bind(api_key_id)
                 .bind(idempotency_key)
-                .bind(status)
-                .bind(body)
+                .bind(request_sha256)
+                .bind(at)
+                .bind(abandoned_before)
                 .execute(&self.pool)
-                .await?;
-                Ok(())
+                .await?
+                .rows_affected();
+                Ok(claimed == 1)
             }
 
             async fn release_api_request(
@@ -154,6 +147,41 @@ macro_rules! impl_shared_api_key_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn answer_api_request(
+                &self,
+                api_key_id: uuid::Uuid,
+                idempotency_key: &str,
+                answer: &$crate::store::ApiRequestRow,
+                at: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<$crate::store::ApiRequestRow> {
+                // A claim left unanswered by an earlier version is answered by the same body.
+                sqlx::query(
+                    "INSERT INTO api_requests (api_key_id, idempotency_key, request_sha256, \
+                     response_status, response_body, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (api_key_id, idempotency_key) DO UPDATE \
+                     SET response_status = excluded.response_status, \
+                     response_body = excluded.response_body \
+                     WHERE api_requests.response_status IS NULL \
+                     AND api_requests.request_sha256 = excluded.request_sha256",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .bind(&answer.request_sha256)
+                .bind(answer.response_status)
+                .bind(&answer.response_body)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(sqlx::query_as(
+                    "SELECT request_sha256, response_status, response_body FROM api_requests \
+                     WHERE api_key_id = $1 AND idempotency_key = $2",
+                )
+                .bind(api_key_id)
+                .bind(idempotency_key)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             async fn change_feed(

@@ -44,9 +44,17 @@ async fn an_api_key_is_shown_once_works_until_revoked(backend: TestBackend) {
     assert_eq!(key.organisation_id, app.organisation.id);
     assert_eq!(key.name, "Asianhallinta");
     assert!(!key.key_sha256.contains(&secret[4..]));
-    assert!(app.store.api_keys(app.organisation.id).await.unwrap()[0]
-        .last_used_at
-        .is_some());
+    let first_use = app.store.api_keys(app.organisation.id).await.unwrap()[0].last_used_at;
+    assert!(first_use.is_some());
+    tiedoksi::api::keys::authenticate(&app.store, &secret)
+        .await
+        .unwrap()
+        .expect("the key works again");
+    assert_eq!(
+        app.store.api_keys(app.organisation.id).await.unwrap()[0].last_used_at,
+        first_use,
+        "kept to the minute, not written on every request"
+    );
     // Its account authors notices but cannot sign in.
     let account = app.store.user_by_id(key.account_id).await.unwrap().unwrap();
     assert_eq!(account.display_name, "API: Asianhallinta");

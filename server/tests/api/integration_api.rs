@@ -752,9 +752,41 @@ async fn a_batch_over_the_api_queues_every_row_or_none(backend: TestBackend) {
     assert_eq!(checked["rows_good"], 5);
     assert_eq!(checked["modes"]["multichannel"], 5);
     assert_eq!(notice_count(&app).await, 0);
-    // Sent: every row once, also when asked again.
-    let sent = post("b-1", json!({ "notice": notice, "rows": rows })).await;
+    // Sent: every row once, also when asked twice at once (the second waits: a batch is
+    // made anew each time it runs) and again after.
+    let batches_before = app
+        .store
+        .batches(app.organisation.id, 100)
+        .await
+        .unwrap()
+        .len();
+    let (one, other) = tokio::join!(
+        post("b-1", json!({ "notice": notice, "rows": rows })),
+        post("b-1", json!({ "notice": notice, "rows": rows }))
+    );
+    let waited = |answer: &reqwest::Response| {
+        answer.status() == 409 || answer.headers().contains_key("idempotent-replayed")
+    };
+    let (sent, twin) = if waited(&one) {
+        (other, one)
+    } else {
+        (one, other)
+    };
     assert_eq!(sent.status(), 201);
+    assert!(
+        matches!(twin.status().as_u16(), 201 | 409),
+        "{}",
+        twin.status()
+    );
+    assert_eq!(
+        app.store
+            .batches(app.organisation.id, 100)
+            .await
+            .unwrap()
+            .len(),
+        batches_before + 1,
+        "one batch made"
+    );
     let batch: Value = sent.json().await.unwrap();
     let again = post("b-1", json!({ "notice": notice, "rows": rows })).await;
     assert_eq!(again.status(), 201);

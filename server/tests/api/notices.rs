@@ -294,6 +294,21 @@ pub(crate) async fn upload(
         .unwrap()
 }
 
+/// The letter a draft would get, as its preview renders it.
+async fn letter_preview(app: &TestApp, draft: &Value) -> Vec<u8> {
+    let preview = app
+        .client
+        .post(app.url("/api/letter_preview"))
+        .header(ORIGIN, app.origin())
+        .json(&json!({ "draft": draft }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 200);
+    assert_eq!(preview.headers()[CONTENT_TYPE], "application/pdf");
+    preview.bytes().await.unwrap().to_vec()
+}
+
 /// Queuing does not wait for a PDF nobody may read: a letter without PDF attachments is
 /// frozen (its day, its letterhead) and rendered when first needed — the preview's bytes.
 async fn a_letter_of_the_notices_own_text_is_made_when_first_needed(backend: TestBackend) {
@@ -306,17 +321,7 @@ async fn a_letter_of_the_notices_own_text_is_made_when_first_needed(backend: Tes
             "electronic_only",
         )],
     );
-    let preview = app
-        .client
-        .post(app.url("/api/letter_preview"))
-        .header(ORIGIN, app.origin())
-        .json(&json!({ "draft": notice }))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let preview = letter_preview(&app, &notice).await;
     let queued = queued(&app, &notice).await;
     let notice_id: Uuid = serde_json::from_value(queued["notice_id"].clone()).unwrap();
     wait_sent(&app, delivery_ids(&queued)[0]).await;
@@ -386,17 +391,7 @@ async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend)
         )],
     );
     notice["attachments"] = json!([uploaded["id"]]);
-    let preview = app
-        .client
-        .post(app.url("/api/letter_preview"))
-        .header(ORIGIN, app.origin())
-        .json(&json!({ "draft": notice }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preview.status(), 200);
-    assert_eq!(preview.headers()[CONTENT_TYPE], "application/pdf");
-    let preview = preview.bytes().await.unwrap();
+    let preview = letter_preview(&app, &notice).await;
     assert_eq!(counters_messages(&app).await, 0, "a preview sends nothing");
     let queued = queued(&app, &notice).await;
     assert_eq!(queued["already_queued"], false);
