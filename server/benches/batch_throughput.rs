@@ -1,7 +1,8 @@
 //! `make bench`: sending to many on the embedded defaults (SQLite, the in-process simulator,
 //! pacing off). A 10 000-row CSV: rows per second checked (the dry run) and queued (each row
-//! its own notice with its paper letter, by the outbox worker) — and a 100 000-row file's dry
-//! run, with how much the process's peak memory grew while it streamed.
+//! its own notice, its paper letter frozen to be rendered when first needed, by the outbox
+//! worker) — and a 100 000-row file's dry run, with how much the process's peak memory grew
+//! while it streamed.
 //! Prints figures; asserts nothing about speed.
 
 use std::time::{Duration, Instant};
@@ -177,7 +178,7 @@ async fn main() {
         confirmed_in.as_secs_f64() * 1000.0
     );
     println!(
-        "  queued as notices (letter rendered each): {:.1} s ({:.0} rows/s)",
+        "  queued as notices (each letter frozen, rendered when needed): {:.1} s ({:.0} rows/s)",
         queued_in.as_secs_f64(),
         ROWS as f64 / queued_in.as_secs_f64()
     );

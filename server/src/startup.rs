@@ -310,13 +310,13 @@ impl Application {
         self.data_key.clone()
     }
 
-    /// The client of the service configured in the environment (the demo's), shared with
-    /// the application while its credentials are the stored ones.
     /// The notices' letters, rendered as the worker and the pages render them.
     pub fn letters(&self) -> Letters {
         self.letters.clone()
     }
 
+    /// The client of the service configured in the environment (the demo's), shared with
+    /// the application while its credentials are the stored ones.
     pub fn suomifi(&self) -> Arc<SuomiFiClient> {
         self.suomifi.clone()
     }

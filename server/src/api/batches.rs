@@ -3,6 +3,7 @@
 //! row's problems named `rows[<index>].<field>`); `dry_run` checks only.
 
 use app::compose::FieldProblem;
+use app::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -239,6 +240,25 @@ async fn check_and_queue(
         file_sha256: rows_sha256,
     };
     let to_problem = |error| Problem::from_app_error(error, caller.locale);
+    // A request under this key that confirmed its batch and was cut off before its answer was
+    // kept (a kill, a dropped connection) made the batch already: that is the answer.
+    if let Some(made) = state
+        .store
+        .batches_with_file(caller.actor.organisation_id, &new.file_sha256, Uuid::nil())
+        .await
+        .map_err(|error| to_problem(AppError::internal(error)))?
+        .into_iter()
+        .find(|batch| {
+            batch.filename == new.filename
+                && batch.created_by == caller.key.account_id
+                && batch.status == "confirmed"
+        })
+    {
+        return Ok((
+            StatusCode::CREATED,
+            read_batch(state, caller, made.id).await?,
+        ));
+    }
     let id = service
         .begin(&caller.actor, &new)
         .await

@@ -108,11 +108,11 @@ impl Answer {
     }
 }
 
-/// What keeps two concurrent requests with one key from both doing the work.
+/// What a request finds when another one with its key and body is still running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concurrent {
     /// The work is idempotent by the key itself (a notice's unique key): both run, one
-    /// notice is queued, and only the answer is written.
+    /// notice is queued, and both answer with it.
     BothRun,
     /// The key is claimed first; a repeat while the first runs is told to wait (409), as the
     /// Idempotency-Key draft says (a batch makes a new batch each time it runs).
@@ -122,9 +122,10 @@ pub enum Concurrent {
 /// A claim left by a request that never answered (its process was killed) lapses after this.
 const CLAIM_ABANDONED_AFTER: time::Duration = time::Duration::minutes(10);
 
-/// A creating `POST`: the body read as `T`; a key answered before answers again (or refuses
-/// another body), otherwise `create` runs and its answer is kept — the first one kept is what
-/// every repeat gets. A refused request keeps nothing, so the corrected one may use the key.
+/// A creating `POST`: the body read as `T`; a key answered before answers again (a read, no
+/// write), a key claimed or answered for another body is refused, otherwise the key is claimed
+/// for this body, `create` runs and its answer is kept — the first one kept is what every
+/// repeat gets. A refused request lets go of its claim, so the corrected one may use the key.
 pub async fn create_once<T: DeserializeOwned, R: Serialize>(
     state: &ApiState,
     caller: &ApiCaller,
@@ -143,10 +144,8 @@ pub async fn create_once<T: DeserializeOwned, R: Serialize>(
         if let Some(answer) = answered_before(state, caller, &key, &sha256).await? {
             return Ok(answer.into_response(true, collection));
         }
-        if concurrent == Concurrent::SecondWaits {
-            if let Some(answer) = claim(state, caller, &key, &sha256).await? {
-                return Ok(answer.into_response(true, collection));
-            }
+        if let Some(answer) = claim(state, caller, &key, &sha256, concurrent).await? {
+            return Ok(answer.into_response(true, collection));
         }
         let (status, created) = match create(request, &key, &value).await {
             Ok(created) => created,
@@ -208,12 +207,14 @@ async fn answered_before(
     }
 }
 
-/// Claims the key for this request; `Some` when another answered it meanwhile.
+/// Claims the key for this request's body; `Some` when another answered it meanwhile. Another
+/// body's claim is a refusal, so the key stands for the first body from the start.
 async fn claim(
     state: &ApiState,
     caller: &ApiCaller,
     key: &IdempotencyKey,
     sha256: &str,
+    concurrent: Concurrent,
 ) -> Result<Option<Answer>, Problem> {
     let now = Timestamp::now();
     if state
@@ -232,6 +233,7 @@ async fn claim(
     }
     match answered_before(state, caller, key, sha256).await? {
         Some(answer) => Ok(Some(answer)),
+        None if concurrent == Concurrent::BothRun => Ok(None),
         None => Err(Problem::new(
             StatusCode::CONFLICT,
             "idempotency-key-in-use",

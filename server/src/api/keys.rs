@@ -104,10 +104,10 @@ pub async fn create_key_for_service(
     Ok(NewKey { row, secret })
 }
 
-/// The live key presented (`Authorization: Bearer <key>`), its use noted.
 /// How stale a key's "last used" may be.
 const LAST_USE_STEP: time::Duration = time::Duration::minutes(1);
 
+/// The live key presented (`Authorization: Bearer <key>`), its use noted.
 pub async fn authenticate(
     store: &Arc<dyn Store>,
     presented: &str,

@@ -321,7 +321,8 @@ fn unavailable(error: impl std::fmt::Display, what: &str) -> Problem {
 }
 
 /// A notice read by its id shows its letter's hash: the letter is rendered now if it was
-/// left to be made when first needed.
+/// left to be made when first needed. The notice is shown whatever comes of it (its hash
+/// then `null`): the letter is not what the reader may have come for.
 async fn render_letter(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result<(), Problem> {
     let notice = state
         .store
@@ -329,12 +330,9 @@ async fn render_letter(state: &ApiState, caller: &ApiCaller, id: Uuid) -> Result
         .await
         .map_err(|e| unavailable(e, "a notice"))?;
     if let Some(notice) = notice {
-        state
-            .documents
-            .letters
-            .ensure(&notice)
-            .await
-            .map_err(|e| unavailable(e, "the notice's letter"))?;
+        if let Err(error) = state.documents.letters.ensure(&notice).await {
+            tracing::warn!(%error, notice = %id, "the notice's letter could not be rendered");
+        }
     }
     Ok(())
 }

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::blobs::{BlobStore, Sha256Hex};
-use crate::pdf::{Letter, PdfAttachment, RenderedLetter};
+use crate::pdf::{Letter, LetterError, PdfAttachment, RenderedLetter};
 use crate::pdf_worker::{PdfWorker, RenderFailure};
 use crate::store::{Notice, Store};
 use crate::suomifi::limits::Limits;
 
 /// What a letter says, as frozen on its notice: the letter without the logo's bytes, and the
-/// logo by its hash in the document store.
+/// logo by its hash in the document store. Stored as JSON: a field added to `Letter` later
+/// needs `#[serde(default)]`, or the letters frozen before it cannot be read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LetterInput {
     pub letter: Letter,
@@ -51,21 +52,40 @@ impl Letters {
         input: &LetterInput,
         attachments: &[PdfAttachment],
     ) -> Result<RenderedLetter, RenderFailure> {
+        let logo = self.logo(input).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "the letterhead logo could not be read");
+            None
+        });
+        self.render_with_logo(input, logo, attachments).await
+    }
+
+    async fn render_with_logo(
+        &self,
+        input: &LetterInput,
+        logo: Option<String>,
+        attachments: &[PdfAttachment],
+    ) -> Result<RenderedLetter, RenderFailure> {
         let mut letter = input.letter.clone();
-        letter.logo = self.logo(input.logo_sha256.as_deref()).await;
+        letter.logo = logo;
         self.pdf.render(&letter, attachments, &self.limits).await
     }
 
-    async fn logo(&self, sha256: Option<&str>) -> Option<String> {
+    /// The logo as the letter embeds it; `None` when there is none or its file is gone.
+    async fn logo(&self, input: &LetterInput) -> Result<Option<String>, crate::blobs::BlobError> {
         use base64::Engine;
-        let digest = Sha256Hex::parse(sha256?).ok()?;
-        match self.blobs.get(&digest).await {
-            Ok(Some(bytes)) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-            Ok(None) | Err(_) => {
+        let Some(sha256) = input.logo_sha256.as_deref() else {
+            return Ok(None);
+        };
+        let Ok(digest) = Sha256Hex::parse(sha256) else {
+            return Ok(None);
+        };
+        Ok(match self.blobs.get(&digest).await? {
+            Some(bytes) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            None => {
                 tracing::warn!("the letterhead logo is missing from the document store");
                 None
             }
-        }
+        })
     }
 
     /// The hash of the notice's letter, rendering and keeping it if it was frozen and not
@@ -80,15 +100,25 @@ impl Letters {
         let input: LetterInput = serde_json::from_str(frozen)
             .map_err(|error| LetterUnavailable::Broken(error.to_string()))?;
         let attachments = self.pdf_attachments(notice).await?;
-        let rendered =
-            self.render(&input, &attachments)
-                .await
-                .map_err(|failure| match failure {
-                    RenderFailure::NotPrintable(_) => {
-                        LetterUnavailable::Broken("an attachment cannot be printed".into())
-                    }
-                    RenderFailure::Letter(error) => LetterUnavailable::Broken(error.to_string()),
-                })?;
+        // Kept for good once rendered: a logo the store could not read now is tried again
+        // rather than left out.
+        let logo = self
+            .logo(&input)
+            .await
+            .map_err(|error| LetterUnavailable::Unreachable(error.to_string()))?;
+        let rendered = self
+            .render_with_logo(&input, logo, &attachments)
+            .await
+            .map_err(|failure| match failure {
+                RenderFailure::NotPrintable(_) => {
+                    LetterUnavailable::Broken("an attachment cannot be printed".into())
+                }
+                // The renderer's process or thread, not the letter: worth another try.
+                RenderFailure::Letter(error @ LetterError::Worker(_)) => {
+                    LetterUnavailable::Unreachable(error.to_string())
+                }
+                RenderFailure::Letter(error) => LetterUnavailable::Broken(error.to_string()),
+            })?;
         let sha256 = self
             .blobs
             .put(&rendered.bytes)

@@ -665,8 +665,10 @@ pub(super) fn indexable_text(query: &super::NoticeQuery) -> Option<String> {
 /// characters, when the text holds more than it: the part of a case reference (`dnro
 /// 1234/2026`) that few notices share.
 pub(super) fn number_in(text: &str) -> Option<&str> {
+    // The first of the longest: a case number comes before its year (`1234/2026`).
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| word.chars().count() >= 3 && word.chars().any(|c| c.is_ascii_digit()))
+        .rev()
         .max_by_key(|word| word.chars().count())
         .filter(|word| word.len() < text.len())
 }
@@ -1790,6 +1792,11 @@ mod tests {
     fn a_case_references_number_is_what_the_index_is_asked_for() {
         assert_eq!(number_in("dnro 123456/2026"), Some("123456"));
         assert_eq!(number_in("dnro 4/2026"), Some("2026"));
+        assert_eq!(
+            number_in("dnro 1234/2026"),
+            Some("1234"),
+            "the number, not its year"
+        );
         assert_eq!(number_in("päätös"), None, "no number");
         assert_eq!(number_in("12/34"), None, "no part of three");
         assert_eq!(number_in("2026"), None, "the whole text already");

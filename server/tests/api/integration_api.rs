@@ -73,6 +73,18 @@ async fn get_json(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Every answer kept under an `Idempotency-Key`, gone, as if none had been written.
+async fn forget_kept_answers(app: &TestApp) {
+    let statement = "DELETE FROM api_requests";
+    if app.database.url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(&app.database.url).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(&app.database.url).await.unwrap();
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+}
+
 async fn notice_count(app: &TestApp) -> usize {
     app.store
         .notice_summaries(app.organisation.id, 1000)
@@ -795,6 +807,22 @@ async fn a_batch_over_the_api_queues_every_row_or_none(backend: TestBackend) {
     assert_eq!(
         again.headers()["location"],
         format!("/api/v1/batches/{id}").as_str()
+    );
+    // An answer cut off before it was kept (a kill, a dropped connection): the batch that
+    // request confirmed is the answer, not a second batch.
+    forget_kept_answers(&app).await;
+    let after_cut = post("b-1", json!({ "notice": notice, "rows": rows })).await;
+    assert_eq!(after_cut.status(), 201);
+    let after_cut: Value = after_cut.json().await.unwrap();
+    assert_eq!(after_cut["id"], batch["id"]);
+    assert_eq!(
+        app.store
+            .batches(app.organisation.id, 100)
+            .await
+            .unwrap()
+            .len(),
+        batches_before + 1,
+        "still one batch"
     );
     let started = std::time::Instant::now();
     loop {
