@@ -347,6 +347,7 @@ fn queued_notice(
         paper_letter_sha256: Some(letter.to_string()),
         letter_input: None,
         audit: None,
+        request_sha256: None,
         decision: DecisionContent::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,

@@ -111,9 +111,11 @@ impl Answer {
 /// What a request finds when another one with its key and body is still running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Concurrent {
-    /// The work is idempotent by the key itself (a notice's unique key): both run, one
-    /// notice is queued, and both answer with it.
-    BothRun,
+    /// The work is idempotent by the key itself and keeps the request's hash with what it
+    /// makes (a notice's unique key and `request_sha256`, in one transaction): both run, one
+    /// notice is queued, both answer with it, and another body is refused by the work
+    /// (`key_reused`) — no claim is written before the work.
+    TheWorkChecks,
     /// The key is claimed first; a repeat while the first runs is told to wait (409), as the
     /// Idempotency-Key draft says (a batch makes a new batch each time it runs).
     SecondWaits,
@@ -123,9 +125,10 @@ pub enum Concurrent {
 const CLAIM_ABANDONED_AFTER: time::Duration = time::Duration::minutes(10);
 
 /// A creating `POST`: the body read as `T`; a key answered before answers again (a read, no
-/// write), a key claimed or answered for another body is refused, otherwise the key is claimed
-/// for this body, `create` runs and its answer is kept — the first one kept is what every
-/// repeat gets. A refused request lets go of its claim, so the corrected one may use the key.
+/// write), a key claimed or answered for another body is refused, otherwise `create` runs (the
+/// key claimed first for `SecondWaits`) and its answer is kept — the first one kept is what
+/// every repeat gets. A refused request lets go of its claim, so the corrected one may use the
+/// key.
 pub async fn create_once<T: DeserializeOwned, R: Serialize>(
     state: &ApiState,
     caller: &ApiCaller,
@@ -144,8 +147,10 @@ pub async fn create_once<T: DeserializeOwned, R: Serialize>(
         if let Some(answer) = answered_before(state, caller, &key, &sha256).await? {
             return Ok(answer.into_response(true, collection));
         }
-        if let Some(answer) = claim(state, caller, &key, &sha256, concurrent).await? {
-            return Ok(answer.into_response(true, collection));
+        if concurrent == Concurrent::SecondWaits {
+            if let Some(answer) = claim(state, caller, &key, &sha256).await? {
+                return Ok(answer.into_response(true, collection));
+            }
         }
         let (status, created) = match create(request, &key, &value).await {
             Ok(created) => created,
@@ -167,7 +172,8 @@ fn unavailable(error: impl std::fmt::Display) -> Problem {
     Problem::unavailable()
 }
 
-fn key_reused() -> Problem {
+/// The key was used with another body.
+pub fn key_reused() -> Problem {
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency-key-reused",
@@ -208,13 +214,12 @@ async fn answered_before(
 }
 
 /// Claims the key for this request's body; `Some` when another answered it meanwhile. Another
-/// body's claim is a refusal, so the key stands for the first body from the start.
+/// body's claim is a refusal, the same body's a request still running (409).
 async fn claim(
     state: &ApiState,
     caller: &ApiCaller,
     key: &IdempotencyKey,
     sha256: &str,
-    concurrent: Concurrent,
 ) -> Result<Option<Answer>, Problem> {
     let now = Timestamp::now();
     if state
@@ -233,7 +238,6 @@ async fn claim(
     }
     match answered_before(state, caller, key, sha256).await? {
         Some(answer) => Ok(Some(answer)),
-        None if concurrent == Concurrent::BothRun => Ok(None),
         None => Err(Problem::new(
             StatusCode::CONFLICT,
             "idempotency-key-in-use",

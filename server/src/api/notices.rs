@@ -612,9 +612,10 @@ pub async fn create(
         &headers,
         body,
         "/api/v1/notices",
-        super::idempotency::Concurrent::BothRun,
-        async |request: NewNotice, key: &IdempotencyKey, _: &serde_json::Value| {
-            queue(&state, &caller, key, request).await
+        super::idempotency::Concurrent::TheWorkChecks,
+        async |request: NewNotice, key: &IdempotencyKey, value: &serde_json::Value| {
+            let sha256 = super::idempotency::request_sha256(value);
+            queue(&state, &caller, key, request, sha256).await
         },
     )
     .await
@@ -625,13 +626,27 @@ async fn queue(
     caller: &ApiCaller,
     key: &IdempotencyKey,
     request: NewNotice,
+    request_sha256: String,
 ) -> Result<(StatusCode, ApiNotice), Problem> {
     let draft = request.into_draft(key, caller.key.service_id);
     let queued = state
         .compose
-        .compose(&caller.actor, draft)
+        .compose_request(&caller.actor, draft, Some(request_sha256.clone()))
         .await
         .map_err(|error| Problem::from_app_error(error, caller.locale))?;
+    if queued.already_queued {
+        // Queued under this key by a request still running or whose answer was not kept:
+        // only the same body may answer with it.
+        let queued_by = state
+            .store
+            .notice(caller.actor.organisation_id, queued.notice_id)
+            .await
+            .map_err(|e| unavailable(e, "a notice"))?
+            .and_then(|notice| notice.request_sha256);
+        if queued_by.is_some_and(|queued_by| queued_by != request_sha256) {
+            return Err(super::idempotency::key_reused());
+        }
+    }
     let mut notice = read_notice(state, caller, queued.notice_id)
         .await?
         .ok_or_else(Problem::unavailable)?;

@@ -1196,6 +1196,16 @@ impl ComposeService {
         actor: &Actor,
         draft: NoticeDraft,
     ) -> Result<QueuedNotice, AppError> {
+        self.compose_request(actor, draft, None).await
+    }
+
+    /// As `compose`, the notice keeping the hash of the API request that queued it.
+    pub async fn compose_request(
+        &self,
+        actor: &Actor,
+        draft: NoticeDraft,
+        request_sha256: Option<String>,
+    ) -> Result<QueuedNotice, AppError> {
         let author_id = actor.user_id().ok_or(AppError::Forbidden)?;
         let draft = self.filled(actor, &draft).await?;
         // A repeated submit answers with what the first one queued, whatever has changed
@@ -1297,6 +1307,7 @@ impl ComposeService {
                 .collect(),
             deliveries,
             audit: Some(Audit::event(queued_entry)),
+            request_sha256,
         };
         let (notice_id, already_queued) = match self
             .store

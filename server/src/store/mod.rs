@@ -393,6 +393,8 @@ pub struct NewNotice {
     pub deliveries: Vec<NewDelivery>,
     /// `notice.queued`, on record in the notice's own transaction: both or neither.
     pub audit: Option<AuditEvent>,
+    /// The API request that queued it (its body's SHA-256), for its `Idempotency-Key`.
+    pub request_sha256: Option<String>,
 }
 
 /// What a decision shows besides its body (HL 44 §); empty for other notices.
@@ -467,6 +469,8 @@ pub struct Notice {
     pub replies_allowed: bool,
     /// What the letter will say, while it has not been rendered yet.
     pub letter_input: Option<String>,
+    /// The API request that queued it (its body's SHA-256).
+    pub request_sha256: Option<String>,
 }
 
 impl Notice {

@@ -625,7 +625,8 @@ pub(super) const NOTICE_COLUMNS: &str = "id, organisation_id, author_id, notice_
      case_reference, title, body, body_format, language, verifiable, appeal_days, service_id, \
      created_at, appeal_instructions, paper_letter_sha256, decision_date, decision_maker, \
      parties, contact_person, contact_details, automated_decision, electronic_body, \
-     in_reply_to_message_id, template_id, template_version, replies_allowed, letter_input";
+     in_reply_to_message_id, template_id, template_version, replies_allowed, letter_input, \
+     request_sha256";
 
 /// A filter that matches at most this many rows starts the list's query: those few are
 /// found by their own index and sorted. A broader one is checked while walking the list's
@@ -1548,9 +1549,9 @@ macro_rules! impl_shared_notice_store {
                      service_id, idempotency_key, created_at, appeal_instructions, \
                      paper_letter_sha256, decision_date, decision_maker, parties, contact_person, \
                      contact_details, automated_decision, electronic_body, in_reply_to_message_id, \
-                     template_id, template_version, replies_allowed, letter_input) \
+                     template_id, template_version, replies_allowed, letter_input, request_sha256) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)",
                 )
                 .bind(notice.id)
                 .bind(notice.organisation_id)
@@ -1581,6 +1582,7 @@ macro_rules! impl_shared_notice_store {
                 .bind(notice.template.map(|t| t.version))
                 .bind(notice.replies_allowed)
                 .bind(&notice.letter_input)
+                .bind(&notice.request_sha256)
                 .execute(&mut *tx)
                 .await?;
                 for attachment in &notice.attachments {

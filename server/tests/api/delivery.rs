@@ -50,6 +50,7 @@ pub(crate) fn electronic_notice(
         paper_letter_sha256: None,
         letter_input: None,
         audit: None,
+        request_sha256: None,
         decision: DecisionContent::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,

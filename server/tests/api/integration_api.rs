@@ -359,6 +359,37 @@ async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend)
         assert_eq!(text, &created[0].1, "every repeat answers as the first");
     }
     assert_eq!(notice_count(&app).await, 1);
+
+    // Two bodies under one key at once: one notice, the other body refused.
+    let mut other = body.clone();
+    other["title"] = json!("Toinen otsikko");
+    let (first, second) = tokio::join!(
+        post_notice(&app, &key, Some("two-bodies"), &body),
+        post_notice(&app, &key, Some("two-bodies"), &other)
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 422]);
+    assert_eq!(notice_count(&app).await, 2);
+    // Its answer lost (not kept): another body under the key is refused by the notice's own
+    // record of the request, the same body answers with the notice.
+    let queued: Value = post_notice(&app, &key, Some("lost-answer"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    forget_kept_answers(&app).await;
+    let refused = post_notice(&app, &key, Some("lost-answer"), &other).await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/idempotency-key-reused");
+    let again: Value = post_notice(&app, &key, Some("lost-answer"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], queued["id"]);
+    assert_eq!(notice_count(&app).await, 3);
 }
 
 async fn notices_are_listed_a_page_at_a_time(backend: TestBackend) {

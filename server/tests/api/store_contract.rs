@@ -572,6 +572,7 @@ fn new_notice(organisation_id: Uuid, author_id: Uuid, key: &str, recipients: usi
         paper_letter_sha256: None,
         letter_input: None,
         audit: None,
+        request_sha256: None,
         decision: Default::default(),
         electronic_body: "Päätös liitteenä.".into(),
         in_reply_to_message_id: None,
