@@ -197,7 +197,6 @@ pub async fn create(
         &headers,
         body,
         "/api/v1/batches",
-        super::idempotency::Concurrent::SecondWaits,
         async |request: NewBatchRequest, key: &IdempotencyKey, value: &serde_json::Value| {
             if request.rows.len() > MAX_ROWS {
                 return Err(Problem::new(

@@ -1,8 +1,12 @@
 //! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a `POST` that creates
 //! names itself, so a case system may repeat it after a lost answer. The same key with the
-//! same body answers as the first time (status and body); with another body it is refused.
-//! Two concurrent requests with one key both run the compose service, whose own idempotency
-//! (the notice's unique key) queues one notice; the first answer kept is the one both return.
+//! same body answers as the first time; with another body it is refused (422).
+//!
+//! Two ways to keep that, by what the work is. A notice keeps its key (as its compose key)
+//! and the request's SHA-256 in its own transaction, so the notice itself is the record: a
+//! repeat finds it and answers with it, and nothing else is written (`notices::create`). A
+//! batch, which would be made again each time it runs, claims the key here first and keeps its
+//! answer (`create_once`): a repeat while the first runs is told to wait (409).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -108,49 +112,58 @@ impl Answer {
     }
 }
 
-/// What a request finds when another one with its key and body is still running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Concurrent {
-    /// The work is idempotent by the key itself and keeps the request's hash with what it
-    /// makes (a notice's unique key and `request_sha256`, in one transaction): both run, one
-    /// notice is queued, both answer with it, and another body is refused by the work
-    /// (`key_reused`) — no claim is written before the work.
-    TheWorkChecks,
-    /// The key is claimed first; a repeat while the first runs is told to wait (409), as the
-    /// Idempotency-Key draft says (a batch makes a new batch each time it runs).
-    SecondWaits,
-}
-
 /// A claim left by a request that never answered (its process was killed) lapses after this.
 const CLAIM_ABANDONED_AFTER: time::Duration = time::Duration::minutes(10);
 
-/// A creating `POST`: the body read as `T`; a key answered before answers again (a read, no
-/// write), a key claimed or answered for another body is refused, otherwise `create` runs (the
-/// key claimed first for `SecondWaits`) and its answer is kept — the first one kept is what
-/// every repeat gets. A refused request lets go of its claim, so the corrected one may use the
-/// key.
+/// A creating request, read: its key, its body as `T` and as JSON, and the body's fingerprint.
+pub struct KeyedRequest<T> {
+    pub key: IdempotencyKey,
+    pub request: T,
+    pub value: serde_json::Value,
+    pub sha256: String,
+}
+
+impl<T: DeserializeOwned> KeyedRequest<T> {
+    /// The body read as JSON and then as `T`, under a required `Idempotency-Key`.
+    pub fn read(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Self, Problem> {
+        let body = body.map_err(super::body::body_problem)?;
+        let key = IdempotencyKey::from_headers(headers)?;
+        let value = super::body::json_body(headers, &body)?;
+        let request: T = super::body::parse_fields(value.clone())?;
+        let sha256 = request_sha256(&value);
+        Ok(Self {
+            key,
+            request,
+            value,
+            sha256,
+        })
+    }
+}
+
+/// A creating `POST` whose work is not idempotent by itself: a key answered before answers
+/// again (a read, no write), a key claimed or answered for another body is refused, otherwise
+/// the key is claimed for this body, `create` runs and its answer is kept — what every repeat
+/// gets. A refused request lets go of its claim, so the corrected one may use the key.
 pub async fn create_once<T: DeserializeOwned, R: Serialize>(
     state: &ApiState,
     caller: &ApiCaller,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     collection: &str,
-    concurrent: Concurrent,
     create: impl AsyncFnOnce(T, &IdempotencyKey, &serde_json::Value) -> Result<(StatusCode, R), Problem>,
 ) -> Response {
     let answered = async {
-        let body = body.map_err(super::body::body_problem)?;
-        let key = IdempotencyKey::from_headers(headers)?;
-        let value = super::body::json_body(headers, &body)?;
-        let request: T = super::body::parse_fields(value.clone())?;
-        let sha256 = request_sha256(&value);
+        let KeyedRequest {
+            key,
+            request,
+            value,
+            sha256,
+        } = KeyedRequest::<T>::read(headers, body)?;
         if let Some(answer) = answered_before(state, caller, &key, &sha256).await? {
             return Ok(answer.into_response(true, collection));
         }
-        if concurrent == Concurrent::SecondWaits {
-            if let Some(answer) = claim(state, caller, &key, &sha256).await? {
-                return Ok(answer.into_response(true, collection));
-            }
+        if let Some(answer) = claim(state, caller, &key, &sha256).await? {
+            return Ok(answer.into_response(true, collection));
         }
         let (status, created) = match create(request, &key, &value).await {
             Ok(created) => created,

@@ -13,7 +13,7 @@ use app::notices::ssr::NoticesBackend;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::caller::ApiCaller;
-use super::idempotency::IdempotencyKey;
+use super::idempotency::{Answer, IdempotencyKey, KeyedRequest};
 use super::problem::Problem;
 use super::ApiState;
 use crate::audit::{AuditAction, AuditEntry};
@@ -578,8 +578,9 @@ pub async fn list(
 ///
 /// Checked as the compose page checks it (every problem at once), then queued for Suomi.fi
 /// exactly once. `Idempotency-Key` is required: repeating a request with the same key and
-/// body answers as the first time and queues nothing new; the same key with another body is
-/// refused (422).
+/// body queues nothing new and answers with the notice queued the first time, as it is now
+/// (`Idempotent-Replayed: true`; its warnings were given with the first answer), also while the
+/// first request is still running; the same key with another body is refused (422).
 #[utoipa::path(
     post,
     path = "/api/v1/notices",
@@ -606,28 +607,99 @@ pub async fn create(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    super::idempotency::create_once(
-        &state,
-        &caller,
-        &headers,
-        body,
-        "/api/v1/notices",
-        super::idempotency::Concurrent::TheWorkChecks,
-        async |request: NewNotice, key: &IdempotencyKey, value: &serde_json::Value| {
-            let sha256 = super::idempotency::request_sha256(value);
-            queue(&state, &caller, key, request, sha256).await
-        },
-    )
-    .await
+    queue_once(&state, &caller, &headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
+/// The notice is its own idempotency record: it keeps the key (as its compose key) and the
+/// request's fingerprint in the transaction that queues it, so a repeat finds it and answers
+/// with it as it is now, and no answer is written beside it.
+async fn queue_once(
+    state: &ApiState,
+    caller: &ApiCaller,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Problem> {
+    let KeyedRequest {
+        key,
+        request,
+        sha256,
+        ..
+    } = KeyedRequest::<NewNotice>::read(headers, body)?;
+    let (notice, replayed) = match queued_under(state, caller, &key, &sha256).await? {
+        Some(notice_id) => (answer_for(state, caller, notice_id).await?, true),
+        None => queue(state, caller, &key, request, sha256).await?,
+    };
+    let body = serde_json::to_string(&notice).map_err(|e| unavailable(e, "a notice"))?;
+    Ok(Answer {
+        status: StatusCode::CREATED,
+        body,
+    }
+    .into_response(replayed, "/api/v1/notices"))
+}
+
+/// The notice queued under the key for this body; another body's is a refusal.
+async fn queued_under(
+    state: &ApiState,
+    caller: &ApiCaller,
+    key: &IdempotencyKey,
+    sha256: &str,
+) -> Result<Option<Uuid>, Problem> {
+    let organisation = caller.actor.organisation_id;
+    let Some(account) = caller.actor.user_id() else {
+        return Ok(None);
+    };
+    let Some(notice_id) = state
+        .store
+        .notice_by_idempotency_key(organisation, account, &key.for_notice())
+        .await
+        .map_err(|e| unavailable(e, "a notice"))?
+    else {
+        return Ok(None);
+    };
+    same_request(state, caller, notice_id, sha256).await?;
+    Ok(Some(notice_id))
+}
+
+/// Refuses a notice queued by a request with another body. One queued before fingerprints
+/// were kept (none recorded) is taken as this request's.
+async fn same_request(
+    state: &ApiState,
+    caller: &ApiCaller,
+    notice_id: Uuid,
+    sha256: &str,
+) -> Result<(), Problem> {
+    let queued_by = state
+        .store
+        .notice(caller.actor.organisation_id, notice_id)
+        .await
+        .map_err(|e| unavailable(e, "a notice"))?
+        .and_then(|notice| notice.request_sha256);
+    match queued_by {
+        Some(queued_by) if queued_by != sha256 => Err(super::idempotency::key_reused()),
+        _ => Ok(()),
+    }
+}
+
+async fn answer_for(
+    state: &ApiState,
+    caller: &ApiCaller,
+    notice_id: Uuid,
+) -> Result<ApiNotice, Problem> {
+    read_notice(state, caller, notice_id)
+        .await?
+        .ok_or_else(Problem::unavailable)
+}
+
+/// Queues the notice; `true` when a request with this key queued it meanwhile.
 async fn queue(
     state: &ApiState,
     caller: &ApiCaller,
     key: &IdempotencyKey,
     request: NewNotice,
     request_sha256: String,
-) -> Result<(StatusCode, ApiNotice), Problem> {
+) -> Result<(ApiNotice, bool), Problem> {
     let draft = request.into_draft(key, caller.key.service_id);
     let queued = state
         .compose
@@ -635,17 +707,10 @@ async fn queue(
         .await
         .map_err(|error| Problem::from_app_error(error, caller.locale))?;
     if queued.already_queued {
-        // Queued under this key by a request still running or whose answer was not kept:
-        // only the same body may answer with it.
-        let queued_by = state
-            .store
-            .notice(caller.actor.organisation_id, queued.notice_id)
-            .await
-            .map_err(|e| unavailable(e, "a notice"))?
-            .and_then(|notice| notice.request_sha256);
-        if queued_by.is_some_and(|queued_by| queued_by != request_sha256) {
-            return Err(super::idempotency::key_reused());
-        }
+        // Queued under this key by a request still running: only the same body may answer
+        // with it.
+        same_request(state, caller, queued.notice_id, &request_sha256).await?;
+        return Ok((answer_for(state, caller, queued.notice_id).await?, true));
     }
     let mut notice = read_notice(state, caller, queued.notice_id)
         .await?
@@ -661,7 +726,7 @@ async fn queue(
                 .unwrap_or_default(),
         })
         .collect();
-    Ok((StatusCode::CREATED, notice))
+    Ok((notice, false))
 }
 
 /// Download a notice's paper letter.
