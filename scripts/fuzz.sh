@@ -3,8 +3,9 @@
 # server/tests/api/fuzz.rs, each for FUZZ_SECONDS (60 unless set). `make test` replays their
 # corpora and random inputs as plain tests; here libFuzzer is guided by what the code covers,
 # and adds every input that reaches new code to the target's committed corpus
-# (server/tests/api/__fuzz__/<target>/corpus). A crash is written beside it under `crashes/`
-# and fails the run: commit it with its fix.
+# (server/tests/api/__fuzz__/fuzz__<target>/corpus; not reduced afterwards, which would drop
+# the readable seeds written by hand). A crash is written beside it under `crashes/` and fails
+# the run: commit it with its fix.
 #
 # On the machine's stable toolchain: no sanitizer (the -Z flags need nightly); the targets'
 # own assertions and every panic are what fails. The instrumented build has its own directory.

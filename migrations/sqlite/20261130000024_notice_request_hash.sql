@@ -10,7 +10,7 @@ UPDATE notices SET request_sha256 = (
     FROM api_requests r JOIN api_keys k ON k.id = r.api_key_id
     WHERE k.organisation_id = notices.organisation_id
       AND k.account_id = notices.author_id
-      AND 'api:' || r.idempotency_key = notices.idempotency_key
+      AND r.idempotency_key = substr(notices.idempotency_key, 5)
     ORDER BY r.response_status IS NULL, r.created_at
     LIMIT 1
 )

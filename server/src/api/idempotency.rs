@@ -1,6 +1,7 @@
 //! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a `POST` that creates
 //! names itself, so a case system may repeat it after a lost answer. The same key with the
-//! same body answers as the first time; with another body it is refused (422).
+//! same body makes nothing new and answers with what the first made; with another body it is
+//! refused (422). A key is the caller's per endpoint: a notice's and a batch's are apart.
 //!
 //! Two ways to keep that, by what the work is. A notice keeps its key (as its compose key)
 //! and the request's SHA-256 in its own transaction, so the notice itself is the record: a

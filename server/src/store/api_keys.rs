@@ -21,7 +21,8 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<Timestamp>,
 }
 
-/// What one `Idempotency-Key` of a key stands for: the request's hash and its answer.
+/// What one `Idempotency-Key` of a key stands for in `POST /api/v1/batches` (a notice is its
+/// own record): the request's hash and its answer, none while the batch is being made.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiRequestRow {
     pub request_sha256: String,

@@ -19,6 +19,7 @@ on_both_backends!(
     delivery_actions_and_downloads_keep_to_the_organisation,
     every_route_is_in_the_openapi_document,
     a_batch_over_the_api_queues_every_row_or_none,
+    a_notice_queued_before_request_hashes_were_kept_takes_its_keys_record,
 );
 
 /// A key of the test organisation.
@@ -75,7 +76,11 @@ async fn get_json(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
 
 /// Every answer kept under an `Idempotency-Key`, gone, as if none had been written.
 async fn forget_kept_answers(app: &TestApp) {
-    let statement = "DELETE FROM api_requests";
+    execute(app, "DELETE FROM api_requests").await;
+}
+
+/// Runs a statement on the app's database behind the store's back.
+async fn execute(app: &TestApp, statement: &str) {
     if app.database.url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(&app.database.url).await.unwrap();
         sqlx::query(statement).execute(&pool).await.unwrap();
@@ -391,35 +396,53 @@ async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend)
     }
     assert_eq!(notice_count(&app).await, 1);
 
-    // Two bodies under one key at once: one notice, the other body refused.
+    // Two bodies under one key at once: one notice, the other body refused, whether the
+    // refused one found the notice before composing or lost the race to queue it (several
+    // keys at once, so both ways are taken).
     let mut other = body.clone();
     other["title"] = json!("Toinen otsikko");
-    let (first, second) = tokio::join!(
-        post_notice(&app, &key, Some("two-bodies"), &body),
-        post_notice(&app, &key, Some("two-bodies"), &other)
-    );
-    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
-    statuses.sort();
-    assert_eq!(statuses, [201, 422]);
-    assert_eq!(notice_count(&app).await, 2);
-    // Answered: another body under the key is refused by the notice's own record of the
-    // request, the same body answers with the notice.
-    let queued: Value = post_notice(&app, &key, Some("lost-answer"), &body)
+    let pairs = futures_util::future::join_all((0..4).map(|n| {
+        let (app, key, body, other) = (&app, &key, &body, &other);
+        async move {
+            let idempotency = format!("two-bodies-{n}");
+            let (first, second) = tokio::join!(
+                post_notice(app, key, Some(&idempotency), body),
+                post_notice(app, key, Some(&idempotency), other)
+            );
+            let mut answers = Vec::new();
+            for response in [first, second] {
+                let status = response.status().as_u16();
+                answers.push((status, response.json::<Value>().await.unwrap()));
+            }
+            answers.sort_by_key(|(status, _)| *status);
+            answers
+        }
+    }))
+    .await;
+    for answers in pairs {
+        assert_eq!(answers[0].0, 201, "{answers:?}");
+        assert_eq!(answers[1].0, 422, "{answers:?}");
+        assert_eq!(answers[1].1["type"], "/problems/idempotency-key-reused");
+    }
+    assert_eq!(notice_count(&app).await, 5);
+    // Answered, and only the notice keeps the key: another body under it is refused by the
+    // notice's record of the request, the same body answers with the notice.
+    let queued: Value = post_notice(&app, &key, Some("answered"), &body)
         .await
         .json()
         .await
         .unwrap();
-    let refused = post_notice(&app, &key, Some("lost-answer"), &other).await;
+    let refused = post_notice(&app, &key, Some("answered"), &other).await;
     assert_eq!(refused.status(), 422);
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/idempotency-key-reused");
-    let again: Value = post_notice(&app, &key, Some("lost-answer"), &body)
+    let again: Value = post_notice(&app, &key, Some("answered"), &body)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(again["id"], queued["id"]);
-    assert_eq!(notice_count(&app).await, 3);
+    assert_eq!(notice_count(&app).await, 6);
 }
 
 async fn notices_are_listed_a_page_at_a_time(backend: TestBackend) {
@@ -903,4 +926,62 @@ async fn a_batch_over_the_api_queues_every_row_or_none(backend: TestBackend) {
     let theirs = foreign_key(&app).await;
     let (status, _) = get_json(&app, &theirs, &format!("/api/v1/batches/{id}")).await;
     assert_eq!(status, 404);
+}
+
+/// Migration 24's backfill: a notice queued over the API before notices kept their request's
+/// hash takes the hash its key's answer kept, so another body under the key is refused from
+/// then on. Until then (no hash) a repeat is taken as the request that queued it.
+async fn a_notice_queued_before_request_hashes_were_kept_takes_its_keys_record(
+    backend: TestBackend,
+) {
+    let app = quiet_app(backend).await;
+    let key = key(&app, "Asianhallinta").await;
+    let body = api_notice(
+        "API 24/2026",
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    let mut other = body.clone();
+    other["title"] = json!("Toinen otsikko");
+    let queued: Value = post_notice(&app, &key, Some("legacy"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // As the notice was before migration 24, with its key's answer kept beside it.
+    execute(&app, "UPDATE notices SET request_sha256 = NULL").await;
+    let answered = tiedoksi::api::idempotency::request_sha256(&body);
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO api_requests \
+             (api_key_id, idempotency_key, request_sha256, response_status, response_body, created_at) \
+             SELECT id, 'legacy', '{answered}', 201, '{{}}', created_at FROM api_keys"
+        ),
+    )
+    .await;
+    let unrecorded = post_notice(&app, &key, Some("legacy"), &other).await;
+    assert_eq!(unrecorded.status(), 201);
+    let unrecorded: Value = unrecorded.json().await.unwrap();
+    assert_eq!(unrecorded["id"], queued["id"]);
+
+    let migration = if app.database.url.starts_with("sqlite") {
+        include_str!("../../../migrations/sqlite/20261130000024_notice_request_hash.sql")
+    } else {
+        include_str!("../../../migrations/postgres/20261130000024_notice_request_hash.sql")
+    };
+    let backfill = &migration[migration.find("UPDATE notices").unwrap()..];
+    execute(&app, backfill).await;
+
+    let refused = post_notice(&app, &key, Some("legacy"), &other).await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/idempotency-key-reused");
+    let again: Value = post_notice(&app, &key, Some("legacy"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], queued["id"]);
+    assert_eq!(notice_count(&app).await, 1);
 }
