@@ -965,10 +965,14 @@ async fn a_notice_queued_before_request_hashes_were_kept_takes_its_keys_record(
     let unrecorded: Value = unrecorded.json().await.unwrap();
     assert_eq!(unrecorded["id"], queued["id"]);
 
+    let (on_sqlite, on_postgres) = (
+        include_str!("../../../migrations/sqlite/20261130000024_notice_request_hash.sql"),
+        include_str!("../../../migrations/postgres/20261130000024_notice_request_hash.sql"),
+    );
     let migration = if app.database.url.starts_with("sqlite") {
-        include_str!("../../../migrations/sqlite/20261130000024_notice_request_hash.sql")
+        on_sqlite
     } else {
-        include_str!("../../../migrations/postgres/20261130000024_notice_request_hash.sql")
+        on_postgres
     };
     let backfill = &migration[migration.find("UPDATE notices").unwrap()..];
     execute(&app, backfill).await;
