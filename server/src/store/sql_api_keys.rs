@@ -174,14 +174,9 @@ macro_rules! impl_shared_api_key_store {
                 .bind(at)
                 .execute(&self.pool)
                 .await?;
-                Ok(sqlx::query_as(
-                    "SELECT request_sha256, response_status, response_body FROM api_requests \
-                     WHERE api_key_id = $1 AND idempotency_key = $2",
-                )
-                .bind(api_key_id)
-                .bind(idempotency_key)
-                .fetch_one(&self.pool)
-                .await?)
+                self.api_request(api_key_id, idempotency_key)
+                    .await?
+                    .ok_or($crate::store::StoreError::from(sqlx::Error::RowNotFound))
             }
 
             async fn change_feed(

@@ -432,17 +432,28 @@ async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend)
         .json()
         .await
         .unwrap();
-    let refused = post_notice(&app, &key, Some("answered"), &other).await;
+    assert_the_key_answers_only_its_body(&app, &key, "answered", (&body, &other), &queued).await;
+    assert_eq!(notice_count(&app).await, 6);
+}
+
+/// Another body under the key is refused; the body that queued `queued` answers with it.
+async fn assert_the_key_answers_only_its_body(
+    app: &TestApp,
+    key: &str,
+    idempotency: &str,
+    (body, other): (&Value, &Value),
+    queued: &Value,
+) {
+    let refused = post_notice(app, key, Some(idempotency), other).await;
     assert_eq!(refused.status(), 422);
     let problem: Value = refused.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/idempotency-key-reused");
-    let again: Value = post_notice(&app, &key, Some("answered"), &body)
+    let again: Value = post_notice(app, key, Some(idempotency), body)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(again["id"], queued["id"]);
-    assert_eq!(notice_count(&app).await, 6);
 }
 
 async fn notices_are_listed_a_page_at_a_time(backend: TestBackend) {
@@ -977,15 +988,6 @@ async fn a_notice_queued_before_request_hashes_were_kept_takes_its_keys_record(
     let backfill = &migration[migration.find("UPDATE notices").unwrap()..];
     execute(&app, backfill).await;
 
-    let refused = post_notice(&app, &key, Some("legacy"), &other).await;
-    assert_eq!(refused.status(), 422);
-    let problem: Value = refused.json().await.unwrap();
-    assert_eq!(problem["type"], "/problems/idempotency-key-reused");
-    let again: Value = post_notice(&app, &key, Some("legacy"), &body)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(again["id"], queued["id"]);
+    assert_the_key_answers_only_its_body(&app, &key, "legacy", (&body, &other), &queued).await;
     assert_eq!(notice_count(&app).await, 1);
 }
