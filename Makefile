@@ -35,7 +35,7 @@ chaos: tools postgres
 	TIEDOKSI_CHAOS_NOTICES=1000 TIEDOKSI_CHAOS_OUTAGE_SECONDS=60 \
 		cargo test -p server --test api chaos:: -- --nocapture --test-threads 1
 	cargo test -p server --test api bad_input -- --nocapture
-	scripts/fuzz.sh
+	BOLERO_RANDOM_TEST_TIME_MS=60000 cargo test -p server --test api fuzz:: -- --nocapture
 
 ## The optimised binary and release site in dist/tiedoksi/, browser-tested as built.
 release: tools
