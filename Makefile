@@ -35,7 +35,8 @@ chaos: tools postgres
 	TIEDOKSI_CHAOS_NOTICES=1000 TIEDOKSI_CHAOS_OUTAGE_SECONDS=60 \
 		cargo test -p server --test api chaos:: -- --nocapture --test-threads 1
 	cargo test -p server --test api bad_input -- --nocapture
-	BOLERO_RANDOM_TEST_TIME_MS=60000 cargo test -p server --test api fuzz:: -- --nocapture
+	BOLERO_RANDOM_TEST_TIME_MS=60000 cargo test -p tiedoksi-fuzz -- --nocapture
+	FUZZ_SECONDS=60 scripts/fuzz.sh
 
 ## The optimised binary and release site in dist/tiedoksi/, browser-tested as built.
 release: tools

@@ -14,7 +14,6 @@ mod chaos;
 mod cli;
 mod delivery;
 mod drafts;
-mod fuzz;
 mod health;
 mod inbox;
 mod instances;

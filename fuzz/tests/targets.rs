@@ -2,11 +2,11 @@
 //! postal-address check, the text check and the Markdown preview, the letter renderer, and the
 //! simulator's request validation.
 //!
-//! Each target takes raw bytes. Its corpus (`__fuzz__/fuzz__<target>/corpus`, committed) holds
+//! Each target takes raw bytes. Its corpus (`__fuzz__/<target>/corpus`, committed) holds
 //! readable seeds written by hand and the inputs libFuzzer found to reach new code (named by
-//! their SHA-1; `scripts/fuzz.sh`, not working yet): every file there is replayed on each
-//! run, then random inputs follow for `BOLERO_RANDOM_TEST_TIME_MS` (one second unless set;
-//! `make chaos` gives each a minute).
+//! their SHA-1; `scripts/fuzz.sh`): every file there is replayed on each run, then random
+//! inputs follow for `BOLERO_RANDOM_TEST_TIME_MS` (one second unless set; `make chaos` gives
+//! each a minute, then a minute of libFuzzer).
 //! A crash found is saved under `crashes/` beside the corpus; commit it with its fix.
 
 use std::sync::LazyLock;
