@@ -16,6 +16,8 @@ use crate::auth::session::SessionBackend;
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL runs writers side by side (the SQLite store queues them).
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -27,7 +29,10 @@ impl PostgresStore {
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         PostgresSessionStore::new(pool.clone()).migrate().await?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

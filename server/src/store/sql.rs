@@ -76,7 +76,7 @@ macro_rules! impl_shared_stores {
                     .bind(organisation.id)
                     .bind(&organisation.name)
                     .bind(organisation.created_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(organisation)
             }
@@ -128,7 +128,7 @@ macro_rules! impl_shared_stores {
                 sqlx::query("UPDATE organisations SET delivery_settings = $2 WHERE id = $1")
                     .bind(organisation_id)
                     .bind(settings)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -153,7 +153,7 @@ macro_rules! impl_shared_stores {
                 .bind(&user.password_hash)
                 .bind(user.role.as_str())
                 .bind($crate::store::Timestamp::now())
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await
                 .map_err(|e| $crate::store::on_unique_violation(e, "e-mail address"))?;
                 row.try_into()
@@ -228,7 +228,7 @@ macro_rules! impl_shared_stores {
                 .bind(lock_threshold)
                 .bind(lock_until)
                 .bind(now)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?;
                 row.try_into()
             }
@@ -244,7 +244,7 @@ macro_rules! impl_shared_stores {
                 )
                 .bind(user_id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -265,7 +265,7 @@ macro_rules! impl_shared_stores {
                 .bind(client_ip)
                 .bind(succeeded)
                 .bind(at)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?)
             }
 
@@ -275,7 +275,7 @@ macro_rules! impl_shared_stores {
             ) -> $crate::store::StoreResult<()> {
                 sqlx::query("UPDATE login_attempts SET succeeded = TRUE WHERE id = $1")
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -286,7 +286,7 @@ macro_rules! impl_shared_stores {
             ) -> $crate::store::StoreResult<u64> {
                 Ok(sqlx::query("DELETE FROM login_attempts WHERE attempted_at < $1")
                     .bind(before)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?
                     .rows_affected())
             }
@@ -313,7 +313,7 @@ macro_rules! impl_shared_stores {
                 &self,
                 event: &$crate::store::AuditEvent,
             ) -> $crate::store::StoreResult<()> {
-                Ok(Self::insert_audit_event(&self.pool, event).await?)
+                Ok(Self::insert_audit_event(&self.writer, event).await?)
             }
 
             async fn search_audit(
@@ -391,7 +391,7 @@ macro_rules! impl_shared_job_queue {
                 .bind(subject_id)
                 .bind(run_after)
                 .bind($crate::store::Timestamp::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(inserted.rows_affected() == 1)
             }
@@ -408,7 +408,7 @@ macro_rules! impl_shared_job_queue {
                     .bind(lease_until)
                     .bind(worker)
                     .bind(limit)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.writer)
                     .await?)
             }
 
@@ -430,7 +430,7 @@ macro_rules! impl_shared_job_queue {
                 .bind(holder)
                 .bind(until)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(held.rows_affected() == 1)
             }
@@ -438,7 +438,7 @@ macro_rules! impl_shared_job_queue {
             async fn release_leases(&self, holder: &str) -> $crate::store::StoreResult<()> {
                 sqlx::query("DELETE FROM leader_leases WHERE holder = $1")
                     .bind(holder)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -456,7 +456,7 @@ macro_rules! impl_shared_job_queue {
                 .bind(id)
                 .bind(worker)
                 .bind(until)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(updated.rows_affected() == 1)
             }
@@ -481,7 +481,7 @@ macro_rules! impl_shared_job_queue {
                 for id in ids {
                     query = query.bind(*id);
                 }
-                Ok(query.execute(&self.pool).await?.rows_affected())
+                Ok(query.execute(&self.writer).await?.rows_affected())
             }
 
             async fn retry_job(
@@ -572,7 +572,7 @@ macro_rules! impl_shared_job_queue {
                 .bind(run_after)
                 .bind(error)
                 .bind(finished_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(updated.rows_affected() == 1)
             }
@@ -790,12 +790,12 @@ macro_rules! impl_shared_notice_store {
                 )
                 .bind(id)
                 .bind(sha256)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 let kept: Option<Option<String>> =
                     sqlx::query_scalar("SELECT paper_letter_sha256 FROM notices WHERE id = $1")
                         .bind(id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.writer)
                         .await?;
                 Ok(kept.flatten())
             }
@@ -987,7 +987,7 @@ macro_rules! impl_shared_notice_store {
                 first_legal: Option<&$crate::store::LegalDatesUpdate>,
             ) -> $crate::store::StoreResult<bool> {
                 use app::domain::lifecycle::DeliveryStatus;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 // Once: a job run again after its lease lapsed (another instance, a stall) may
                 // record the same send; the first record keeps the documents and the history.
                 // Statuses only move forward: a late "sent" must not overwrite "read".
@@ -1051,7 +1051,7 @@ macro_rules! impl_shared_notice_store {
                 reason: &str,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let Some(organisation_id) =
                     Self::set_needs_attention(&mut tx, id, reason, at)
                         .await?
@@ -1092,7 +1092,7 @@ macro_rules! impl_shared_notice_store {
                 reason: &str,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
                     "UPDATE deliveries SET status = 'cancelled', updated_at = $2 \
                      WHERE id = $1 AND status = 'queued' AND suomifi_message_id IS NULL \
@@ -1118,7 +1118,7 @@ macro_rules! impl_shared_notice_store {
                 active: bool,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
                     "UPDATE deliveries SET mailbox_check_deferred = FALSE, updated_at = $2 \
                      WHERE id = $1 RETURNING organisation_id",
@@ -1143,7 +1143,7 @@ macro_rules! impl_shared_notice_store {
                 change: &$crate::store::ModeChange,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let changed: Option<(uuid::Uuid, String)> = sqlx::query_as(
                     "UPDATE deliveries SET decided_mode = $2, channel_reasons = $3, \
                      status = 'queued', needs_attention_reason = NULL, \
@@ -1188,7 +1188,7 @@ macro_rules! impl_shared_notice_store {
                 recipient_minor: bool,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
                     "UPDATE deliveries SET recipient_minor = $2, updated_at = $3 \
                      WHERE id = $1 RETURNING organisation_id",
@@ -1542,7 +1542,7 @@ macro_rules! impl_shared_notice_store {
 
             async fn insert_notice(&self, notice: &$crate::store::NewNotice) -> Result<(), sqlx::Error> {
                 let now = $crate::store::Timestamp::now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "INSERT INTO notices (id, organisation_id, author_id, notice_type, \
                      case_reference, title, body, body_format, language, verifiable, appeal_days, \
@@ -1698,7 +1698,7 @@ macro_rules! impl_shared_event_store {
                 .bind(service_id)
                 .bind(token)
                 .bind($crate::store::Timestamp::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -1709,7 +1709,7 @@ macro_rules! impl_shared_event_store {
                 moves_to: Option<app::domain::lifecycle::DeliveryStatus>,
             ) -> $crate::store::StoreResult<bool> {
                 let now = $crate::store::Timestamp::now();
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO suomifi_events (id, organisation_id, delivery_id, message_id, \
                      service_id, event_type, event_time, payload, fetched_at) \

@@ -18,7 +18,7 @@ macro_rules! impl_shared_account_store {
                 // Abandoned attempts go with each new one.
                 sqlx::query("DELETE FROM oidc_attempts WHERE expires_at < $1")
                     .bind(attempt.created_at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 sqlx::query(
                     "INSERT INTO oidc_attempts (state_sha256, binding_sha256, nonce, \
@@ -32,7 +32,7 @@ macro_rules! impl_shared_account_store {
                 .bind(&attempt.next_path)
                 .bind(attempt.created_at)
                 .bind(attempt.expires_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -47,7 +47,7 @@ macro_rules! impl_shared_account_store {
                      binding_sha256, nonce, pkce_verifier, next_path, created_at, expires_at",
                 )
                 .bind(state_sha256)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?;
                 Ok(taken.filter(|attempt| attempt.expires_at > now))
             }
@@ -76,7 +76,7 @@ macro_rules! impl_shared_account_store {
                 )
                 .bind(user_id)
                 .bind(subject)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| $crate::store::on_unique_violation(e, "single sign-on subject"))?
                 .rows_affected()
@@ -91,7 +91,7 @@ macro_rules! impl_shared_account_store {
                 sqlx::query("UPDATE organisations SET name = $2 WHERE id = $1")
                     .bind(organisation_id)
                     .bind(name)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -104,7 +104,7 @@ macro_rules! impl_shared_account_store {
                 sqlx::query("UPDATE organisations SET business_id = $2 WHERE id = $1")
                     .bind(organisation_id)
                     .bind(business_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|e| $crate::store::on_unique_violation(e, "business ID"))?;
                 Ok(())
@@ -149,7 +149,7 @@ macro_rules! impl_shared_account_store {
                 .bind(organisation_id)
                 .bind(user_id)
                 .bind(role.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -168,7 +168,7 @@ macro_rules! impl_shared_account_store {
                 .bind(organisation_id)
                 .bind(user_id)
                 .bind(active)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -184,7 +184,7 @@ macro_rules! impl_shared_account_store {
                 )
                 .bind(organisation_id)
                 .bind(user_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -200,7 +200,7 @@ macro_rules! impl_shared_account_store {
                 )
                 .bind(user_id)
                 .bind(hash)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -209,7 +209,7 @@ macro_rules! impl_shared_account_store {
                 &self,
                 link: &$crate::store::PasswordLink,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "UPDATE password_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
                 )
@@ -258,7 +258,7 @@ macro_rules! impl_shared_account_store {
                 )
                 .bind(token_sha256)
                 .bind(now)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.writer)
                 .await?)
             }
         }

@@ -25,7 +25,7 @@ macro_rules! impl_shared_api_key_store {
                 .bind(key.created_at)
                 .bind(key.revoked_at)
                 .bind(key.last_used_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -70,7 +70,7 @@ macro_rules! impl_shared_api_key_store {
                 .bind(organisation_id)
                 .bind(id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)
@@ -84,7 +84,7 @@ macro_rules! impl_shared_api_key_store {
                 sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
                     .bind(id)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -125,7 +125,7 @@ macro_rules! impl_shared_api_key_store {
                 .bind(request_sha256)
                 .bind(at)
                 .bind(abandoned_before)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
                 Ok(claimed == 1)
@@ -144,7 +144,7 @@ macro_rules! impl_shared_api_key_store {
                 .bind(api_key_id)
                 .bind(idempotency_key)
                 .bind(request_sha256)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -172,7 +172,7 @@ macro_rules! impl_shared_api_key_store {
                 .bind(answer.response_status)
                 .bind(&answer.response_body)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 self.api_request(api_key_id, idempotency_key)
                     .await?

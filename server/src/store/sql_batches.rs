@@ -47,7 +47,7 @@ macro_rules! impl_shared_batch_store {
                 .bind(batch.confirmed_at)
                 .bind(batch.confirmed_by)
                 .bind(check_lease_until)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -58,7 +58,7 @@ macro_rules! impl_shared_batch_store {
                 rows: &[$crate::store::BatchRowRecord],
                 check_lease_until: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 // The write comes first (SQLite takes its lock here), and says whether the
                 // check still holds its batch.
                 let held = sqlx::query(
@@ -117,7 +117,7 @@ macro_rules! impl_shared_batch_store {
                 .bind(check.rows_total)
                 .bind(check.rows_good)
                 .bind(&check.modes)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)
@@ -128,7 +128,7 @@ macro_rules! impl_shared_batch_store {
                 now: $crate::store::Timestamp,
                 file_problem: &str,
             ) -> $crate::store::StoreResult<Vec<(uuid::Uuid, uuid::Uuid)>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let abandoned: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
                     "UPDATE batches SET status = 'cancelled', file_problem = $2, \
                      check_lease_until = NULL, \
@@ -207,7 +207,7 @@ macro_rules! impl_shared_batch_store {
                 by: uuid::Uuid,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let confirmed = sqlx::query(
                     "UPDATE batches SET status = 'confirmed', confirmed_at = $3, \
                      confirmed_by = $4 WHERE organisation_id = $1 AND id = $2 \
@@ -247,7 +247,7 @@ macro_rules! impl_shared_batch_store {
                 organisation_id: uuid::Uuid,
                 id: uuid::Uuid,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let cancelled = sqlx::query(
                     "UPDATE batches SET status = 'cancelled' \
                      WHERE organisation_id = $1 AND id = $2 AND status = 'checked'",
@@ -294,7 +294,7 @@ macro_rules! impl_shared_batch_store {
                 .bind(id)
                 .bind(notice_id)
                 .bind(delivery_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -310,7 +310,7 @@ macro_rules! impl_shared_batch_store {
                 )
                 .bind(id)
                 .bind(problems)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -403,7 +403,7 @@ macro_rules! impl_shared_batch_store {
                 .bind(id)
                 .bind(previous)
                 .bind(resealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)

@@ -84,7 +84,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(&resealed.recipients_sealed)
                 .bind(&previous.raw_sha256)
                 .bind(&previous.recipients_sealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -113,7 +113,7 @@ macro_rules! impl_shared_mail_store {
                 organisation_id: uuid::Uuid,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO smtp_forwarded_replies (reply_id, organisation_id, created_at) \
                      VALUES ($1, $2, $3) ON CONFLICT (reply_id) DO NOTHING",
@@ -215,7 +215,7 @@ macro_rules! impl_shared_mail_store {
                 &self,
                 acknowledgement: &$crate::store::Acknowledgement,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let inserted = sqlx::query(
                     "INSERT INTO smtp_acknowledgements (id, organisation_id, smtp_message_id, \
                      delivery_id, milestone, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -271,7 +271,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(&credential.name)
                 .bind(&credential.secret_sha256)
                 .bind(credential.created_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| $crate::store::on_unique_violation(e, "SMTP credential name"))?;
                 Ok(())
@@ -316,7 +316,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(organisation_id)
                 .bind(name)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -329,7 +329,7 @@ macro_rules! impl_shared_mail_store {
                 sqlx::query("UPDATE smtp_credentials SET last_used_at = $2 WHERE id = $1")
                     .bind(id)
                     .bind(at)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -362,7 +362,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(&domain)
                 .bind(organisation_id)
                 .bind($crate::store::Timestamp::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(|e| $crate::store::on_unique_violation(e, "sender domain"))?;
                 Ok(true)
@@ -378,7 +378,7 @@ macro_rules! impl_shared_mail_store {
                 )
                 .bind(organisation_id)
                 .bind(domain.trim().to_lowercase())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -420,7 +420,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(organisation_id)
                 .bind(network)
                 .bind($crate::store::Timestamp::now())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -435,7 +435,7 @@ macro_rules! impl_shared_mail_store {
                 )
                 .bind(organisation_id)
                 .bind(network)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -482,7 +482,7 @@ macro_rules! impl_shared_mail_store {
                 }
                 // First use: the bridge account and the settings together, or neither (two
                 // first uses at once leave one account).
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let account = uuid::Uuid::now_v7();
                 let created = sqlx::query(
                     "INSERT INTO users (id, organisation_id, email, display_name, password_hash, \
@@ -531,7 +531,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(&settings.language)
                 .bind(settings.acknowledgements)
                 .bind(&settings.replies_to)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -567,7 +567,7 @@ macro_rules! impl_shared_mail_store {
                 &self,
                 mail: &$crate::store::AcceptedMail,
             ) -> $crate::store::StoreResult<$crate::store::MailAcceptance> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(&format!(
                     "INSERT INTO smtp_messages ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
                      $10, $11, $12, 'received', NULL, NULL, '{{}}', NULL)",
@@ -676,7 +676,7 @@ macro_rules! impl_shared_mail_store {
                 .bind(draft_id)
                 .bind(outcome)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

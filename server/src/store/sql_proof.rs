@@ -26,7 +26,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(&upload.media_type)
                 .bind(upload.size_bytes)
                 .bind(upload.created_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -86,7 +86,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(entry.occurred_at)
                 .bind(&entry.kind)
                 .bind(&entry.details)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -109,7 +109,7 @@ macro_rules! impl_shared_proof_stores {
                 delivery_id: uuid::Uuid,
                 update: &$crate::store::LegalDatesUpdate,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 if !Self::apply_legal_dates(&mut tx, delivery_id, update).await? {
                     return Ok(false);
                 }
@@ -147,7 +147,7 @@ macro_rules! impl_shared_proof_stores {
                 at: $crate::store::Timestamp,
                 reserve_id: Option<uuid::Uuid>,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 // Not once the recipient has acknowledged (a late event may have come in).
                 let organisation_id: Option<uuid::Uuid> = sqlx::query_scalar(
                     "UPDATE deliveries SET unacknowledged_at = $2, updated_at = $2 \
@@ -177,7 +177,7 @@ macro_rules! impl_shared_proof_stores {
                 reserve_id: uuid::Uuid,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<Option<uuid::Uuid>> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let created = Self::insert_reserve(&mut tx, original_id, reserve_id, at).await?;
                 tx.commit().await?;
                 Ok(created)
@@ -188,7 +188,7 @@ macro_rules! impl_shared_proof_stores {
                 delivery_id: uuid::Uuid,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let retried = Self::retry_delivery_in(&mut tx, delivery_id, at).await?;
                 tx.commit().await?;
                 Ok(retried)
@@ -301,7 +301,7 @@ macro_rules! impl_shared_proof_stores {
                 &self,
                 record: &$crate::store::ServiceRecord,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(
                     "INSERT INTO service_records (id, organisation_id, delivery_id, kind, method, \
                      served_on, receipt_on, reference, recorded_by, recorded_at) \
@@ -403,7 +403,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(&resealed.address_sealed)
                 .bind(&previous.identity_sealed)
                 .bind(&previous.address_sealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(updated.rows_affected() == 1)
             }
@@ -433,7 +433,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(&draft.problems)
                 .bind(draft.created_at)
                 .bind(draft.updated_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(written.rows_affected() == 1)
             }
@@ -488,7 +488,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(id)
                 .bind(notice_id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -510,7 +510,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(from)
                 .bind(to)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(moved.rows_affected() == 1)
             }
@@ -528,7 +528,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(organisation_id)
                 .bind(author_id)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(deleted.rows_affected() == 1)
             }
@@ -560,7 +560,7 @@ macro_rules! impl_shared_proof_stores {
                 .bind(id)
                 .bind(previous)
                 .bind(resealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(updated.rows_affected() == 1)
             }

@@ -46,7 +46,7 @@ macro_rules! impl_shared_reply_store {
                 .bind(reply.unavailable)
                 .bind(reply.sent_at)
                 .bind(reply.fetched_at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
@@ -182,7 +182,7 @@ macro_rules! impl_shared_reply_store {
                 .bind(reply_id)
                 .bind(user_id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -236,7 +236,7 @@ macro_rules! impl_shared_reply_store {
                 .bind(previous)
                 .bind(resealed)
                 .bind(lookup)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() == 1)
             }

@@ -13,7 +13,7 @@ macro_rules! impl_shared_service_store {
                 &self,
                 service: &$crate::store::SuomiFiServiceRow,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 if service.is_default {
                     sqlx::query(
                         "UPDATE suomifi_services SET is_default = FALSE \
@@ -61,7 +61,7 @@ macro_rules! impl_shared_service_store {
                 changes: &$crate::store::ServiceChanges,
                 at: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 if changes.is_default {
                     sqlx::query(
                         "UPDATE suomifi_services SET is_default = FALSE \
@@ -172,7 +172,7 @@ macro_rules! impl_shared_service_store {
                 .bind(id)
                 .bind(pending_sealed)
                 .bind(current_sealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)
@@ -192,7 +192,7 @@ macro_rules! impl_shared_service_store {
                 .bind(id)
                 .bind(new_sealed)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -208,7 +208,7 @@ macro_rules! impl_shared_service_store {
                 )
                 .bind(id)
                 .bind(pending_sealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -226,7 +226,7 @@ macro_rules! impl_shared_service_store {
                 .bind(check.at)
                 .bind(check.ok)
                 .bind(&check.message)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
                 Ok(())
             }
@@ -252,7 +252,7 @@ macro_rules! impl_shared_service_store {
                 .bind(password_sealed)
                 .bind(pending_sealed)
                 .bind(posti_sealed)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)

@@ -12,7 +12,7 @@ macro_rules! impl_shared_template_store {
                 template: &$crate::store::TemplateRow,
                 first: &$crate::store::TemplateVersionRow,
             ) -> $crate::store::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 sqlx::query(&format!(
                     "INSERT INTO templates ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     $crate::store::sql_templates::TEMPLATE_COLUMNS
@@ -50,7 +50,7 @@ macro_rules! impl_shared_template_store {
                 after: i32,
                 version: &$crate::store::TemplateVersionRow,
             ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer.begin().await?;
                 let moved = sqlx::query(
                     "UPDATE templates SET latest_version = $4, name = $5, updated_at = $6 \
                      WHERE organisation_id = $1 AND id = $2 AND latest_version = $3",
@@ -95,7 +95,7 @@ macro_rules! impl_shared_template_store {
                 .bind(organisation_id)
                 .bind(id)
                 .bind(archived)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected()
                     == 1)

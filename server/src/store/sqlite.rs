@@ -1,5 +1,6 @@
 //! SQLite: the embedded default. One process owns the file; WAL lets readers run beside the
-//! single writer, and the busy timeout makes a second writer wait instead of failing.
+//! single writer. The store's writes queue for one connection in the order they came; the busy
+//! handler makes any other writer (the session store's) wait instead of failing.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,7 +18,10 @@ use super::{Store, StoreResult};
 use crate::auth::session::SessionBackend;
 
 pub struct SqliteStore {
+    /// Readers, and the session store's writes.
     pool: SqlitePool,
+    /// The one connection every write of the store goes through, see [`fair_writer`].
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -37,12 +41,30 @@ impl SqliteStore {
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(|connection, _| Box::pin(wait_for_the_write_lock_briefly(connection)))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         SqliteSessionStore::new(pool.clone()).migrate().await?;
-        Ok(Self { pool })
+        let writer = fair_writer(options).await?;
+        Ok(Self { pool, writer })
     }
+}
+
+/// SQLite has one writer at a time; writers that meet in the file wait in its busy handler,
+/// which polls, so a writer that has waited long is no likelier to go next than one that just
+/// came, and the last in a burst of the worker's commits waits for all of them. Writes queue
+/// for this pool's one connection instead: sqlx hands it on in the order it was asked for
+/// (its semaphore is fair), without polling, the moment the last write commits.
+async fn fair_writer(options: SqliteConnectOptions) -> StoreResult<SqlitePool> {
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(BUSY_TIMEOUT)
+        // A file's connection does not go stale; a ping would be one more hop per write.
+        .test_before_acquire(false)
+        // The session store still writes beside it, through the readers' pool.
+        .after_connect(|connection, _| Box::pin(wait_for_the_write_lock_briefly(connection)))
+        .connect_with(options)
+        .await?)
 }
 
 /// How long a writer waits for another's commit before it is told the database is busy.
@@ -152,6 +174,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
