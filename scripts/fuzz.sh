@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, through bolero's own libFuzzer engine) of the targets in
-# fuzz/tests/targets.rs, each for FUZZ_SECONDS (60 unless set). `make test` replays their
-# corpora and random inputs as plain tests; here libFuzzer is guided by what the code covers,
-# and adds every input that reaches new code to the target's committed corpus
-# (fuzz/tests/__fuzz__/<target>/corpus; not reduced afterwards, which would drop the readable
-# seeds written by hand). A crash is written beside it under `crashes/` and fails the run:
+# fuzz/tests/targets.rs, each for FUZZ_SECONDS (60 unless set; 0 only reduces the corpus).
+# `make test` replays their corpora and random inputs as plain tests; here libFuzzer is guided
+# by what the code covers, and keeps the inputs that reach new code in the target's committed
+# corpus (fuzz/tests/__fuzz__/<target>/corpus, reduced afterwards; the readable seeds written
+# by hand always stay). A crash is written beside it under `crashes/` and fails the run:
 # commit it with its fix.
 #
 # This does by hand what `cargo bolero test` does (same flags, same environment), but builds
@@ -41,11 +41,27 @@ for line in sys.stdin:
         print(message["executable"])
 ')"
 
+libfuzzer() { # target, libFuzzer's arguments
+  BOLERO_TEST_NAME="$1" BOLERO_LIBTEST_HARNESS=1 BOLERO_LIBFUZZER_ARGS="$2" \
+    "$exe" "$1" --exact --nocapture --quiet --test-threads 1
+}
+
 for target in $TARGETS; do
   work="$ROOT/fuzz/tests/__fuzz__/$target"
   mkdir -p "$work/corpus" "$work/crashes"
-  echo "==> fuzzing $target for ${SECONDS_EACH}s" >&2
-  BOLERO_TEST_NAME="$target" BOLERO_LIBTEST_HARNESS=1 \
-    BOLERO_LIBFUZZER_ARGS="$work/corpus $work/crashes -artifact_prefix=$work/crashes/ -timeout=10 -max_total_time=$SECONDS_EACH" \
-    "$exe" "$target" --exact --nocapture --quiet --test-threads 1
+  if [ "$SECONDS_EACH" != 0 ]; then
+    echo "==> fuzzing $target for ${SECONDS_EACH}s" >&2
+    libfuzzer "$target" "$work/corpus $work/crashes -artifact_prefix=$work/crashes/ -timeout=10 -max_total_time=$SECONDS_EACH"
+  fi
+  # The committed corpus stays small enough for `make test` to replay whole: of the inputs
+  # libFuzzer found (named by their SHA-1), keep those that reach code the seeds written by hand
+  # and the inputs kept before them do not (libFuzzer's merge, into the seeds alone, by the
+  # edges they reach, not how often).
+  found="$(mktemp -d)"
+  find "$work/corpus" -maxdepth 1 -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' \
+    -exec mv -t "$found" {} +
+  echo "==> keeping what reaches new code of $(ls "$found" | wc -l) inputs of $target (all in $found until done)" >&2
+  libfuzzer "$target" "-merge=1 -use_counters=0 $work/corpus $found"
+  rm -rf "$found"
+  echo "==> $target: $(ls "$work/corpus" | wc -l) inputs in its corpus" >&2
 done

@@ -35,9 +35,35 @@ fn fields(bytes: &[u8], count: usize) -> Vec<String> {
     fields
 }
 
+/// Every input of a target's corpus and crashes, each one. bolero replays them too, but within
+/// the run's time (`BOLERO_RANDOM_TEST_TIME_MS`), which the slow targets' corpora outgrow.
+/// Under libFuzzer the fuzzer reads the corpus itself.
+fn replay_corpus(target: &str, check: &dyn Fn(&[u8])) {
+    if cfg!(fuzzing) {
+        return;
+    }
+    let work = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/__fuzz__")
+        .join(target);
+    let mut replayed = 0;
+    for folder in ["corpus", "crashes"] {
+        let Ok(entries) = std::fs::read_dir(work.join(folder)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a corpus entry").path();
+            let input = std::fs::read(&path).expect("a corpus file");
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&input)));
+            assert!(outcome.is_ok(), "{} fails (above)", path.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "{target} has a corpus of its own");
+}
+
 #[test]
 fn identity_codes() {
-    bolero::check!().for_each(|bytes: &[u8]| {
+    let check = |bytes: &[u8]| {
         let input = text(bytes);
         if let Ok(code) = PersonalIdentityCode::parse(&input) {
             let exposed = code.expose().to_string();
@@ -59,12 +85,14 @@ fn identity_codes() {
                 Ok(RecipientId::Organisation(id))
             );
         }
-    });
+    };
+    replay_corpus("identity_codes", &check);
+    bolero::check!().for_each(check);
 }
 
 #[test]
 fn postal_addresses() {
-    bolero::check!().for_each(|bytes: &[u8]| {
+    let check = |bytes: &[u8]| {
         let [name, additional_name, street_address, zip_code, city, country_code]: [String; 6] =
             fields(bytes, 6).try_into().expect("six fields");
         let address = PostalAddress {
@@ -97,12 +125,14 @@ fn postal_addresses() {
             assert_eq!(check_line(line), Ok(()), "what passes is safe to print");
         }
         assert!(normalised.country_code.len() == 2);
-    });
+    };
+    replay_corpus("postal_addresses", &check);
+    bolero::check!().for_each(check);
 }
 
 #[test]
 fn notice_text_and_its_preview() {
-    bolero::check!().for_each(|bytes: &[u8]| {
+    let check = |bytes: &[u8]| {
         let body = text(bytes);
         if check_line(&body).is_ok() {
             assert!(!body.contains('\n'), "a line is one line");
@@ -127,38 +157,40 @@ fn notice_text_and_its_preview() {
                 );
             }
         }
-    });
+    };
+    replay_corpus("notice_text_and_its_preview", &check);
+    bolero::check!().for_each(check);
 }
 
 #[test]
 fn letters_render_or_refuse() {
     // Rendering is slow next to the others: shorter inputs, fewer of them.
-    bolero::check!()
-        .with_max_len(2048)
-        .for_each(|bytes: &[u8]| {
-            let [flags, title, case_reference, body]: [String; 4] =
-                fields(bytes, 4).try_into().expect("four fields");
-            let letter = Letter {
-                organisation_name: "Esimerkkilän kunta".into(),
-                sender_lines: vec!["PL 1".into(), "00100 Helsinki".into()],
-                language: LetterLanguage::parse(flags.get(..2).unwrap_or("fi")),
-                date: time::macros::date!(2026 - 12 - 1),
-                case_reference,
-                title,
-                body,
-                markdown: flags.contains('m'),
-                appeal_instructions: flags.contains('a').then(|| "Oikaisuvaatimus".into()),
-                header: LetterHeader {
-                    is_decision: flags.contains('d'),
-                    ..LetterHeader::default()
-                },
-                logo: None,
-            };
-            if let Ok(rendered) = pdf::render(&letter, &[], &Limits::default()) {
-                assert!(rendered.bytes.starts_with(b"%PDF-"));
-                assert!(rendered.letter_pages >= 1);
-            }
-        });
+    let check = |bytes: &[u8]| {
+        let [flags, title, case_reference, body]: [String; 4] =
+            fields(bytes, 4).try_into().expect("four fields");
+        let letter = Letter {
+            organisation_name: "Esimerkkilän kunta".into(),
+            sender_lines: vec!["PL 1".into(), "00100 Helsinki".into()],
+            language: LetterLanguage::parse(flags.get(..2).unwrap_or("fi")),
+            date: time::macros::date!(2026 - 12 - 1),
+            case_reference,
+            title,
+            body,
+            markdown: flags.contains('m'),
+            appeal_instructions: flags.contains('a').then(|| "Oikaisuvaatimus".into()),
+            header: LetterHeader {
+                is_decision: flags.contains('d'),
+                ..LetterHeader::default()
+            },
+            logo: None,
+        };
+        if let Ok(rendered) = pdf::render(&letter, &[], &Limits::default()) {
+            assert!(rendered.bytes.starts_with(b"%PDF-"));
+            assert!(rendered.letter_pages >= 1);
+        }
+    };
+    replay_corpus("letters_render_or_refuse", &check);
+    bolero::check!().with_max_len(2048).for_each(check);
 }
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -295,7 +327,7 @@ fn simulator_requests_are_answered_never_failed() {
             .expect("a token")
             .to_string()
     });
-    bolero::check!().for_each(|bytes: &[u8]| {
+    let check = |bytes: &[u8]| {
         let (path, body) = request_of(bytes);
         let request = Request::post(path)
             .header("content-type", "application/json")
@@ -311,5 +343,7 @@ fn simulator_requests_are_answered_never_failed() {
             "{path}: {status} for {:?}",
             String::from_utf8_lossy(bytes)
         );
-    });
+    };
+    replay_corpus("simulator_requests_are_answered_never_failed", &check);
+    bolero::check!().for_each(check);
 }
