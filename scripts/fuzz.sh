@@ -18,7 +18,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz"
-TARGETS="${FUZZ_TARGETS:-identity_codes postal_addresses notice_text_and_its_preview letters_render_or_refuse simulator_requests_are_answered_never_failed}"
 TRIPLE="$(rustc -vV | sed -n 's/^host: //p')"
 
 # cargo-bolero 0.13's libFuzzer flags (bin/cargo-bolero/src/{project,libfuzzer}.rs).
@@ -40,6 +39,9 @@ for line in sys.stdin:
     if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "targets":
         print(message["executable"])
 ')"
+
+# Every target of the binary unless FUZZ_TARGETS names some.
+TARGETS="${FUZZ_TARGETS:-$("$exe" --list --format terse | sed -n 's/: test$//p')}"
 
 libfuzzer() { # target, libFuzzer's arguments
   BOLERO_TEST_NAME="$1" BOLERO_LIBTEST_HARNESS=1 BOLERO_LIBFUZZER_ARGS="$2" \

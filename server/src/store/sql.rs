@@ -795,7 +795,7 @@ macro_rules! impl_shared_notice_store {
                 let kept: Option<Option<String>> =
                     sqlx::query_scalar("SELECT paper_letter_sha256 FROM notices WHERE id = $1")
                         .bind(id)
-                        .fetch_optional(&self.writer)
+                        .fetch_optional(&self.pool)
                         .await?;
                 Ok(kept.flatten())
             }
