@@ -343,15 +343,25 @@ async fn read_notice(
     caller: &ApiCaller,
     id: Uuid,
 ) -> Result<Option<ApiNotice>, Problem> {
-    let organisation = caller.actor.organisation_id;
     let Some(notice) = state
         .store
-        .notice(organisation, id)
+        .notice(caller.actor.organisation_id, id)
         .await
         .map_err(|e| unavailable(e, "a notice"))?
     else {
         return Ok(None);
     };
+    Ok(Some(with_deliveries(state, caller, notice).await?))
+}
+
+/// A notice read as the API shows it: with its deliveries, their histories and its documents.
+async fn with_deliveries(
+    state: &ApiState,
+    caller: &ApiCaller,
+    notice: Notice,
+) -> Result<ApiNotice, Problem> {
+    let organisation = caller.actor.organisation_id;
+    let id = notice.id;
     let deliveries = state
         .store
         .deliveries(organisation, id)
@@ -371,12 +381,7 @@ async fn read_notice(
             .map_err(|e| unavailable(e, "a delivery's history"))?;
         histories.insert(delivery.id, history);
     }
-    Ok(Some(api_notice(
-        notice,
-        deliveries,
-        attachments,
-        &histories,
-    )))
+    Ok(api_notice(notice, deliveries, attachments, &histories))
 }
 
 async fn audit_read(
@@ -627,8 +632,8 @@ async fn queue_once(
         sha256,
         ..
     } = KeyedRequest::<NewNotice>::read(headers, body)?;
-    let (notice, replayed) = match queued_under(state, caller, &key, &sha256).await? {
-        Some(notice_id) => (answer_for(state, caller, notice_id).await?, true),
+    let (notice, replayed) = match queued_under(state, caller, &key).await? {
+        Some(notice_id) => (replay(state, caller, notice_id, &sha256).await?, true),
         None => queue(state, caller, &key, request, sha256).await?,
     };
     let body = serde_json::to_string(&notice).map_err(|e| unavailable(e, "a notice"))?;
@@ -639,57 +644,42 @@ async fn queue_once(
     .into_response(replayed, "/api/v1/notices"))
 }
 
-/// The notice queued under the key for this body; another body's is a refusal.
+/// The notice queued under the key, if any.
 async fn queued_under(
     state: &ApiState,
     caller: &ApiCaller,
     key: &IdempotencyKey,
-    sha256: &str,
 ) -> Result<Option<Uuid>, Problem> {
-    let organisation = caller.actor.organisation_id;
     let Some(account) = caller.actor.user_id() else {
         return Ok(None);
     };
-    let Some(notice_id) = state
+    state
         .store
-        .notice_by_idempotency_key(organisation, account, &key.for_notice())
+        .notice_by_idempotency_key(caller.actor.organisation_id, account, &key.for_notice())
         .await
-        .map_err(|e| unavailable(e, "a notice"))?
-    else {
-        return Ok(None);
-    };
-    same_request(state, caller, notice_id, sha256).await?;
-    Ok(Some(notice_id))
+        .map_err(|e| unavailable(e, "a notice"))
 }
 
-/// Refuses a notice queued by a request with another body. One queued before fingerprints
-/// were kept (none recorded) is taken as this request's.
-async fn same_request(
+/// The answer to a repeat: the notice queued under the key as it is now, when this body
+/// queued it; another body's is a refusal. One queued before fingerprints were kept (none
+/// recorded) is taken as this request's. A repeat found before composing and the loser of
+/// the race to queue both answer here.
+async fn replay(
     state: &ApiState,
     caller: &ApiCaller,
     notice_id: Uuid,
     sha256: &str,
-) -> Result<(), Problem> {
-    let queued_by = state
+) -> Result<ApiNotice, Problem> {
+    let notice = state
         .store
         .notice(caller.actor.organisation_id, notice_id)
         .await
         .map_err(|e| unavailable(e, "a notice"))?
-        .and_then(|notice| notice.request_sha256);
-    match queued_by {
+        .ok_or_else(Problem::unavailable)?;
+    match &notice.request_sha256 {
         Some(queued_by) if queued_by != sha256 => Err(super::idempotency::key_reused()),
-        _ => Ok(()),
+        _ => with_deliveries(state, caller, notice).await,
     }
-}
-
-async fn answer_for(
-    state: &ApiState,
-    caller: &ApiCaller,
-    notice_id: Uuid,
-) -> Result<ApiNotice, Problem> {
-    read_notice(state, caller, notice_id)
-        .await?
-        .ok_or_else(Problem::unavailable)
 }
 
 /// Queues the notice; `true` when a request with this key queued it meanwhile.
@@ -707,10 +697,11 @@ async fn queue(
         .await
         .map_err(|error| Problem::from_app_error(error, caller.locale))?;
     if queued.already_queued {
-        // Queued under this key by a request still running: only the same body may answer
-        // with it.
-        same_request(state, caller, queued.notice_id, &request_sha256).await?;
-        return Ok((answer_for(state, caller, queued.notice_id).await?, true));
+        // Queued under this key by a request still running.
+        return Ok((
+            replay(state, caller, queued.notice_id, &request_sha256).await?,
+            true,
+        ));
     }
     let mut notice = read_notice(state, caller, queued.notice_id)
         .await?

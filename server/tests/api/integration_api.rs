@@ -436,6 +436,78 @@ async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend)
     assert_eq!(notice_count(&app).await, 6);
 }
 
+/// The race to queue, made to happen every time: the notices table is locked while two
+/// requests with one key and two bodies pass the lookup of the key and wait to insert; when
+/// it is let go, one queues and the other finds the notice only when its insert collides.
+/// PostgreSQL only: it shows who waits for a lock (`pg_stat_activity`), SQLite does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_loser_of_the_race_to_queue_answers_as_a_repeat_would() {
+    use sqlx::{Connection, Executor};
+    let app = quiet_app(TestBackend::Postgres).await;
+    let key = key(&app, "Asianhallinta").await;
+    let body = api_notice(
+        "API 5/2026",
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    let mut other = body.clone();
+    other["title"] = json!("Toinen otsikko");
+    for (idempotency, rival) in [("same-body", &body), ("other-body", &other)] {
+        let mut lock = sqlx::PgConnection::connect(&app.database.url)
+            .await
+            .unwrap();
+        lock.execute("BEGIN; LOCK TABLE notices IN EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        // Watched from a connection of its own: within the lock's transaction
+        // `pg_stat_activity` would show the same snapshot every time.
+        let mut watch = sqlx::PgConnection::connect(&app.database.url)
+            .await
+            .unwrap();
+        let release_when_both_wait = async {
+            let waiting = "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' \
+                 AND query LIKE 'INSERT INTO notices %'";
+            let mut tries = 0;
+            while sqlx::query_scalar::<_, i64>(waiting)
+                .fetch_one(&mut watch)
+                .await
+                .unwrap()
+                < 2
+            {
+                tries += 1;
+                assert!(tries < 1000, "both requests should wait to insert");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            lock.execute("COMMIT").await.unwrap();
+        };
+        let (first, second, ()) = tokio::join!(
+            post_notice(&app, &key, Some(idempotency), &body),
+            post_notice(&app, &key, Some(idempotency), rival),
+            release_when_both_wait
+        );
+        let mut answers = Vec::new();
+        for response in [first, second] {
+            let replayed = response.headers().contains_key("idempotent-replayed");
+            let status = response.status().as_u16();
+            answers.push((status, replayed, response.json::<Value>().await.unwrap()));
+        }
+        answers.sort_by_key(|(status, replayed, _)| (*status, *replayed));
+        if rival == &body {
+            assert_eq!(
+                (answers[0].0, answers[0].1, answers[1].0, answers[1].1),
+                (201, false, 201, true),
+                "{answers:?}"
+            );
+            assert_eq!(answers[0].2["id"], answers[1].2["id"]);
+            assert_eq!(answers[1].2["deliveries"], answers[0].2["deliveries"]);
+        } else {
+            assert_eq!((answers[0].0, answers[1].0), (201, 422), "{answers:?}");
+            assert_eq!(answers[1].2["type"], "/problems/idempotency-key-reused");
+        }
+    }
+    assert_eq!(notice_count(&app).await, 2);
+}
+
 /// Another body under the key is refused; the body that queued `queued` answers with it.
 async fn assert_the_key_answers_only_its_body(
     app: &TestApp,
