@@ -47,6 +47,18 @@ fn api_notice(case: &str, recipients: Vec<Value>) -> Value {
     body
 }
 
+/// A notice to one person with a mailbox, and the same with another title: two bodies for one
+/// `Idempotency-Key`.
+fn a_notice_and_another_body(case: &str) -> (Value, Value) {
+    let body = api_notice(
+        case,
+        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
+    );
+    let mut other = body.clone();
+    other["title"] = json!("Toinen otsikko");
+    (body, other)
+}
+
 async fn post_notice(
     app: &TestApp,
     key: &str,
@@ -371,10 +383,7 @@ async fn validation_problems_name_the_field_and_code_in_the_callers_language(bac
 async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend) {
     let app = quiet_app(backend).await;
     let key = key(&app, "Asianhallinta").await;
-    let body = api_notice(
-        "API 4/2026",
-        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
-    );
+    let (body, other) = a_notice_and_another_body("API 4/2026");
     let answers = futures_util::future::join_all((0..6).map(|_| async {
         let response = post_notice(&app, &key, Some("together"), &body).await;
         (response.status().as_u16(), response.text().await.unwrap())
@@ -399,8 +408,6 @@ async fn concurrent_requests_with_one_key_queue_one_notice(backend: TestBackend)
     // Two bodies under one key at once: one notice, the other body refused, whether the
     // refused one found the notice before composing or lost the race to queue it (several
     // keys at once, so both ways are taken).
-    let mut other = body.clone();
-    other["title"] = json!("Toinen otsikko");
     let pairs = futures_util::future::join_all((0..4).map(|n| {
         let (app, key, body, other) = (&app, &key, &body, &other);
         async move {
@@ -445,12 +452,7 @@ async fn the_loser_of_the_race_to_queue_answers_as_a_repeat_would() {
     use sqlx::{Connection, Executor};
     let app = quiet_app(TestBackend::Postgres).await;
     let key = key(&app, "Asianhallinta").await;
-    let body = api_notice(
-        "API 5/2026",
-        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
-    );
-    let mut other = body.clone();
-    other["title"] = json!("Toinen otsikko");
+    let (body, other) = a_notice_and_another_body("API 5/2026");
     for (idempotency, rival) in [("same-body", &body), ("other-body", &other)] {
         let mut lock = sqlx::PgConnection::connect(&app.database.url)
             .await
@@ -1019,12 +1021,7 @@ async fn a_notice_queued_before_request_hashes_were_kept_takes_its_keys_record(
 ) {
     let app = quiet_app(backend).await;
     let key = key(&app, "Asianhallinta").await;
-    let body = api_notice(
-        "API 24/2026",
-        vec![recipient("Maija", Some(&with_mailbox()), "electronic_only")],
-    );
-    let mut other = body.clone();
-    other["title"] = json!("Toinen otsikko");
+    let (body, other) = a_notice_and_another_body("API 24/2026");
     let queued: Value = post_notice(&app, &key, Some("legacy"), &body)
         .await
         .json()
