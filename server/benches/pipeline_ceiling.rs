@@ -26,7 +26,13 @@ use tiedoksi::suomifi::model::{
 };
 use uuid::Uuid;
 
-const NOTICES: usize = 10_000;
+/// The issue's size; `PIPELINE_NOTICES` makes a smaller run while profiling.
+fn notices() -> usize {
+    std::env::var("PIPELINE_NOTICES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
 /// The bare client's requests in flight.
 const CEILING_CONCURRENCY: usize = 16;
 const PDF_BYTES: usize = 100 * 1024;
@@ -210,7 +216,7 @@ async fn ceiling(simulator: &Simulator, run: &str) -> f64 {
             run.to_string(),
         );
         tasks.push(tokio::spawn(async move {
-            for n in (lane..NOTICES).step_by(CEILING_CONCURRENCY) {
+            for n in (lane..notices()).step_by(CEILING_CONCURRENCY) {
                 let part = reqwest::multipart::Part::bytes(pdf.to_vec())
                     .file_name(format!("kirje-{n}.pdf"))
                     .mime_str("application/pdf")
@@ -243,7 +249,7 @@ async fn ceiling(simulator: &Simulator, run: &str) -> f64 {
     for task in tasks {
         task.await.unwrap();
     }
-    NOTICES as f64 / started.elapsed().as_secs_f64()
+    notices() as f64 / started.elapsed().as_secs_f64()
 }
 
 /// The release server on `database_url`, reaching the simulator, pacing off.
@@ -270,11 +276,28 @@ fn tiedoksi(
         .env("TIEDOKSI_SUOMIFI_REQUESTS_PER_SECOND", "0")
         .env("TIEDOKSI_EVENTS_POLL_SECONDS", "3600")
         .env("TIEDOKSI_WORKER_IDLE_MS", "20")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // `PIPELINE_SERVER_LOG=file` keeps the server's log (e.g. with
+        // `PIPELINE_RUST_LOG=sqlx::query=debug` to count its statements).
+        .env(
+            "RUST_LOG",
+            std::env::var("PIPELINE_RUST_LOG").unwrap_or("warn".into()),
+        )
+        .stdout(server_log())
+        .stderr(server_log())
         .spawn()
         .expect("tiedoksi starts")
+}
+
+fn server_log() -> Stdio {
+    match std::env::var("PIPELINE_SERVER_LOG") {
+        Ok(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("the server log opens")
+            .into(),
+        Err(_) => Stdio::null(),
+    }
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
@@ -389,7 +412,7 @@ async fn load_queue(store: &Arc<dyn Store>, keys: &DataKeys, blobs: &FilesystemB
     for lane in 0..4 {
         let (store, keys, letter) = (store.clone(), keys.clone(), letter.clone());
         writers.push(tokio::spawn(async move {
-            for n in (lane..NOTICES).step_by(4) {
+            for n in (lane..notices()).step_by(4) {
                 let notice = queued_notice(&keys, admin.organisation_id, admin.id, &letter, n);
                 store.create_notice(&notice).await.unwrap();
             }
@@ -451,7 +474,7 @@ async fn pipeline(database_url: &str, simulator: &Simulator) -> PipelineRun {
     store.close().await;
     let (arrived, duplicates) = arrivals(&simulator.counters(&http).await);
     PipelineRun {
-        rate: NOTICES as f64 / elapsed.as_secs_f64(),
+        rate: notices() as f64 / elapsed.as_secs_f64(),
         peak_rss_mib,
         arrived,
         duplicates,
@@ -478,16 +501,19 @@ async fn main() {
     simulator.wait_ready(&http).await;
 
     println!(
-        "pipeline vs ceiling: {NOTICES} multichannel notices, one {} KB PDF each, \
+        "pipeline vs ceiling: {} multichannel notices, one {} KB PDF each, \
          the suomifi-sim binary on loopback, pacing off",
+        notices(),
         PDF_BYTES / 1024
     );
     let mut rows = Vec::new();
-    for database in ["sqlite", "postgres"] {
+    // `PIPELINE_DATABASES=postgres` runs one of them (profiling).
+    let databases = std::env::var("PIPELINE_DATABASES").unwrap_or("sqlite,postgres".into());
+    for database in databases.split(',') {
         simulator.reset(&http).await;
         let ceiling = ceiling(&simulator, database).await;
         let (arrived, duplicates) = arrivals(&simulator.counters(&http).await);
-        assert_eq!((arrived, duplicates), (NOTICES, 0), "the ceiling run");
+        assert_eq!((arrived, duplicates), (notices(), 0), "the ceiling run");
 
         let sqlite_dir = tempfile::tempdir().unwrap();
         let database_url = if database == "sqlite" {
@@ -497,7 +523,7 @@ async fn main() {
             POSTGRES_BENCH.to_string()
         };
         let run = pipeline(&database_url, &simulator).await;
-        assert_eq!(run.arrived, NOTICES, "every notice reached the simulator");
+        assert_eq!(run.arrived, notices(), "every notice reached the simulator");
         assert_eq!(run.duplicates, 0, "no notice reached it twice");
 
         let ratio = run.rate / ceiling;

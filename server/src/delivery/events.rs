@@ -2,6 +2,7 @@
 //! every event (the service forgets them after 60 days), and moves each delivery's status
 //! forward. Safe to repeat: a page read twice stores nothing twice.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use super::legal;
 use crate::dates::ReceiptRules;
-use crate::store::{Store, StoreError, StoredEvent};
+use crate::store::{Delivery, Store, StoreError, StoredEvent};
 use crate::suomifi::model::{Event, EventKind};
 use crate::suomifi::{SuomiFiClient, SuomiFiError};
 
@@ -51,6 +52,19 @@ fn status_for(kind: &EventKind) -> Option<DeliveryStatus> {
     Some(next)
 }
 
+/// Events kept in one commit: a page of the feed (up to 1 000) in a few, so that a burst of
+/// events does not hold the database's one writer (SQLite) for long.
+const EVENTS_PER_COMMIT: usize = 100;
+
+/// Our delivery's id, if the event names it (`externalId` is optional in the feed).
+fn event_external_id(event: &Event) -> Option<Uuid> {
+    event
+        .metadata
+        .external_id
+        .as_deref()
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
 pub struct EventsPoller {
     pub store: Arc<dyn Store>,
     pub suomifi: Arc<SuomiFiClient>,
@@ -66,10 +80,8 @@ impl EventsPoller {
         loop {
             let page = self.suomifi.events(token.as_deref()).await?;
             outcome.fetched += page.events.len();
-            for event in &page.events {
-                if self.record(event).await? {
-                    outcome.new += 1;
-                }
+            for chunk in page.events.chunks(EVENTS_PER_COMMIT) {
+                outcome.new += self.record(chunk).await?;
             }
             // Saved after the events: a crash in between re-reads a page, which adds nothing.
             self.store
@@ -82,41 +94,66 @@ impl EventsPoller {
         }
     }
 
-    async fn record(&self, event: &Event) -> Result<bool, StoreError> {
-        let delivery_id = event
-            .metadata
-            .external_id
-            .as_deref()
-            .and_then(|id| Uuid::parse_str(id).ok());
-        let delivery = match delivery_id {
-            Some(id) => self.store.delivery(id).await?,
-            // `externalId` is optional in the feed: the message id names ours too.
-            None => {
-                self.store
+    /// Keeps `events` in one commit and reassesses each delivery they name once, after all
+    /// of them are kept; how many were new.
+    async fn record(&self, events: &[Event]) -> Result<usize, StoreError> {
+        let mut deliveries = self.deliveries_named_by(events).await?;
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let id = match event_external_id(event) {
+                Some(id) => Some(id),
+                // `externalId` is optional in the feed: the message id names ours too.
+                None => self
+                    .store
                     .delivery_by_message_id(event.metadata.message_id)
                     .await?
+                    .map(|found| deliveries.entry(found.id).or_insert(found).id),
+            };
+            let mut delivery = id.and_then(|id| deliveries.get_mut(&id));
+            let moves_to = delivery
+                .as_ref()
+                .and_then(|d| status_after(&event.kind(), d.status));
+            if let (Some(delivery), Some(to)) = (delivery.as_mut(), moves_to) {
+                // The next event of the same delivery moves on from here, as if read anew.
+                delivery.status = to;
             }
-        };
-        let moves_to = delivery
-            .as_ref()
-            .and_then(|delivery| status_after(&event.kind(), delivery.status));
-        let stored = StoredEvent {
-            id: Uuid::now_v7(),
-            organisation_id: delivery.as_ref().map(|d| d.organisation_id),
-            delivery_id: delivery.as_ref().map(|d| d.id),
-            message_id: event.metadata.message_id,
-            service_id: event.metadata.service_id.clone(),
-            event_type: event.event_type.clone(),
-            event_time: event.event_time.clone(),
-            payload: serde_json::to_string(event).unwrap_or_default(),
-        };
-        let new = self.store.record_event(&stored, moves_to).await?;
-        // The event may tell the channel or the receipt, or move a letter's sending day.
-        // Also for an event seen before: its assessment may have failed the first time.
-        if let Some(delivery) = delivery {
-            legal::reassess(&self.store, delivery.id, self.receipt).await?;
+            let stored = StoredEvent {
+                id: Uuid::now_v7(),
+                organisation_id: delivery.as_ref().map(|d| d.organisation_id),
+                delivery_id: delivery.as_ref().map(|d| d.id),
+                message_id: event.metadata.message_id,
+                service_id: event.metadata.service_id.clone(),
+                event_type: event.event_type.clone(),
+                event_time: event.event_time.clone(),
+                payload: serde_json::to_string(event).unwrap_or_default(),
+            };
+            records.push((stored, moves_to));
         }
-        Ok(new)
+        let new = self.store.record_events(&records).await?;
+        // An event may tell the channel or the receipt, or move a letter's sending day. Also
+        // for an event seen before: its assessment may have failed the first time.
+        let mut assessed = HashSet::new();
+        for delivery_id in records.iter().filter_map(|(stored, _)| stored.delivery_id) {
+            if assessed.insert(delivery_id) {
+                legal::reassess(&self.store, delivery_id, self.receipt).await?;
+            }
+        }
+        Ok(new.into_iter().filter(|new| *new).count())
+    }
+
+    /// The deliveries the events name by `externalId`, read in one query.
+    async fn deliveries_named_by(
+        &self,
+        events: &[Event],
+    ) -> Result<HashMap<Uuid, Delivery>, StoreError> {
+        let ids: Vec<Uuid> = events.iter().filter_map(event_external_id).collect();
+        Ok(self
+            .store
+            .deliveries_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|delivery| (delivery.id, delivery))
+            .collect())
     }
 
     /// Polls every `interval` until `stop` turns true.

@@ -8,6 +8,7 @@
 mod accounts;
 mod api_keys;
 mod batches;
+pub(crate) mod group_commit;
 mod mail;
 mod postgres;
 mod services;
@@ -55,6 +56,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A write went to the database in another caller's group commit, and that caller was
+    /// stopped before it answered: whether it committed is not known.
+    #[error("the write's group commit was abandoned; it may or may not have committed")]
+    Abandoned,
 }
 
 impl StoreError {
@@ -645,6 +650,8 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// Deliveries by id, across organisations, in no particular order (the events poller).
+    async fn deliveries_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Delivery>>;
     /// For events that name the message but not our externalId.
     async fn delivery_by_message_id(&self, message_id: i64) -> StoreResult<Option<Delivery>>;
     /// Suomi.fi has the message (new, or found by its externalId after a 409): the status,
@@ -775,14 +782,13 @@ pub struct StoredEvent {
 pub trait EventStore: Send + Sync {
     async fn continuation_token(&self, service_id: &str) -> StoreResult<Option<String>>;
     async fn save_continuation_token(&self, service_id: &str, token: &str) -> StoreResult<()>;
-    /// Stores the event unless it is stored already; `true` when it is new. A new event
-    /// tied to a delivery is added to its history and moves its status to `moves_to` if that
-    /// is forward from wherever the status is by then.
-    async fn record_event(
+    /// Stores each event unless it is stored already, all in one transaction; `true` for
+    /// each that is new. A new event tied to a delivery is added to its history and moves
+    /// its status to its `moves_to` if that is forward from wherever the status is by then.
+    async fn record_events(
         &self,
-        event: &StoredEvent,
-        moves_to: Option<DeliveryStatus>,
-    ) -> StoreResult<bool>;
+        events: &[(StoredEvent, Option<DeliveryStatus>)],
+    ) -> StoreResult<Vec<bool>>;
     /// Oldest first.
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }
@@ -807,6 +813,19 @@ pub struct SentDocument {
     pub sha256: String,
     pub size_bytes: i64,
 }
+
+/// One delivery's send, as `record_delivery_sent` records it (a group commits together).
+#[derive(Debug, Clone)]
+pub(crate) struct SentRecord {
+    pub id: Uuid,
+    pub message_id: i64,
+    pub at: Timestamp,
+    pub documents: Vec<SentDocument>,
+    pub first_legal: Option<LegalDatesUpdate>,
+}
+
+/// The send records waiting to commit together, and the answer each gets.
+pub(crate) type SentRecords = group_commit::GroupCommit<SentRecord, StoreResult<bool>>;
 
 /// A file uploaded for a notice being composed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

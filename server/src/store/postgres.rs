@@ -18,6 +18,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The same pool: PostgreSQL runs writers side by side (the SQLite store queues them).
     writer: PgPool,
+    /// Send records that arrive while one commits go in the next commit together.
+    sent_records: super::SentRecords,
 }
 
 impl PostgresStore {
@@ -32,6 +34,7 @@ impl PostgresStore {
         Ok(Self {
             writer: pool.clone(),
             pool,
+            sent_records: super::SentRecords::default(),
         })
     }
 }

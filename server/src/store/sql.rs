@@ -986,63 +986,17 @@ macro_rules! impl_shared_notice_store {
                 documents: &[$crate::store::SentDocument],
                 first_legal: Option<&$crate::store::LegalDatesUpdate>,
             ) -> $crate::store::StoreResult<bool> {
-                use app::domain::lifecycle::DeliveryStatus;
-                let mut tx = self.writer.begin().await?;
-                // Once: a job run again after its lease lapsed (another instance, a stall) may
-                // record the same send; the first record keeps the documents and the history.
-                // Statuses only move forward: a late "sent" must not overwrite "read".
-                let sendable = $crate::store::sql::status_list(&DeliveryStatus::SENDABLE);
-                let recorded: Option<uuid::Uuid> = sqlx::query_scalar(&format!(
-                    "UPDATE deliveries SET suomifi_message_id = $2, \
-                     status = CASE WHEN status IN ({sendable}) THEN $3 ELSE status END, \
-                     needs_attention_reason = CASE WHEN status IN ({sendable}) THEN NULL \
-                                                   ELSE needs_attention_reason END, \
-                     submitted_at = COALESCE(submitted_at, $4), updated_at = $4 \
-                     WHERE id = $1 AND suomifi_message_id IS NULL RETURNING organisation_id"
-                ))
-                .bind(id)
-                .bind(message_id)
-                .bind(DeliveryStatus::Sent.as_str())
-                .bind(at)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(organisation_id) = recorded else {
-                    return Ok(false);
+                let record = $crate::store::SentRecord {
+                    id,
+                    message_id,
+                    at,
+                    documents: documents.to_vec(),
+                    first_legal: first_legal.cloned(),
                 };
-                for document in documents {
-                    sqlx::query(
-                        "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
-                         filename, media_type, sha256, size_bytes, sent_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(uuid::Uuid::now_v7())
-                    .bind(organisation_id)
-                    .bind(id)
-                    .bind(&document.kind)
-                    .bind(&document.filename)
-                    .bind(&document.media_type)
-                    .bind(&document.sha256)
-                    .bind(document.size_bytes)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let details = serde_json::json!({
-                    "message_id": message_id,
-                    "documents": documents.iter().map(|d| serde_json::json!({
-                        "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
-                    })).collect::<Vec<_>>(),
-                });
-                Self::insert_history(&mut tx, organisation_id, id, at, app::domain::lifecycle::HistoryKind::Submitted.as_str(), &details.to_string())
-                    .await?;
-                // The first legal dates in the same commit: one write per delivery sent, and
-                // no moment in which a sent delivery has no dates.
-                let legal_stored = match first_legal {
-                    Some(update) => Self::apply_legal_dates(&mut tx, id, update).await?,
-                    None => false,
-                };
-                tx.commit().await?;
-                Ok(legal_stored)
+                self.sent_records
+                    .submit(record, |records| self.commit_sent_records(records))
+                    .await
+                    .unwrap_or(Err($crate::store::StoreError::Abandoned))
             }
 
             async fn record_delivery_needs_attention(
@@ -1233,9 +1187,142 @@ macro_rules! impl_shared_notice_store {
                 .fetch_optional(&self.pool)
                 .await?)
             }
+
+            async fn deliveries_by_ids(
+                &self,
+                ids: &[uuid::Uuid],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Delivery>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut builder = sqlx::QueryBuilder::new(format!(
+                    "SELECT {} FROM deliveries WHERE id IN (",
+                    $crate::store::sql::DELIVERY_COLUMNS
+                ));
+                let mut list = builder.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                builder.push(")");
+                Ok(builder.build_query_as().fetch_all(&self.pool).await?)
+            }
         }
 
         impl $store {
+            /// Commits a group of send records in one transaction (one durable flush for
+            /// all). Should one of them fail, each is tried again alone, so that it fails only
+            /// itself: a send is recorded at most once either way (see `record_sent`).
+            async fn commit_sent_records(
+                &self,
+                records: Vec<$crate::store::SentRecord>,
+            ) -> Vec<$crate::store::StoreResult<bool>> {
+                if records.len() > 1 {
+                    if let Ok(answers) = self.commit_sent_together(&records).await {
+                        return answers.into_iter().map(Ok).collect();
+                    }
+                }
+                let mut answers = Vec::with_capacity(records.len());
+                for record in &records {
+                    answers.push(self.commit_sent_together(std::slice::from_ref(record)).await.map(|mut a| a.remove(0)));
+                }
+                answers
+            }
+
+            async fn commit_sent_together(
+                &self,
+                records: &[$crate::store::SentRecord],
+            ) -> $crate::store::StoreResult<Vec<bool>> {
+                let mut tx = self.writer.begin().await?;
+                // Every delivery's row first (in id order), then the history and its feed
+                // lock: the order every writer keeps, so that no two wait on each other.
+                let mut in_id_order: Vec<usize> = (0..records.len()).collect();
+                in_id_order.sort_by_key(|&n| records[n].id);
+                let mut recorded = vec![None; records.len()];
+                for n in in_id_order {
+                    recorded[n] = Self::claim_sent(&mut tx, &records[n]).await?;
+                }
+                let mut answers = Vec::with_capacity(records.len());
+                for (record, organisation_id) in records.iter().zip(recorded) {
+                    answers.push(match organisation_id {
+                        Some(organisation_id) => {
+                            Self::record_sent(&mut tx, record, organisation_id).await?
+                        }
+                        None => false,
+                    });
+                }
+                tx.commit().await?;
+                Ok(answers)
+            }
+
+            /// Suomi.fi has the message: the delivery's status and message id, once. Its
+            /// organisation when this recorded it; `None` when it was recorded before.
+            async fn claim_sent(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                record: &$crate::store::SentRecord,
+            ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+                use app::domain::lifecycle::DeliveryStatus;
+                // Once: a job run again after its lease lapsed (another instance, a stall) may
+                // record the same send; the first record keeps the documents and the history.
+                // Statuses only move forward: a late "sent" must not overwrite "read".
+                let sendable = $crate::store::sql::status_list(&DeliveryStatus::SENDABLE);
+                sqlx::query_scalar(&format!(
+                    "UPDATE deliveries SET suomifi_message_id = $2, \
+                     status = CASE WHEN status IN ({sendable}) THEN $3 ELSE status END, \
+                     needs_attention_reason = CASE WHEN status IN ({sendable}) THEN NULL \
+                                                   ELSE needs_attention_reason END, \
+                     submitted_at = COALESCE(submitted_at, $4), updated_at = $4 \
+                     WHERE id = $1 AND suomifi_message_id IS NULL RETURNING organisation_id"
+                ))
+                .bind(record.id)
+                .bind(record.message_id)
+                .bind(DeliveryStatus::Sent.as_str())
+                .bind(record.at)
+                .fetch_optional(&mut **tx)
+                .await
+            }
+
+            /// The rest of a send `claim_sent` recorded: the documents, the history entry and
+            /// the first legal dates. `true` when the legal dates were stored.
+            async fn record_sent(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                record: &$crate::store::SentRecord,
+                organisation_id: uuid::Uuid,
+            ) -> Result<bool, sqlx::Error> {
+                let $crate::store::SentRecord { id, message_id, at, documents, first_legal } = record;
+                for document in documents {
+                    sqlx::query(
+                        "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
+                         filename, media_type, sha256, size_bytes, sent_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(uuid::Uuid::now_v7())
+                    .bind(organisation_id)
+                    .bind(id)
+                    .bind(&document.kind)
+                    .bind(&document.filename)
+                    .bind(&document.media_type)
+                    .bind(&document.sha256)
+                    .bind(document.size_bytes)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                let details = serde_json::json!({
+                    "message_id": message_id,
+                    "documents": documents.iter().map(|d| serde_json::json!({
+                        "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
+                    })).collect::<Vec<_>>(),
+                });
+                Self::insert_history(tx, organisation_id, *id, *at, app::domain::lifecycle::HistoryKind::Submitted.as_str(), &details.to_string())
+                    .await?;
+                // The first legal dates in the same commit: no moment in which a sent
+                // delivery has no dates.
+                match first_legal {
+                    Some(update) => Self::apply_legal_dates(tx, *id, update).await,
+                    None => Ok(false),
+                }
+            }
+
             /// Whether a selective filter should start the query (`NoticeSearchStart`): its
             /// index is asked how many rows it holds, up to one past the limit.
             async fn notice_search_start(
@@ -1703,13 +1790,53 @@ macro_rules! impl_shared_event_store {
                 Ok(())
             }
 
-            async fn record_event(
+            async fn record_events(
                 &self,
-                event: &$crate::store::StoredEvent,
-                moves_to: Option<app::domain::lifecycle::DeliveryStatus>,
-            ) -> $crate::store::StoreResult<bool> {
+                events: &[($crate::store::StoredEvent, Option<app::domain::lifecycle::DeliveryStatus>)],
+            ) -> $crate::store::StoreResult<Vec<bool>> {
                 let now = $crate::store::Timestamp::now();
                 let mut tx = self.writer.begin().await?;
+                // The deliveries' rows first (in id order; a delivery's own events in feed
+                // order), then the history and its feed lock: the order every writer keeps, so
+                // that two instances never wait on each other.
+                let mut in_row_order: Vec<usize> = (0..events.len()).collect();
+                in_row_order.sort_by_key(|&n| events[n].0.delivery_id);
+                let mut new = vec![false; events.len()];
+                for n in in_row_order {
+                    let (event, moves_to) = &events[n];
+                    new[n] = Self::record_event(&mut tx, event, *moves_to, now).await?;
+                }
+                for ((event, moves_to), _) in events.iter().zip(&new).filter(|(_, new)| **new) {
+                    Self::record_event_history(&mut tx, event, *moves_to, now).await?;
+                }
+                tx.commit().await?;
+                Ok(new)
+            }
+
+            async fn delivery_events(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
+                Ok(sqlx::query_as(
+                    "SELECT id, organisation_id, delivery_id, message_id, service_id, event_type, \
+                     event_time, payload FROM suomifi_events WHERE delivery_id = $1 \
+                     ORDER BY event_time, fetched_at",
+                )
+                .bind(delivery_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+
+        impl $store {
+            /// One event, unless stored already (`true` when new), and the status it moves
+            /// its delivery to, as `record_events` says; the history entry comes after.
+            async fn record_event(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                event: &$crate::store::StoredEvent,
+                moves_to: Option<app::domain::lifecycle::DeliveryStatus>,
+                now: $crate::store::Timestamp,
+            ) -> Result<bool, sqlx::Error> {
                 let inserted = sqlx::query(
                     "INSERT INTO suomifi_events (id, organisation_id, delivery_id, message_id, \
                      service_id, event_type, event_time, payload, fetched_at) \
@@ -1725,12 +1852,10 @@ macro_rules! impl_shared_event_store {
                 .bind(&event.event_time)
                 .bind(&event.payload)
                 .bind(now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?
                 .rows_affected()
                     == 1;
-                // The delivery's row before the history: every writer takes the row first and
-                // the history's feed lock second, so two instances never wait on each other.
                 if let (true, Some(delivery_id), Some(to)) = (inserted, event.delivery_id, moves_to) {
                     // Decided in the statement, from whatever the status is now: only forward.
                     let earlier = $crate::store::sql::status_list(
@@ -1744,38 +1869,33 @@ macro_rules! impl_shared_event_store {
                         .bind(delivery_id)
                         .bind(to.as_str())
                         .bind(now)
-                        .execute(&mut *tx)
+                        .execute(&mut **tx)
                         .await?;
                     }
                 }
-                if let (true, Some(delivery_id), Some(organisation_id)) =
-                    (inserted, event.delivery_id, event.organisation_id)
-                {
-                    let details = serde_json::json!({
-                        "event_type": event.event_type,
-                        "event_time": event.event_time,
-                        "message_id": event.message_id,
-                        "status": moves_to,
-                    });
-                    Self::insert_history(&mut tx, organisation_id, delivery_id, now, app::domain::lifecycle::HistoryKind::SuomifiEvent.as_str(), &details.to_string())
-                        .await?;
-                }
-                tx.commit().await?;
                 Ok(inserted)
             }
 
-            async fn delivery_events(
-                &self,
-                delivery_id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, organisation_id, delivery_id, message_id, service_id, event_type, \
-                     event_time, payload FROM suomifi_events WHERE delivery_id = $1 \
-                     ORDER BY event_time, fetched_at",
-                )
-                .bind(delivery_id)
-                .fetch_all(&self.pool)
-                .await?)
+            /// A new event's entry in its delivery's history.
+            async fn record_event_history(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                event: &$crate::store::StoredEvent,
+                moves_to: Option<app::domain::lifecycle::DeliveryStatus>,
+                now: $crate::store::Timestamp,
+            ) -> Result<(), sqlx::Error> {
+                let (Some(delivery_id), Some(organisation_id)) =
+                    (event.delivery_id, event.organisation_id)
+                else {
+                    return Ok(());
+                };
+                let details = serde_json::json!({
+                    "event_type": event.event_type,
+                    "event_time": event.event_time,
+                    "message_id": event.message_id,
+                    "status": moves_to,
+                });
+                Self::insert_history(tx, organisation_id, delivery_id, now, app::domain::lifecycle::HistoryKind::SuomifiEvent.as_str(), &details.to_string())
+                    .await
             }
         }
     };

@@ -22,6 +22,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The one connection every write of the store goes through, see [`fair_writer`].
     writer: SqlitePool,
+    /// Send records that arrive while one commits go in the next commit together.
+    sent_records: super::SentRecords,
 }
 
 impl SqliteStore {
@@ -40,13 +42,20 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
+            // A file's connection does not go stale; a ping would double every read's hops to
+            // the connection's thread.
+            .test_before_acquire(false)
             .after_connect(|connection, _| Box::pin(wait_for_the_write_lock_briefly(connection)))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
         SqliteSessionStore::new(pool.clone()).migrate().await?;
         let writer = fair_writer(options).await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer,
+            sent_records: super::SentRecords::default(),
+        })
     }
 }
 

@@ -38,6 +38,7 @@ on_both_backends!(
     a_letter_rendered_later_is_kept_once,
     notices_are_visible_only_in_their_organisation,
     a_sent_delivery_keeps_its_documents_and_history,
+    sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself,
     a_send_stores_its_first_legal_dates_in_the_same_commit,
     delivery_history_and_sent_documents_cannot_be_changed,
     legal_dates_are_current_and_their_history_kept,
@@ -862,6 +863,60 @@ async fn a_sent_delivery_keeps_its_documents_and_history(backend: TestBackend) {
     );
 }
 
+/// Send records that arrive while another commits go to the database together; one the
+/// database refuses (a document of a kind it does not take) fails alone, and the others in its
+/// group are recorded all the same.
+async fn sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself(
+    backend: TestBackend,
+) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let mut ids = Vec::new();
+    for n in 0..9 {
+        ids.push(one_delivery(&store, organisation, &format!("group-{n}"), false).await);
+    }
+    let document = |kind: &str| SentDocument {
+        kind: kind.into(),
+        filename: "kirje.pdf".into(),
+        media_type: "application/pdf".into(),
+        sha256: "ef".repeat(32),
+        size_bytes: 10,
+    };
+    const REFUSED: usize = 4;
+    let at = Timestamp::now();
+    // All at once: the first commits alone, the other eight queue behind it as one group.
+    let answers = futures_util::future::join_all(ids.iter().enumerate().map(|(n, id)| {
+        let documents = vec![document(if n == REFUSED { "fax" } else { "paper_letter" })];
+        let store = store.clone();
+        async move {
+            store
+                .record_delivery_sent(*id, 100 + n as i64, at, &documents, None)
+                .await
+        }
+    }))
+    .await;
+    for (n, (id, answer)) in ids.iter().zip(answers).enumerate() {
+        let delivery = store.delivery(*id).await.unwrap().unwrap();
+        if n == REFUSED {
+            assert!(answer.is_err(), "the refused record fails");
+            assert_eq!(delivery.suomifi_message_id, None, "and records nothing");
+            assert!(store.delivery_documents(*id).await.unwrap().is_empty());
+        } else {
+            assert!(answer.is_ok(), "record {n}: {answer:?}");
+            assert_eq!(delivery.suomifi_message_id, Some(100 + n as i64));
+            assert_eq!(delivery.status, DeliveryStatus::Sent);
+            assert_eq!(
+                store.delivery_documents(*id).await.unwrap(),
+                vec![document("paper_letter")]
+            );
+            assert_eq!(
+                kinds(&store.delivery_history(*id).await.unwrap()),
+                ["queued", "submitted"],
+                "record {n}: one history entry"
+            );
+        }
+    }
+}
+
 async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBackend) {
     let (store, db, organisation) = store_with_organisation(backend).await;
     let id = one_delivery(&store, organisation, "kept", false).await;
@@ -1638,4 +1693,157 @@ async fn a_leader_lease_has_one_holder_until_it_lapses(backend: TestBackend) {
             .unwrap(),
         "handed on at a graceful stop"
     );
+}
+
+/// Another writer holds `delivery`'s row in an open transaction on a connection of its own,
+/// and checks for deadlocks at once (so that, were there one, it is this writer that fails).
+async fn hold_row(url: &str, delivery: Uuid) -> sqlx::PgConnection {
+    use sqlx::{Connection, Executor};
+    let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+    other
+        .execute("SET deadlock_timeout = '10ms'; BEGIN")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET updated_at = updated_at WHERE id = $1")
+        .bind(delivery)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    other
+}
+
+/// Then writes a history entry (taking the change feed's lock) and commits.
+async fn write_history_and_commit(
+    mut other: sqlx::PgConnection,
+    organisation: Uuid,
+    delivery: Uuid,
+) {
+    use sqlx::Executor;
+    sqlx::query(
+        "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, kind, \
+         details) VALUES ($1, $2, $3, $4, 'suomifi_event', '{}')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(organisation)
+    .bind(delivery)
+    .bind(Timestamp::now())
+    .execute(&mut other)
+    .await
+    .expect("the other writer is not in a deadlock");
+    other.execute("COMMIT").await.unwrap();
+}
+
+/// Until `n` of the store's statements wait for a row lock (seen from a connection of its
+/// own: within a transaction `pg_stat_activity` shows one snapshot).
+async fn until_updates_wait(url: &str, n: i64) {
+    use sqlx::Connection;
+    let mut watch = sqlx::PgConnection::connect(url).await.unwrap();
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND query LIKE 'UPDATE deliveries SET %'";
+    for _ in 0..1000 {
+        let now: i64 = sqlx::query_scalar(waiting)
+            .fetch_one(&mut watch)
+            .await
+            .unwrap();
+        if now >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the store's update should wait for the held row");
+}
+
+fn created_event(
+    delivery: Uuid,
+    organisation: Uuid,
+    message_id: i64,
+) -> tiedoksi::store::StoredEvent {
+    tiedoksi::store::StoredEvent {
+        id: Uuid::now_v7(),
+        organisation_id: Some(organisation),
+        delivery_id: Some(delivery),
+        message_id,
+        service_id: "sim-service".into(),
+        event_type: "Electronic message created".into(),
+        event_time: "2026-12-01T10:00:00Z".into(),
+        payload: "{}".into(),
+    }
+}
+
+/// A page of events is kept in one transaction: it takes every delivery's row before the
+/// history's feed lock, the order every writer keeps, so a writer that holds one of the rows
+/// and then writes history never waits on it in a deadlock. PostgreSQL only: SQLite has one
+/// writer at a time, and no row locks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_page_of_events_takes_the_rows_before_the_feed_lock() {
+    let (store, db, organisation) = store_with_organisation(TestBackend::Postgres).await;
+    let first = one_delivery(&store, organisation, "events-first", false).await;
+    let second = one_delivery(&store, organisation, "events-second", false).await;
+    for (id, message_id) in [(first, 501), (second, 502)] {
+        store
+            .record_delivery_sent(id, message_id, Timestamp::now(), &[], None)
+            .await
+            .unwrap();
+    }
+    let other = hold_row(&db.url, second).await;
+    let events = vec![
+        (
+            created_event(first, organisation, 501),
+            Some(DeliveryStatus::DeliveredElectronically),
+        ),
+        (
+            created_event(second, organisation, 502),
+            Some(DeliveryStatus::DeliveredElectronically),
+        ),
+    ];
+    let page = {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_events(&events).await })
+    };
+    until_updates_wait(&db.url, 1).await;
+    write_history_and_commit(other, organisation, second).await;
+    assert_eq!(page.await.unwrap().unwrap(), [true, true]);
+    for id in [first, second] {
+        let delivery = store.delivery(id).await.unwrap().unwrap();
+        assert_eq!(delivery.status, DeliveryStatus::DeliveredElectronically);
+    }
+}
+
+/// Sends recorded together take their rows before the feed lock too (as above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sends_recorded_together_take_the_rows_before_the_feed_lock() {
+    let (store, db, organisation) = store_with_organisation(TestBackend::Postgres).await;
+    let leader = one_delivery(&store, organisation, "group-leader", false).await;
+    let first = one_delivery(&store, organisation, "group-first", false).await;
+    let second = one_delivery(&store, organisation, "group-second", false).await;
+    let record = |id: Uuid, message_id: i64| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .record_delivery_sent(id, message_id, Timestamp::now(), &[], None)
+                .await
+        })
+    };
+    // The first record waits for its row; the next two queue behind it as one group.
+    let holds_leader = hold_row(&db.url, leader).await;
+    let holds_second = hold_row(&db.url, second).await;
+    let leading = record(leader, 600);
+    until_updates_wait(&db.url, 1).await;
+    let (in_group_first, in_group_second) = (record(first, 601), record(second, 602));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    {
+        use sqlx::Executor;
+        let mut holds_leader = holds_leader;
+        holds_leader.execute("COMMIT").await.unwrap();
+    }
+    assert!(leading.await.unwrap().is_ok());
+    // The group has the first row and waits for the second's.
+    until_updates_wait(&db.url, 1).await;
+    write_history_and_commit(holds_second, organisation, second).await;
+    assert!(in_group_first.await.unwrap().is_ok());
+    assert!(in_group_second.await.unwrap().is_ok());
+    for (id, message_id) in [(leader, 600), (first, 601), (second, 602)] {
+        let delivery = store.delivery(id).await.unwrap().unwrap();
+        assert_eq!(delivery.suomifi_message_id, Some(message_id));
+    }
 }
