@@ -97,6 +97,24 @@ impl EventsPoller {
     /// Keeps `events` in one commit and reassesses each delivery they name once, after all
     /// of them are kept; how many were new.
     async fn record(&self, events: &[Event]) -> Result<usize, StoreError> {
+        let records = self.to_records(events).await?;
+        let new = self.store.record_events(&records).await?;
+        // An event may tell the channel or the receipt, or move a letter's sending day. Also
+        // for an event seen before: its assessment may have failed the first time.
+        let mut assessed = HashSet::new();
+        for delivery_id in records.iter().filter_map(|(stored, _)| stored.delivery_id) {
+            if assessed.insert(delivery_id) {
+                legal::reassess(&self.store, delivery_id, self.receipt).await?;
+            }
+        }
+        Ok(new.into_iter().filter(|new| *new).count())
+    }
+
+    /// Each event as it is kept, tied to our delivery, with the status it moves that to.
+    async fn to_records(
+        &self,
+        events: &[Event],
+    ) -> Result<Vec<(StoredEvent, Option<DeliveryStatus>)>, StoreError> {
         let mut deliveries = self.deliveries_named_by(events).await?;
         let mut records = Vec::with_capacity(events.len());
         for event in events {
@@ -129,16 +147,7 @@ impl EventsPoller {
             };
             records.push((stored, moves_to));
         }
-        let new = self.store.record_events(&records).await?;
-        // An event may tell the channel or the receipt, or move a letter's sending day. Also
-        // for an event seen before: its assessment may have failed the first time.
-        let mut assessed = HashSet::new();
-        for delivery_id in records.iter().filter_map(|(stored, _)| stored.delivery_id) {
-            if assessed.insert(delivery_id) {
-                legal::reassess(&self.store, delivery_id, self.receipt).await?;
-            }
-        }
-        Ok(new.into_iter().filter(|new| *new).count())
+        Ok(records)
     }
 
     /// The deliveries the events name by `externalId`, read in one query.
