@@ -140,72 +140,158 @@ fn after(now: Timestamp, duration: Duration) -> Timestamp {
     now + time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
 }
 
-/// One pass: claim a batch and settle every job in it, `concurrency` at a time. Jobs are
-/// independent (one delivery, one mail, …), and most of a job's time is spent waiting on
-/// Suomi.fi, so running several at once is what lets one worker keep up.
+/// Batches one pass claims at most: `run` looks between passes whether it should stop.
+const BATCHES_PER_STEP: usize = 8;
+
+/// What a pass has counted so far.
+#[derive(Default)]
+struct StepTally {
+    outcome: StepOutcome,
+    /// Handled jobs not yet completed in the queue.
+    done: Vec<(uuid::Uuid, String)>,
+    first_error: Option<crate::store::StoreError>,
+}
+
+impl StepTally {
+    fn settled(&mut self, settled: StoreResult<Settled>) {
+        match settled {
+            Ok(Settled::Done { id, kind }) => self.done.push((id, kind)),
+            Ok(Settled::Retried) => self.outcome.retried += 1,
+            Ok(Settled::Failed) => self.outcome.failed += 1,
+            Ok(Settled::Lost) => self.outcome.lost += 1,
+            Err(error) => self.failed(error),
+        }
+    }
+
+    fn failed(&mut self, error: crate::store::StoreError) {
+        self.first_error.get_or_insert(error);
+    }
+
+    fn completed(&mut self, done: &[(uuid::Uuid, String)], completed: StoreResult<u64>) {
+        match completed {
+            Ok(completed) => {
+                let completed = (completed as usize).min(done.len());
+                let lost = done.len() - completed;
+                self.outcome.done += completed;
+                self.outcome.lost += lost;
+                if lost > 0 {
+                    tracing::warn!(lost, "leases lost before the jobs were settled");
+                }
+                for (_, kind) in done {
+                    crate::metrics::job_settled(kind, "done");
+                }
+            }
+            Err(error) => self.failed(error),
+        }
+    }
+}
+
+/// One pass: claim a batch and settle every job in it, `concurrency` at a time; as soon as a
+/// slot is free and the batch has no job left to start, complete the done ones in one write
+/// and claim the next batch while the others run (up to `BATCHES_PER_STEP`, while batches
+/// come back full). Jobs are independent (one delivery, one mail, …), and most of a job's
+/// time is spent waiting on Suomi.fi and the database, so running several at once is what
+/// lets one worker keep up; claiming the next batch before the last jobs of one end keeps
+/// every slot busy instead of waiting for the slowest.
 pub async fn run_step(
     queue: &dyn JobQueue,
     handler: &dyn JobHandler,
     settings: &WorkerSettings,
 ) -> StoreResult<StepOutcome> {
+    let concurrency = settings.concurrency.max(1);
+    let mut tally = StepTally::default();
+    let mut running = futures_util::stream::FuturesUnordered::new();
+    let mut waiting = Vec::new().into_iter();
+    let mut batches = 0;
+    loop {
+        while running.len() < concurrency {
+            let Some(job) = waiting.next() else { break };
+            running.push(settle(queue, handler, settings, job));
+        }
+        if running.len() == concurrency || batches == BATCHES_PER_STEP {
+            // Every started job runs to its end even when another's settling fails: a job
+            // dropped half way would only wait for its lease to run out.
+            match running.next().await {
+                Some(settled) => tally.settled(settled),
+                None => break,
+            }
+            continue;
+        }
+        let done = std::mem::take(&mut tally.done);
+        let mut claiming = std::pin::pin!(complete_and_claim(queue, settings, &done));
+        let (completed, claimed) = loop {
+            tokio::select! {
+                answered = &mut claiming => break answered,
+                Some(settled) = running.next(), if !running.is_empty() => tally.settled(settled),
+            }
+        };
+        if let Some(completed) = completed {
+            tally.completed(&done, completed);
+        }
+        batches = match claimed {
+            // A batch that came back short was all that was due: another claim would be a
+            // write for nothing.
+            Ok(jobs) if (jobs.len() as i64) < settings.batch_size => {
+                tally.outcome.claimed += jobs.len();
+                waiting = jobs.into_iter();
+                BATCHES_PER_STEP
+            }
+            Ok(jobs) => {
+                tally.outcome.claimed += jobs.len();
+                waiting = jobs.into_iter();
+                batches + 1
+            }
+            Err(error) => {
+                tally.failed(error);
+                BATCHES_PER_STEP
+            }
+        };
+    }
+    let done = std::mem::take(&mut tally.done);
+    if let Some(completed) = complete(queue, settings, &done).await {
+        tally.completed(&done, completed);
+    }
+    match tally.first_error {
+        Some(error) => Err(error),
+        None => Ok(tally.outcome),
+    }
+}
+
+/// The handled jobs in one write: a job's own effects are committed already, and one that is
+/// run again after a crash before this is idempotent (a send answers 409 with its message).
+/// `None` when there were none.
+async fn complete(
+    queue: &dyn JobQueue,
+    settings: &WorkerSettings,
+    done: &[(uuid::Uuid, String)],
+) -> Option<StoreResult<u64>> {
+    if done.is_empty() {
+        return None;
+    }
+    let ids: Vec<_> = done.iter().map(|(id, _)| *id).collect();
+    Some(
+        queue
+            .complete_jobs(&ids, &settings.name, Timestamp::now())
+            .await,
+    )
+}
+
+async fn complete_and_claim(
+    queue: &dyn JobQueue,
+    settings: &WorkerSettings,
+    done: &[(uuid::Uuid, String)],
+) -> (Option<StoreResult<u64>>, StoreResult<Vec<Job>>) {
+    let completed = complete(queue, settings, done).await;
     let now = Timestamp::now();
-    let jobs = queue
+    let claimed = queue
         .claim_jobs(
             &settings.name,
             now,
             after(now, settings.lease),
             settings.batch_size,
         )
-        .await?;
-    let mut outcome = StepOutcome {
-        claimed: jobs.len(),
-        ..StepOutcome::default()
-    };
-    let mut settling = futures_util::stream::iter(jobs)
-        .map(|job| settle(queue, handler, settings, job))
-        .buffer_unordered(settings.concurrency.max(1));
-    // Every started job runs to its end even when another's settling fails: a job dropped
-    // half way would only wait for its lease to run out.
-    let mut first_error = None;
-    let mut done = Vec::new();
-    while let Some(settled) = settling.next().await {
-        match settled {
-            Ok(Settled::Done { id, kind }) => done.push((id, kind)),
-            Ok(Settled::Retried) => outcome.retried += 1,
-            Ok(Settled::Failed) => outcome.failed += 1,
-            Ok(Settled::Lost) => outcome.lost += 1,
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    // The done ones in one write: a job's own effects are committed already, and one that
-    // is run again after a crash here is idempotent (a send answers 409 with its message).
-    let ids: Vec<_> = done.iter().map(|(id, _)| *id).collect();
-    match queue
-        .complete_jobs(&ids, &settings.name, Timestamp::now())
-        .await
-    {
-        Ok(completed) => {
-            let completed = (completed as usize).min(ids.len());
-            let lost = ids.len() - completed;
-            outcome.done += completed;
-            outcome.lost += lost;
-            if lost > 0 {
-                tracing::warn!(lost, "leases lost before the jobs were settled");
-            }
-            for (_, kind) in &done {
-                crate::metrics::job_settled(kind, "done");
-            }
-        }
-        Err(error) => {
-            first_error.get_or_insert(error);
-        }
-    }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(outcome),
-    }
+        .await;
+    (completed, claimed)
 }
 
 /// How one claimed job ended.

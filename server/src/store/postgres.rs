@@ -98,6 +98,11 @@ impl PostgresStore {
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("FOR UPDATE SKIP LOCKED")
     }
+
+    /// Rows are locked as a sorted `SELECT … FOR UPDATE` returns them: in id order.
+    fn lock_rows_in_id_order() -> Option<&'static str> {
+        Some("ORDER BY id FOR UPDATE")
+    }
 }
 
 #[async_trait]

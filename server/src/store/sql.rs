@@ -1211,7 +1211,7 @@ macro_rules! impl_shared_notice_store {
         impl $store {
             /// Commits a group of send records in one transaction (one durable flush for
             /// all). Should one of them fail, each is tried again alone, so that it fails only
-            /// itself: a send is recorded at most once either way (see `record_sent`).
+            /// itself: a send is recorded at most once either way (see `claim_sent`).
             async fn commit_sent_records(
                 &self,
                 records: Vec<$crate::store::SentRecord>,
@@ -1232,95 +1232,209 @@ macro_rules! impl_shared_notice_store {
                 &self,
                 records: &[$crate::store::SentRecord],
             ) -> $crate::store::StoreResult<Vec<bool>> {
+                use std::collections::HashSet;
+                // A delivery recorded twice in one group (a job run again beside itself) is
+                // the first record's: the later one finds it recorded, as it would alone.
+                let mut seen = HashSet::new();
+                let first: Vec<&$crate::store::SentRecord> =
+                    records.iter().filter(|record| seen.insert(record.id)).collect();
                 let mut tx = self.writer.begin().await?;
                 // Every delivery's row first (in id order), then the history and its feed
                 // lock: the order every writer keeps, so that no two wait on each other.
-                let mut in_id_order: Vec<usize> = (0..records.len()).collect();
-                in_id_order.sort_by_key(|&n| records[n].id);
-                let mut recorded = vec![None; records.len()];
-                for n in in_id_order {
-                    recorded[n] = Self::claim_sent(&mut tx, &records[n]).await?;
-                }
-                let mut answers = Vec::with_capacity(records.len());
-                for (record, organisation_id) in records.iter().zip(recorded) {
-                    answers.push(match organisation_id {
-                        Some(organisation_id) => {
-                            Self::record_sent(&mut tx, record, organisation_id).await?
-                        }
-                        None => false,
-                    });
-                }
+                Self::lock_deliveries_in_id_order(&mut tx, &first).await?;
+                let claimed = Self::claim_sent(&mut tx, &first).await?;
+                let claimed: Vec<(&$crate::store::SentRecord, uuid::Uuid)> = first
+                    .into_iter()
+                    .filter_map(|record| claimed.get(&record.id).map(|organisation| (record, *organisation)))
+                    .collect();
+                Self::insert_sent_documents(&mut tx, &claimed).await?;
+                let legal_stored = Self::apply_first_legal_dates(&mut tx, &claimed).await?;
+                Self::insert_sent_history(&mut tx, &claimed, &legal_stored).await?;
                 tx.commit().await?;
-                Ok(answers)
+                let claimed: HashSet<uuid::Uuid> = claimed.iter().map(|(record, _)| record.id).collect();
+                let mut answered = HashSet::new();
+                Ok(records
+                    .iter()
+                    .map(|record| {
+                        answered.insert(record.id)
+                            && claimed.contains(&record.id)
+                            && legal_stored.contains(&record.id)
+                    })
+                    .collect())
             }
 
-            /// Suomi.fi has the message: the delivery's status and message id, once. Its
-            /// organisation when this recorded it; `None` when it was recorded before.
+            /// Where the database locks rows (PostgreSQL), the group's deliveries' rows, taken
+            /// in id order by one statement (rows are locked as the sorted rows come out).
+            async fn lock_deliveries_in_id_order(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                records: &[&$crate::store::SentRecord],
+            ) -> Result<(), sqlx::Error> {
+                // One row is taken by the update itself, in no order to keep.
+                let Some(clause) = <$store>::lock_rows_in_id_order().filter(|_| records.len() > 1) else {
+                    return Ok(());
+                };
+                let mut lock = sqlx::QueryBuilder::new("SELECT id FROM deliveries WHERE id IN (");
+                let mut ids = lock.separated(", ");
+                for record in records {
+                    ids.push_bind(record.id);
+                }
+                lock.push(") ");
+                lock.push(clause);
+                lock.build().fetch_all(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// Suomi.fi has the messages: each delivery's status and message id, once, in one
+            /// statement. The organisation of each delivery this recorded; one recorded before
+            /// is not among them.
             async fn claim_sent(
                 tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
-                record: &$crate::store::SentRecord,
-            ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+                records: &[&$crate::store::SentRecord],
+            ) -> Result<std::collections::HashMap<uuid::Uuid, uuid::Uuid>, sqlx::Error> {
                 use app::domain::lifecycle::DeliveryStatus;
                 // Once: a job run again after its lease lapsed (another instance, a stall) may
                 // record the same send; the first record keeps the documents and the history.
                 // Statuses only move forward: a late "sent" must not overwrite "read".
                 let sendable = $crate::store::sql::status_list(&DeliveryStatus::SENDABLE);
-                sqlx::query_scalar(&format!(
-                    "UPDATE deliveries SET suomifi_message_id = $2, \
-                     status = CASE WHEN status IN ({sendable}) THEN $3 ELSE status END, \
+                let mut claim = sqlx::QueryBuilder::new(format!(
+                    "UPDATE deliveries SET suomifi_message_id = sent.column2, \
+                     status = CASE WHEN status IN ({sendable}) THEN '{}' ELSE status END, \
                      needs_attention_reason = CASE WHEN status IN ({sendable}) THEN NULL \
                                                    ELSE needs_attention_reason END, \
-                     submitted_at = COALESCE(submitted_at, $4), updated_at = $4 \
-                     WHERE id = $1 AND suomifi_message_id IS NULL RETURNING organisation_id"
-                ))
-                .bind(record.id)
-                .bind(record.message_id)
-                .bind(DeliveryStatus::Sent.as_str())
-                .bind(record.at)
-                .fetch_optional(&mut **tx)
-                .await
+                     submitted_at = COALESCE(submitted_at, sent.column3), updated_at = sent.column3 \
+                     FROM (",
+                    DeliveryStatus::Sent.as_str()
+                ));
+                claim.push_values(records, |mut row, record| {
+                    row.push_bind(record.id).push_bind(record.message_id).push_bind(record.at);
+                });
+                claim.push(
+                    ") AS sent WHERE deliveries.id = sent.column1 \
+                     AND deliveries.suomifi_message_id IS NULL \
+                     RETURNING deliveries.id, deliveries.organisation_id",
+                );
+                let claimed: Vec<(uuid::Uuid, uuid::Uuid)> =
+                    claim.build_query_as().fetch_all(&mut **tx).await?;
+                Ok(claimed.into_iter().collect())
             }
 
-            /// The rest of a send `claim_sent` recorded: the documents, the history entry and
-            /// the first legal dates. `true` when the legal dates were stored.
-            async fn record_sent(
+            /// The hashes of every document the claimed sends carried, in one statement.
+            async fn insert_sent_documents(
                 tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
-                record: &$crate::store::SentRecord,
-                organisation_id: uuid::Uuid,
-            ) -> Result<bool, sqlx::Error> {
-                let $crate::store::SentRecord { id, message_id, at, documents, first_legal } = record;
-                for document in documents {
-                    sqlx::query(
-                        "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
-                         filename, media_type, sha256, size_bytes, sent_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(uuid::Uuid::now_v7())
-                    .bind(organisation_id)
-                    .bind(id)
-                    .bind(&document.kind)
-                    .bind(&document.filename)
-                    .bind(&document.media_type)
-                    .bind(&document.sha256)
-                    .bind(document.size_bytes)
-                    .bind(at)
-                    .execute(&mut **tx)
-                    .await?;
+                claimed: &[(&$crate::store::SentRecord, uuid::Uuid)],
+            ) -> Result<(), sqlx::Error> {
+                let documents: Vec<_> = claimed
+                    .iter()
+                    .flat_map(|(record, organisation_id)| {
+                        record.documents.iter().map(move |document| (*record, *organisation_id, document))
+                    })
+                    .collect();
+                if documents.is_empty() {
+                    return Ok(());
                 }
-                let details = serde_json::json!({
-                    "message_id": message_id,
-                    "documents": documents.iter().map(|d| serde_json::json!({
-                        "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
-                    })).collect::<Vec<_>>(),
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO delivery_documents (id, organisation_id, delivery_id, kind, \
+                     filename, media_type, sha256, size_bytes, sent_at) ",
+                );
+                insert.push_values(documents, |mut row, (record, organisation_id, document)| {
+                    row.push_bind(uuid::Uuid::now_v7())
+                        .push_bind(organisation_id)
+                        .push_bind(record.id)
+                        .push_bind(document.kind.clone())
+                        .push_bind(document.filename.clone())
+                        .push_bind(document.media_type.clone())
+                        .push_bind(document.sha256.clone())
+                        .push_bind(document.size_bytes)
+                        .push_bind(record.at);
                 });
-                Self::insert_history(tx, organisation_id, *id, *at, app::domain::lifecycle::HistoryKind::Submitted.as_str(), &details.to_string())
-                    .await?;
-                // The first legal dates in the same commit: no moment in which a sent
-                // delivery has no dates.
-                match first_legal {
-                    Some(update) => Self::apply_legal_dates(tx, *id, update).await,
-                    None => Ok(false),
+                insert.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// The first legal dates of the claimed sends, in the send's own commit (no moment
+            /// in which a sent delivery has no dates), each only where the dates are still
+            /// those it was computed against. The deliveries whose dates were stored.
+            async fn apply_first_legal_dates(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                claimed: &[(&$crate::store::SentRecord, uuid::Uuid)],
+            ) -> Result<std::collections::HashSet<uuid::Uuid>, sqlx::Error> {
+                let updates: Vec<_> = claimed
+                    .iter()
+                    .filter_map(|(record, _)| record.first_legal.as_ref().map(|update| (record.id, update)))
+                    .collect();
+                if updates.is_empty() {
+                    return Ok(Default::default());
                 }
+                let mut apply = sqlx::QueryBuilder::new(
+                    "UPDATE deliveries SET channel_taken = dates.column2, \
+                     deemed_receipt = dates.column3, appeal_deadline = dates.column4, \
+                     legal_rule = dates.column5, updated_at = dates.column6, \
+                     legal_basis = dates.column7 FROM (",
+                );
+                apply.push_values(updates, |mut row, (id, update)| {
+                    let (channel, receipt, deadline) = &update.previous;
+                    row.push_bind(id)
+                        .push_bind(update.channel_taken.clone())
+                        .push_bind(update.deemed_receipt.clone())
+                        .push_bind(update.appeal_deadline.clone())
+                        .push_bind(update.legal_rule.clone())
+                        .push_bind(update.history.occurred_at)
+                        .push_bind(update.legal_basis.clone())
+                        .push_bind(channel.clone())
+                        .push_bind(receipt.clone())
+                        .push_bind(deadline.clone())
+                        .push_bind(update.previous_rule.clone());
+                });
+                apply.push(
+                    ") AS dates WHERE deliveries.id = dates.column1 \
+                     AND deliveries.channel_taken IS NOT DISTINCT FROM dates.column8 \
+                     AND deliveries.deemed_receipt IS NOT DISTINCT FROM dates.column9 \
+                     AND deliveries.appeal_deadline IS NOT DISTINCT FROM dates.column10 \
+                     AND deliveries.legal_rule IS NOT DISTINCT FROM dates.column11 \
+                     RETURNING deliveries.id",
+                );
+                let stored: Vec<(uuid::Uuid,)> = apply.build_query_as().fetch_all(&mut **tx).await?;
+                Ok(stored.into_iter().map(|(id,)| id).collect())
+            }
+
+            /// Each claimed send's history entry, then its legal dates' entry where they were
+            /// stored, in one statement (the feed numbers them in this order).
+            async fn insert_sent_history(
+                tx: &mut sqlx::Transaction<'_, <Self as $crate::store::sql_proof::HasDatabase>::Database>,
+                claimed: &[(&$crate::store::SentRecord, uuid::Uuid)],
+                legal_stored: &std::collections::HashSet<uuid::Uuid>,
+            ) -> Result<(), sqlx::Error> {
+                use app::domain::lifecycle::HistoryKind;
+                let mut entries = Vec::new();
+                for (record, organisation_id) in claimed {
+                    let details = serde_json::json!({
+                        "message_id": record.message_id,
+                        "documents": record.documents.iter().map(|d| serde_json::json!({
+                            "kind": d.kind, "filename": d.filename, "sha256": d.sha256,
+                        })).collect::<Vec<_>>(),
+                    });
+                    entries.push((*organisation_id, record.id, record.at, HistoryKind::Submitted.as_str().to_string(), details.to_string()));
+                    if let Some(update) = record.first_legal.as_ref().filter(|_| legal_stored.contains(&record.id)) {
+                        let entry = &update.history;
+                        entries.push((entry.organisation_id, entry.delivery_id, entry.occurred_at, entry.kind.clone(), entry.details.clone()));
+                    }
+                }
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO delivery_history (id, organisation_id, delivery_id, occurred_at, kind, details) ",
+                );
+                insert.push_values(entries, |mut row, (organisation_id, delivery_id, at, kind, details)| {
+                    row.push_bind(uuid::Uuid::now_v7())
+                        .push_bind(organisation_id)
+                        .push_bind(delivery_id)
+                        .push_bind(at)
+                        .push_bind(kind)
+                        .push_bind(details);
+                });
+                insert.build().execute(&mut **tx).await?;
+                Ok(())
             }
 
             /// Whether a selective filter should start the query (`NoticeSearchStart`): its

@@ -169,6 +169,11 @@ impl SqliteStore {
     fn claim_jobs_sql() -> String {
         claim_jobs_sql("")
     }
+
+    /// One writer holds the whole file: there are no rows to take in order.
+    fn lock_rows_in_id_order() -> Option<&'static str> {
+        None
+    }
 }
 
 #[async_trait]

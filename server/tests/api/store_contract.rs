@@ -39,6 +39,7 @@ on_both_backends!(
     notices_are_visible_only_in_their_organisation,
     a_sent_delivery_keeps_its_documents_and_history,
     sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself,
+    sends_recorded_together_keep_each_ones_dates_and_a_repeat_records_nothing,
     a_send_stores_its_first_legal_dates_in_the_same_commit,
     delivery_history_and_sent_documents_cannot_be_changed,
     legal_dates_are_current_and_their_history_kept,
@@ -917,6 +918,89 @@ async fn sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself(
     }
 }
 
+async fn sends_recorded_together_keep_each_ones_dates_and_a_repeat_records_nothing(
+    backend: TestBackend,
+) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let mut deliveries = Vec::new();
+    for n in 0..8 {
+        let id = one_delivery(&store, organisation, &format!("together-{n}"), false).await;
+        deliveries.push(store.delivery(id).await.unwrap().unwrap());
+    }
+    const STALE: usize = 3;
+    const REPEATED: usize = 5;
+    // Record k's dates for delivery n.
+    let dates = |n: usize, k: usize| LegalDatesUpdate {
+        previous: (None, None, None),
+        // Computed against an explanation that is no longer the delivery's.
+        previous_rule: (n == STALE).then(|| "stale".to_string()),
+        channel_taken: Some("electronic".into()),
+        deemed_receipt: Some(format!("2026-12-{:02}", 10 + k)),
+        appeal_deadline: Some("2027-01-25".into()),
+        legal_rule: Some("electronic".into()),
+        legal_basis: None,
+        history: HistoryEntry::new(
+            &deliveries[n],
+            HistoryKind::LegalDates,
+            serde_json::json!({ "record": k }),
+        ),
+    };
+    let document = |n: usize| SentDocument {
+        kind: "paper_letter".into(),
+        filename: format!("{n}.pdf"),
+        media_type: "application/pdf".into(),
+        sha256: "ab".repeat(32),
+        size_bytes: 10,
+    };
+    // Record n for delivery n, and a ninth that repeats delivery REPEATED (its job run beside
+    // itself), all at once: the first commits alone, the rest queue behind it as one group.
+    let records: Vec<usize> = (0..8).chain([REPEATED]).collect();
+    let at = Timestamp::now();
+    let answers = futures_util::future::join_all(records.iter().enumerate().map(|(k, &n)| {
+        let (store, id) = (store.clone(), deliveries[n].id);
+        let (documents, dates) = (vec![document(k)], dates(n, k));
+        async move {
+            store
+                .record_delivery_sent(id, 200 + k as i64, at, &documents, Some(&dates))
+                .await
+        }
+    }))
+    .await;
+    let answers: Vec<bool> = answers.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        answers,
+        [true, true, true, false, true, true, true, true, false],
+        "each record's dates stored unless stale; the repeat records nothing"
+    );
+    for (n, delivery) in deliveries.iter().enumerate() {
+        let sent = store.delivery(delivery.id).await.unwrap().unwrap();
+        assert_eq!(
+            sent.suomifi_message_id,
+            Some(200 + n as i64),
+            "delivery {n}"
+        );
+        assert_eq!(sent.status, DeliveryStatus::Sent);
+        let expected_receipt = (n != STALE).then(|| format!("2026-12-{:02}", 10 + n));
+        assert_eq!(sent.deemed_receipt, expected_receipt, "delivery {n}");
+        assert_eq!(
+            store.delivery_documents(delivery.id).await.unwrap(),
+            vec![document(n)],
+            "delivery {n}: its own document, once"
+        );
+        let history = store.delivery_history(delivery.id).await.unwrap();
+        let expected: &[&str] = if n == STALE {
+            &["queued", "submitted"]
+        } else {
+            &["queued", "submitted", "legal_dates"]
+        };
+        assert_eq!(kinds(&history), expected, "delivery {n}");
+        if n != STALE {
+            let details: serde_json::Value = serde_json::from_str(&history[2].details).unwrap();
+            assert_eq!(details, serde_json::json!({ "record": n }), "delivery {n}");
+        }
+    }
+}
+
 async fn delivery_history_and_sent_documents_cannot_be_changed(backend: TestBackend) {
     let (store, db, organisation) = store_with_organisation(backend).await;
     let id = one_delivery(&store, organisation, "kept", false).await;
@@ -1734,12 +1818,14 @@ async fn write_history_and_commit(
 }
 
 /// Until `n` of the store's statements wait for a row lock (seen from a connection of its
-/// own: within a transaction `pg_stat_activity` shows one snapshot).
+/// own: within a transaction `pg_stat_activity` shows one snapshot): an update, or a group's
+/// taking of its rows.
 async fn until_updates_wait(url: &str, n: i64) {
     use sqlx::Connection;
     let mut watch = sqlx::PgConnection::connect(url).await.unwrap();
     let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND wait_event_type = 'Lock' AND query LIKE 'UPDATE deliveries SET %'";
+         AND wait_event_type = 'Lock' AND (query LIKE 'UPDATE deliveries SET %' \
+         OR query LIKE 'SELECT id FROM deliveries WHERE id IN (%FOR UPDATE')";
     for _ in 0..1000 {
         let now: i64 = sqlx::query_scalar(waiting)
             .fetch_one(&mut watch)

@@ -17,6 +17,7 @@ on_both_backends!(
     successful_jobs_are_done_once,
     retryable_failures_wait_and_then_give_up,
     fatal_failures_are_given_up_at_once,
+    a_slow_job_does_not_hold_up_the_next_batch,
 );
 
 /// Answers each subject with a scripted list of results, and records every call.
@@ -190,4 +191,65 @@ async fn fatal_failures_are_given_up_at_once(backend: TestBackend) {
         .is_idle());
     assert_eq!(handler.given_up.lock().unwrap()[0].1, "400: title too long");
     assert_eq!(store.job_counts().await.unwrap().failed, 1);
+}
+
+/// The first job waits until every later job has been handled; the rest finish at once.
+struct FirstWaitsForTheRest {
+    first: Uuid,
+    rest_handled: tokio::sync::Semaphore,
+    rest: u32,
+}
+
+#[async_trait]
+impl JobHandler for FirstWaitsForTheRest {
+    async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
+        if job.subject_id == self.first {
+            let _all = self.rest_handled.acquire_many(self.rest).await.unwrap();
+        } else {
+            self.rest_handled.add_permits(1);
+        }
+        Ok(())
+    }
+
+    async fn gave_up(&self, _job: &Job, _error: &str) {}
+}
+
+async fn a_slow_job_does_not_hold_up_the_next_batch(backend: TestBackend) {
+    let (store, _db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap().id;
+    let subjects: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+    for subject in &subjects {
+        // Due in this order (claims go by due time): the first job is in the first batch.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        store
+            .enqueue_job(
+                organisation,
+                JobKind::SendDelivery,
+                *subject,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let handler = FirstWaitsForTheRest {
+        first: subjects[0],
+        rest_handled: tokio::sync::Semaphore::new(0),
+        rest: 6,
+    };
+    // Batches of two, two at a time: the first job ends only after the six others, so they
+    // must be claimed (three more batches) while it still runs.
+    let settings = WorkerSettings {
+        batch_size: 2,
+        concurrency: 2,
+        ..settings(5)
+    };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        run_step(store.as_ref(), &handler, &settings),
+    )
+    .await
+    .expect("the later batches were claimed while the first job ran")
+    .unwrap();
+    assert_eq!((outcome.claimed, outcome.done), (7, 7), "{outcome:?}");
+    assert_eq!(store.job_counts().await.unwrap().done, 7);
 }
