@@ -198,6 +198,18 @@ pub async fn run_step(
     handler: &dyn JobHandler,
     settings: &WorkerSettings,
 ) -> StoreResult<StepOutcome> {
+    step(queue, handler, settings, None).await
+}
+
+/// `run_step`, claiming no further batch once `stop` turns true: the jobs claimed already
+/// run to their end (a claimed job left unstarted would wait for its lease to run out).
+async fn step(
+    queue: &dyn JobQueue,
+    handler: &dyn JobHandler,
+    settings: &WorkerSettings,
+    stop: Option<&watch::Receiver<bool>>,
+) -> StoreResult<StepOutcome> {
+    let stopping = || stop.is_some_and(|stop| *stop.borrow());
     let concurrency = settings.concurrency.max(1);
     let mut tally = StepTally::default();
     let mut running = futures_util::stream::FuturesUnordered::new();
@@ -208,7 +220,7 @@ pub async fn run_step(
             let Some(job) = waiting.next() else { break };
             running.push(settle(queue, handler, settings, job));
         }
-        if running.len() == concurrency || batches == BATCHES_PER_STEP {
+        if running.len() == concurrency || batches == BATCHES_PER_STEP || stopping() {
             // Every started job runs to its end even when another's settling fails: a job
             // dropped half way would only wait for its lease to run out.
             match running.next().await {
@@ -409,7 +421,8 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
-        let pause = match run_step(queue.as_ref(), handler.as_ref(), &settings).await {
+        let pass = step(queue.as_ref(), handler.as_ref(), &settings, Some(&stop)).await;
+        let pause = match pass {
             Ok(outcome) if !outcome.is_idle() => continue,
             Ok(_) => settings.idle_interval,
             Err(error) => {

@@ -18,6 +18,7 @@ on_both_backends!(
     retryable_failures_wait_and_then_give_up,
     fatal_failures_are_given_up_at_once,
     a_slow_job_does_not_hold_up_the_next_batch,
+    a_stopping_worker_claims_no_further_batch,
 );
 
 /// Answers each subject with a scripted list of results, and records every call.
@@ -252,4 +253,55 @@ async fn a_slow_job_does_not_hold_up_the_next_batch(backend: TestBackend) {
     .unwrap();
     assert_eq!((outcome.claimed, outcome.done), (7, 7), "{outcome:?}");
     assert_eq!(store.job_counts().await.unwrap().done, 7);
+}
+
+/// Asks the worker to stop as it handles its first job.
+struct StopsAtFirstJob {
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+#[async_trait]
+impl JobHandler for StopsAtFirstJob {
+    async fn handle(&self, _job: &Job) -> Result<(), JobFailure> {
+        let _ = self.stop.send(true);
+        Ok(())
+    }
+
+    async fn gave_up(&self, _job: &Job, _error: &str) {}
+}
+
+async fn a_stopping_worker_claims_no_further_batch(backend: TestBackend) {
+    let (store, _db) = fresh_store(backend).await;
+    let organisation = store.create_organisation("Kunta").await.unwrap().id;
+    for _ in 0..5 {
+        store
+            .enqueue_job(
+                organisation,
+                JobKind::SendDelivery,
+                Uuid::now_v7(),
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let settings = WorkerSettings {
+        batch_size: 2,
+        concurrency: 1,
+        ..settings(5)
+    };
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        tiedoksi::delivery::worker::run(
+            store.clone(),
+            std::sync::Arc::new(StopsAtFirstJob { stop }),
+            settings,
+            stopped,
+        ),
+    )
+    .await
+    .expect("the worker stops");
+    // The batch claimed when the stop came ran to its end; nothing more was claimed.
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!((counts.done, counts.pending), (2, 3), "{counts:?}");
 }
