@@ -1,16 +1,16 @@
 //! The outbox worker over both databases, with a handler that records what it was given.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tiedoksi::delivery::retry::RetryPolicy;
 use tiedoksi::delivery::worker::{run_step, JobFailure, JobHandler, WorkerSettings};
-use tiedoksi::store::{Job, JobKind, Timestamp};
+use tiedoksi::store::{Job, JobKind, Store, Timestamp};
 use uuid::Uuid;
 
-use crate::helpers::{fresh_store, TestBackend};
+use crate::helpers::{fresh_store, TestBackend, TestDatabase};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -60,11 +60,14 @@ fn settings(max_attempts: u32) -> WorkerSettings {
     }
 }
 
-async fn successful_jobs_are_done_once(backend: TestBackend) {
-    let (store, _db) = fresh_store(backend).await;
+/// A fresh store with `n` send jobs queued, due one after another in the order returned
+/// (claims go by due time).
+async fn queued_jobs(backend: TestBackend, n: usize) -> (Arc<dyn Store>, TestDatabase, Vec<Uuid>) {
+    let (store, db) = fresh_store(backend).await;
     let organisation = store.create_organisation("Kunta").await.unwrap().id;
-    let subjects: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let subjects: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
     for subject in &subjects {
+        tokio::time::sleep(Duration::from_millis(2)).await;
         store
             .enqueue_job(
                 organisation,
@@ -75,6 +78,11 @@ async fn successful_jobs_are_done_once(backend: TestBackend) {
             .await
             .unwrap();
     }
+    (store, db, subjects)
+}
+
+async fn successful_jobs_are_done_once(backend: TestBackend) {
+    let (store, _db, subjects) = queued_jobs(backend, 20).await;
     let handler = ScriptedHandler::default();
     let settings = settings(5);
 
@@ -96,10 +104,8 @@ async fn successful_jobs_are_done_once(backend: TestBackend) {
 }
 
 async fn retryable_failures_wait_and_then_give_up(backend: TestBackend) {
-    let (store, _db) = fresh_store(backend).await;
-    let organisation = store.create_organisation("Kunta").await.unwrap().id;
-    let recovers = Uuid::now_v7();
-    let never = Uuid::now_v7();
+    let (store, _db, subjects) = queued_jobs(backend, 2).await;
+    let (recovers, never) = (subjects[0], subjects[1]);
     let handler = ScriptedHandler::default();
     let unavailable = || {
         Err(JobFailure::Retryable {
@@ -117,17 +123,6 @@ async fn retryable_failures_wait_and_then_give_up(backend: TestBackend) {
         .lock()
         .unwrap()
         .insert(never, (0..10).map(|_| unavailable()).collect());
-    for subject in [recovers, never] {
-        store
-            .enqueue_job(
-                organisation,
-                JobKind::SendDelivery,
-                subject,
-                Timestamp::now(),
-            )
-            .await
-            .unwrap();
-    }
     let settings = settings(3);
 
     for _ in 0..200 {
@@ -162,9 +157,8 @@ async fn retryable_failures_wait_and_then_give_up(backend: TestBackend) {
 }
 
 async fn fatal_failures_are_given_up_at_once(backend: TestBackend) {
-    let (store, _db) = fresh_store(backend).await;
-    let organisation = store.create_organisation("Kunta").await.unwrap().id;
-    let subject = Uuid::now_v7();
+    let (store, _db, subjects) = queued_jobs(backend, 1).await;
+    let subject = subjects[0];
     let handler = ScriptedHandler::default();
     handler.script.lock().unwrap().insert(
         subject,
@@ -172,15 +166,6 @@ async fn fatal_failures_are_given_up_at_once(backend: TestBackend) {
             error: "400: title too long".into(),
         })],
     );
-    store
-        .enqueue_job(
-            organisation,
-            JobKind::SendDelivery,
-            subject,
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
 
     let outcome = run_step(store.as_ref(), &handler, &settings(5))
         .await
@@ -216,22 +201,8 @@ impl JobHandler for FirstWaitsForTheRest {
 }
 
 async fn a_slow_job_does_not_hold_up_the_next_batch(backend: TestBackend) {
-    let (store, _db) = fresh_store(backend).await;
-    let organisation = store.create_organisation("Kunta").await.unwrap().id;
-    let subjects: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
-    for subject in &subjects {
-        // Due in this order (claims go by due time): the first job is in the first batch.
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        store
-            .enqueue_job(
-                organisation,
-                JobKind::SendDelivery,
-                *subject,
-                Timestamp::now(),
-            )
-            .await
-            .unwrap();
-    }
+    // Due in this order: the first job is in the first batch.
+    let (store, _db, subjects) = queued_jobs(backend, 7).await;
     let handler = FirstWaitsForTheRest {
         first: subjects[0],
         rest_handled: tokio::sync::Semaphore::new(0),
@@ -271,19 +242,7 @@ impl JobHandler for StopsAtFirstJob {
 }
 
 async fn a_stopping_worker_claims_no_further_batch(backend: TestBackend) {
-    let (store, _db) = fresh_store(backend).await;
-    let organisation = store.create_organisation("Kunta").await.unwrap().id;
-    for _ in 0..5 {
-        store
-            .enqueue_job(
-                organisation,
-                JobKind::SendDelivery,
-                Uuid::now_v7(),
-                Timestamp::now(),
-            )
-            .await
-            .unwrap();
-    }
+    let (store, _db, _) = queued_jobs(backend, 5).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let settings = WorkerSettings {
         batch_size: 2,
@@ -294,7 +253,7 @@ async fn a_stopping_worker_claims_no_further_batch(backend: TestBackend) {
         Duration::from_secs(20),
         tiedoksi::delivery::worker::run(
             store.clone(),
-            std::sync::Arc::new(StopsAtFirstJob { stop }),
+            Arc::new(StopsAtFirstJob { stop }),
             settings,
             stopped,
         ),
