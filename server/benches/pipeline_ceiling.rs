@@ -5,7 +5,8 @@
 //!     sent straight to the `suomifi-sim` binary by a bare concurrent HTTP client;
 //! (b) the pipeline: the release `tiedoksi` binary started on a database holding 10 000
 //!     queued notices of that shape (loaded through the store, not the UI), its worker
-//!     delivering them to the same simulator with pacing off.
+//!     delivering them to the same simulator with pacing off. Twice: the notices sharing
+//!     one letter (uploaded once, its id reused) and each with its own (uploaded each time).
 //!
 //! Prints `name value unit` lines (rates, b/a, the server's peak RSS) and checks only what is
 //! not about speed: every notice arrived, none twice. Asserts nothing about speed.
@@ -46,6 +47,23 @@ fn pdf() -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
     bytes.resize(PDF_BYTES, b'0');
     bytes
+}
+
+/// The letter of notice `n` when every notice has its own: the same size, other bytes.
+fn own_pdf(n: usize) -> Vec<u8> {
+    let mut bytes = pdf();
+    let stamp = format!("% notice {n}\n");
+    bytes[9..9 + stamp.len()].copy_from_slice(stamp.as_bytes());
+    bytes
+}
+
+/// Whether the queued notices share one letter (a notice's parties, a batch's shared
+/// document: Tiedoksi uploads it once and reuses its id) or each has its own (uploaded each
+/// time, as the ceiling's bare client does).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Letters {
+    Shared,
+    OwnEach,
 }
 
 fn free_port() -> u16 {
@@ -401,8 +419,13 @@ fn queued_notice(
 
 /// Loads the queue: the organisation, its admin and its service come from the server's own
 /// first start; the notices go in through the store, four writers at once.
-async fn load_queue(store: &Arc<dyn Store>, keys: &DataKeys, blobs: &FilesystemBlobStore) {
-    let letter = blobs.put(&pdf()).await.unwrap().to_string();
+async fn load_queue(
+    store: &Arc<dyn Store>,
+    keys: &DataKeys,
+    blobs: &Arc<FilesystemBlobStore>,
+    letters: Letters,
+) {
+    let shared = blobs.put(&pdf()).await.unwrap().to_string();
     let admin = store
         .user_by_email(tiedoksi::bootstrap::FIRST_ADMIN_EMAIL)
         .await
@@ -410,9 +433,14 @@ async fn load_queue(store: &Arc<dyn Store>, keys: &DataKeys, blobs: &FilesystemB
         .expect("the first admin");
     let mut writers = Vec::new();
     for lane in 0..4 {
-        let (store, keys, letter) = (store.clone(), keys.clone(), letter.clone());
+        let (store, keys, blobs, shared) =
+            (store.clone(), keys.clone(), blobs.clone(), shared.clone());
         writers.push(tokio::spawn(async move {
             for n in (lane..notices()).step_by(4) {
+                let letter = match letters {
+                    Letters::Shared => shared.clone(),
+                    Letters::OwnEach => blobs.put(&own_pdf(n)).await.unwrap().to_string(),
+                };
                 let notice = queued_notice(&keys, admin.organisation_id, admin.id, &letter, n);
                 store.create_notice(&notice).await.unwrap();
             }
@@ -443,7 +471,7 @@ struct PipelineRun {
 
 /// (b): first start (bootstrap), stop, load 10 000 queued notices, start again and time the
 /// worker until nothing is queued.
-async fn pipeline(database_url: &str, simulator: &Simulator) -> PipelineRun {
+async fn pipeline(database_url: &str, simulator: &Simulator, letters: Letters) -> PipelineRun {
     let http = reqwest::Client::new();
     let data = tempfile::tempdir().unwrap();
     let key = DataKey::generate();
@@ -455,8 +483,8 @@ async fn pipeline(database_url: &str, simulator: &Simulator) -> PipelineRun {
     stop(first);
 
     let store = tiedoksi::store::connect(database_url).await.unwrap();
-    let blobs = FilesystemBlobStore::new(data.path().join("blobs"));
-    load_queue(&store, &keys, &blobs).await;
+    let blobs = Arc::new(FilesystemBlobStore::new(data.path().join("blobs")));
+    load_queue(&store, &keys, &blobs, letters).await;
     simulator.reset(&http).await;
 
     let started = Instant::now();
@@ -518,32 +546,57 @@ async fn main() {
         let (arrived, duplicates) = arrivals(&simulator.counters(&http).await);
         assert_eq!((arrived, duplicates), (notices(), 0), "the ceiling run");
 
-        let sqlite_dir = tempfile::tempdir().unwrap();
-        let database_url = if database == "sqlite" {
-            format!("sqlite://{}", sqlite_dir.path().join("bench.db").display())
-        } else {
-            fresh_postgres_database().await;
-            POSTGRES_BENCH.to_string()
-        };
-        let run = pipeline(&database_url, &simulator).await;
-        assert_eq!(run.arrived, notices(), "every notice reached the simulator");
-        assert_eq!(run.duplicates, 0, "no notice reached it twice");
-
-        let ratio = run.rate / ceiling;
+        let mut runs = Vec::new();
+        for letters in [Letters::Shared, Letters::OwnEach] {
+            let sqlite_dir = tempfile::tempdir().unwrap();
+            let database_url = if database == "sqlite" {
+                format!("sqlite://{}", sqlite_dir.path().join("bench.db").display())
+            } else {
+                fresh_postgres_database().await;
+                POSTGRES_BENCH.to_string()
+            };
+            let run = pipeline(&database_url, &simulator, letters).await;
+            assert_eq!(run.arrived, notices(), "every notice reached the simulator");
+            assert_eq!(run.duplicates, 0, "no notice reached it twice");
+            runs.push(run);
+        }
+        let (shared, own) = (&runs[0], &runs[1]);
+        let ratio = shared.rate / ceiling;
+        let own_ratio = own.rate / ceiling;
         println!("pipeline_{database}_ceiling {ceiling:.0} messages/s");
-        println!("pipeline_{database}_tiedoksi {:.0} notices/s", run.rate);
+        println!("pipeline_{database}_tiedoksi {:.0} notices/s", shared.rate);
         println!("pipeline_{database}_ratio {ratio:.2} b/a");
         println!(
-            "pipeline_{database}_server_peak_rss {:.0} MiB",
-            run.peak_rss_mib
+            "pipeline_{database}_tiedoksi_own_letters {:.0} notices/s",
+            own.rate
         );
-        println!("pipeline_{database}_duplicates {} messages", run.duplicates);
-        rows.push((database, ceiling, run.rate, ratio, run.peak_rss_mib));
+        println!("pipeline_{database}_ratio_own_letters {own_ratio:.2} b/a");
+        let peak_rss_mib = shared.peak_rss_mib.max(own.peak_rss_mib);
+        println!("pipeline_{database}_server_peak_rss {peak_rss_mib:.0} MiB");
+        println!(
+            "pipeline_{database}_duplicates {} messages",
+            shared.duplicates + own.duplicates
+        );
+        rows.push((
+            database,
+            ceiling,
+            shared.rate,
+            ratio,
+            own.rate,
+            own_ratio,
+            peak_rss_mib,
+        ));
     }
     println!();
-    println!("| database | ceiling (a) | Tiedoksi (b) | b/a | server peak RSS |");
-    println!("|---|---|---|---|---|");
-    for (database, ceiling, rate, ratio, rss) in rows {
-        println!("| {database} | {ceiling:.0}/s | {rate:.0}/s | {ratio:.2} | {rss:.0} MiB |");
+    println!(
+        "| database | ceiling (a) | Tiedoksi (b), one letter shared | b/a | \
+         Tiedoksi (b), a letter each | b/a | server peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (database, ceiling, rate, ratio, own_rate, own_ratio, rss) in rows {
+        println!(
+            "| {database} | {ceiling:.0}/s | {rate:.0}/s | {ratio:.2} | {own_rate:.0}/s | \
+             {own_ratio:.2} | {rss:.0} MiB |"
+        );
     }
 }

@@ -199,6 +199,11 @@ pub fn suomifi_call(endpoint: &'static str, outcome: &'static str, elapsed: Dura
         .record(elapsed.as_secs_f64());
 }
 
+/// A document went out with an earlier upload's id instead of being uploaded again.
+pub fn suomifi_upload_reused() {
+    metrics::counter!("tiedoksi_suomifi_uploads_reused_total").increment(1);
+}
+
 /// Suomi.fi refused our username and password at a token request.
 pub fn suomifi_credentials_refused() {
     metrics::counter!("tiedoksi_suomifi_credential_failures_total").increment(1);

@@ -2,9 +2,10 @@
 //! so a retry after a crash or a lost answer gets 409 with the first message's id, which is
 //! success.
 //!
-//! Each attempt uploads the documents it needs (uploads are only good for 24 hours and cost
-//! nothing when a retry repeats them), sends by the decided mode, and records the message id
-//! with the SHA-256 of every document sent. Every failed attempt is written to the delivery's
+//! Each attempt uploads the documents it needs — or carries the service's upload of the same
+//! document made within the hour (`suomifi/uploads.rs`): a notice's parties, a batch's
+//! shared attachment — sends by the decided mode, and records the message id with the
+//! SHA-256 of every document sent. Every failed attempt is written to the delivery's
 //! history with its outcome and the service's trace id.
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::suomifi::model::{
     Notifications, PaperMailPart, PostalParty, PostiMessaging, PrintingAndEnvelopingService,
     Recipient, ReplyAllowedBy, Sender, Visibility,
 };
+use crate::suomifi::uploads::{Upload, UploadKey};
 use crate::suomifi::{SuomiFiClient, SuomiFiError};
 
 pub struct SendDelivery {
@@ -66,6 +68,8 @@ struct Prepared {
     documents: Vec<SentDocument>,
     electronic: Option<ElectronicPart>,
     paper: Option<PaperMailPart>,
+    /// Documents carried by an earlier upload's id rather than uploaded for this attempt.
+    reused: Vec<UploadKey>,
 }
 
 /// The job's delivery and its notice; gone is fatal, a store error worth another try.
@@ -130,6 +134,40 @@ impl SendDelivery {
         }
     }
 
+    /// A document for this attempt's message: the account's recent upload of the same
+    /// document when there is one (noted in `reused`), else read from the document store and
+    /// uploaded now under `filename`.
+    async fn attach(
+        &self,
+        delivery: &Delivery,
+        key: UploadKey,
+        filename: &str,
+        reused: &mut Vec<UploadKey>,
+    ) -> Result<Upload, JobFailure> {
+        let document = &key;
+        let (upload, was_reused) = self
+            .suomifi
+            .recent_uploads()
+            .upload_once(key.clone(), || async move {
+                let bytes = self.blob(&document.sha256).await?;
+                let size_bytes = bytes.len() as i64;
+                let attachment = self
+                    .upload(delivery, filename, &document.media_type, bytes)
+                    .await?;
+                Ok(Upload {
+                    attachment_id: attachment.attachment_id,
+                    filename: filename.to_string(),
+                    size_bytes,
+                })
+            })
+            .await?;
+        if was_reused {
+            crate::metrics::suomifi_upload_reused();
+            reused.push(key);
+        }
+        Ok(upload)
+    }
+
     /// Writes the failed attempt to the delivery's history and says how to go on.
     async fn attempt_failed(
         &self,
@@ -138,20 +176,31 @@ impl SendDelivery {
         error: &SuomiFiError,
     ) -> JobFailure {
         let failure = classify(error);
+        self.record_failed_attempt(delivery, step, error, &failure)
+            .await;
+        failure
+    }
+
+    async fn record_failed_attempt(
+        &self,
+        delivery: &Delivery,
+        step: &str,
+        error: &SuomiFiError,
+        failure: &JobFailure,
+    ) {
         let entry = HistoryEntry::new(
             delivery,
             HistoryKind::AttemptFailed,
             json!({
                 "step": step,
                 "error": error.to_string(),
-                "retryable": error.is_retryable(),
+                "retryable": matches!(failure, JobFailure::Retryable { .. }),
                 "trace_id": error.trace_id(),
             }),
         );
         if let Err(store_error) = self.store.append_history(&entry).await {
             tracing::warn!(error = %store_error, delivery = %delivery.id, "could not record a failed attempt");
         }
-        failure
     }
 
     async fn electronic_part(
@@ -159,6 +208,7 @@ impl SendDelivery {
         delivery: &Delivery,
         notice: &Notice,
         documents: &mut Vec<SentDocument>,
+        reused: &mut Vec<UploadKey>,
     ) -> Result<ElectronicPart, JobFailure> {
         let mut attachments = Vec::new();
         for attachment in self
@@ -167,16 +217,18 @@ impl SendDelivery {
             .await
             .map_err(retryable)?
         {
-            let bytes = self.blob(&attachment.sha256).await?;
-            attachments.push(
-                self.upload(
-                    delivery,
-                    &attachment.filename,
-                    &attachment.media_type,
-                    bytes,
-                )
-                .await?,
-            );
+            // The recipient sees it by its name: only the same name is the same upload.
+            let key = UploadKey {
+                sha256: attachment.sha256.clone(),
+                media_type: attachment.media_type.clone(),
+                shown_name: Some(attachment.filename.clone()),
+            };
+            let upload = self
+                .attach(delivery, key, &attachment.filename, reused)
+                .await?;
+            attachments.push(AttachmentRef {
+                attachment_id: upload.attachment_id,
+            });
             documents.push(SentDocument {
                 kind: "attachment".into(),
                 filename: attachment.filename,
@@ -215,6 +267,7 @@ impl SendDelivery {
         delivery: &Delivery,
         notice: &Notice,
         documents: &mut Vec<SentDocument>,
+        reused: &mut Vec<UploadKey>,
     ) -> Result<PaperMailPart, JobFailure> {
         let settings = delivery_settings(self.store.as_ref(), delivery.organisation_id)
             .await
@@ -232,21 +285,27 @@ impl SendDelivery {
                 LetterUnavailable::Broken(_) => fatal(error.to_string()),
             })?
             .ok_or_else(|| fatal("the notice has no printable letter"))?;
-        let letter = self.blob(&letter_sha256).await?;
-        let size_bytes = letter.len() as i64;
-        let filename = format!("{}.pdf", notice.id);
-        let attachment = self
-            .upload(delivery, &filename, "application/pdf", letter)
+        // Printed, never shown by name: the same bytes are the same upload, whichever
+        // notice's name it went under (kept as sent).
+        let key = UploadKey {
+            sha256: letter_sha256.clone(),
+            media_type: "application/pdf".into(),
+            shown_name: None,
+        };
+        let upload = self
+            .attach(delivery, key, &format!("{}.pdf", notice.id), reused)
             .await?;
         documents.push(SentDocument {
             kind: "paper_letter".into(),
-            filename,
+            filename: upload.filename,
             media_type: "application/pdf".into(),
             sha256: letter_sha256,
-            size_bytes,
+            size_bytes: upload.size_bytes,
         });
         Ok(PaperMailPart {
-            attachments: vec![attachment],
+            attachments: vec![AttachmentRef {
+                attachment_id: upload.attachment_id,
+            }],
             color_printing: false,
             create_address_page: true,
             // A letter to the forwarding address reaches the organisation, not the
@@ -313,6 +372,7 @@ impl SendDelivery {
 
     async fn prepare(&self, delivery: &Delivery, notice: &Notice) -> Result<Prepared, JobFailure> {
         let mut documents = Vec::new();
+        let mut reused = Vec::new();
         let (electronic, paper) = match delivery.decided_mode {
             DeliveryMode::ElectronicOnly => (true, false),
             DeliveryMode::Multichannel => (true, true),
@@ -320,14 +380,17 @@ impl SendDelivery {
         };
         let electronic = if electronic {
             Some(
-                self.electronic_part(delivery, notice, &mut documents)
+                self.electronic_part(delivery, notice, &mut documents, &mut reused)
                     .await?,
             )
         } else {
             None
         };
         let paper = if paper {
-            Some(self.paper_part(delivery, notice, &mut documents).await?)
+            Some(
+                self.paper_part(delivery, notice, &mut documents, &mut reused)
+                    .await?,
+            )
         } else {
             None
         };
@@ -335,6 +398,7 @@ impl SendDelivery {
             documents,
             electronic,
             paper,
+            reused,
         })
     }
 
@@ -403,6 +467,21 @@ impl SendDelivery {
         };
         match result {
             Ok(sent) => Ok((sent.message_id, prepared.documents)),
+            Err(error)
+                if matches!(error, SuomiFiError::Rejected { .. })
+                    && !prepared.reused.is_empty() =>
+            {
+                // Perhaps Suomi.fi no longer holds an upload reused: the next attempt uploads
+                // everything afresh, and only a refusal then is final.
+                self.suomifi.recent_uploads().forget(&prepared.reused);
+                let failure = JobFailure::Retryable {
+                    retry_after: None,
+                    error: error.to_string(),
+                };
+                self.record_failed_attempt(delivery, "send", &error, &failure)
+                    .await;
+                Err(failure)
+            }
             Err(error) => Err(self.attempt_failed(delivery, "send", &error).await),
         }
     }

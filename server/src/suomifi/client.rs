@@ -158,6 +158,8 @@ pub struct SuomiFiClient {
     pacer: Option<super::pacer::Pacer>,
     /// Why Suomi.fi refused our credentials at the last token request, if it did.
     refused: std::sync::Mutex<Option<String>>,
+    /// This account's recent uploads, reused by documents whose bytes repeat.
+    uploads: super::uploads::RecentUploads,
 }
 
 /// Response headers that may carry the service's trace id, checked in this order.
@@ -196,7 +198,13 @@ impl SuomiFiClient {
             settings,
             token: Mutex::new(None),
             refused: std::sync::Mutex::new(None),
+            uploads: super::uploads::RecentUploads::new(super::uploads::REUSE_UPLOADS_FOR),
         })
+    }
+
+    /// The uploads this account made lately (see `uploads.rs`).
+    pub fn recent_uploads(&self) -> &super::uploads::RecentUploads {
+        &self.uploads
     }
 
     async fn wait_turn(&self) {

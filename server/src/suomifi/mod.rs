@@ -5,6 +5,7 @@ pub mod limits;
 pub mod model;
 pub mod pacer;
 pub mod sim;
+pub mod uploads;
 
 pub use client::{Sent, SuomiFiClient, SuomiFiError, SuomiFiSettings};
 pub mod services;

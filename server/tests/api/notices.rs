@@ -18,6 +18,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_composed_notice_is_sent_once_and_its_proof_kept,
+    a_document_sent_to_several_recipients_is_uploaded_once,
     a_letter_of_the_notices_own_text_is_made_when_first_needed,
     bad_input_is_refused_per_field_and_changes_nothing,
     a_repeated_submit_queues_nothing_twice,
@@ -365,6 +366,125 @@ async fn a_letter_of_the_notices_own_text_is_made_when_first_needed(backend: Tes
     // Rendered again by another reader: the first hash stays.
     let kept = app.letters.ensure(&before).await.unwrap();
     assert_eq!(kept, after.paper_letter_sha256);
+}
+
+async fn sim_uploads(app: &TestApp) -> u64 {
+    sim(app, reqwest::Method::GET, "/__sim/counters", None).await["attachments"]
+        .as_u64()
+        .unwrap()
+}
+
+fn attachment_ids(message: &Value, part: &str) -> Vec<Value> {
+    message["request"][part]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attachment| attachment["attachmentId"].clone())
+        .collect()
+}
+
+/// A notice's parties get the same attachment and the same letter: each is uploaded once and
+/// its id carried by both messages. An upload Suomi.fi no longer holds (here: older than its
+/// 24 hours) fails one attempt, and the next uploads afresh.
+async fn a_document_sent_to_several_recipients_is_uploaded_once(backend: TestBackend) {
+    let metrics = tiedoksi::metrics::handle();
+    let app = spawn_app_with(backend, |config| {
+        config.worker.idle = Duration::from_millis(20);
+        config.worker.events_interval = Duration::from_secs(3600);
+        config.worker.retry_initial = Duration::from_millis(50);
+    })
+    .await;
+    app.login_as_admin().await;
+    app.store
+        .set_delivery_settings(app.organisation.id, &settings(false).to_string())
+        .await
+        .unwrap();
+    let attachment = a4_pdf("Perustelut");
+    let uploaded: Value = upload(
+        &app,
+        &app.client,
+        "perustelut.pdf",
+        "application/pdf",
+        attachment,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second_party = hetu("150680", '-', 905);
+    let mut notice = draft(
+        "shared-documents",
+        vec![
+            recipient("Maija Meikäläinen", Some(&with_mailbox()), "multichannel"),
+            recipient("Matti Meikäläinen", Some(&second_party), "multichannel"),
+        ],
+    );
+    notice["attachments"] = json!([uploaded["id"]]);
+    let before = sim_uploads(&app).await;
+    let ids = delivery_ids(&queued(&app, &notice).await);
+    for id in &ids {
+        wait_sent(&app, *id).await;
+    }
+    let (first, second) = (
+        sim_message(&app, ids[0]).await,
+        sim_message(&app, ids[1]).await,
+    );
+    assert_eq!(first["endpoint"], "/v2/messages");
+    assert_eq!(
+        attachment_ids(&first, "electronic"),
+        attachment_ids(&second, "electronic")
+    );
+    assert_eq!(
+        attachment_ids(&first, "paperMail"),
+        attachment_ids(&second, "paperMail")
+    );
+    assert_eq!(
+        sim_uploads(&app).await - before,
+        2,
+        "the attachment and the letter, once each"
+    );
+    assert!(metrics
+        .render()
+        .contains("tiedoksi_suomifi_uploads_reused_total"));
+    // The proof holds each document as sent to each recipient.
+    for id in &ids {
+        let kinds: Vec<String> = app
+            .store
+            .delivery_documents(*id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|document| document.kind)
+            .collect();
+        assert_eq!(kinds, ["attachment", "paper_letter"]);
+    }
+
+    advance_sim_clock(&app, 25 * 3600).await;
+    notice["idempotency_key"] = json!("shared-documents-a-day-later");
+    notice["recipients"] = json!([recipient(
+        "Maija Meikäläinen",
+        Some(&with_mailbox()),
+        "electronic_only"
+    )]);
+    let later = delivery_ids(&queued(&app, &notice).await)[0];
+    wait_sent(&app, later).await;
+    let failed: Vec<String> = app
+        .store
+        .delivery_history(later)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.kind == "attempt_failed")
+        .map(|entry| entry.details.to_string())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("not found"), "{failed:?}");
+    assert!(failed[0].contains(r#""retryable":true"#), "{failed:?}");
+    assert_ne!(
+        attachment_ids(&sim_message(&app, later).await, "electronic"),
+        attachment_ids(&first, "electronic"),
+        "uploaded afresh"
+    );
 }
 
 async fn a_composed_notice_is_sent_once_and_its_proof_kept(backend: TestBackend) {
