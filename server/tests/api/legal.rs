@@ -12,11 +12,11 @@ use tiedoksi::delivery::watch::AcknowledgementWatch;
 use tiedoksi::store::Timestamp;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app_with, TestApp, TestBackend};
+use crate::helpers::{TestApp, TestBackend};
 use crate::notices::{
-    advance_sim_clock, delivery, delivery_ids, draft, hetu, history_kinds, paper_ready, poller,
-    problems, queued, recipient, send_by_hand, send_notice, settings, sim, sim_message, wait_sent,
-    wait_until, with_mailbox, without_mailbox,
+    advance_sim_clock, delivery, delivery_ids, draft, hetu, history_kinds, paper_ready,
+    paper_ready_with, poller, problems, queued, recipient, send_by_hand, send_notice, sim,
+    sim_message, wait_sent, wait_until, with_mailbox, without_mailbox,
 };
 use crate::on_both_backends;
 
@@ -398,16 +398,10 @@ async fn substitute_service_and_public_notice_follow_a_letter_posti_could_not_de
 
 async fn the_seven_days_run_from_arrival_and_the_first_service_counts_once(backend: TestBackend) {
     // The worker is run by hand, so the re-serve waits until the test sends it.
-    let app = spawn_app_with(backend, |config| {
+    let app = paper_ready_with(backend, true, |config| {
         config.worker.idle = Duration::from_secs(3600);
-        config.worker.events_interval = Duration::from_secs(3600);
     })
     .await;
-    app.login_as_admin().await;
-    app.store
-        .set_delivery_settings(app.organisation.id, &settings(true).to_string())
-        .await
-        .unwrap();
     // Suomi.fi's clock is three days ahead: the message arrives three days after our submit.
     advance_sim_clock(&app, 3 * 24 * 3600).await;
     let mut notice = draft(
@@ -629,17 +623,10 @@ async fn identity_codes_that_are_nobodys_are_refused_or_sent_without_id(backend:
     }
 
     // Against the real Suomi.fi a temporary code (900–999) is nobody's own: paper without ID.
-    let real = spawn_app_with(backend, |config| {
+    let real = paper_ready_with(backend, false, |config| {
         config.allow_test_identity_codes = false;
-        config.worker.idle = Duration::from_millis(20);
-        config.worker.events_interval = Duration::from_secs(3600);
     })
     .await;
-    real.login_as_admin().await;
-    real.store
-        .set_delivery_settings(real.organisation.id, &settings(false).to_string())
-        .await
-        .unwrap();
     let temporary = hetu("150680", '-', 903);
     let queued = queued(
         &real,
@@ -664,16 +651,10 @@ async fn identity_codes_that_are_nobodys_are_refused_or_sent_without_id(backend:
 async fn composing_goes_on_through_an_outage_and_the_mailbox_is_checked_before_sending(
     backend: TestBackend,
 ) {
-    let app = spawn_app_with(backend, |config| {
+    let app = paper_ready_with(backend, false, |config| {
         config.worker.idle = Duration::from_secs(3600);
-        config.worker.events_interval = Duration::from_secs(3600);
     })
     .await;
-    app.login_as_admin().await;
-    app.store
-        .set_delivery_settings(app.organisation.id, &settings(false).to_string())
-        .await
-        .unwrap();
     sim(
         &app,
         reqwest::Method::POST,

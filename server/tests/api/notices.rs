@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use app::auth::Role;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use serde_json::{json, Value};
+use tiedoksi::config::Config;
 use tiedoksi::delivery::events::EventsPoller;
 use tiedoksi::delivery::legal::finnish_date;
 use tiedoksi::delivery::watch::AcknowledgementWatch;
@@ -83,7 +84,16 @@ pub(crate) fn settings(auto_reserve: bool) -> Value {
 }
 
 pub(crate) async fn paper_ready(backend: TestBackend, auto_reserve: bool) -> TestApp {
-    let app = quiet_app(backend).await;
+    paper_ready_with(backend, auto_reserve, |_| {}).await
+}
+
+/// A quiet app with the organisation's postal settings, its configuration `adjust`ed further.
+pub(crate) async fn paper_ready_with(
+    backend: TestBackend,
+    auto_reserve: bool,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let app = quiet_app_with(backend, adjust).await;
     app.store
         .set_delivery_settings(app.organisation.id, &settings(auto_reserve).to_string())
         .await
@@ -93,9 +103,14 @@ pub(crate) async fn paper_ready(backend: TestBackend, auto_reserve: bool) -> Tes
 
 /// The background poller reads once at start and then sleeps: tests poll by hand.
 pub(crate) async fn quiet_app(backend: TestBackend) -> TestApp {
+    quiet_app_with(backend, |_| {}).await
+}
+
+async fn quiet_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = spawn_app_with(backend, |config| {
         config.worker.idle = Duration::from_millis(20);
         config.worker.events_interval = Duration::from_secs(3600);
+        adjust(config);
     })
     .await;
     app.login_as_admin().await;
@@ -388,17 +403,10 @@ fn attachment_ids(message: &Value, part: &str) -> Vec<Value> {
 /// 24 hours) fails one attempt, and the next uploads afresh.
 async fn a_document_sent_to_several_recipients_is_uploaded_once(backend: TestBackend) {
     let metrics = tiedoksi::metrics::handle();
-    let app = spawn_app_with(backend, |config| {
-        config.worker.idle = Duration::from_millis(20);
-        config.worker.events_interval = Duration::from_secs(3600);
+    let app = paper_ready_with(backend, false, |config| {
         config.worker.retry_initial = Duration::from_millis(50);
     })
     .await;
-    app.login_as_admin().await;
-    app.store
-        .set_delivery_settings(app.organisation.id, &settings(false).to_string())
-        .await
-        .unwrap();
     let attachment = a4_pdf("Perustelut");
     let uploaded: Value = upload(
         &app,

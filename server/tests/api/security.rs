@@ -14,8 +14,8 @@ use crate::helpers::{
     spawn_app, spawn_app_with, TestApp, TestBackend, ADMIN_EMAIL, ADMIN_PASSWORD,
 };
 use crate::notices::{
-    a4_pdf, delivery_ids, draft, paper_ready, problems, queued, recipient, send_notice, settings,
-    signed_in_client, sim, upload, wait_sent, with_mailbox, without_mailbox,
+    a4_pdf, delivery_ids, draft, paper_ready, paper_ready_with, problems, queued, recipient,
+    send_notice, signed_in_client, sim, upload, wait_sent, with_mailbox, without_mailbox,
 };
 use crate::on_both_backends;
 
@@ -177,17 +177,11 @@ async fn pdf_bombs_end_in_their_worker_not_the_server() {
 /// The same bombs with the print ceiling out of the way, so the worker must open them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pdf_bombs_inside_the_size_limit_are_bounded_by_the_worker() {
-    let app = spawn_app_with(TestBackend::Sqlite, |config| {
+    let app = paper_ready_with(TestBackend::Sqlite, false, |config| {
         config.pdf.memory_mb = 512;
         config.pdf.timeout = Duration::from_secs(20);
-        config.worker.events_interval = Duration::from_secs(3600);
     })
     .await;
-    app.login_as_admin().await;
-    app.store
-        .set_delivery_settings(app.organisation.id, &settings(false).to_string())
-        .await
-        .unwrap();
     for fixture in ["bomb-content-stream.pdf", "bomb-xref-stream.pdf"] {
         let bytes = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
