@@ -254,9 +254,10 @@ pub(crate) fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey
 async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
     let database = TestDatabase::new(backend).await;
     let (mut simulator_process, simulator) = start_simulator();
-    // Each send takes a while (the worker's 8 at once make 400 a second), so the kill lands
-    // mid-delivery even when a loaded machine is slow to notice the first 50.
-    set_faults(&simulator, json!({ "latency_ms": 20 })).await;
+    // Each send takes a while (the worker's 8 at once make 200 a second, 2.5 s for all 500),
+    // so the kill lands mid-delivery even when a loaded machine is slow to notice the first
+    // 50 (at 20 ms, 1.25 s in all, a busy `make test` once missed it).
+    set_faults(&simulator, json!({ "latency_ms": 40 })).await;
 
     let key = DataKeys::generate();
     let (mut server, _) = start(
