@@ -241,17 +241,17 @@ async fn step(
             tally.completed(&done, completed);
         }
         batches = match claimed {
-            // A batch that came back short was all that was due: another claim would be a
-            // write for nothing.
-            Ok(jobs) if (jobs.len() as i64) < settings.batch_size => {
-                tally.outcome.claimed += jobs.len();
-                waiting = jobs.into_iter();
-                BATCHES_PER_STEP
-            }
             Ok(jobs) => {
+                // A batch that came back short was all that was due: another claim would be
+                // a write for nothing.
+                let full = jobs.len() as i64 >= settings.batch_size;
                 tally.outcome.claimed += jobs.len();
                 waiting = jobs.into_iter();
-                batches + 1
+                if full {
+                    batches + 1
+                } else {
+                    BATCHES_PER_STEP
+                }
             }
             Err(error) => {
                 tally.failed(error);
