@@ -77,17 +77,11 @@ async fn delivery_and_notice(
     store: &Arc<dyn Store>,
     job: &Job,
 ) -> Result<(Delivery, Notice), JobFailure> {
-    let delivery = store
-        .delivery(job.subject_id)
+    store
+        .delivery_with_notice(job.subject_id)
         .await
         .map_err(retryable)?
-        .ok_or_else(|| fatal("the delivery no longer exists"))?;
-    let notice = store
-        .notice(delivery.organisation_id, delivery.notice_id)
-        .await
-        .map_err(retryable)?
-        .ok_or_else(|| fatal("the notice no longer exists"))?;
-    Ok((delivery, notice))
+        .ok_or_else(|| fatal("the delivery no longer exists"))
 }
 
 impl SendDelivery {

@@ -650,6 +650,8 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// The delivery and its notice in one read (the send job's first step).
+    async fn delivery_with_notice(&self, id: Uuid) -> StoreResult<Option<(Delivery, Notice)>>;
     /// Deliveries by id, across organisations, in no particular order (the events poller).
     async fn deliveries_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Delivery>>;
     /// For events that name the message but not our externalId.

@@ -51,11 +51,6 @@ impl TryFrom<UserRow> for User {
 pub(super) const JOB_COLUMNS: &str = "id, organisation_id, kind, subject_id, state, attempts, \
      run_after, leased_until, lease_owner, last_error";
 
-/// Jobs a worker may take: pending and due, or running under a lease that ran out (its
-/// worker died). `$1` is now.
-pub(super) const CLAIMABLE: &str = "(state = 'pending' AND run_after <= $1) \
-     OR (state = 'running' AND leased_until < $1)";
-
 pub(super) const USER_COLUMNS: &str = "id, organisation_id, email, display_name, password_hash, \
      role, active, failed_login_count, locked_until, last_login_at, created_at";
 
@@ -580,14 +575,26 @@ macro_rules! impl_shared_job_queue {
     };
 }
 
-/// The claim: mark up to `$4` claimable jobs running under `$3`'s lease until `$2`.
-/// `lock_clause` is what the backend adds to the inner SELECT.
+/// The claim: mark up to `$4` claimable jobs running under `$3`'s lease until `$2` — those
+/// running under a lease that ran out before `$1` (their worker died) first, then those
+/// pending and due. `lock_clause` is what the backend adds to each inner SELECT.
+///
+/// Two selects rather than one with `OR`: each walks the `(state, run_after)` index in order
+/// and stops at the limit, where the `OR` made both databases gather and sort every due job
+/// for each claim (5 ms rather than 0.5 ms with 10 000 queued, and growing with the queue).
 pub(super) fn claim_jobs_sql(lock_clause: &str) -> String {
     format!(
         "UPDATE outbox_jobs SET state = 'running', attempts = attempts + 1, \
          leased_until = $2, lease_owner = $3 \
-         WHERE id IN (SELECT id FROM outbox_jobs WHERE {CLAIMABLE} \
-                      ORDER BY run_after LIMIT $4 {lock_clause}) \
+         WHERE id IN ( \
+             SELECT id FROM (SELECT id FROM outbox_jobs \
+                             WHERE state = 'running' AND leased_until < $1 \
+                             ORDER BY run_after LIMIT $4 {lock_clause}) AS expired \
+             UNION ALL \
+             SELECT id FROM (SELECT id FROM outbox_jobs \
+                             WHERE state = 'pending' AND run_after <= $1 \
+                             ORDER BY run_after LIMIT $4 {lock_clause}) AS due \
+             LIMIT $4) \
          RETURNING {JOB_COLUMNS}"
     )
 }
@@ -722,6 +729,25 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
      deemed_receipt, appeal_deadline, legal_rule, unacknowledged_at, reserve_of, \
      address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred, \
      legal_basis";
+
+/// A delivery's columns and its notice's in one row. Both are read by column name and the
+/// two tables share two names: `organisation_id` is the same in both, and `id` is the
+/// delivery's, so the reader takes the notice's id from the delivery's `notice_id`.
+pub(super) fn delivery_with_notice_sql() -> String {
+    let notice_columns = NOTICE_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|column| !matches!(*column, "id" | "organisation_id"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {}, {} FROM deliveries d \
+         JOIN notices n ON n.id = d.notice_id AND n.organisation_id = d.organisation_id \
+         WHERE d.id = $1",
+        qualified("d", DELIVERY_COLUMNS),
+        qualified("n", &notice_columns),
+    )
+}
 
 macro_rules! impl_shared_notice_store {
     ($store:ty) => {
@@ -1186,6 +1212,27 @@ macro_rules! impl_shared_notice_store {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
+            }
+
+            async fn delivery_with_notice(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<
+                Option<($crate::store::Delivery, $crate::store::Notice)>,
+            > {
+                use sqlx::FromRow;
+                let Some(row) = sqlx::query(&$crate::store::sql::delivery_with_notice_sql())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let delivery = $crate::store::Delivery::from_row(&row)?;
+                let mut notice = $crate::store::Notice::from_row(&row)?;
+                // The row's `id` is the delivery's (see `delivery_with_notice_sql`).
+                notice.id = delivery.notice_id;
+                Ok(Some((delivery, notice)))
             }
 
             async fn deliveries_by_ids(

@@ -29,6 +29,7 @@ on_both_backends!(
     a_job_is_queued_once_per_subject,
     claims_take_due_jobs_under_a_lease,
     a_job_whose_lease_ran_out_is_claimed_again,
+    a_job_whose_lease_ran_out_is_claimed_before_due_ones,
     only_the_lease_holder_settles_a_job,
     retried_jobs_wait_and_failed_jobs_stay,
     concurrent_claims_never_share_a_job,
@@ -37,6 +38,7 @@ on_both_backends!(
     a_failing_notice_leaves_nothing_behind,
     a_letter_rendered_later_is_kept_once,
     notices_are_visible_only_in_their_organisation,
+    a_delivery_is_read_with_its_notice,
     a_sent_delivery_keeps_its_documents_and_history,
     sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself,
     sends_recorded_together_keep_each_ones_dates_and_a_repeat_records_nothing,
@@ -410,6 +412,52 @@ async fn a_job_whose_lease_ran_out_is_claimed_again(backend: TestBackend) {
     assert_eq!(again[0].id, first[0].id);
     assert_eq!(again[0].attempts, 2, "the crashed attempt counts");
     assert_eq!(again[0].lease_owner.as_deref(), Some("rescuer"));
+}
+
+/// A job whose worker died was started, and may have reached Suomi.fi: it is finished before
+/// newer work, even work due earlier.
+async fn a_job_whose_lease_ran_out_is_claimed_before_due_ones(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let now = Timestamp::now();
+    let started = Uuid::now_v7();
+    store
+        .enqueue_job(organisation, JobKind::SendDelivery, started, now)
+        .await
+        .unwrap();
+    store
+        .claim_jobs("crashed", now, now + Duration::seconds(30), 1)
+        .await
+        .unwrap();
+    let due_earlier = Uuid::now_v7();
+    store
+        .enqueue_job(
+            organisation,
+            JobKind::SendDelivery,
+            due_earlier,
+            now - Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+
+    let after_lease = now + Duration::seconds(31);
+    let lease = after_lease + Duration::seconds(30);
+    let first = store
+        .claim_jobs("rescuer", after_lease, lease, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|job| job.subject_id).collect::<Vec<_>>(),
+        [started]
+    );
+    let next = store
+        .claim_jobs("rescuer", after_lease, lease, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|job| job.subject_id).collect::<Vec<_>>(),
+        [due_earlier],
+        "then the due one, and a claim takes no more than there is"
+    );
 }
 
 async fn only_the_lease_holder_settles_a_job(backend: TestBackend) {
@@ -791,6 +839,31 @@ async fn notices_are_visible_only_in_their_organisation(backend: TestBackend) {
 
     assert!(store.notice(other, notice.id).await.unwrap().is_none());
     assert!(store.deliveries(other, notice.id).await.unwrap().is_empty());
+}
+
+async fn a_delivery_is_read_with_its_notice(backend: TestBackend) {
+    let (store, _db, organisation) = store_with_organisation(backend).await;
+    let author = author(&store, organisation, "k@example.fi").await;
+    let notice = new_notice(organisation, author, "form-1", 2);
+    store.create_notice(&notice).await.unwrap();
+    let second = notice.deliveries[1].id;
+
+    let (delivery, read_notice) = store.delivery_with_notice(second).await.unwrap().unwrap();
+    assert_eq!(delivery, store.delivery(second).await.unwrap().unwrap());
+    assert_eq!(
+        read_notice,
+        store
+            .notice(organisation, notice.id)
+            .await
+            .unwrap()
+            .unwrap(),
+        "the notice as read alone, its own id and all"
+    );
+    assert!(store
+        .delivery_with_notice(Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// A notice of one delivery, written; returns the delivery id.
