@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use app::domain::channel::{DeliveryMode, PaperAddressee};
 use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
-use app::domain::notice::PostalAddress;
+use app::domain::notice::{DeliverySettings, PostalAddress};
 use app::domain::RecipientId;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
@@ -26,7 +26,8 @@ use crate::dates::ReceiptRules;
 use crate::notices::letters::{LetterUnavailable, Letters};
 use crate::secrets::{Column, DataKeys};
 use crate::store::{
-    delivery_settings, Delivery, HistoryEntry, Job, Notice, SentDocument, Store, Timestamp,
+    Delivery, DeliveryToSend, HistoryEntry, Job, Notice, NoticeAttachment, SentDocument, Store,
+    Timestamp,
 };
 use crate::suomifi::model::{
     Address, AttachmentRef, BodyFormat, ContactDetails, ElectronicPart, MessageServiceType,
@@ -72,23 +73,16 @@ struct Prepared {
     reused: Vec<UploadKey>,
 }
 
-/// The job's delivery and its notice; gone is fatal, a store error worth another try.
-async fn delivery_and_notice(
-    store: &Arc<dyn Store>,
-    job: &Job,
-) -> Result<(Delivery, Notice), JobFailure> {
+/// What the job sends; gone is fatal, a store error worth another try.
+async fn delivery_to_send(store: &Arc<dyn Store>, job: &Job) -> Result<DeliveryToSend, JobFailure> {
     store
-        .delivery_with_notice(job.subject_id)
+        .delivery_to_send(job.subject_id)
         .await
         .map_err(retryable)?
         .ok_or_else(|| fatal("the delivery no longer exists"))
 }
 
 impl SendDelivery {
-    async fn load(&self, job: &Job) -> Result<(Delivery, Notice), JobFailure> {
-        delivery_and_notice(&self.store, job).await
-    }
-
     fn open(&self, column: Column, sealed: &[u8], what: &str) -> Result<String, JobFailure> {
         self.key.open(column, sealed).map_err(|_| {
             fatal(format!(
@@ -201,16 +195,12 @@ impl SendDelivery {
         &self,
         delivery: &Delivery,
         notice: &Notice,
+        notice_attachments: &[NoticeAttachment],
         documents: &mut Vec<SentDocument>,
         reused: &mut Vec<UploadKey>,
     ) -> Result<ElectronicPart, JobFailure> {
         let mut attachments = Vec::new();
-        for attachment in self
-            .store
-            .notice_attachments(notice.id)
-            .await
-            .map_err(retryable)?
-        {
+        for attachment in notice_attachments.iter().cloned() {
             // The recipient sees it by its name: only the same name is the same upload.
             let key = UploadKey {
                 sha256: attachment.sha256.clone(),
@@ -260,12 +250,10 @@ impl SendDelivery {
         &self,
         delivery: &Delivery,
         notice: &Notice,
+        settings: DeliverySettings,
         documents: &mut Vec<SentDocument>,
         reused: &mut Vec<UploadKey>,
     ) -> Result<PaperMailPart, JobFailure> {
-        let settings = delivery_settings(self.store.as_ref(), delivery.organisation_id)
-            .await
-            .map_err(retryable)?;
         let return_address = settings
             .return_address
             .ok_or_else(|| fatal("the organisation's return address for paper mail is not set"))?;
@@ -364,7 +352,13 @@ impl SendDelivery {
         }
     }
 
-    async fn prepare(&self, delivery: &Delivery, notice: &Notice) -> Result<Prepared, JobFailure> {
+    async fn prepare(&self, to_send: &DeliveryToSend) -> Result<Prepared, JobFailure> {
+        let DeliveryToSend {
+            delivery,
+            notice,
+            attachments,
+            settings,
+        } = to_send;
         let mut documents = Vec::new();
         let mut reused = Vec::new();
         let (electronic, paper) = match delivery.decided_mode {
@@ -374,7 +368,7 @@ impl SendDelivery {
         };
         let electronic = if electronic {
             Some(
-                self.electronic_part(delivery, notice, &mut documents, &mut reused)
+                self.electronic_part(delivery, notice, attachments, &mut documents, &mut reused)
                     .await?,
             )
         } else {
@@ -382,8 +376,14 @@ impl SendDelivery {
         };
         let paper = if paper {
             Some(
-                self.paper_part(delivery, notice, &mut documents, &mut reused)
-                    .await?,
+                self.paper_part(
+                    delivery,
+                    notice,
+                    settings.clone(),
+                    &mut documents,
+                    &mut reused,
+                )
+                .await?,
             )
         } else {
             None
@@ -605,8 +605,8 @@ impl SendDelivery {
 #[async_trait]
 impl JobHandler for SendDelivery {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
-        let (delivery, notice) = self.load(job).await?;
-        self.deliver(job, delivery, notice).await
+        let to_send = delivery_to_send(&self.store, job).await?;
+        self.deliver(job, to_send).await
     }
 
     async fn gave_up(&self, job: &Job, error: &str) {
@@ -621,28 +621,26 @@ impl JobHandler for SendDelivery {
 }
 
 impl SendDelivery {
-    /// The send job for a delivery and notice already read.
-    async fn deliver(
-        &self,
-        job: &Job,
-        delivery: Delivery,
-        notice: Notice,
-    ) -> Result<(), JobFailure> {
+    /// The send job for a delivery already read.
+    async fn deliver(&self, job: &Job, to_send: DeliveryToSend) -> Result<(), JobFailure> {
+        let DeliveryToSend {
+            delivery, notice, ..
+        } = &to_send;
         if delivery.status == DeliveryStatus::Cancelled
-            || self.cancelled_as_served(&delivery, job).await?
+            || self.cancelled_as_served(delivery, job).await?
         {
             return Ok(());
         }
         if delivery.suomifi_message_id.is_none() {
-            self.deferred_mailbox_check(&delivery).await?;
-            self.facts_at_sending(&delivery).await?;
-            let prepared = self.prepare(&delivery, &notice).await?;
-            let (message_id, documents) = self.send(&delivery, &notice, prepared).await?;
+            self.deferred_mailbox_check(delivery).await?;
+            self.facts_at_sending(delivery).await?;
+            let prepared = self.prepare(&to_send).await?;
+            let (message_id, documents) = self.send(delivery, notice, prepared).await?;
             let at = Timestamp::now();
             // The first legal assessment (the rest follow events) goes in the send's own
             // commit; a re-serve, or a delivery that moved meanwhile, is assessed below.
             let first_legal = legal::first_assessment(
-                &delivery,
+                delivery,
                 notice.verifiable,
                 notice.appeal_days,
                 at.as_offset_date_time(),
@@ -690,15 +688,15 @@ impl SendThroughServices {
         (
             crate::store::SuomiFiServiceRow,
             SendDelivery,
-            (Delivery, Notice),
+            DeliveryToSend,
         ),
         JobFailure,
     > {
         use crate::suomifi::services::ServiceError;
-        let (delivery, notice) = delivery_and_notice(&self.store, job).await?;
+        let to_send = delivery_to_send(&self.store, job).await?;
         let (service, suomifi) = self
             .services
-            .client_for_service_id(&notice.service_id)
+            .client_for_service_id(&to_send.notice.service_id)
             .await
             .map_err(|error| match error {
                 ServiceError::Store(error) => retryable(error),
@@ -719,7 +717,7 @@ impl SendThroughServices {
                 posti,
                 receipt: self.receipt,
             },
-            (delivery, notice),
+            to_send,
         ))
     }
 }
@@ -727,8 +725,8 @@ impl SendThroughServices {
 #[async_trait::async_trait]
 impl JobHandler for SendThroughServices {
     async fn handle(&self, job: &Job) -> Result<(), JobFailure> {
-        let (service, send, (delivery, notice)) = self.for_job(job).await?;
-        let outcome = send.deliver(job, delivery, notice).await;
+        let (service, send, to_send) = self.for_job(job).await?;
+        let outcome = send.deliver(job, to_send).await;
         // A refused password shows beside the service, not only in the delivery's history.
         if let Err(error) = self
             .services

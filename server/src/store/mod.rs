@@ -650,8 +650,9 @@ pub trait NoticeStore: Send + Sync {
         notice_id: Uuid,
     ) -> StoreResult<Vec<Delivery>>;
     async fn delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
-    /// The delivery and its notice in one read (the send job's first step).
-    async fn delivery_with_notice(&self, id: Uuid) -> StoreResult<Option<(Delivery, Notice)>>;
+    /// What the send job reads: the delivery with its notice and its organisation's settings
+    /// in one statement, and the notice's attachments in a second only when it has some.
+    async fn delivery_to_send(&self, id: Uuid) -> StoreResult<Option<DeliveryToSend>>;
     /// Deliveries by id, across organisations, in no particular order (the events poller).
     async fn deliveries_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<Delivery>>;
     /// For events that name the message but not our externalId.
@@ -793,6 +794,16 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<bool>>;
     /// Oldest first.
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
+}
+
+/// A delivery with all its send job reads (`DeliveryStore::delivery_to_send`).
+#[derive(Debug, Clone)]
+pub struct DeliveryToSend {
+    pub delivery: Delivery,
+    pub notice: Notice,
+    pub attachments: Vec<NoticeAttachment>,
+    /// The organisation's, as `delivery_settings` gives them.
+    pub settings: app::domain::notice::DeliverySettings,
 }
 
 /// An attachment of a notice, kept in the blob store under `sha256`.
@@ -1177,8 +1188,42 @@ pub async fn delivery_settings(
     store: &dyn Store,
     organisation_id: Uuid,
 ) -> StoreResult<app::domain::notice::DeliverySettings> {
-    let json = store.delivery_settings(organisation_id).await?;
-    Ok(serde_json::from_str(&json).unwrap_or_default())
+    Ok(parse_delivery_settings(
+        &store.delivery_settings(organisation_id).await?,
+    ))
+}
+
+fn parse_delivery_settings(json: &str) -> app::domain::notice::DeliverySettings {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// `DeliveryToSend` from the row of `sql::delivery_to_send_sql` (and the attachments read
+/// after it when it says there are some).
+pub(crate) fn delivery_to_send_from_row<'r, R: sqlx::Row>(
+    row: &'r R,
+) -> Result<(DeliveryToSend, bool), sqlx::Error>
+where
+    Delivery: sqlx::FromRow<'r, R>,
+    Notice: sqlx::FromRow<'r, R>,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let delivery = <Delivery as sqlx::FromRow<R>>::from_row(row)?;
+    let mut notice = <Notice as sqlx::FromRow<R>>::from_row(row)?;
+    // The row's `id` is the delivery's (see `delivery_to_send_sql`).
+    notice.id = delivery.notice_id;
+    let settings: String = row.try_get("delivery_settings")?;
+    let has_attachments = row.try_get::<i32, _>("has_attachments")? != 0;
+    Ok((
+        DeliveryToSend {
+            delivery,
+            notice,
+            attachments: Vec::new(),
+            settings: parse_delivery_settings(&settings),
+        },
+        has_attachments,
+    ))
 }
 
 /// Maps a unique-constraint violation to `Conflict(what)`.

@@ -730,10 +730,11 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
      address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred, \
      legal_basis";
 
-/// A delivery's columns and its notice's in one row. Both are read by column name and the
-/// two tables share two names: `organisation_id` is the same in both, and `id` is the
-/// delivery's, so the reader takes the notice's id from the delivery's `notice_id`.
-pub(super) fn delivery_with_notice_sql() -> String {
+/// A delivery's columns, its notice's, its organisation's settings and whether the notice
+/// has attachments, in one row. Delivery and notice are read by column name and share two
+/// names: `organisation_id` is the same in both, and `id` is the delivery's, so the reader
+/// takes the notice's id from the delivery's `notice_id`.
+pub(super) fn delivery_to_send_sql() -> String {
     let notice_columns = NOTICE_COLUMNS
         .split(',')
         .map(str::trim)
@@ -741,8 +742,13 @@ pub(super) fn delivery_with_notice_sql() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "SELECT {}, {} FROM deliveries d \
+        "SELECT {}, {}, o.delivery_settings, \
+                CASE WHEN EXISTS (SELECT 1 FROM notice_attachments a \
+                                  WHERE a.notice_id = n.id) THEN 1 ELSE 0 END \
+                    AS has_attachments \
+         FROM deliveries d \
          JOIN notices n ON n.id = d.notice_id AND n.organisation_id = d.organisation_id \
+         JOIN organisations o ON o.id = d.organisation_id \
          WHERE d.id = $1",
         qualified("d", DELIVERY_COLUMNS),
         qualified("n", &notice_columns),
@@ -1214,25 +1220,27 @@ macro_rules! impl_shared_notice_store {
                 .await?)
             }
 
-            async fn delivery_with_notice(
+            async fn delivery_to_send(
                 &self,
                 id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<
-                Option<($crate::store::Delivery, $crate::store::Notice)>,
-            > {
-                use sqlx::FromRow;
-                let Some(row) = sqlx::query(&$crate::store::sql::delivery_with_notice_sql())
+            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryToSend>> {
+                let Some(row) = sqlx::query(&$crate::store::sql::delivery_to_send_sql())
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?
                 else {
                     return Ok(None);
                 };
-                let delivery = $crate::store::Delivery::from_row(&row)?;
-                let mut notice = $crate::store::Notice::from_row(&row)?;
-                // The row's `id` is the delivery's (see `delivery_with_notice_sql`).
-                notice.id = delivery.notice_id;
-                Ok(Some((delivery, notice)))
+                let (mut to_send, has_attachments) =
+                    $crate::store::delivery_to_send_from_row(&row)?;
+                if has_attachments {
+                    to_send.attachments = $crate::store::DocumentStore::notice_attachments(
+                        self,
+                        to_send.notice.id,
+                    )
+                    .await?;
+                }
+                Ok(Some(to_send))
             }
 
             async fn deliveries_by_ids(

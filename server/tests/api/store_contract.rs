@@ -8,7 +8,7 @@ use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
 use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use tiedoksi::store::{
     AuditEvent, HistoryEntry, JobKind, LegalDatesUpdate, NewDelivery, NewNotice, NewUser,
-    NoticeCreation, NoticeQuery, SentDocument, Store, StoreError, Timestamp,
+    NoticeAttachment, NoticeCreation, NoticeQuery, SentDocument, Store, StoreError, Timestamp,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -38,7 +38,7 @@ on_both_backends!(
     a_failing_notice_leaves_nothing_behind,
     a_letter_rendered_later_is_kept_once,
     notices_are_visible_only_in_their_organisation,
-    a_delivery_is_read_with_its_notice,
+    a_delivery_is_read_to_send_with_its_notice_and_settings,
     a_sent_delivery_keeps_its_documents_and_history,
     sends_recorded_at_once_commit_together_and_a_bad_one_fails_only_itself,
     sends_recorded_together_keep_each_ones_dates_and_a_repeat_records_nothing,
@@ -841,17 +841,36 @@ async fn notices_are_visible_only_in_their_organisation(backend: TestBackend) {
     assert!(store.deliveries(other, notice.id).await.unwrap().is_empty());
 }
 
-async fn a_delivery_is_read_with_its_notice(backend: TestBackend) {
+/// The send job's one read: the delivery as read alone, its notice as read alone, the
+/// organisation's settings, and the attachments only of a notice that has them.
+async fn a_delivery_is_read_to_send_with_its_notice_and_settings(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
+    store
+        .set_delivery_settings(organisation, r#"{"auto_reserve_unacknowledged":true}"#)
+        .await
+        .unwrap();
     let author = author(&store, organisation, "k@example.fi").await;
-    let notice = new_notice(organisation, author, "form-1", 2);
+    let mut notice = new_notice(organisation, author, "form-1", 2);
+    let attachment = NoticeAttachment {
+        position: 0,
+        filename: "päätös.pdf".into(),
+        media_type: "application/pdf".into(),
+        sha256: "cd".repeat(32),
+        size_bytes: 4321,
+    };
+    notice.attachments = vec![attachment.clone()];
     store.create_notice(&notice).await.unwrap();
+    let plain = new_notice(organisation, author, "form-2", 1);
+    store.create_notice(&plain).await.unwrap();
     let second = notice.deliveries[1].id;
 
-    let (delivery, read_notice) = store.delivery_with_notice(second).await.unwrap().unwrap();
-    assert_eq!(delivery, store.delivery(second).await.unwrap().unwrap());
+    let to_send = store.delivery_to_send(second).await.unwrap().unwrap();
     assert_eq!(
-        read_notice,
+        to_send.delivery,
+        store.delivery(second).await.unwrap().unwrap()
+    );
+    assert_eq!(
+        to_send.notice,
         store
             .notice(organisation, notice.id)
             .await
@@ -859,8 +878,18 @@ async fn a_delivery_is_read_with_its_notice(backend: TestBackend) {
             .unwrap(),
         "the notice as read alone, its own id and all"
     );
+    assert_eq!(to_send.attachments, [attachment]);
+    assert!(to_send.settings.auto_reserve_unacknowledged);
+
+    let plain_to_send = store
+        .delivery_to_send(plain.deliveries[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain_to_send.notice.id, plain.id);
+    assert!(plain_to_send.attachments.is_empty());
     assert!(store
-        .delivery_with_notice(Uuid::now_v7())
+        .delivery_to_send(Uuid::now_v7())
         .await
         .unwrap()
         .is_none());
