@@ -250,14 +250,16 @@ impl SendDelivery {
         &self,
         delivery: &Delivery,
         notice: &Notice,
-        settings: DeliverySettings,
+        settings: &DeliverySettings,
         documents: &mut Vec<SentDocument>,
         reused: &mut Vec<UploadKey>,
     ) -> Result<PaperMailPart, JobFailure> {
         let return_address = settings
             .return_address
+            .clone()
             .ok_or_else(|| fatal("the organisation's return address for paper mail is not set"))?;
-        let recipient_address = self.paper_recipient(delivery, settings.forwarding_address)?;
+        let recipient_address =
+            self.paper_recipient(delivery, settings.forwarding_address.clone())?;
         let letter_sha256 = self
             .letters
             .ensure(notice)
@@ -376,14 +378,8 @@ impl SendDelivery {
         };
         let paper = if paper {
             Some(
-                self.paper_part(
-                    delivery,
-                    notice,
-                    settings.clone(),
-                    &mut documents,
-                    &mut reused,
-                )
-                .await?,
+                self.paper_part(delivery, notice, settings, &mut documents, &mut reused)
+                    .await?,
             )
         } else {
             None

@@ -796,7 +796,7 @@ pub trait EventStore: Send + Sync {
     async fn delivery_events(&self, delivery_id: Uuid) -> StoreResult<Vec<StoredEvent>>;
 }
 
-/// A delivery with all its send job reads (`DeliveryStore::delivery_to_send`).
+/// A delivery with all its send job reads (`NoticeStore::delivery_to_send`).
 #[derive(Debug, Clone)]
 pub struct DeliveryToSend {
     pub delivery: Delivery,
@@ -1197,7 +1197,7 @@ fn parse_delivery_settings(json: &str) -> app::domain::notice::DeliverySettings 
     serde_json::from_str(json).unwrap_or_default()
 }
 
-/// `DeliveryToSend` from the row of `sql::delivery_to_send_sql` (and the attachments read
+/// `DeliveryToSend` from the row of `sql::DELIVERY_TO_SEND_SQL` (and the attachments read
 /// after it when it says there are some).
 pub(crate) fn delivery_to_send_from_row<'r, R: sqlx::Row>(
     row: &'r R,
@@ -1211,7 +1211,7 @@ where
 {
     let delivery = <Delivery as sqlx::FromRow<R>>::from_row(row)?;
     let mut notice = <Notice as sqlx::FromRow<R>>::from_row(row)?;
-    // The row's `id` is the delivery's (see `delivery_to_send_sql`).
+    // The row's `id` is the delivery's (see `DELIVERY_TO_SEND_SQL`).
     notice.id = delivery.notice_id;
     let settings: String = row.try_get("delivery_settings")?;
     let has_attachments = row.try_get::<i32, _>("has_attachments")? != 0;

@@ -733,16 +733,17 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
 /// A delivery's columns, its notice's, its organisation's settings and whether the notice
 /// has attachments, in one row. Delivery and notice are read by column name and share two
 /// names: `organisation_id` is the same in both, and `id` is the delivery's, so the reader
-/// takes the notice's id from the delivery's `notice_id`.
-pub(super) fn delivery_to_send_sql() -> String {
-    let notice_columns = NOTICE_COLUMNS
-        .split(',')
-        .map(str::trim)
-        .filter(|column| !matches!(*column, "id" | "organisation_id"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "SELECT {}, {}, o.delivery_settings, \
+/// takes the notice's id from the delivery's `notice_id`. Built once: every send job runs it.
+pub(super) static DELIVERY_TO_SEND_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| {
+        let notice_columns = NOTICE_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|column| !matches!(*column, "id" | "organisation_id"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {}, {}, o.delivery_settings, \
                 CASE WHEN EXISTS (SELECT 1 FROM notice_attachments a \
                                   WHERE a.notice_id = n.id) THEN 1 ELSE 0 END \
                     AS has_attachments \
@@ -750,10 +751,10 @@ pub(super) fn delivery_to_send_sql() -> String {
          JOIN notices n ON n.id = d.notice_id AND n.organisation_id = d.organisation_id \
          JOIN organisations o ON o.id = d.organisation_id \
          WHERE d.id = $1",
-        qualified("d", DELIVERY_COLUMNS),
-        qualified("n", &notice_columns),
-    )
-}
+            qualified("d", DELIVERY_COLUMNS),
+            qualified("n", &notice_columns),
+        )
+    });
 
 macro_rules! impl_shared_notice_store {
     ($store:ty) => {
@@ -1224,7 +1225,7 @@ macro_rules! impl_shared_notice_store {
                 &self,
                 id: uuid::Uuid,
             ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryToSend>> {
-                let Some(row) = sqlx::query(&$crate::store::sql::delivery_to_send_sql())
+                let Some(row) = sqlx::query(&$crate::store::sql::DELIVERY_TO_SEND_SQL)
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?
