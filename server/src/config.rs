@@ -167,8 +167,12 @@ pub struct WorkerConfig {
     pub max_attempts: u32,
     /// `TIEDOKSI_WORKER_IDLE_MS` (500): pause when the queue is empty.
     pub idle: Duration,
-    /// `TIEDOKSI_WORKER_CONCURRENCY` (8): jobs one worker runs at once.
+    /// `TIEDOKSI_WORKER_CONCURRENCY` (32): jobs one worker runs at once while nobody is
+    /// using the server.
     pub concurrency: usize,
+    /// `TIEDOKSI_WORKER_CONCURRENCY_BESIDE_USERS` (8): jobs it runs at once while people are
+    /// (a request in flight or within the last second), so composing stays quick.
+    pub concurrency_beside_users: usize,
     /// `TIEDOKSI_EVENTS_POLL_SECONDS` (5): how often the Suomi.fi events feed is read.
     pub events_interval: Duration,
 }
@@ -385,7 +389,9 @@ impl Config {
                 ),
                 max_attempts: parse("TIEDOKSI_RETRY_MAX_ATTEMPTS", 60)?.clamp(1, 10_000) as u32,
                 idle: Duration::from_millis(parse("TIEDOKSI_WORKER_IDLE_MS", 500)?.max(10) as u64),
-                concurrency: parse("TIEDOKSI_WORKER_CONCURRENCY", 8)?.clamp(1, 256) as usize,
+                concurrency: parse("TIEDOKSI_WORKER_CONCURRENCY", 32)?.clamp(1, 256) as usize,
+                concurrency_beside_users: parse("TIEDOKSI_WORKER_CONCURRENCY_BESIDE_USERS", 8)?
+                    .clamp(1, 256) as usize,
                 events_interval: Duration::from_secs(
                     parse("TIEDOKSI_EVENTS_POLL_SECONDS", 5)?.max(1) as u64,
                 ),

@@ -37,7 +37,7 @@ use crate::delivery::events::EventsPollers;
 use crate::delivery::retry::RetryPolicy;
 use crate::delivery::send::SendThroughServices;
 use crate::delivery::watch::AcknowledgementWatch;
-use crate::delivery::worker::{self, JobsByKind, WorkerSettings};
+use crate::delivery::worker::{self, Foreground, JobsByKind, WorkerSettings};
 use crate::health::{healthz, readyz};
 use crate::language::choose_language;
 use crate::notices::compose::{ComposeService, MailboxChecks};
@@ -149,7 +149,8 @@ impl Application {
                 limits: configured_client.limits().clone(),
             },
         ));
-        let worker = worker_settings(&config);
+        let foreground = Arc::new(Foreground::default());
+        let worker = worker_settings(&config, foreground.clone());
         let events_interval = config.worker.events_interval;
         let blobs: Arc<dyn BlobStore> = crate::blobs::configured(&config)?;
         let authenticator = Authenticator::new(store.clone(), config.login.clone());
@@ -186,6 +187,7 @@ impl Application {
             audit,
             compose: compose.clone(),
             documents: documents.clone(),
+            foreground,
         };
         let router = router(&config, &services, address);
         let smtp = match config.smtp.addr {
@@ -677,7 +679,21 @@ async fn check_data_key(store: &dyn crate::store::Store, keys: &DataKeys) -> any
     )
 }
 
-fn worker_settings(config: &Config) -> WorkerSettings {
+/// Marks a request as one people wait on while it runs (health checks are machines').
+async fn people_are_waiting(
+    axum::extract::State(foreground): axum::extract::State<Arc<Foreground>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request.extensions().get::<axum::extract::MatchedPath>();
+    if route.is_some_and(|route| matches!(route.as_str(), "/healthz" | "/readyz")) {
+        return next.run(request).await;
+    }
+    let _in_flight = foreground.request_started();
+    next.run(request).await
+}
+
+fn worker_settings(config: &Config, foreground: Arc<Foreground>) -> WorkerSettings {
     let name = format!(
         "tiedoksi-{}-{}",
         std::process::id(),
@@ -687,6 +703,8 @@ fn worker_settings(config: &Config) -> WorkerSettings {
         lease: config.worker.lease,
         idle_interval: config.worker.idle,
         concurrency: config.worker.concurrency,
+        concurrency_beside_people: config.worker.concurrency_beside_users,
+        foreground,
         // Enough to keep every slot busy between two claims.
         batch_size: (config.worker.concurrency * 4) as i64,
         retry: RetryPolicy {
@@ -762,6 +780,8 @@ struct Services {
     /// Every entry point (pages, SMTP) composes through this one.
     compose: ComposeService,
     documents: Documents,
+    /// Told of every request people wait on, so the worker can make room for them.
+    foreground: Arc<Foreground>,
 }
 
 /// The nonce the security-headers middleware put in the request, for Leptos' inline scripts
@@ -1067,6 +1087,10 @@ fn router(config: &Config, services: &Services, address: SocketAddr) -> Router {
         .merge(audit_export)
         .merge(pages)
         .route_layer(from_fn(crate::metrics::track_requests))
+        .route_layer(from_fn_with_state(
+            services.foreground.clone(),
+            people_are_waiting,
+        ))
         .layer(from_fn(input_errors_are_bad_requests))
         .layer(from_fn(require_sign_in))
         .layer(from_fn_with_state(

@@ -6,8 +6,9 @@
 //!
 //! `run_step` is one pass a test can call until the queue is empty; `run` loops it.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -100,8 +101,14 @@ pub struct WorkerSettings {
     /// the 401 retry, plus an upload).
     pub lease: Duration,
     pub batch_size: i64,
-    /// Jobs of a batch running at once.
+    /// Jobs of a batch running at once while nobody waits on the server's answers.
     pub concurrency: usize,
+    /// Jobs running at once while people do (`Foreground::is_busy`): jobs share the cores
+    /// and, on SQLite, the one writer with their requests, and a caseworker's compose should
+    /// not wait behind a burst of deliveries.
+    pub concurrency_beside_people: usize,
+    /// Where the server's requests tell the worker that people are waiting on it.
+    pub foreground: Arc<Foreground>,
     /// Sleep between passes when the queue is empty.
     pub idle_interval: Duration,
     pub retry: RetryPolicy,
@@ -114,9 +121,79 @@ impl WorkerSettings {
             lease: Duration::from_secs(300),
             batch_size: 32,
             concurrency: 8,
+            concurrency_beside_people: 8,
+            foreground: Arc::default(),
             idle_interval: Duration::from_millis(500),
             retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl WorkerSettings {
+    /// Jobs to run at once as things are now.
+    fn concurrency_now(&self) -> usize {
+        let limit = if self.foreground.is_busy() {
+            self.concurrency_beside_people.min(self.concurrency)
+        } else {
+            self.concurrency
+        };
+        limit.max(1)
+    }
+}
+
+/// Whether people are waiting on this server's answers: a request in flight, or one that
+/// ended less than `Foreground::QUIET_AFTER` ago (a caseworker's next click follows soon).
+#[derive(Debug)]
+pub struct Foreground {
+    origin: Instant,
+    in_flight: AtomicUsize,
+    /// When the last request ended, in milliseconds after `origin`; `u64::MAX` for never.
+    last_ended_ms: AtomicU64,
+}
+
+impl Default for Foreground {
+    fn default() -> Self {
+        Self {
+            origin: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            last_ended_ms: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Foreground {
+    pub const QUIET_AFTER: Duration = Duration::from_secs(1);
+
+    /// Marks a request as in flight until the returned guard is dropped.
+    pub fn request_started(self: &Arc<Self>) -> RequestInFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        RequestInFlight(self.clone())
+    }
+
+    pub fn is_busy(&self) -> bool {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return true;
+        }
+        match self.last_ended_ms.load(Ordering::Relaxed) {
+            u64::MAX => false,
+            ended => self.elapsed_ms().saturating_sub(ended) < Self::QUIET_AFTER.as_millis() as u64,
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+}
+
+/// A request people wait on; its end starts the quiet period.
+pub struct RequestInFlight(Arc<Foreground>);
+
+impl Drop for RequestInFlight {
+    fn drop(&mut self) {
+        self.0
+            .last_ended_ms
+            .store(self.0.elapsed_ms(), Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -186,10 +263,10 @@ impl StepTally {
     }
 }
 
-/// One pass: claim a batch and settle every job in it, `concurrency` at a time; as soon as a
-/// slot is free and the batch has no job left to start, complete the done ones in one write
-/// and claim the next batch while the others run (up to `BATCHES_PER_STEP`, while batches
-/// come back full). Jobs are independent (one delivery, one mail, …), and most of a job's
+/// One pass: claim a batch and settle every job in it, `concurrency` at a time (fewer while
+/// people wait on the server: `concurrency_beside_people`); as soon as a slot is free and the
+/// batch has no job left to start, complete the done ones in one write and claim the next
+/// batch while the others run (up to `BATCHES_PER_STEP`, while batches come back full). Jobs are independent (one delivery, one mail, …), and most of a job's
 /// time is spent waiting on Suomi.fi and the database, so running several at once is what
 /// lets one worker keep up; claiming the next batch before the last jobs of one end keeps
 /// every slot busy instead of waiting for the slowest.
@@ -210,17 +287,18 @@ async fn step(
     stop: Option<&watch::Receiver<bool>>,
 ) -> StoreResult<StepOutcome> {
     let stopping = || stop.is_some_and(|stop| *stop.borrow());
-    let concurrency = settings.concurrency.max(1);
     let mut tally = StepTally::default();
     let mut running = futures_util::stream::FuturesUnordered::new();
     let mut waiting = Vec::new().into_iter();
     let mut batches = 0;
     loop {
+        // Looked at again after every job: people may have come or gone meanwhile.
+        let concurrency = settings.concurrency_now();
         while running.len() < concurrency {
             let Some(job) = waiting.next() else { break };
             running.push(settle(queue, handler, settings, job));
         }
-        if running.len() == concurrency || batches == BATCHES_PER_STEP || stopping() {
+        if running.len() >= concurrency || batches == BATCHES_PER_STEP || stopping() {
             // Every started job runs to its end even when another's settling fails: a job
             // dropped half way would only wait for its lease to run out.
             match running.next().await {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tiedoksi::delivery::retry::RetryPolicy;
-use tiedoksi::delivery::worker::{run_step, JobFailure, JobHandler, WorkerSettings};
+use tiedoksi::delivery::worker::{run_step, Foreground, JobFailure, JobHandler, WorkerSettings};
 use tiedoksi::store::{Job, JobKind, Store, Timestamp};
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ on_both_backends!(
     fatal_failures_are_given_up_at_once,
     a_slow_job_does_not_hold_up_the_next_batch,
     a_stopping_worker_claims_no_further_batch,
+    the_worker_runs_fewer_jobs_at_once_while_people_wait,
 );
 
 /// Answers each subject with a scripted list of results, and records every call.
@@ -263,4 +264,62 @@ async fn a_stopping_worker_claims_no_further_batch(backend: TestBackend) {
     // The batch claimed when the stop came ran to its end; nothing more was claimed.
     let counts = store.job_counts().await.unwrap();
     assert_eq!((counts.done, counts.pending), (2, 3), "{counts:?}");
+}
+
+/// Counts the jobs it is handling at once, each taking a moment.
+#[derive(Default)]
+struct CountsJobsAtOnce {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl JobHandler for CountsJobsAtOnce {
+    async fn handle(&self, _job: &Job) -> Result<(), JobFailure> {
+        use std::sync::atomic::Ordering;
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn gave_up(&self, _job: &Job, _error: &str) {}
+}
+
+async fn the_worker_runs_fewer_jobs_at_once_while_people_wait(backend: TestBackend) {
+    let foreground = Arc::new(Foreground::default());
+    let settings = WorkerSettings {
+        batch_size: 8,
+        concurrency: 4,
+        concurrency_beside_people: 1,
+        foreground: foreground.clone(),
+        ..settings(5)
+    };
+    let most_at_once =
+        |handler: &CountsJobsAtOnce| handler.most.load(std::sync::atomic::Ordering::SeqCst);
+
+    let (store, _db, _) = queued_jobs(backend, 8).await;
+    let alone = CountsJobsAtOnce::default();
+    let outcome = run_step(store.as_ref(), &alone, &settings).await.unwrap();
+    assert_eq!(outcome.done, 8, "{outcome:?}");
+    assert_eq!(most_at_once(&alone), 4, "nobody waiting: all its slots");
+
+    let (store, _db, _) = queued_jobs(backend, 8).await;
+    let request = foreground.request_started();
+    let beside_people = CountsJobsAtOnce::default();
+    let outcome = run_step(store.as_ref(), &beside_people, &settings)
+        .await
+        .unwrap();
+    drop(request);
+    assert_eq!(outcome.done, 8, "{outcome:?}");
+    assert_eq!(
+        most_at_once(&beside_people),
+        1,
+        "a request in flight: one at a time"
+    );
+    assert!(
+        foreground.is_busy(),
+        "a request that just ended still counts for a moment"
+    );
 }
