@@ -329,6 +329,11 @@ impl Application {
     }
 
     /// Every method and path this application answers (pages, server functions, forms, API).
+    /// What tells the worker that people are waiting on this instance.
+    pub fn foreground(&self) -> Arc<Foreground> {
+        self.worker.foreground.clone()
+    }
+
     pub fn routes(&self) -> Vec<crate::route_census::RouteEntry> {
         crate::route_census::route_census(&self.router)
     }

@@ -134,6 +134,8 @@ pub struct TestApp {
     pub metrics_address: Option<SocketAddr>,
     /// Every method and path the application answers, from its router.
     pub routes: Vec<tiedoksi::route_census::RouteEntry>,
+    /// Whether the worker thinks people are waiting on the instance.
+    pub foreground: Arc<tiedoksi::delivery::worker::Foreground>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -172,6 +174,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
     let smtp_certificate = application.smtp_certificate_pem();
     let metrics_address = application.metrics_address();
     let routes = application.routes();
+    let foreground = application.foreground();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -206,6 +209,7 @@ pub async fn spawn_app_with(backend: TestBackend, adjust: impl FnOnce(&mut Confi
         smtp_certificate,
         metrics_address,
         routes,
+        foreground,
         _shutdown: shutdown,
     }
 }

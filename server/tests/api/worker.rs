@@ -20,6 +20,7 @@ on_both_backends!(
     a_slow_job_does_not_hold_up_the_next_batch,
     a_stopping_worker_claims_no_further_batch,
     the_worker_runs_fewer_jobs_at_once_while_people_wait,
+    requests_tell_the_worker_people_are_waiting_but_health_checks_do_not,
 );
 
 /// Answers each subject with a scripted list of results, and records every call.
@@ -322,4 +323,37 @@ async fn the_worker_runs_fewer_jobs_at_once_while_people_wait(backend: TestBacke
         foreground.is_busy(),
         "a request that just ended still counts for a moment"
     );
+}
+
+async fn requests_tell_the_worker_people_are_waiting_but_health_checks_do_not(
+    backend: TestBackend,
+) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let quiet = || async {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while app.foreground.is_busy() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the instance falls quiet");
+    };
+    let get = |path: &str| {
+        app.client
+            .get(format!("http://{}{path}", app.address))
+            .send()
+    };
+    quiet().await;
+
+    for health in ["/healthz", "/readyz"] {
+        get(health).await.unwrap();
+        assert!(!app.foreground.is_busy(), "{health} is a machine's");
+    }
+    let answered = get("/api/v1/notices").await.unwrap();
+    assert_eq!(
+        answered.status(),
+        401,
+        "a caller without a key, but a caller"
+    );
+    assert!(app.foreground.is_busy(), "a request just answered");
 }
