@@ -328,12 +328,12 @@ impl Application {
         self.services.clone()
     }
 
-    /// Every method and path this application answers (pages, server functions, forms, API).
     /// What tells the worker that people are waiting on this instance.
     pub fn foreground(&self) -> Arc<Foreground> {
         self.worker.foreground.clone()
     }
 
+    /// Every method and path this application answers (pages, server functions, forms, API).
     pub fn routes(&self) -> Vec<crate::route_census::RouteEntry> {
         crate::route_census::route_census(&self.router)
     }
@@ -690,11 +690,11 @@ async fn people_are_waiting(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let route = request.extensions().get::<axum::extract::MatchedPath>();
-    if route.is_some_and(|route| matches!(route.as_str(), "/healthz" | "/readyz")) {
-        return next.run(request).await;
-    }
-    let _in_flight = foreground.request_started();
+    let health_check = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|route| matches!(route.as_str(), "/healthz" | "/readyz"));
+    let _in_flight = (!health_check).then(|| foreground.request_started());
     next.run(request).await
 }
 
@@ -708,7 +708,7 @@ fn worker_settings(config: &Config, foreground: Arc<Foreground>) -> WorkerSettin
         lease: config.worker.lease,
         idle_interval: config.worker.idle,
         concurrency: config.worker.concurrency,
-        concurrency_beside_people: config.worker.concurrency_beside_users,
+        concurrency_beside_users: config.worker.concurrency_beside_users,
         foreground,
         // Enough to keep every slot busy between two claims.
         batch_size: (config.worker.concurrency * 4) as i64,

@@ -106,7 +106,7 @@ pub struct WorkerSettings {
     /// Jobs running at once while people do (`Foreground::is_busy`): jobs share the cores
     /// and, on SQLite, the one writer with their requests, and a caseworker's compose should
     /// not wait behind a burst of deliveries.
-    pub concurrency_beside_people: usize,
+    pub concurrency_beside_users: usize,
     /// Where the server's requests tell the worker that people are waiting on it.
     pub foreground: Arc<Foreground>,
     /// Sleep between passes when the queue is empty.
@@ -121,19 +121,17 @@ impl WorkerSettings {
             lease: Duration::from_secs(300),
             batch_size: 32,
             concurrency: 8,
-            concurrency_beside_people: 8,
+            concurrency_beside_users: 8,
             foreground: Arc::default(),
             idle_interval: Duration::from_millis(500),
             retry: RetryPolicy::default(),
         }
     }
-}
 
-impl WorkerSettings {
     /// Jobs to run at once as things are now.
     fn concurrency_now(&self) -> usize {
         let limit = if self.foreground.is_busy() {
-            self.concurrency_beside_people.min(self.concurrency)
+            self.concurrency_beside_users.min(self.concurrency)
         } else {
             self.concurrency
         };
@@ -264,12 +262,13 @@ impl StepTally {
 }
 
 /// One pass: claim a batch and settle every job in it, `concurrency` at a time (fewer while
-/// people wait on the server: `concurrency_beside_people`); as soon as a slot is free and the
+/// people wait on the server: `concurrency_beside_users`); as soon as a slot is free and the
 /// batch has no job left to start, complete the done ones in one write and claim the next
-/// batch while the others run (up to `BATCHES_PER_STEP`, while batches come back full). Jobs are independent (one delivery, one mail, …), and most of a job's
-/// time is spent waiting on Suomi.fi and the database, so running several at once is what
-/// lets one worker keep up; claiming the next batch before the last jobs of one end keeps
-/// every slot busy instead of waiting for the slowest.
+/// batch while the others run (up to `BATCHES_PER_STEP`, while batches come back full). Jobs
+/// are independent (one delivery, one mail, …), and most of a job's time is spent waiting on
+/// Suomi.fi and the database, so running several at once is what lets one worker keep up;
+/// claiming the next batch before the last jobs of one end keeps every slot busy instead of
+/// waiting for the slowest.
 pub async fn run_step(
     queue: &dyn JobQueue,
     handler: &dyn JobHandler,

@@ -293,7 +293,7 @@ async fn the_worker_runs_fewer_jobs_at_once_while_people_wait(backend: TestBacke
     let settings = WorkerSettings {
         batch_size: 8,
         concurrency: 4,
-        concurrency_beside_people: 1,
+        concurrency_beside_users: 1,
         foreground: foreground.clone(),
         ..settings(5)
     };
