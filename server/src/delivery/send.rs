@@ -360,6 +360,7 @@ impl SendDelivery {
             notice,
             attachments,
             settings,
+            ..
         } = to_send;
         let mut documents = Vec::new();
         let mut reused = Vec::new();
@@ -688,16 +689,12 @@ impl SendThroughServices {
         ),
         JobFailure,
     > {
-        use crate::suomifi::services::ServiceError;
-        let to_send = delivery_to_send(&self.store, job).await?;
+        let mut to_send = delivery_to_send(&self.store, job).await?;
+        let found = to_send.service.take();
         let (service, suomifi) = self
             .services
-            .client_for_service_id(&to_send.notice.service_id)
-            .await
-            .map_err(|error| match error {
-                ServiceError::Store(error) => retryable(error),
-                other => fatal(other.to_string()),
-            })?;
+            .client_of(&to_send.notice.service_id, found)
+            .map_err(|error| fatal(error.to_string()))?;
         let posti = self
             .services
             .posti(&service)

@@ -804,6 +804,10 @@ pub struct DeliveryToSend {
     pub attachments: Vec<NoticeAttachment>,
     /// The organisation's, as `delivery_settings` gives them.
     pub settings: app::domain::notice::DeliverySettings,
+    /// The Suomi.fi service the notice names, as `service_by_service_id` gives it: read in
+    /// the same statement, so a send sees credentials changed a moment ago, also by another
+    /// instance. `None` when no service has that id (any longer).
+    pub service: Option<SuomiFiServiceRow>,
 }
 
 /// An attachment of a notice, kept in the blob store under `sha256`.
@@ -1208,6 +1212,10 @@ where
     &'r str: sqlx::ColumnIndex<R>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Timestamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let delivery = <Delivery as sqlx::FromRow<R>>::from_row(row)?;
     let mut notice = <Notice as sqlx::FromRow<R>>::from_row(row)?;
@@ -1221,9 +1229,52 @@ where
             notice,
             attachments: Vec::new(),
             settings: parse_delivery_settings(&settings),
+            service: joined_service(row)?,
         },
         has_attachments,
     ))
+}
+
+/// The service of `DELIVERY_TO_SEND_SQL`'s row, its columns named by `sql::joined_service_column`;
+/// `None` when the join found none (its never-null `id` is null).
+fn joined_service<'r, R: sqlx::Row>(row: &'r R) -> Result<Option<SuomiFiServiceRow>, sqlx::Error>
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Uuid: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Timestamp: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    macro_rules! column {
+        ($name:literal) => {
+            row.try_get(sql::joined_service_column!($name))?
+        };
+    }
+    let id: Option<Uuid> = column!("id");
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(Some(SuomiFiServiceRow {
+        id,
+        organisation_id: column!("organisation_id"),
+        name: column!("name"),
+        service_id: column!("service_id"),
+        username: column!("username"),
+        password_sealed: column!("password_sealed"),
+        pending_password_sealed: column!("pending_password_sealed"),
+        password_changed_at: column!("password_changed_at"),
+        posti_username: column!("posti_username"),
+        posti_password_sealed: column!("posti_password_sealed"),
+        posti_email: column!("posti_email"),
+        cost_pool: column!("cost_pool"),
+        is_default: column!("is_default"),
+        last_check_at: column!("last_check_at"),
+        last_check_ok: column!("last_check_ok"),
+        last_check_message: column!("last_check_message"),
+        created_at: column!("created_at"),
+        updated_at: column!("updated_at"),
+    }))
 }
 
 /// Maps a unique-constraint violation to `Conflict(what)`.

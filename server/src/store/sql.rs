@@ -730,10 +730,33 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
      address_protected, content_not_for_others, recipient_minor, mailbox_check_deferred, \
      legal_basis";
 
-/// A delivery's columns, its notice's, its organisation's settings and whether the notice
-/// has attachments, in one row. Delivery and notice are read by column name and share two
-/// names: `organisation_id` is the same in both, and `id` is the delivery's, so the reader
-/// takes the notice's id from the delivery's `notice_id`. Built once: every send job runs it.
+/// `columns` (a `*_COLUMNS` list) qualified by `alias` and renamed with `prefix`, for a join
+/// whose tables share column names.
+pub(super) fn prefixed(alias: &str, columns: &str, prefix: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{alias}.{0} AS {prefix}{0}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the send job's row calls column `$name` of the notice's Suomi.fi service: the
+/// delivery's and the notice's own names (`id`, `service_id`, …) are taken. A literal, so
+/// that the row's reader names its columns without building a string for each.
+macro_rules! joined_service_column {
+    ($name:literal) => {
+        concat!("svc_", $name)
+    };
+}
+pub(crate) use joined_service_column;
+const SERVICE_PREFIX: &str = joined_service_column!("");
+
+/// A delivery's columns, its notice's, its organisation's settings, whether the notice has
+/// attachments, and the Suomi.fi service the notice names (its columns `SERVICE_PREFIX`ed;
+/// all null when no service has that id), in one row. Delivery and notice are read by column
+/// name and share two names: `organisation_id` is the same in both, and `id` is the
+/// delivery's, so the reader takes the notice's id from the delivery's `notice_id`. Built
+/// once: every send job runs it.
 pub(super) static DELIVERY_TO_SEND_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| {
         let notice_columns = NOTICE_COLUMNS
@@ -746,13 +769,19 @@ pub(super) static DELIVERY_TO_SEND_SQL: std::sync::LazyLock<String> =
             "SELECT {}, {}, o.delivery_settings, \
                 CASE WHEN EXISTS (SELECT 1 FROM notice_attachments a \
                                   WHERE a.notice_id = n.id) THEN 1 ELSE 0 END \
-                    AS has_attachments \
+                    AS has_attachments, {} \
          FROM deliveries d \
          JOIN notices n ON n.id = d.notice_id AND n.organisation_id = d.organisation_id \
          JOIN organisations o ON o.id = d.organisation_id \
+         LEFT JOIN suomifi_services s ON s.service_id = n.service_id \
          WHERE d.id = $1",
             qualified("d", DELIVERY_COLUMNS),
             qualified("n", &notice_columns),
+            prefixed(
+                "s",
+                crate::store::sql_services::SERVICE_COLUMNS,
+                SERVICE_PREFIX
+            ),
         )
     });
 

@@ -137,11 +137,18 @@ impl SuomiFiServices {
         &self,
         service_id: &str,
     ) -> Result<(SuomiFiServiceRow, Arc<SuomiFiClient>), ServiceError> {
-        let service = self
-            .store
-            .service_by_service_id(service_id)
-            .await?
-            .ok_or_else(|| ServiceError::UnknownService(service_id.to_string()))?;
+        let found = self.store.service_by_service_id(service_id).await?;
+        self.client_of(service_id, found)
+    }
+
+    /// `client_for_service_id` with the service already read (the send job reads it with
+    /// its delivery): `found` is what the store found for `service_id`.
+    pub fn client_of(
+        &self,
+        service_id: &str,
+        found: Option<SuomiFiServiceRow>,
+    ) -> Result<(SuomiFiServiceRow, Arc<SuomiFiClient>), ServiceError> {
+        let service = found.ok_or_else(|| ServiceError::UnknownService(service_id.to_string()))?;
         let client = self.client(&service)?;
         Ok((service, client))
     }

@@ -254,14 +254,16 @@ pub(crate) fn tiedoksi_server(database_url: &str, simulator: &str, key: &DataKey
 async fn a_killed_server_resumes_and_sends_nothing_twice(backend: TestBackend) {
     let database = TestDatabase::new(backend).await;
     let (mut simulator_process, simulator) = start_simulator();
-    // Each send takes a while (the worker's 8 at once make 200 a second, 2.5 s for all 500),
-    // so the kill lands mid-delivery even when a loaded machine is slow to notice the first
-    // 50 (at 20 ms, 1.25 s in all, a busy `make test` once missed it).
+    // Sending takes a while (each send 40 ms, and the server's pace 100 a second: 5 s for
+    // all 500), so the kill lands mid-delivery even when a loaded machine is slow to notice
+    // the first 50 (at 200 a second, 2.5 s in all, a test binary run beside a release build
+    // once missed it).
     set_faults(&simulator, json!({ "latency_ms": 40 })).await;
 
     let key = DataKeys::generate();
     let (mut server, _) = start(
-        &mut tiedoksi_server(&database.url, &simulator, &key),
+        tiedoksi_server(&database.url, &simulator, &key)
+            .env("TIEDOKSI_SUOMIFI_REQUESTS_PER_SECOND", "100"),
         "Tiedoksi is running",
     );
     let store = store::connect(&database.url).await.unwrap();

@@ -8,7 +8,8 @@ use app::domain::channel::{ChannelReason, DeliveryMode, PaperAddressee};
 use app::domain::lifecycle::{DeliveryStatus, HistoryKind};
 use tiedoksi::store::{
     AuditEvent, HistoryEntry, JobKind, LegalDatesUpdate, NewDelivery, NewNotice, NewUser,
-    NoticeAttachment, NoticeCreation, NoticeQuery, SentDocument, Store, StoreError, Timestamp,
+    NoticeAttachment, NoticeCreation, NoticeQuery, SentDocument, Store, StoreError,
+    SuomiFiServiceRow, Timestamp,
 };
 use time::Duration;
 use uuid::Uuid;
@@ -842,13 +843,36 @@ async fn notices_are_visible_only_in_their_organisation(backend: TestBackend) {
 }
 
 /// The send job's one read: the delivery as read alone, its notice as read alone, the
-/// organisation's settings, and the attachments only of a notice that has them.
+/// organisation's settings, the notice's Suomi.fi service as read alone, and the
+/// attachments only of a notice that has them.
 async fn a_delivery_is_read_to_send_with_its_notice_and_settings(backend: TestBackend) {
     let (store, _db, organisation) = store_with_organisation(backend).await;
     store
         .set_delivery_settings(organisation, r#"{"auto_reserve_unacknowledged":true}"#)
         .await
         .unwrap();
+    let now = Timestamp::now();
+    let service = SuomiFiServiceRow {
+        id: Uuid::now_v7(),
+        organisation_id: organisation,
+        name: "Rakennusvalvonta".into(),
+        service_id: "sim-service".into(),
+        username: "rakennus-user".into(),
+        password_sealed: vec![1, 2, 3],
+        pending_password_sealed: Some(vec![4, 5]),
+        password_changed_at: now - Duration::days(3),
+        posti_username: "posti-user".into(),
+        posti_password_sealed: Some(vec![6]),
+        posti_email: "posti@example.fi".into(),
+        cost_pool: Some("pool-1".into()),
+        is_default: true,
+        last_check_at: Some(now),
+        last_check_ok: Some(false),
+        last_check_message: Some("refused".into()),
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_service(&service).await.unwrap();
     let author = author(&store, organisation, "k@example.fi").await;
     let mut notice = new_notice(organisation, author, "form-1", 2);
     let attachment = NoticeAttachment {
@@ -880,6 +904,15 @@ async fn a_delivery_is_read_to_send_with_its_notice_and_settings(backend: TestBa
     );
     assert_eq!(to_send.attachments, [attachment]);
     assert!(to_send.settings.auto_reserve_unacknowledged);
+    assert_eq!(
+        to_send.service.as_ref(),
+        Some(&service),
+        "every column of the notice's service, none mistaken for the delivery's"
+    );
+    assert_eq!(
+        to_send.service,
+        store.service_by_service_id("sim-service").await.unwrap()
+    );
 
     let plain_to_send = store
         .delivery_to_send(plain.deliveries[0].id)
@@ -888,6 +921,16 @@ async fn a_delivery_is_read_to_send_with_its_notice_and_settings(backend: TestBa
         .unwrap();
     assert_eq!(plain_to_send.notice.id, plain.id);
     assert!(plain_to_send.attachments.is_empty());
+    let mut elsewhere = new_notice(organisation, author, "form-3", 1);
+    elsewhere.service_id = "no-such-service".into();
+    store.create_notice(&elsewhere).await.unwrap();
+    let unknown_service = store
+        .delivery_to_send(elsewhere.deliveries[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unknown_service.service, None, "no service has its id");
+    assert_eq!(unknown_service.delivery.id, elsewhere.deliveries[0].id);
     assert!(store
         .delivery_to_send(Uuid::now_v7())
         .await
