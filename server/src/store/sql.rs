@@ -732,7 +732,7 @@ pub(super) const DELIVERY_COLUMNS: &str = "id, organisation_id, notice_id, posit
 
 /// `columns` (a `*_COLUMNS` list) qualified by `alias` and renamed with `prefix`, for a join
 /// whose tables share column names.
-pub(super) fn prefixed(alias: &str, columns: &str, prefix: &str) -> String {
+fn prefixed(alias: &str, columns: &str, prefix: &str) -> String {
     columns
         .split(',')
         .map(|column| format!("{alias}.{0} AS {prefix}{0}", column.trim()))
@@ -749,14 +749,13 @@ macro_rules! joined_service_column {
     };
 }
 pub(crate) use joined_service_column;
-const SERVICE_PREFIX: &str = joined_service_column!("");
 
 /// A delivery's columns, its notice's, its organisation's settings, whether the notice has
-/// attachments, and the Suomi.fi service the notice names (its columns `SERVICE_PREFIX`ed;
-/// all null when no service has that id), in one row. Delivery and notice are read by column
-/// name and share two names: `organisation_id` is the same in both, and `id` is the
-/// delivery's, so the reader takes the notice's id from the delivery's `notice_id`. Built
-/// once: every send job runs it.
+/// attachments, and the Suomi.fi service the notice names (its columns named by
+/// `joined_service_column`; all null when no service has that id), in one row. Delivery and
+/// notice are read by column name and share two names: `organisation_id` is the same in
+/// both, and `id` is the delivery's, so the reader takes the notice's id from the delivery's
+/// `notice_id`. Built once: every send job runs it.
 pub(super) static DELIVERY_TO_SEND_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| {
         let notice_columns = NOTICE_COLUMNS
@@ -779,8 +778,8 @@ pub(super) static DELIVERY_TO_SEND_SQL: std::sync::LazyLock<String> =
             qualified("n", &notice_columns),
             prefixed(
                 "s",
-                crate::store::sql_services::SERVICE_COLUMNS,
-                SERVICE_PREFIX
+                super::sql_services::SERVICE_COLUMNS,
+                joined_service_column!("")
             ),
         )
     });
